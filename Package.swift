@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "herald",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "herald", targets: ["herald"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // libpq, the PostgreSQL client library (Debian: libpq-dev).
+        .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+        // Serial executors that own one OS thread each: where blocking C calls run.
+        .target(name: "HeraldExecutors", swiftSettings: strict),
+        // A small Swift wrapper over libpq.
+        .target(name: "HeraldPostgres", dependencies: ["CLibPQ", "HeraldExecutors"], swiftSettings: strict),
+        // Value types shared by every module: messages, outcomes, backoff, durations, log format.
+        .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // The TOML configuration file and its environment overrides.
+        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "TOMLKit"], swiftSettings: strict),
+        // All SQL: migrations (generated from sql/) and the outbox statements.
+        .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldPostgres"], swiftSettings: strict),
+        // Mustache rendering of templates over message data.
+        .target(name: "HeraldRender", dependencies: ["HeraldCore", .product(name: "Mustache", package: "swift-mustache")], swiftSettings: strict),
+        // The driver protocol and the drivers.
+        .target(name: "HeraldDrivers", dependencies: ["HeraldCore", "HeraldExecutors", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // sd_notify over $NOTIFY_SOCKET.
+        .target(name: "HeraldSystemd", swiftSettings: strict),
+        // The daemon loop: claim, render, deliver, record; leases; shutdown.
+        .target(name: "HeraldWorker", dependencies: [
+            "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+        // The command-line interface.
+        .executableTarget(name: "herald", dependencies: [
+            "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+        .testTarget(name: "HeraldTests", dependencies: [
+            "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "herald",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,92 @@
+import Foundation
+import HeraldCore
+import Logging
+
+/// Herald's settings: the TOML file (`--config`), then `HERALD_*` environment overrides.
+///
+/// Every key is documented in `deploy/herald.toml.example`. Environment
+/// variables are named `HERALD_<SECTION>_<KEY>` in upper case (for example
+/// `HERALD_DATABASE_URL`, `HERALD_WORKER_CONCURRENCY`).
+public struct Configuration: Sendable {
+    /// `[database]`
+    public struct Database: Sendable {
+        /// URI or conninfo string as psql takes it; empty = libpq defaults (`PG*`, `.pgpass`).
+        public var url = ""
+        /// Wake on `NOTIFY herald_message` (otherwise only the poll interval wakes the worker).
+        public var listen = true
+    }
+
+    /// `[worker]`
+    public struct Worker: Sendable {
+        /// Lease owner name; default `hostname:pid`.
+        public var id: String?
+        /// Deliveries in flight at once.
+        public var concurrency = 8
+        /// Most messages claimed by one statement.
+        public var batchSize = 10
+        /// Longest sleep between looks at the outbox when no NOTIFY arrives.
+        public var pollInterval: Duration = .seconds(5)
+        /// How long a claim is held before another worker may take it over; renewed while delivering.
+        public var lease: Duration = .seconds(60)
+        /// On SIGTERM, how long in-flight deliveries may take before they are returned to pending.
+        public var shutdownGrace: Duration = .seconds(20)
+    }
+
+    /// `[retry]`
+    public struct Retry: Sendable {
+        public var maxAttempts = 5
+        public var base: Duration = .seconds(30)
+        public var cap: Duration = .seconds(3600)
+        public var jitter = true
+        public var backoff: Backoff { Backoff(base: base, cap: cap, jitter: jitter) }
+    }
+
+    /// A channel's driver and its settings (`[channels.<name>]`).
+    public enum Driver: Sendable, Equatable {
+        /// Writes messages into `directory/<channel>/`.
+        case file(directory: String, from: String, delay: Duration)
+        /// Logs messages (no body unless `include_body`).
+        case log(includeBody: Bool)
+
+        public var name: String {
+            switch self {
+            case .file: return "file"
+            case .log: return "log"
+            }
+        }
+    }
+
+    public var database = Database()
+    public var worker = Worker()
+    public var retry = Retry()
+    /// `[render] default_locale`: the locale used when a message's own has no template.
+    public var defaultLocale = "en"
+    /// `[log] level`
+    public var logLevel: Logger.Level = .info
+    /// Configured channels; a channel not here is not claimed.
+    public var channels: [Channel: Driver] = [:]
+    /// Where the settings came from (for messages).
+    public var source: String = "defaults"
+
+    public init() {}
+
+    /// The default configuration file.
+    public static let defaultPath = "/etc/herald/herald.toml"
+}
+
+/// A configuration problem: one line naming the key and where it was set.
+public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    public var key: String
+    public var reason: String
+
+    public init(file: String, key: String, reason: String) {
+        self.file = file
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String {
+        key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)"
+    }
+}

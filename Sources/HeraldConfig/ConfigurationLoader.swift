@@ -1,0 +1,245 @@
+import Foundation
+import HeraldCore
+import Logging
+import TOMLKit
+
+/// A raw setting, from the TOML file or from the environment.
+enum RawValue {
+    case toml(any TOMLValueConvertible)
+    case env(String)
+}
+
+/// Reads the TOML file and the environment into a ``Configuration``, rejecting
+/// unknown keys and bad values with a ``ConfigError`` that names them.
+public struct ConfigurationLoader {
+    public var environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// Loads `path`. When `path` is nil the default file is read if it exists,
+    /// otherwise built-in defaults plus the environment are used.
+    public func load(path: String?) throws -> Configuration {
+        let file = path ?? Configuration.defaultPath
+        var config = Configuration()
+        if path != nil || FileManager.default.fileExists(atPath: file) {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                throw ConfigError(file: file, key: "", reason: "cannot read the file (missing, unreadable or not UTF-8)")
+            }
+            try apply(text: text, file: file, to: &config)
+            config.source = file
+        }
+        try applyEnvironment(to: &config)
+        try resolveSecrets(&config, file: config.source)
+        try validate(config)
+        return config
+    }
+
+    /// Parses TOML text (for tests and `check-config`).
+    public func parse(_ text: String, file: String = "<string>") throws -> Configuration {
+        var config = Configuration()
+        try apply(text: text, file: file, to: &config)
+        config.source = file
+        try validate(config)
+        return config
+    }
+
+    // MARK: File
+
+    func apply(text: String, file: String, to config: inout Configuration) throws {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: file, key: "", reason: "not valid TOML at line \(error.source.begin.line): \(error.description)")
+        }
+        for key in table.keys {
+            guard let section = table[key]?.table else {
+                throw ConfigError(file: file, key: key, reason: "unknown top-level key; expected a [section]")
+            }
+            switch key {
+            case "database", "worker", "retry", "render", "log":
+                for name in section.keys {
+                    try set(section: key, key: name, .toml(section[name]!), file: file, config: &config)
+                }
+            case "channels":
+                for name in section.keys {
+                    guard let channel = Channel(rawValue: name) else {
+                        throw ConfigError(file: file, key: "channels.\(name)", reason: "unknown channel; expected sms, email or webhook")
+                    }
+                    guard let settings = section[name]?.table else {
+                        throw ConfigError(file: file, key: "channels.\(name)", reason: "must be a table with a driver key")
+                    }
+                    config.channels[channel] = try driver(settings, path: "channels.\(name)", file: file)
+                }
+            default:
+                throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, render, log or channels")
+            }
+        }
+    }
+
+    func driver(_ table: TOMLTable, path: String, file: String) throws -> Configuration.Driver {
+        var seen = Set<String>()
+        func value(_ key: String) -> RawValue? {
+            seen.insert(key)
+            return table[key].map { .toml($0) }
+        }
+        guard let nameRaw = value("driver") else {
+            throw ConfigError(file: file, key: "\(path).driver", reason: "missing; expected file or log")
+        }
+        let name = try string(nameRaw, "\(path).driver", file)
+        let result: Configuration.Driver
+        switch name {
+        case "file":
+            let directory = try value("directory").map { try string($0, "\(path).directory", file) } ?? "/var/lib/herald/outbox"
+            let from = try value("from").map { try string($0, "\(path).from", file) } ?? "Herald <herald@localhost>"
+            let delay = try value("delay").map { try duration($0, "\(path).delay", file) } ?? .zero
+            guard !directory.isEmpty else { throw ConfigError(file: file, key: "\(path).directory", reason: "must not be empty") }
+            result = .file(directory: directory, from: from, delay: delay)
+        case "log":
+            let include = try value("include_body").map { try bool($0, "\(path).include_body", file) } ?? false
+            result = .log(includeBody: include)
+        default:
+            throw ConfigError(file: file, key: "\(path).driver", reason: "unknown driver \"\(name)\"; expected file or log")
+        }
+        for key in table.keys where !seen.contains(key) {
+            throw ConfigError(file: file, key: "\(path).\(key)", reason: "unknown key for the \(name) driver")
+        }
+        return result
+    }
+
+    // MARK: Keys
+
+    /// The scalar keys, by section (also the environment variables `HERALD_<SECTION>_<KEY>`).
+    static let keys: [String: [String]] = [
+        "database": ["url", "url_file", "listen"],
+        "worker": ["id", "concurrency", "batch_size", "poll_interval", "lease", "shutdown_grace"],
+        "retry": ["max_attempts", "base", "cap", "jitter"],
+        "render": ["default_locale"],
+        "log": ["level"],
+    ]
+
+    func set(section: String, key: String, _ raw: RawValue, file: String, config: inout Configuration) throws {
+        let path = "\(section).\(key)"
+        switch path {
+        case "database.url": config.database.url = try string(raw, path, file)
+        case "database.url_file":
+            let secretFile = try string(raw, path, file)
+            guard let data = FileManager.default.contents(atPath: secretFile), let text = String(data: data, encoding: .utf8) else {
+                throw ConfigError(file: file, key: path, reason: "cannot read \(secretFile)")
+            }
+            config.database.url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        case "database.listen": config.database.listen = try bool(raw, path, file)
+        case "worker.id": config.worker.id = try string(raw, path, file)
+        case "worker.concurrency": config.worker.concurrency = try int(raw, path, file, 1...10_000)
+        case "worker.batch_size": config.worker.batchSize = try int(raw, path, file, 1...10_000)
+        case "worker.poll_interval": config.worker.pollInterval = try duration(raw, path, file, positive: true)
+        case "worker.lease": config.worker.lease = try duration(raw, path, file, positive: true)
+        case "worker.shutdown_grace": config.worker.shutdownGrace = try duration(raw, path, file)
+        case "retry.max_attempts": config.retry.maxAttempts = try int(raw, path, file, 1...1000)
+        case "retry.base": config.retry.base = try duration(raw, path, file, positive: true)
+        case "retry.cap": config.retry.cap = try duration(raw, path, file, positive: true)
+        case "retry.jitter": config.retry.jitter = try bool(raw, path, file)
+        case "render.default_locale":
+            let locale = try string(raw, path, file)
+            guard !locale.isEmpty else { throw ConfigError(file: file, key: path, reason: "must not be empty") }
+            config.defaultLocale = locale
+        case "log.level":
+            let text = try string(raw, path, file)
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw ConfigError(file: file, key: path, reason: "unknown level \"\(text)\"; expected trace, debug, info, notice, warning, error or critical")
+            }
+            config.logLevel = level
+        default:
+            throw ConfigError(file: file, key: path, reason: "unknown key; known keys in [\(section)]: \((Self.keys[section] ?? []).joined(separator: ", "))")
+        }
+    }
+
+    /// Checks that span several keys, once everything is read.
+    func validate(_ config: Configuration) throws {
+        if config.retry.cap < config.retry.base {
+            throw ConfigError(file: config.source, key: "retry.cap", reason: "must not be smaller than retry.base")
+        }
+        if config.worker.lease < .seconds(1) {
+            throw ConfigError(file: config.source, key: "worker.lease", reason: "must be at least 1s")
+        }
+    }
+
+    // MARK: Environment
+
+    func applyEnvironment(to config: inout Configuration) throws {
+        for (section, names) in Self.keys {
+            for key in names {
+                let variable = "HERALD_\(section.uppercased())_\(key.uppercased())"
+                if let value = environment[variable] {
+                    try set(section: section, key: key, .env(value), file: "environment", config: &config)
+                }
+            }
+        }
+    }
+
+    /// With no database URL anywhere, use a systemd credential named `database-url` if there is one.
+    func resolveSecrets(_ config: inout Configuration, file: String) throws {
+        guard config.database.url.isEmpty, let directory = environment["CREDENTIALS_DIRECTORY"] else { return }
+        let path = (directory as NSString).appendingPathComponent("database-url")
+        if let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) {
+            config.database.url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    // MARK: Value parsing
+
+    func string(_ raw: RawValue, _ key: String, _ file: String) throws -> String {
+        switch raw {
+        case .env(let s): return s
+        case .toml(let v):
+            guard let s = v.string else { throw ConfigError(file: file, key: key, reason: "must be a string") }
+            return s
+        }
+    }
+
+    func int(_ raw: RawValue, _ key: String, _ file: String, _ range: ClosedRange<Int>) throws -> Int {
+        let value: Int?
+        switch raw {
+        case .env(let s): value = Int(s)
+        case .toml(let v): value = v.int
+        }
+        guard let value else { throw ConfigError(file: file, key: key, reason: "must be an integer") }
+        guard range.contains(value) else {
+            throw ConfigError(file: file, key: key, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    func bool(_ raw: RawValue, _ key: String, _ file: String) throws -> Bool {
+        switch raw {
+        case .env(let s):
+            switch s.lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default: throw ConfigError(file: file, key: key, reason: "must be true or false, got \"\(s)\"")
+            }
+        case .toml(let v):
+            guard let b = v.bool else { throw ConfigError(file: file, key: key, reason: "must be true or false") }
+            return b
+        }
+    }
+
+    func duration(_ raw: RawValue, _ key: String, _ file: String, positive: Bool = false) throws -> Duration {
+        let parsed: Duration?
+        switch raw {
+        case .env(let s): parsed = DurationText.parse(s)
+        case .toml(let v):
+            if let s = v.string { parsed = DurationText.parse(s) }
+            else if let i = v.int { parsed = i >= 0 ? .seconds(i) : nil }
+            else if let d = v.double { parsed = d >= 0 ? .milliseconds(Int64(d * 1000)) : nil }
+            else { parsed = nil }
+        }
+        guard let parsed else {
+            throw ConfigError(file: file, key: key, reason: "must be a duration such as \"250ms\", \"30s\", \"5m\", \"1h\"")
+        }
+        if positive && parsed <= .zero { throw ConfigError(file: file, key: key, reason: "must be greater than zero") }
+        return parsed
+    }
+}

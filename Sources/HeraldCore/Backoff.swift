@@ -1,0 +1,45 @@
+/// Retry delays: exponential growth from `base`, capped at `cap`, with optional full jitter.
+///
+/// With full jitter (the default) the delay before retry *n* is uniform in
+/// `[0, min(cap, base·2^(n-1))]`, which spreads a burst of failures over time
+/// instead of retrying them in lockstep. A provider's `Retry-After` is a floor.
+public struct Backoff: Sendable, Equatable {
+    public var base: Duration
+    public var cap: Duration
+    public var jitter: Bool
+
+    public init(base: Duration, cap: Duration, jitter: Bool = true) {
+        self.base = base
+        self.cap = cap
+        self.jitter = jitter
+    }
+
+    /// The upper bound of the delay after failed attempt `attempt` (1-based).
+    public func ceiling(afterAttempt attempt: Int) -> Duration {
+        let exponent = max(0, min(attempt - 1, 62))
+        let baseSeconds = base.seconds
+        let grown = baseSeconds * Double(1 << UInt64(min(exponent, 52)))
+        return .seconds(min(cap.seconds, grown))
+    }
+
+    /// The delay after failed attempt `attempt`. `unit` returns a number in `[0, 1]`.
+    public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil, unit: () -> Double) -> Duration {
+        let ceiling = ceiling(afterAttempt: attempt)
+        var chosen = jitter ? .seconds(ceiling.seconds * min(1, max(0, unit()))) : ceiling
+        if let retryAfter, retryAfter > chosen { chosen = retryAfter }
+        return chosen
+    }
+
+    /// The delay using the system random generator.
+    public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil) -> Duration {
+        delay(afterAttempt: attempt, retryAfter: retryAfter) { Double.random(in: 0...1) }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    public var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

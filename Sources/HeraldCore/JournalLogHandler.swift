@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A `LogHandler` that writes one line per event to standard error, prefixed
+/// with its syslog priority (`<3>` error … `<7>` debug) so that journald files
+/// it at the right level and `journalctl -p warning -u herald` filters it.
+///
+/// Metadata is printed as `key=value` pairs after the message, sorted by key;
+/// values containing spaces are quoted. In an interactive terminal (no
+/// `JOURNAL_STREAM` and a TTY) the level is printed as a word instead.
+public struct JournalLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+    private let prefixStyle: PrefixStyle
+
+    /// How the level is shown at the start of each line.
+    public enum PrefixStyle: Sendable {
+        /// `<6>` — for journald and syslog.
+        case syslogPriority
+        /// `info:` — for a person at a terminal.
+        case word
+    }
+
+    public init(label: String, level: Logger.Level = .info, prefixStyle: PrefixStyle = JournalLogHandler.defaultStyle()) {
+        self.label = label
+        self.logLevel = level
+        self.prefixStyle = prefixStyle
+    }
+
+    /// `syslogPriority` under systemd or when stderr is not a terminal; `word` otherwise.
+    public static func defaultStyle() -> PrefixStyle {
+        if ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil { return .syslogPriority }
+        return isatty(2) == 1 ? .word : .syslogPriority
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// The syslog priority of a level.
+    public static func priority(of level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: return 7
+        case .info: return 6
+        case .notice: return 5
+        case .warning: return 4
+        case .error: return 3
+        case .critical: return 2
+        }
+    }
+
+    public func log(event: LogEvent) {
+        var line: String
+        switch prefixStyle {
+        case .syslogPriority: line = "<\(Self.priority(of: event.level))>"
+        case .word: line = "\(event.level.rawValue): "
+        }
+        line += event.message.description
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        for key in Self.leading where merged[key] != nil {
+            line += " \(key)=\(Self.format(merged[key]!))"
+        }
+        for key in merged.keys.sorted() where !Self.leading.contains(key) {
+            line += " \(key)=\(Self.format(merged[key]!))"
+        }
+        line += "\n"
+        StandardErrorLine.write(line)
+    }
+
+    /// Keys printed first, in this order, so delivery lines read alike; the rest follow sorted.
+    static let leading = ["message", "channel", "status", "attempt", "duration_ms"]
+
+    static func format(_ value: Logger.Metadata.Value) -> String {
+        let text = value.description
+        if text.isEmpty || text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) {
+            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return text
+    }
+}
+
+/// Writes whole lines to standard error without interleaving between threads.
+enum StandardErrorLine {
+    private static let lock = Mutex(())
+
+    static func write(_ line: String) {
+        // Newlines inside a message would split it into several journal entries.
+        let single = line.dropLast().replacingOccurrences(of: "\n", with: " ⏎ ") + "\n"
+        lock.withLock { _ in
+            var bytes = Array(single.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeMutableBytes { raw in
+                    Foundation.write(2, raw.baseAddress! + offset, raw.count - offset)
+                }
+                if n <= 0 { break }
+                offset += n
+            }
+            bytes.removeAll()
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+
+/// A delivery channel Herald knows. Rows may name others; those fail with a clear reason.
+public enum Channel: String, Sendable, CaseIterable, Codable, Hashable {
+    case sms
+    case email
+    case webhook
+}
+
+/// A message claimed from the outbox, as the worker sees it.
+public struct OutboxMessage: Sendable, Equatable {
+    public var id: Int64
+    /// The channel as written by the host; may be unknown (then the message fails).
+    public var channel: String
+    public var recipient: String
+    public var template: String
+    public var locale: String?
+    public var timeZone: String?
+    /// The `data` column as JSON text.
+    public var data: String
+    /// The attempt this claim is (1 for the first try).
+    public var attempt: Int
+    /// The row's own `max_attempts`, when set.
+    public var maxAttempts: Int?
+
+    public init(id: Int64, channel: String, recipient: String, template: String, locale: String?, timeZone: String?, data: String, attempt: Int, maxAttempts: Int?) {
+        self.id = id
+        self.channel = channel
+        self.recipient = recipient
+        self.template = template
+        self.locale = locale
+        self.timeZone = timeZone
+        self.data = data
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// A message ready for a driver: recipient and rendered content.
+public struct RenderedMessage: Sendable, Equatable {
+    public var id: Int64
+    public var channel: Channel
+    public var recipient: String
+    public var template: String
+    /// The locale whose template was used.
+    public var locale: String
+    public var attempt: Int
+    /// Email subject; nil for SMS and webhook.
+    public var subject: String?
+    /// Text body (email text part, SMS text, webhook JSON document).
+    public var body: String
+    /// HTML body for email, when the template has one.
+    public var html: String?
+
+    public init(id: Int64, channel: Channel, recipient: String, template: String, locale: String, attempt: Int, subject: String?, body: String, html: String?) {
+        self.id = id
+        self.channel = channel
+        self.recipient = recipient
+        self.template = template
+        self.locale = locale
+        self.attempt = attempt
+        self.subject = subject
+        self.body = body
+        self.html = html
+    }
+}
+
+/// What a driver reports for a successful hand-over.
+public struct DeliveryReceipt: Sendable, Equatable {
+    /// The provider's id for the message (SMTP Message-ID, SMS sid, file name).
+    public var providerMessageID: String?
+    /// The provider's response code, e.g. `250` or `201`.
+    public var responseCode: String?
+
+    public init(providerMessageID: String?, responseCode: String? = nil) {
+        self.providerMessageID = providerMessageID
+        self.responseCode = responseCode
+    }
+}
+
+/// Why a delivery did not succeed, and whether trying again may help.
+public enum DeliveryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Worth retrying later (network error, 4xx SMTP, HTTP 429/5xx).
+    /// `retryAfter` is the provider's own hint, honoured as a minimum delay.
+    case transient(String, code: String? = nil, retryAfter: Duration? = nil)
+    /// Retrying cannot help (bad address, rejected content, unknown template).
+    case permanent(String, code: String? = nil)
+
+    public var reason: String {
+        switch self {
+        case .transient(let reason, _, _), .permanent(let reason, _): return reason
+        }
+    }
+
+    public var code: String? {
+        switch self {
+        case .transient(_, let code, _), .permanent(_, let code): return code
+        }
+    }
+
+    public var isTransient: Bool {
+        if case .transient = self { return true }
+        return false
+    }
+
+    public var description: String { reason }
+}
+
+/// Message statuses, as stored in `herald.message.status`.
+public enum MessageStatus: String, Sendable, CaseIterable, Codable {
+    case pending, sending, sent, delivered, undelivered, failed, cancelled, expired, suppressed
+
+    /// Terminal statuses are left only by an explicit DBA action (`herald.retry`).
+    public var isTerminal: Bool {
+        switch self {
+        case .pending, .sending: return false
+        default: return true
+        }
+    }
+}
+
+/// A row of `herald.template`.
+public struct TemplateRecord: Sendable, Equatable {
+    public var key: String
+    public var channel: String
+    public var locale: String
+    public var subject: String?
+    public var body: String
+    public var html: String?
+
+    public init(key: String, channel: String, locale: String, subject: String?, body: String, html: String?) {
+        self.key = key
+        self.channel = channel
+        self.locale = locale
+        self.subject = subject
+        self.body = body
+        self.html = html
+    }
+}

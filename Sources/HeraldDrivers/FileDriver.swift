@@ -1,0 +1,69 @@
+import Foundation
+import HeraldCore
+import HeraldExecutors
+
+/// Writes each message into `directory/<channel>/`: email as an RFC 5322
+/// `.eml` a mail client opens, SMS and webhook as JSON. Files appear atomically
+/// (written under a temporary name, then renamed). Writes run on a thread of
+/// their own, not on the cooperative pool.
+///
+/// `delay` simulates a provider's latency (for demos and fault drills).
+public struct FileDriver: Driver {
+    public let name = "file"
+    let writer: FileWriter
+    let from: String
+    let delay: Duration
+
+    public init(directory: URL, from: String = "Herald <herald@localhost>", delay: Duration = .zero) {
+        self.writer = FileWriter(directory: directory)
+        self.from = from
+        self.delay = delay
+    }
+
+    public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
+        if delay > .zero { try await Task.sleep(for: delay) }
+        let base = "\(message.id)-\(message.attempt)"
+        switch message.channel {
+        case .email:
+            let messageID = EmailFormat.messageID(for: message)
+            let text = EmailFormat.render(message, from: from, messageID: messageID, date: Date())
+            try await writer.write(Data(text.utf8), channel: message.channel.rawValue, name: "\(base).eml")
+            return DeliveryReceipt(providerMessageID: messageID)
+        case .sms, .webhook:
+            var document: [String: String] = [
+                "id": String(message.id), "to": message.recipient, "template": message.template,
+                "locale": message.locale, "body": message.body, "attempt": String(message.attempt),
+            ]
+            if let subject = message.subject { document["subject"] = subject }
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            let file = "\(base).json"
+            try await writer.write(data, channel: message.channel.rawValue, name: file)
+            return DeliveryReceipt(providerMessageID: "\(message.channel.rawValue)/\(file)")
+        }
+    }
+}
+
+/// Owns the file writes on a dedicated thread.
+actor FileWriter {
+    private let executor = ThreadExecutor(name: "herald-file")
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    let directory: URL
+
+    init(directory: URL) { self.directory = directory }
+
+    deinit { executor.shutdown() }
+
+    func write(_ data: Data, channel: String, name: String) throws {
+        let folder = directory.appendingPathComponent(channel, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let temporary = folder.appendingPathComponent(".\(name).tmp")
+            try data.write(to: temporary)
+            let final = folder.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
+            try FileManager.default.moveItem(at: temporary, to: final)
+        } catch {
+            throw DeliveryError.transient("cannot write \(folder.path)/\(name): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import HeraldCore
+import HeraldPostgres
+
+/// The result of one delivery attempt, to be written back to the outbox.
+public struct Completion: Sendable, Equatable {
+    /// What the attempt decided for the message.
+    public enum Result: String, Sendable {
+        /// Handed to the provider: `sent`.
+        case sent
+        /// Transient failure with attempts left: back to `pending` after `retryIn`.
+        case retry
+        /// Permanent failure or attempts exhausted: `failed`.
+        case failed
+    }
+
+    public var messageID: Int64
+    public var attempt: Int
+    public var result: Result
+    public var driver: String
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var error: String?
+    public var responseCode: String?
+    public var providerMessageID: String?
+    /// Delay before the next attempt, for `.retry`.
+    public var retryIn: Duration?
+    /// What was rendered, stored with the message so a DBA sees exactly what was sent.
+    public var rendered: RenderedMessage?
+
+    public init(messageID: Int64, attempt: Int, result: Result, driver: String, startedAt: Date, finishedAt: Date,
+                error: String? = nil, responseCode: String? = nil, providerMessageID: String? = nil,
+                retryIn: Duration? = nil, rendered: RenderedMessage? = nil) {
+        self.messageID = messageID
+        self.attempt = attempt
+        self.result = result
+        self.driver = driver
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.error = error
+        self.responseCode = responseCode
+        self.providerMessageID = providerMessageID
+        self.retryIn = retryIn
+        self.rendered = rendered
+    }
+}
+
+/// A message to insert (what `herald enqueue` and tests write; hosts may INSERT directly).
+public struct NewMessage: Sendable {
+    public var channel: String
+    public var recipient: String
+    public var template: String
+    public var locale: String?
+    public var timeZone: String?
+    public var data: String
+    public var sendAt: Date?
+    public var postpone: Duration?
+    public var eventAt: Date?
+    public var expiresAt: Date?
+    public var dedupeKey: String?
+    public var maxAttempts: Int?
+
+    public init(channel: String, recipient: String, template: String, locale: String? = nil, timeZone: String? = nil,
+                data: String = "{}", sendAt: Date? = nil, postpone: Duration? = nil, eventAt: Date? = nil,
+                expiresAt: Date? = nil, dedupeKey: String? = nil, maxAttempts: Int? = nil) {
+        self.channel = channel
+        self.recipient = recipient
+        self.template = template
+        self.locale = locale
+        self.timeZone = timeZone
+        self.data = data
+        self.sendAt = sendAt
+        self.postpone = postpone
+        self.eventAt = eventAt
+        self.expiresAt = expiresAt
+        self.dedupeKey = dedupeKey
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// Counts and ages for `herald status`.
+public struct StatusReport: Sendable, Codable, Equatable {
+    public struct Count: Sendable, Codable, Equatable {
+        public var channel: String
+        public var status: String
+        public var count: Int
+    }
+    public var counts: [Count]
+    /// Seconds since the oldest due pending message became due; nil when none is due.
+    public var oldestDueAgeSeconds: Double?
+    /// Messages that ended `failed` in the last hour.
+    public var failedLastHour: Int
+    public var schemaVersion: Int
+}
+
+/// Every statement Herald runs against the outbox, on one connection.
+///
+/// State changes happen only here, and every statement that finishes a claim
+/// checks the lease (`locked_by = worker AND status = 'sending'`), so a worker
+/// whose lease was taken over cannot overwrite the new owner's result.
+public struct OutboxStore: Sendable {
+    public let connection: PostgresConnection
+    public let workerID: String
+
+    public init(connection: PostgresConnection, workerID: String) {
+        self.connection = connection
+        self.workerID = workerID
+    }
+
+    // MARK: Claiming
+
+    static let claimSQL = """
+        WITH due AS (
+            SELECT id FROM herald.message
+             WHERE status = 'pending' AND next_attempt_at <= now()
+               AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))
+             ORDER BY next_attempt_at, id
+             LIMIT $4
+             FOR UPDATE SKIP LOCKED
+        )
+        UPDATE herald.message m
+           SET status = 'sending', attempts = m.attempts + 1, locked_by = $1, claimed_at = now(),
+               locked_until = now() + $5::float8 * interval '1 second', updated_at = now()
+          FROM due
+         WHERE m.id = due.id
+        RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text, m.attempts, m.max_attempts
+        """
+
+    /// Claims up to `limit` due messages of the given channels (plus any of an
+    /// unknown channel, so they can fail with a reason) and leases them.
+    public func claim(channels: [String], limit: Int, lease: Duration) async throws -> [OutboxMessage] {
+        let known = Channel.allCases.map(\.rawValue)
+        let result = try await connection.query(Self.claimSQL, [
+            workerID, PostgresArray(channels), PostgresArray(known), limit, lease.seconds,
+        ])
+        return result.rows.compactMap { row in
+            guard let id = row[0].flatMap({ Int64($0) }), let attempt = row[7].flatMap({ Int($0) }) else { return nil }
+            return OutboxMessage(
+                id: id, channel: row[1] ?? "", recipient: row[2] ?? "", template: row[3] ?? "",
+                locale: row[4], timeZone: row[5], data: row[6] ?? "{}", attempt: attempt,
+                maxAttempts: row[8].flatMap { Int($0) })
+        }
+    }
+
+    // MARK: Completing
+
+    static let completeSQL = """
+        WITH c AS (
+            SELECT * FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::float8[], $7::float8[],
+                                 $8::text[], $9::text[], $10::text[], $11::float8[],
+                                 $12::text[], $13::text[], $14::text[], $15::text[])
+                AS c(id, number, result, driver, started, finished, error, response_code, provider_id, retry_in,
+                     r_locale, r_subject, r_body, r_html)
+        ), upd AS (
+            UPDATE herald.message m
+               SET status = CASE c.result WHEN 'sent' THEN 'sent' WHEN 'retry' THEN 'pending' ELSE 'failed' END,
+                   last_error = CASE WHEN c.result = 'sent' THEN NULL ELSE c.error END,
+                   provider_message_id = coalesce(c.provider_id, m.provider_message_id),
+                   sent_at = CASE WHEN c.result = 'sent' THEN now() ELSE m.sent_at END,
+                   next_attempt_at = CASE WHEN c.result = 'retry'
+                                          THEN now() + c.retry_in * interval '1 second' ELSE m.next_attempt_at END,
+                   rendered_locale = coalesce(c.r_locale, m.rendered_locale),
+                   rendered_subject = coalesce(c.r_subject, m.rendered_subject),
+                   rendered_body = coalesce(c.r_body, m.rendered_body),
+                   rendered_html = coalesce(c.r_html, m.rendered_html),
+                   locked_by = NULL, locked_until = NULL, updated_at = now()
+              FROM c
+             WHERE m.id = c.id AND m.locked_by = $1 AND m.status = 'sending' AND m.attempts = c.number
+            RETURNING m.id
+        ), att AS (
+            INSERT INTO herald.attempt (message_id, number, started_at, finished_at, worker, driver, outcome, error, response_code)
+            SELECT c.id, c.number, to_timestamp(c.started), to_timestamp(c.finished), $1, c.driver,
+                   CASE WHEN upd.id IS NULL THEN 'discarded' ELSE c.result END,
+                   CASE WHEN upd.id IS NULL
+                        THEN format('lease lost before completion; result %s discarded%s', c.result, ': ' || c.error)
+                        ELSE c.error END,
+                   c.response_code
+              FROM c LEFT JOIN upd ON upd.id = c.id
+             WHERE EXISTS (SELECT 1 FROM herald.message x WHERE x.id = c.id)
+        )
+        SELECT id FROM upd
+        """
+
+    /// Records attempts in one statement. Returns the ids whose lease was still
+    /// ours (recorded); the others were taken over and are logged as discarded.
+    @discardableResult
+    public func complete(_ completions: [Completion]) async throws -> Set<Int64> {
+        guard !completions.isEmpty else { return [] }
+        let result = try await connection.query(Self.completeSQL, [
+            workerID,
+            PostgresArray(completions.map(\.messageID)),
+            PostgresArray(completions.map(\.attempt)),
+            PostgresArray(completions.map(\.result.rawValue)),
+            PostgresArray(completions.map(\.driver)),
+            PostgresArray(completions.map { $0.startedAt.timeIntervalSince1970 }),
+            PostgresArray(completions.map { $0.finishedAt.timeIntervalSince1970 }),
+            PostgresArray(completions.map(\.error)),
+            PostgresArray(completions.map(\.responseCode)),
+            PostgresArray(completions.map(\.providerMessageID)),
+            PostgresArray(completions.map { $0.retryIn?.seconds }),
+            PostgresArray(completions.map { $0.rendered?.locale }),
+            PostgresArray(completions.map { $0.rendered?.subject }),
+            PostgresArray(completions.map { $0.rendered?.body }),
+            PostgresArray(completions.map { $0.rendered?.html }),
+        ])
+        return Set(result.rows.compactMap { $0[0].flatMap { Int64($0) } })
+    }
+
+    // MARK: Leases
+
+    /// Extends the lease of messages still being delivered. Returns the ids still ours.
+    public func renew(_ ids: [Int64], lease: Duration) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        let result = try await connection.query("""
+            UPDATE herald.message SET locked_until = now() + $3::float8 * interval '1 second'
+             WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND status = 'sending'
+            RETURNING id
+            """, [PostgresArray(ids), workerID, lease.seconds])
+        return Set(result.rows.compactMap { $0[0].flatMap { Int64($0) } })
+    }
+
+    /// Returns unfinished claims to `pending` without counting the attempt (graceful shutdown).
+    @discardableResult
+    public func release(_ ids: [Int64]) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let result = try await connection.query("""
+            UPDATE herald.message
+               SET status = 'pending', attempts = greatest(attempts - 1, 0), next_attempt_at = now(),
+                   locked_by = NULL, locked_until = NULL, updated_at = now()
+             WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND status = 'sending'
+            """, [PostgresArray(ids), workerID])
+        return result.affectedRows
+    }
+
+    /// A message whose lease expired, as recovered by ``recoverExpiredLeases(defaultMaxAttempts:limit:)``.
+    public struct Recovered: Sendable, Equatable {
+        public var id: Int64
+        public var previousWorker: String
+        public var status: String
+    }
+
+    /// Puts back rows whose worker died (lease expired): `pending` with the
+    /// attempt counted, or `failed` when that was the last attempt. With
+    /// `includeOwn`, rows still leased to this worker id are taken back at once
+    /// (a restart with a fixed `worker.id` after a crash).
+    public func recoverExpiredLeases(defaultMaxAttempts: Int, limit: Int = 1000, includeOwn: Bool = false) async throws -> [Recovered] {
+        let result = try await connection.query("""
+            WITH expired AS (
+                SELECT id, locked_by AS worker, claimed_at FROM herald.message
+                 WHERE status = 'sending' AND (locked_until < now() OR ($3 AND locked_by = $4))
+                 ORDER BY locked_until
+                 LIMIT $2
+                 FOR UPDATE SKIP LOCKED
+            ), upd AS (
+                UPDATE herald.message m
+                   SET status = CASE WHEN m.attempts >= coalesce(m.max_attempts, $1) THEN 'failed' ELSE 'pending' END,
+                       last_error = format('lease of worker %s expired during attempt %s (worker stopped or lost its database connection)',
+                                           expired.worker, m.attempts),
+                       next_attempt_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
+                  FROM expired
+                 WHERE m.id = expired.id
+                RETURNING m.id, m.attempts, m.status, m.last_error, expired.worker, expired.claimed_at
+            ), att AS (
+                INSERT INTO herald.attempt (message_id, number, started_at, finished_at, worker, outcome, error)
+                SELECT id, attempts, coalesce(claimed_at, now()), now(), worker, 'lease_expired', last_error FROM upd
+            )
+            SELECT id, worker, status FROM upd
+            """, [defaultMaxAttempts, limit, includeOwn, workerID])
+        return result.rows.compactMap { row in
+            guard let id = row[0].flatMap({ Int64($0) }) else { return nil }
+            return Recovered(id: id, previousWorker: row[1] ?? "?", status: row[2] ?? "?")
+        }
+    }
+
+    // MARK: Scheduling the next wake-up
+
+    /// Seconds until the earliest pending message of these channels is due
+    /// (negative or zero: one is due now); nil when none is pending.
+    public func secondsUntilNextDue(channels: [String]) async throws -> Double? {
+        let result = try await connection.query("""
+            SELECT extract(epoch FROM next_attempt_at - now())::float8 FROM herald.message
+             WHERE status = 'pending' AND channel = ANY($1::text[])
+             ORDER BY next_attempt_at, id LIMIT 1
+            """, [PostgresArray(channels)])
+        return result.rows.first?[0].flatMap { Double($0) }
+    }
+
+    /// Pending messages per channel, for the channels not in `configured`
+    /// (startup warns: those wait until a driver is configured).
+    public func waitingCounts(excluding configured: [String]) async throws -> [String: Int] {
+        let result = try await connection.query("""
+            SELECT channel, count(*) FROM herald.message
+             WHERE status = 'pending' AND channel <> ALL($1::text[]) AND channel = ANY($2::text[])
+             GROUP BY channel
+            """, [PostgresArray(configured), PostgresArray(Channel.allCases.map(\.rawValue))])
+        var out: [String: Int] = [:]
+        for row in result.rows {
+            if let channel = row[0], let n = row[1].flatMap({ Int($0) }) { out[channel] = n }
+        }
+        return out
+    }
+
+    /// True while any message is pending and due now or sending (for `--exit-when-idle`).
+    public func hasUnfinishedWork(channels: [String]) async throws -> Bool {
+        let result = try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM herald.message
+                            WHERE (status = 'pending' AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[])))
+                               OR status = 'sending')
+            """, [PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue))])
+        return result.rows.first?[0] == "t"
+    }
+
+    // MARK: Templates
+
+    /// Every stored template.
+    public func templates() async throws -> [TemplateRecord] {
+        let result = try await connection.query(
+            "SELECT key, channel, locale, subject, body, html FROM herald.template ORDER BY key, channel, locale")
+        return result.rows.map {
+            TemplateRecord(key: $0[0] ?? "", channel: $0[1] ?? "", locale: $0[2] ?? "", subject: $0[3], body: $0[4] ?? "", html: $0[5])
+        }
+    }
+
+    /// Inserts or replaces one template.
+    public func upsertTemplate(_ t: TemplateRecord) async throws {
+        try await connection.query("""
+            INSERT INTO herald.template (key, channel, locale, subject, body, html) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (key, channel, locale) DO UPDATE
+               SET subject = excluded.subject, body = excluded.body, html = excluded.html, updated_at = now()
+            """, [t.key, t.channel, t.locale, t.subject, t.body, t.html])
+    }
+
+    // MARK: Enqueue and status
+
+    /// Inserts one message; returns its id.
+    public func enqueue(_ m: NewMessage) async throws -> Int64 {
+        let result = try await connection.query("""
+            INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone,
+                                        event_at, expires_at, dedupe_key, max_attempts)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, coalesce(to_timestamp($7::float8), now()),
+                    coalesce($8::float8, 0) * interval '1 second', to_timestamp($9::float8), to_timestamp($10::float8), $11, $12::int)
+            RETURNING id
+            """, [m.channel, m.recipient, m.template, m.locale, m.timeZone, m.data,
+                  m.sendAt?.timeIntervalSince1970, m.postpone?.seconds, m.eventAt?.timeIntervalSince1970,
+                  m.expiresAt?.timeIntervalSince1970, m.dedupeKey, m.maxAttempts])
+        guard let id = result.rows.first?[0].flatMap({ Int64($0) }) else {
+            throw PostgresError(kind: .decoding, message: "INSERT returned no id")
+        }
+        return id
+    }
+
+    /// Counts by channel and status, age of the oldest due message, failures in the last hour.
+    public func status() async throws -> StatusReport {
+        let counts = try await connection.query(
+            "SELECT channel, status, count(*) FROM herald.message GROUP BY channel, status ORDER BY channel, status")
+        let oldest = try await connection.query("""
+            SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM herald.message
+             WHERE status = 'pending' AND next_attempt_at <= now()
+            """)
+        let failed = try await connection.query("""
+            SELECT count(DISTINCT message_id) FROM herald.attempt
+             WHERE outcome IN ('failed', 'lease_expired') AND finished_at > now() - interval '1 hour'
+               AND message_id IN (SELECT id FROM herald.message WHERE status = 'failed')
+            """)
+        let version = try await Migrator(connection: connection).currentVersion()
+        return StatusReport(
+            counts: counts.rows.map { .init(channel: $0[0] ?? "", status: $0[1] ?? "", count: Int($0[2] ?? "0") ?? 0) },
+            oldestDueAgeSeconds: oldest.rows.first?[0].flatMap { Double($0) },
+            failedLastHour: Int(failed.rows.first?[0] ?? "0") ?? 0,
+            schemaVersion: version)
+    }
+}

@@ -1,0 +1,323 @@
+import CLibPQ
+import Foundation
+import HeraldExecutors
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A value sent as a statement parameter, in PostgreSQL's text format.
+///
+/// Cast in SQL where the type matters (`$1::bigint`, `$2::text[]`).
+public protocol PostgresEncodable: Sendable {
+    /// The text form PostgreSQL parses for this value.
+    var postgresText: String { get }
+}
+
+extension String: PostgresEncodable { public var postgresText: String { self } }
+extension Int: PostgresEncodable { public var postgresText: String { String(self) } }
+extension Int64: PostgresEncodable { public var postgresText: String { String(self) } }
+extension Int32: PostgresEncodable { public var postgresText: String { String(self) } }
+extension Bool: PostgresEncodable { public var postgresText: String { self ? "t" : "f" } }
+extension Double: PostgresEncodable { public var postgresText: String { "\(self)" } }
+
+/// A one-dimensional array parameter: `{"a","b",NULL}` in PostgreSQL's array syntax.
+public struct PostgresArray: PostgresEncodable {
+    public var elements: [String?]
+    public init(_ elements: [String?]) { self.elements = elements }
+    public init<T: PostgresEncodable>(_ values: [T]) { self.elements = values.map { $0.postgresText } }
+    public init<T: PostgresEncodable>(_ values: [T?]) { self.elements = values.map { $0?.postgresText } }
+
+    public var postgresText: String {
+        var out = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out += "," }
+            guard let element else { out += "NULL"; continue }
+            out += "\""
+            for ch in element.unicodeScalars {
+                if ch == "\"" || ch == "\\" { out += "\\" }
+                out.unicodeScalars.append(ch)
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+}
+
+/// The rows a statement returned, as text values (PostgreSQL's text format).
+public struct PostgresResult: Sendable {
+    /// Column names in order.
+    public var columns: [String]
+    /// Row values; `nil` is SQL NULL.
+    public var rows: [[String?]]
+    /// For INSERT/UPDATE/DELETE: the number of rows affected.
+    public var affectedRows: Int
+
+    /// The index of a column, or a decoding error naming it.
+    public func column(_ name: String) throws -> Int {
+        guard let index = columns.firstIndex(of: name) else {
+            throw PostgresError(kind: .decoding, message: "result has no column \(name)")
+        }
+        return index
+    }
+}
+
+/// A notification received on a channel the connection listens to.
+public struct PostgresNotification: Sendable, Equatable {
+    public var channel: String
+    public var payload: String
+    public var processID: Int32
+}
+
+/// One libpq connection, owned by one dedicated thread.
+///
+/// Every method runs on the connection's own ``ThreadExecutor``, never on the
+/// cooperative pool; no method awaits inside, so calls are not re-entrant and
+/// the `PGconn` is never touched by two threads. Parameterised statements are
+/// prepared once per connection and reused.
+public actor PostgresConnection {
+    private let executor: ThreadExecutor
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let connectionString: String
+    private let applicationName: String
+    // Touched only on the executor thread, and in deinit (when no call can be running).
+    nonisolated(unsafe) private var handle: OpaquePointer?
+    private var prepared: [String: String] = [:]
+    private var listening: Set<String> = []
+    /// A pipe whose write end wakes a blocked ``waitForNotifications(timeout:)``.
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    /// Creates an unconnected connection. `connectionString` is a URI or a
+    /// conninfo string as psql accepts it; empty means libpq's defaults (`PG*`
+    /// variables, `.pgpass`, service files).
+    public init(connectionString: String, applicationName: String = "herald") {
+        self.connectionString = connectionString
+        self.applicationName = applicationName
+        self.executor = ThreadExecutor(name: "herald-pg")
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) == 0 {
+            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+        }
+        self.wakeRead = fds[0]
+        self.wakeWrite = fds[1]
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+        Glibc.close(wakeRead)
+        Glibc.close(wakeWrite)
+        executor.shutdown()
+    }
+
+    /// Opens (or reopens) the connection. Channels listened to before are listened to again.
+    public func connect() throws {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        prepared = [:]
+        // Defaults first: values expanded from the connection string (dbname) override them.
+        var keywords = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "fallback_application_name"]
+        var values = ["10", "1", "30", "10", "3", applicationName]
+        if !connectionString.isEmpty {
+            keywords.append("dbname")
+            values.append(connectionString)
+        }
+        let conn = withCStringArray(keywords) { kw in
+            withCStringArray(values) { vals in PQconnectdbParams(kw, vals, 1) }
+        }
+        guard let conn else {
+            throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
+        }
+        if PQstatus(conn) != CONNECTION_OK {
+            let message = Self.trimmed(PQerrorMessage(conn))
+            PQfinish(conn)
+            throw PostgresError(kind: .connection, message: message.isEmpty ? "connection failed" : message)
+        }
+        handle = conn
+        for channel in listening.sorted() {
+            _ = try execute("LISTEN \(Self.quoteIdentifier(channel))")
+        }
+    }
+
+    /// True when a connection is open and libpq considers it healthy.
+    public var isConnected: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Closes the connection.
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        prepared = [:]
+    }
+
+    /// Runs one parameterised statement (prepared on first use on this connection).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> PostgresResult {
+        let conn = try requireHandle()
+        let name: String
+        if let existing = prepared[sql] {
+            name = existing
+        } else {
+            name = "herald_\(prepared.count + 1)"
+            let result = PQprepare(conn, name, sql, Int32(parameters.count), nil)
+            defer { PQclear(result) }
+            try check(result, conn: conn, sql: sql)
+            prepared[sql] = name
+        }
+        let texts = parameters.map { $0?.postgresText }
+        let result = withOptionalCStringArray(texts) { values in
+            PQexecPrepared(conn, name, Int32(texts.count), values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, conn: conn, sql: sql)
+        return Self.decode(result)
+    }
+
+    /// Runs one or more statements without parameters (migrations, LISTEN, BEGIN/COMMIT).
+    @discardableResult
+    public func execute(_ sql: String) throws -> PostgresResult {
+        let conn = try requireHandle()
+        let result = PQexec(conn, sql)
+        defer { PQclear(result) }
+        try check(result, conn: conn, sql: sql)
+        return Self.decode(result)
+    }
+
+    /// Starts listening on a channel; remembered across reconnects.
+    public func listen(_ channel: String) throws {
+        _ = try execute("LISTEN \(Self.quoteIdentifier(channel))")
+        listening.insert(channel)
+    }
+
+    /// Returns pending notifications, waiting up to `timeout` for the first one.
+    /// Returns early (possibly empty) when ``wake()`` is called.
+    public func waitForNotifications(timeout: Duration) throws -> [PostgresNotification] {
+        let conn = try requireHandle()
+        var received = try drainNotifications(conn)
+        if !received.isEmpty { return received }
+        let socket = PQsocket(conn)
+        guard socket >= 0 else { throw PostgresError(kind: .connection, message: "connection has no socket") }
+        var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        let millis = Int32(clamping: max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let ready = poll(&fds, 2, millis)
+        if ready < 0 && errno != EINTR {
+            throw PostgresError(kind: .connection, message: "poll failed: \(String(cString: strerror(errno)))")
+        }
+        if fds[1].revents != 0 {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            while Glibc.read(wakeRead, &buffer, buffer.count) > 0 {}
+        }
+        received = try drainNotifications(conn)
+        return received
+    }
+
+    /// Interrupts a ``waitForNotifications(timeout:)`` in progress. Safe from any thread.
+    nonisolated public func wake() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &byte, 1)
+    }
+
+    private func drainNotifications(_ conn: OpaquePointer) throws -> [PostgresNotification] {
+        if PQconsumeInput(conn) == 0 {
+            throw PostgresError(kind: .connection, message: Self.trimmed(PQerrorMessage(conn)))
+        }
+        var out: [PostgresNotification] = []
+        while let note = PQnotifies(conn) {
+            out.append(PostgresNotification(
+                channel: String(cString: note.pointee.relname),
+                payload: String(cString: note.pointee.extra),
+                processID: note.pointee.be_pid))
+            PQfreemem(note)
+        }
+        return out
+    }
+
+    private func requireHandle() throws -> OpaquePointer {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            throw PostgresError(kind: .connection, message: "not connected to PostgreSQL")
+        }
+        return handle
+    }
+
+    private func check(_ result: OpaquePointer?, conn: OpaquePointer, sql: String) throws {
+        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return
+        default:
+            let lost = PQstatus(conn) != CONNECTION_OK
+            if lost { prepared = [:] }
+            func field(_ code: Int32) -> String? {
+                guard let result, let raw = PQresultErrorField(result, code) else { return nil }
+                return String(cString: raw)
+            }
+            let message = field(Int32(UInt8(ascii: "M"))) ?? Self.trimmed(PQerrorMessage(conn))
+            let state = field(Int32(UInt8(ascii: "C")))
+            let statement = String(sql.split(whereSeparator: \.isNewline).first ?? "").prefix(80)
+            throw PostgresError(
+                kind: lost ? .connection : .statement, sqlState: state,
+                message: message.isEmpty ? "statement failed" : message,
+                detail: field(Int32(UInt8(ascii: "D"))), statement: String(statement))
+        }
+    }
+
+    private static func decode(_ result: OpaquePointer?) -> PostgresResult {
+        guard let result else { return PostgresResult(columns: [], rows: [], affectedRows: 0) }
+        let ncols = PQnfields(result)
+        let nrows = PQntuples(result)
+        var columns: [String] = []
+        columns.reserveCapacity(Int(ncols))
+        for c in 0..<ncols { columns.append(String(cString: PQfname(result, c))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(Int(nrows))
+        for r in 0..<nrows {
+            var row: [String?] = []
+            row.reserveCapacity(Int(ncols))
+            for c in 0..<ncols {
+                if PQgetisnull(result, r, c) == 1 {
+                    row.append(nil)
+                } else {
+                    row.append(String(cString: PQgetvalue(result, r, c)))
+                }
+            }
+            rows.append(row)
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresResult(columns: columns, rows: rows, affectedRows: affected)
+    }
+
+    private static func trimmed(_ raw: UnsafePointer<CChar>?) -> String {
+        guard let raw else { return "" }
+        // libpq's messages span lines ("…failed: …\n\tIs the server running…"): keep one line.
+        return String(cString: raw)
+            .split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
+    }
+
+    /// Quotes an SQL identifier (for LISTEN, which takes no parameters).
+    public static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicated = strings.map { strdup($0) }
+    defer { duplicated.forEach { free($0) } }
+    var pointers: [UnsafePointer<CChar>?] = duplicated.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+private func withOptionalCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    let duplicated = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { duplicated.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}

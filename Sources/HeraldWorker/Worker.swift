@@ -1,0 +1,479 @@
+import Foundation
+import HeraldCore
+import HeraldDrivers
+import HeraldOutbox
+import HeraldPostgres
+import HeraldRender
+import HeraldSystemd
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The daemon loop: claim due messages, render, deliver, record.
+///
+/// - Claims batches with one `FOR UPDATE SKIP LOCKED` statement, only for
+///   channels that have a driver, and leases them; renews leases while
+///   deliveries run; recovers rows whose lease expired (a worker that died).
+/// - Runs up to `concurrency` deliveries at once; records every attempt.
+/// - Wakes on `NOTIFY herald_message`, a finished delivery, or the earliest
+///   due time, and at least every poll interval.
+/// - A lost database connection is logged once and retried with backoff.
+/// - On graceful shutdown it stops claiming, lets in-flight deliveries finish
+///   within the grace period, and returns the rest to `pending` uncounted.
+public actor Worker: Service {
+    let settings: WorkerSettings
+    let drivers: [Channel: any Driver]
+    let logger: Logger
+    let notifier: SystemdNotifier
+    let renderer = Renderer()
+
+    private let main: PostgresConnection
+    private let listener: PostgresConnection
+    private let store: OutboxStore
+    private let wake = WakeSignal()
+    private let stop = Mutex(StopState())
+
+    private var catalog: TemplateCatalog
+    private var templatesDirty = true
+    private var inFlight: [Int64: Int] = [:]  // message id -> attempt
+    private var released: Set<Int64> = []
+    private var reconnecting: Task<Void, any Error>?
+    private var outageSince: ContinuousClock.Instant?
+    private var lastWatchdog = ContinuousClock.now
+    private var counters = (sent: 0, retried: 0, failed: 0)
+
+    struct StopState {
+        var requested = false
+        /// Past the grace period: give up on the database and exit.
+        var hard = false
+    }
+
+    /// Errors that end ``run()``.
+    public enum WorkerError: Error, CustomStringConvertible {
+        case noChannels
+        case stopped
+
+        public var description: String {
+            switch self {
+            case .noChannels: return "no channel has a driver: configure at least one [channels.<name>] section"
+            case .stopped: return "stopped before the database could be reached"
+            }
+        }
+    }
+
+    public init(databaseURL: String, settings: WorkerSettings, drivers: [Channel: any Driver],
+                logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+        self.settings = settings
+        self.drivers = drivers
+        self.logger = logger
+        self.notifier = notifier
+        self.main = PostgresConnection(connectionString: databaseURL, applicationName: "herald")
+        self.listener = PostgresConnection(connectionString: databaseURL, applicationName: "herald-listen")
+        self.store = OutboxStore(connection: main, workerID: settings.workerID)
+        self.catalog = TemplateCatalog(records: [], defaultLocale: settings.defaultLocale)
+    }
+
+    var channelNames: [String] { drivers.keys.map(\.rawValue).sorted() }
+
+    // MARK: Service
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.runUntilStopped()
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+    }
+
+    /// Begins a graceful shutdown (what SIGTERM does). Safe from any context.
+    public nonisolated func requestStop() {
+        stop.withLock { $0.requested = true }
+        wake.signal()
+        listener.wake()
+    }
+
+    nonisolated var stopRequested: Bool { stop.withLock { $0.requested } }
+    nonisolated var hardStop: Bool { stop.withLock { $0.hard } }
+
+    func runUntilStopped() async throws {
+        guard !drivers.isEmpty else { throw WorkerError.noChannels }
+        do {
+            try await startup()
+        } catch where stopRequested {
+            logger.notice("stopped before startup completed", metadata: ["error": "\(error)"])
+            return
+        }
+        await withDiscardingTaskGroup { group in
+            if settings.listen { group.addTask { await self.listenLoop() } }
+            group.addTask { await self.renewLoop() }
+            await self.claimLoop(group: &group)
+            await self.drain()
+            group.cancelAll()
+            listener.wake()
+        }
+        await main.close()
+        await listener.close()
+        logger.notice("herald stopped", metadata: ["sent": "\(counters.sent)", "retried": "\(counters.retried)", "failed": "\(counters.failed)"])
+    }
+
+    // MARK: Startup
+
+    private func startup() async throws {
+        try await withDatabase { _ in }
+        try await Migrator(connection: main).verifyCurrent()
+        if settings.listen {
+            try await connectListener()
+        }
+        let own = try await withDatabase { try await $0.recoverExpiredLeases(defaultMaxAttempts: self.settings.maxAttempts, limit: 10_000, includeOwn: true) }
+        if !own.isEmpty {
+            logger.warning("recovered messages left by a previous run of this worker", metadata: ["count": "\(own.count)"])
+        }
+        let waiting = try await withDatabase { try await $0.waitingCounts(excluding: self.channelNames) }
+        for (channel, count) in waiting.sorted(by: { $0.key < $1.key }) {
+            logger.warning("channel has no driver configured; its messages wait", metadata: ["channel": "\(channel)", "waiting": "\(count)"])
+        }
+        try await reloadTemplates()
+        let summary = "ready: worker \(settings.workerID), channels \(channelNames.joined(separator: ","))"
+        logger.notice("herald ready", metadata: [
+            "worker": "\(settings.workerID)", "channels": "\(channelNames.joined(separator: ","))",
+            "concurrency": "\(settings.concurrency)", "batch": "\(settings.batchSize)",
+        ])
+        notifier.ready(status: summary)
+    }
+
+    private func connectListener() async throws {
+        try await listener.connect()
+        try await listener.listen("herald_message")
+        try await listener.listen("herald_template")
+    }
+
+    private func reloadTemplates() async throws {
+        templatesDirty = false
+        let records = try await withDatabase { try await $0.templates() }
+        catalog = TemplateCatalog(records: records, defaultLocale: settings.defaultLocale)
+        logger.debug("templates loaded", metadata: ["count": "\(catalog.count)"])
+    }
+
+    // MARK: Main loop
+
+    private func claimLoop(group: inout DiscardingTaskGroup) async {
+        var nextMaintenance = ContinuousClock.now
+        var nextStatus = ContinuousClock.now + .seconds(10)
+        let maintenanceEvery = min(settings.lease / 2, .seconds(30))
+        while !stopRequested {
+            pingWatchdog()
+            do {
+                if templatesDirty { try await reloadTemplates() }
+                let now = ContinuousClock.now
+                if now >= nextMaintenance {
+                    nextMaintenance = now + maintenanceEvery
+                    try await maintenance()
+                }
+                if now >= nextStatus {
+                    nextStatus = now + .seconds(10)
+                    notifier.status("in flight \(inFlight.count); sent \(counters.sent), retried \(counters.retried), failed \(counters.failed)")
+                }
+                let free = settings.concurrency - inFlight.count
+                var claimedFullBatch = false
+                if free > 0 {
+                    let limit = min(settings.batchSize, free)
+                    let messages = try await withDatabase { try await $0.claim(channels: self.channelNames, limit: limit, lease: self.settings.lease) }
+                    let snapshot = catalog
+                    for message in messages {
+                        inFlight[message.id] = message.attempt
+                        group.addTask { await self.process(message, catalog: snapshot) }
+                    }
+                    claimedFullBatch = messages.count == limit
+                    if messages.isEmpty && inFlight.isEmpty && settings.exitWhenIdle {
+                        let busy = try await withDatabase { try await $0.hasUnfinishedWork(channels: self.channelNames) }
+                        if !busy {
+                            logger.notice("outbox drained; exiting (--exit-when-idle)")
+                            requestStop()
+                            break
+                        }
+                    }
+                }
+                if claimedFullBatch && inFlight.count < settings.concurrency { continue }
+                var timeout = settings.pollInterval
+                if inFlight.count < settings.concurrency,
+                   let due = try await withDatabase({ try await $0.secondsUntilNextDue(channels: self.channelNames) }) {
+                    timeout = min(timeout, .milliseconds(Int64(max(0.02, due) * 1000)))
+                }
+                if let watchdog = notifier.watchdogInterval { timeout = min(timeout, watchdog) }
+                if settings.exitWhenIdle { timeout = min(timeout, .milliseconds(500)) }
+                await wake.wait(timeout: timeout)
+            } catch {
+                if stopRequested { break }
+                logger.error("worker loop error; retrying", metadata: ["error": "\(error)"])
+                await wake.wait(timeout: .seconds(1))
+            }
+        }
+    }
+
+    private func maintenance() async throws {
+        let recovered = try await withDatabase { try await $0.recoverExpiredLeases(defaultMaxAttempts: self.settings.maxAttempts) }
+        for row in recovered {
+            logger.warning("lease expired; message taken over from a stopped worker", metadata: [
+                "message": "\(row.id)", "previous_worker": "\(row.previousWorker)", "status": "\(row.status)",
+            ])
+        }
+    }
+
+    private func pingWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let now = ContinuousClock.now
+        if now - lastWatchdog >= interval / 2 {
+            notifier.watchdog()
+            lastWatchdog = now
+        }
+    }
+
+    // MARK: Deliveries
+
+    /// Renders and delivers one claimed message, then records the outcome.
+    nonisolated func process(_ message: OutboxMessage, catalog: TemplateCatalog) async {
+        let startedAt = Date()
+        let clock = ContinuousClock.now
+        var driverName = "-"
+        var rendered: RenderedMessage?
+        let result: Result<DeliveryReceipt, DeliveryError>
+
+        if let channel = Channel(rawValue: message.channel) {
+            if let driver = drivers[channel] {
+                driverName = driver.name
+                switch renderer.render(message, channel: channel, catalog: catalog) {
+                case .failure(let error):
+                    result = .failure(.permanent(error.description))
+                case .success(let r):
+                    rendered = r
+                    do {
+                        result = .success(try await driver.deliver(r))
+                    } catch let error as DeliveryError {
+                        result = .failure(error)
+                    } catch {
+                        if await isReleased(message.id) { return }
+                        result = .failure(.transient(String(describing: error)))
+                    }
+                }
+            } else {
+                result = .failure(.permanent("no driver configured for channel \(channel.rawValue)"))
+            }
+        } else {
+            result = .failure(.permanent("unknown channel \"\(message.channel)\"; expected sms, email or webhook"))
+        }
+        if await isReleased(message.id) { return }
+
+        let maxAttempts = message.maxAttempts ?? settings.maxAttempts
+        var completion = Completion(messageID: message.id, attempt: message.attempt, result: .sent, driver: driverName,
+                                    startedAt: startedAt, finishedAt: Date(), rendered: rendered)
+        switch result {
+        case .success(let receipt):
+            completion.providerMessageID = receipt.providerMessageID
+            completion.responseCode = receipt.responseCode
+        case .failure(let error):
+            completion.responseCode = error.code
+            if case .transient(_, _, let retryAfter) = error, message.attempt < maxAttempts {
+                completion.result = .retry
+                completion.error = error.reason
+                completion.retryIn = settings.backoff.delay(afterAttempt: message.attempt, retryAfter: retryAfter)
+            } else {
+                completion.result = .failed
+                completion.error = error.isTransient
+                    ? "gave up after \(message.attempt) attempts: \(error.reason)"
+                    : error.reason
+            }
+        }
+        let recorded = await record(completion)
+        let millis = Int((ContinuousClock.now - clock).seconds * 1000)
+        var metadata: Logger.Metadata = [
+            "message": "\(message.id)", "channel": "\(message.channel)", "status": "\(recorded ? completion.result.statusName : "discarded")",
+            "attempt": "\(message.attempt)", "duration_ms": "\(millis)", "driver": "\(driverName)",
+        ]
+        if let error = completion.error { metadata["error"] = "\(error)" }
+        if let retryIn = completion.retryIn { metadata["retry_in"] = "\(DurationText.format(retryIn))" }
+        if let id = completion.providerMessageID { metadata["provider_id"] = "\(id)" }
+        if !recorded {
+            logger.warning("delivery finished after the lease was taken over; result discarded", metadata: metadata)
+        } else {
+            switch completion.result {
+            case .sent: logger.info("delivered", metadata: metadata)
+            case .retry: logger.warning("delivery failed; will retry", metadata: metadata)
+            case .failed: logger.error("delivery failed", metadata: metadata)
+            }
+        }
+        await finished(message.id, result: recorded ? completion.result : nil)
+    }
+
+    private func isReleased(_ id: Int64) -> Bool { released.contains(id) }
+
+    private func finished(_ id: Int64, result: Completion.Result?) {
+        inFlight[id] = nil
+        released.remove(id)
+        switch result {
+        case .sent: counters.sent += 1
+        case .retry: counters.retried += 1
+        case .failed: counters.failed += 1
+        case nil: break
+        }
+        wake.signal()
+    }
+
+    /// Writes a completion, retrying across connection losses until it is stored (or shutdown gives up).
+    private func record(_ completion: Completion) async -> Bool {
+        while true {
+            do {
+                let ids = try await withDatabase { try await $0.complete([completion]) }
+                return ids.contains(completion.messageID)
+            } catch {
+                if hardStop {
+                    logger.error("could not record the outcome before exit; the lease will expire and the message be retried",
+                                 metadata: ["message": "\(completion.messageID)", "error": "\(error)"])
+                    return false
+                }
+                logger.error("could not record the outcome; retrying", metadata: ["message": "\(completion.messageID)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    // MARK: Leases
+
+    private func renewLoop() async {
+        let every = settings.lease / 3
+        while !Task.isCancelled {
+            try? await Task.sleep(for: every)
+            if Task.isCancelled { return }
+            let ids = Array(inFlight.keys)
+            guard !ids.isEmpty else { continue }
+            do {
+                let kept = try await withDatabase { try await $0.renew(ids, lease: self.settings.lease) }
+                for id in ids where !kept.contains(id) && inFlight[id] != nil {
+                    logger.warning("lease lost while delivering (another worker took the message over)", metadata: ["message": "\(id)"])
+                }
+            } catch {
+                logger.warning("could not renew leases", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Notifications
+
+    private func listenLoop() async {
+        var delay = Duration.milliseconds(250)
+        var down = false
+        while !stopRequested && !Task.isCancelled {
+            do {
+                if down {
+                    try await connectListener()
+                    down = false
+                    delay = .milliseconds(250)
+                    logger.notice("notification connection restored")
+                    wake.signal()
+                }
+                let notes = try await listener.waitForNotifications(timeout: .seconds(30))
+                if notes.contains(where: { $0.channel == "herald_template" }) { templatesDirty = true }
+                if !notes.isEmpty { wake.signal() }
+            } catch {
+                if stopRequested { return }
+                if !down {
+                    logger.warning("notification connection lost; polling until it is back", metadata: ["error": "\(error)"])
+                    down = true
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    private func drain() async {
+        notifier.stopping(status: "stopping: \(inFlight.count) deliveries in flight")
+        if !inFlight.isEmpty {
+            logger.notice("stopping: waiting for deliveries in flight", metadata: [
+                "in_flight": "\(inFlight.count)", "grace": "\(DurationText.format(settings.shutdownGrace))",
+            ])
+        }
+        let deadline = ContinuousClock.now + settings.shutdownGrace
+        while !inFlight.isEmpty && ContinuousClock.now < deadline {
+            await wake.wait(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
+        }
+        if !inFlight.isEmpty {
+            let ids = Array(inFlight.keys)
+            released.formUnion(ids)
+            let count = (try? await withDatabase(giveUpAfter: .seconds(5)) { try await $0.release(ids) }) ?? 0
+            logger.warning("grace period over; returned unfinished claims to pending without counting the attempt", metadata: [
+                "released": "\(count)", "in_flight": "\(ids.count)",
+            ])
+        }
+        stop.withLock { $0.hard = true }
+    }
+
+    // MARK: Connection supervision
+
+    /// Runs `operation` on the main connection; on connection loss, reconnects
+    /// with backoff (logging the outage once) and runs it again.
+    func withDatabase<T: Sendable>(giveUpAfter: Duration? = nil, _ operation: @Sendable (OutboxStore) async throws -> T) async throws -> T {
+        let start = ContinuousClock.now
+        while true {
+            do {
+                if !(await main.isConnected) { try await reconnect() }
+                return try await operation(store)
+            } catch let error as PostgresError where error.isConnectionLoss {
+                if hardStop { throw error }
+                if let limit = giveUpAfter, ContinuousClock.now - start > limit { throw error }
+                noteOutage(error)
+                try await reconnect()
+            }
+        }
+    }
+
+    private func noteOutage(_ error: PostgresError) {
+        guard outageSince == nil else { return }
+        outageSince = .now
+        logger.error("database connection lost; reconnecting with backoff", metadata: ["error": "\(error)"])
+        notifier.status("database unreachable; reconnecting")
+    }
+
+    private func reconnect() async throws {
+        if let running = reconnecting { return try await running.value }
+        let task = Task { try await self.reconnectLoop() }
+        reconnecting = task
+        defer { reconnecting = nil }
+        try await task.value
+    }
+
+    private func reconnectLoop() async throws {
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await main.connect()
+                if let since = outageSince {
+                    logger.notice("database connection restored", metadata: ["outage_s": "\(String(format: "%.1f", (ContinuousClock.now - since).seconds))"])
+                    outageSince = nil
+                }
+                return
+            } catch let error as PostgresError {
+                if hardStop || (stopRequested && inFlight.isEmpty) { throw error }
+                if outageSince == nil {
+                    outageSince = .now
+                    logger.error("cannot connect to the database; retrying with backoff", metadata: ["error": "\(error)"])
+                }
+                pingWatchdog()
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}
+
+extension Completion.Result {
+    /// The message status this result leads to.
+    var statusName: String {
+        switch self {
+        case .sent: return "sent"
+        case .retry: return "pending"
+        case .failed: return "failed"
+        }
+    }
+}

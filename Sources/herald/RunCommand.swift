@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import HeraldConfig
+import HeraldCore
+import HeraldDrivers
+import HeraldOutbox
+import HeraldSystemd
+import HeraldWorker
+import Logging
+import ServiceLifecycle
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the delivery daemon (what the systemd unit starts).")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(help: "Exit once nothing is pending or sending (demo, drills, one-shot batch runs).")
+    var exitWhenIdle = false
+
+    func run() async throws {
+        let config = try options.load()
+        let logger = Logger(label: "herald")
+        let settings = WorkerSettings(config: config, exitWhenIdle: exitWhenIdle)
+        let worker = Worker(databaseURL: config.database.url, settings: settings,
+                            drivers: makeDrivers(config, logger: logger), logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "herald.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
+        do {
+            try await group.run()
+        } catch let error as Worker.WorkerError {
+            throw fail("\(error)")
+        } catch let error as MigrationError {
+            throw fail("\(error)")
+        } catch {
+            throw fail("stopped: \(error)")
+        }
+    }
+}
+
+extension WorkerSettings {
+    init(config: Configuration, exitWhenIdle: Bool) {
+        let host = ProcessInfo.processInfo.hostName
+        self.init(
+            workerID: config.worker.id ?? "\(host):\(ProcessInfo.processInfo.processIdentifier)",
+            concurrency: config.worker.concurrency, batchSize: config.worker.batchSize,
+            pollInterval: config.worker.pollInterval, lease: config.worker.lease,
+            shutdownGrace: config.worker.shutdownGrace, listen: config.database.listen,
+            maxAttempts: config.retry.maxAttempts, backoff: config.retry.backoff,
+            defaultLocale: config.defaultLocale, exitWhenIdle: exitWhenIdle)
+    }
+}
+
+/// One driver per configured channel.
+func makeDrivers(_ config: Configuration, logger: Logger) -> [Channel: any Driver] {
+    var drivers: [Channel: any Driver] = [:]
+    for (channel, driver) in config.channels {
+        switch driver {
+        case .file(let directory, let from, let delay):
+            drivers[channel] = FileDriver(directory: URL(fileURLWithPath: directory), from: from, delay: delay)
+        case .log(let includeBody):
+            drivers[channel] = LogDriver(logger: logger, includeBody: includeBody)
+        }
+    }
+    return drivers
+}

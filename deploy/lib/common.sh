@@ -1,0 +1,73 @@
+# Shared helpers for deploy/demo, deploy/test, deploy/bench and deploy/drill.
+# Source it; it defines functions only.
+
+# Installs the Debian packages Herald needs to build and test, when missing.
+herald_ensure_packages() {
+    local wanted=(libpq-dev libcurl4-openssl-dev postgresql postgresql-contrib python3)
+    local missing=()
+    for p in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "herald: installing ${missing[*]}" >&2
+        local sudo=""
+        [ "$(id -u)" -ne 0 ] && sudo="sudo"
+        $sudo apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+    fi
+    command -v swift >/dev/null || { echo "herald: swift is not on PATH (Swift 6 toolchain required)" >&2; return 1; }
+}
+
+# Directory of PostgreSQL server binaries (initdb, pg_ctl).
+herald_pg_bindir() {
+    local d
+    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -n "$d" ] && [ -x "$d/initdb" ] && { echo "$d"; return; }
+    dirname "$(command -v initdb)"
+}
+
+# Runs a command as the user that owns the throwaway cluster (postgres when we are root).
+herald_pg_as() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+herald_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# herald_pg_start DIR: initdb + start a throwaway server in DIR on a free loopback port.
+# Sets HERALD_PG_DIR, HERALD_PG_PORT and HERALD_PG_URL (superuser URL to database postgres).
+herald_pg_start() {
+    local dir=$1 bindir port
+    bindir=$(herald_pg_bindir)
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; chmod 700 "$dir"; fi
+    herald_pg_as "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; return 1; }
+    port=$(herald_free_port)
+    cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 256MB
+log_min_messages = warning
+CONF
+    herald_pg_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+        || { cat "$dir/server.log" >&2; return 1; }
+    HERALD_PG_DIR=$dir
+    HERALD_PG_PORT=$port
+    HERALD_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+    export HERALD_PG_DIR HERALD_PG_PORT HERALD_PG_URL
+}
+
+# herald_pg_stop DIR: stops the throwaway server (idempotent).
+herald_pg_stop() {
+    local dir=$1 bindir
+    bindir=$(herald_pg_bindir)
+    [ -f "$dir/data/postmaster.pid" ] && herald_pg_as "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+    return 0
+}
