@@ -109,6 +109,14 @@ public struct OutboxStore: Sendable {
 
     // MARK: Claiming
 
+    /// The claim statement with literal parameters, for EXPLAIN in tests and by DBAs.
+    public static var claimSQLForExplain: String {
+        claimSQL.replacingOccurrences(of: "$1", with: "'explain'")
+            .replacingOccurrences(of: "$2::text[]", with: "'{sms,email}'::text[]")
+            .replacingOccurrences(of: "$3::text[]", with: "'{sms,email,webhook}'::text[]")
+            .replacingOccurrences(of: "$4", with: "10").replacingOccurrences(of: "$5::float8", with: "60::float8")
+    }
+
     static let claimSQL = """
         WITH due AS (
             SELECT id FROM herald.message

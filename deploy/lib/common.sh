@@ -71,3 +71,9 @@ herald_pg_stop() {
     [ -f "$dir/data/postmaster.pid" ] && herald_pg_as "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
     return 0
 }
+
+# herald_pg_resume DIR: starts again a server made by herald_pg_start and stopped since.
+herald_pg_resume() {
+    local dir=$1
+    herald_pg_as "$(herald_pg_bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+}

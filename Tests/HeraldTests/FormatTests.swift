@@ -1,0 +1,64 @@
+import Foundation
+import HeraldCore
+import HeraldDrivers
+import HeraldPostgres
+import Logging
+import Testing
+
+@Suite struct EmailFormatTests {
+    let message = RenderedMessage(id: 12, channel: .email, recipient: "zoe@example.fr", template: "t", locale: "fr",
+                                  attempt: 2, subject: "Rappel : votre rendez-vous à 13h — Coiffure Élodie", body: "Bonjour\nZoé", html: "<p>Bonjour</p>")
+
+    @Test func asciiHeadersStayPlain() {
+        #expect(EmailFormat.encodeHeader("Reminder for Tuesday") == "Reminder for Tuesday")
+    }
+
+    @Test func utf8HeadersAreEncodedWordsThatDecodeBack() throws {
+        let encoded = EmailFormat.encodeHeader(message.subject!)
+        let words = encoded.components(separatedBy: "\r\n ")
+        #expect(words.count >= 2)
+        var decoded = Data()
+        for word in words {
+            #expect(word.count <= 75)
+            #expect(word.hasPrefix("=?UTF-8?B?") && word.hasSuffix("?="))
+            decoded.append(try #require(Data(base64Encoded: String(word.dropFirst(10).dropLast(2)))))
+        }
+        #expect(String(decoding: decoded, as: UTF8.self) == message.subject)
+    }
+
+    @Test func multipartAlternativeWithTextFirst() {
+        let text = EmailFormat.render(message, from: "Élodie <salon@example.fr>", messageID: "<m1@h>", date: Date(timeIntervalSince1970: 0))
+        #expect(text.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
+        #expect(text.contains("Message-ID: <m1@h>\r\n"))
+        #expect(text.contains("From: =?UTF-8?B?"))
+        #expect(text.contains("Content-Type: multipart/alternative; boundary="))
+        let plain = try! #require(text.range(of: "text/plain"))
+        let html = try! #require(text.range(of: "text/html"))
+        #expect(plain.lowerBound < html.lowerBound)
+        #expect(text.contains("Bonjour\r\nZoé"))
+        #expect(!text.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
+    }
+
+    @Test func messageIDsAreUniquePerAttempt() {
+        let a = EmailFormat.messageID(for: message, host: "mail.example")
+        let b = EmailFormat.messageID(for: message, host: "mail.example")
+        #expect(a != b)
+        #expect(a.hasPrefix("<herald.12.2.") && a.hasSuffix("@mail.example>"))
+    }
+}
+
+@Suite struct PostgresArrayTests {
+    @Test func quotesAndEscapes() {
+        #expect(PostgresArray(["a", "b c", "q\"uote", "back\\slash", nil, "{,}"] as [String?]).postgresText
+                == #"{"a","b c","q\"uote","back\\slash",NULL,"{,}"}"#)
+        #expect(PostgresArray([Int64(1), 2, 3]).postgresText == #"{"1","2","3"}"#)
+        #expect(PostgresArray([String]()).postgresText == "{}")
+    }
+}
+
+@Suite struct JournalLogHandlerTests {
+    @Test(arguments: [(Logger.Level.error, 3), (.warning, 4), (.notice, 5), (.info, 6), (.debug, 7), (.trace, 7), (.critical, 2)])
+    func prioritiesFollowSyslog(level: Logger.Level, priority: Int) {
+        #expect(JournalLogHandler.priority(of: level) == priority)
+    }
+}

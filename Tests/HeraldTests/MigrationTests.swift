@@ -1,0 +1,87 @@
+import Foundation
+import HeraldOutbox
+import HeraldPostgres
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func embeddedMigrationsMatchTheSQLFolder() throws {
+        let folder = repositoryRoot.appendingPathComponent("sql")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.map { String($0.dropLast(4)) } == Migration.all.map(\.name),
+                "sql/ and the embedded migrations differ: run deploy/gen-migrations")
+        for migration in Migration.all {
+            let text = try String(contentsOf: folder.appendingPathComponent(migration.name + ".sql"), encoding: .utf8)
+            #expect(text == migration.sql + (text.hasSuffix("\n") && !migration.sql.hasSuffix("\n") ? "\n" : ""),
+                    "\(migration.name) differs from sql/: run deploy/gen-migrations")
+        }
+        #expect(Migration.all.map(\.version) == Array(1...Migration.all.count))
+    }
+
+    @Test func migrateTwiceIsANoOp() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = try await db.connect()
+            let migrator = Migrator(connection: conn)
+            #expect(try await migrator.currentVersion() == 0)
+            await #expect(throws: MigrationError.self) { try await migrator.verifyCurrent() }
+            let first = try await migrator.migrate()
+            #expect(first.count == Migration.all.count)
+            #expect(try await migrator.migrate().isEmpty)
+            try await migrator.verifyCurrent()
+            #expect(try await db.scalar("SELECT count(*) FROM herald.schema_migrations") == "\(Migration.all.count)")
+            await conn.close()
+        }
+    }
+
+    @Test func concurrentMigrationsAreSerialisedByTheAdvisoryLock() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let applied = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let conn = try await db.connect()
+                        let n = try await Migrator(connection: conn).migrate().count
+                        await conn.close()
+                        return n
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(applied.sorted() == [0, 0, 0, Migration.all.count])
+            #expect(try await db.scalar("SELECT count(*) FROM herald.schema_migrations") == "\(Migration.all.count)")
+        }
+    }
+
+    @Test func theRealBinaryMigratesFromTwoShellsAtOnce() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            async let a = HeraldProcess.run(["migrate"], environment: ["HERALD_DATABASE_URL": db.url])
+            async let b = HeraldProcess.run(["migrate"], environment: ["HERALD_DATABASE_URL": db.url])
+            let (ra, rb) = try await (a, b)
+            #expect(ra.0 == 0 && rb.0 == 0, "stderr: \(ra.2) \(rb.2)")
+            let outputs = [ra.1, rb.1]
+            #expect(outputs.filter { $0.contains("applied 001_outbox") }.count == 1)
+            #expect(outputs.filter { $0.contains("schema is up to date") }.count == 1)
+        }
+    }
+
+    @Test func anEditedMigrationIsRefused() async throws {
+        try await TestDatabase.with { db in
+            let conn = try await db.connect()
+            var edited = Migration.all
+            edited[0].sql += "\n-- edited"
+            await #expect {
+                try await Migrator(connection: conn, migrations: edited).migrate()
+            } throws: { "\($0)".contains("differs from the one applied") }
+            await conn.close()
+        }
+    }
+
+    @Test func aNewerDatabaseIsRefused() async throws {
+        try await TestDatabase.with { db in
+            try await db.query("INSERT INTO herald.schema_migrations (version, name, checksum) VALUES (999, 'future', 'x')")
+            let conn = try await db.connect()
+            await #expect {
+                try await Migrator(connection: conn).verifyCurrent()
+            } throws: { "\($0)".contains("newer than this herald") }
+            await conn.close()
+        }
+    }
+}

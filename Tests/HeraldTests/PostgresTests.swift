@@ -1,0 +1,112 @@
+import Foundation
+import HeraldPostgres
+import Testing
+
+@Suite struct PostgresTests {
+    @Test func parametersRoundTripIncludingNullsAndUnicode() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = try await db.connect()
+            let r = try await conn.query("SELECT $1::text, $2::bigint, $3::text IS NULL, $4::bool, $5::float8, $6::text[]",
+                                         ["Zoé 🙂 'quote' \"dq\" \\", Int64(9_007_199_254_740_993), nil, true, 1.5,
+                                          PostgresArray(["a,b", "c\"d", nil] as [String?])])
+            #expect(r.columns.count == 6)
+            #expect(r.rows[0][0] == "Zoé 🙂 'quote' \"dq\" \\")
+            #expect(r.rows[0][1] == "9007199254740993")
+            #expect(r.rows[0][2] == "t")
+            #expect(r.rows[0][3] == "t")
+            #expect(r.rows[0][4] == "1.5")
+            #expect(r.rows[0][5] == #"{"a,b","c\"d",NULL}"#)
+            // The same statement again uses the prepared statement.
+            let again = try await conn.query("SELECT $1::text, $2::bigint, $3::text IS NULL, $4::bool, $5::float8, $6::text[]",
+                                             ["x", Int64(1), "y", false, 0.0, PostgresArray([String]())])
+            #expect(again.rows[0][2] == "f")
+            await conn.close()
+        }
+    }
+
+    @Test func errorsCarrySQLStateAndMessage() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = try await db.connect()
+            try await conn.execute("CREATE TABLE u (k text PRIMARY KEY)")
+            try await conn.query("INSERT INTO u VALUES ($1)", ["a"])
+            await #expect {
+                try await conn.query("INSERT INTO u VALUES ($1)", ["a"])
+            } throws: { error in
+                guard let e = error as? PostgresError else { return false }
+                return e.sqlState == "23505" && e.kind == .statement && e.message.contains("duplicate key")
+                    && !e.isConnectionLoss && "\(e)".contains("SQLSTATE 23505")
+            }
+            await #expect {
+                try await conn.execute("SELEC 1")
+            } throws: { ($0 as? PostgresError)?.sqlState == "42601" }
+            // The connection is still usable after errors.
+            #expect(try await conn.query("SELECT 1").rows[0][0] == "1")
+            await conn.close()
+        }
+    }
+
+    @Test func refusedConnectionIsAConnectionError() async throws {
+        let conn = PostgresConnection(connectionString: "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+        await #expect {
+            try await conn.connect()
+        } throws: { error in
+            guard let e = error as? PostgresError else { return false }
+            return e.kind == .connection && e.isConnectionLoss && !e.message.contains("\n")
+        }
+    }
+
+    @Test func conninfoStringsAndPGEnvironmentDefaultsWork() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let url = try #require(URLComponents(string: db.url))
+            let conninfo = "host=\(url.host!) port=\(url.port!) user=\(url.user!) dbname=\(db.name) application_name='herald test'"
+            let conn = PostgresConnection(connectionString: conninfo)
+            try await conn.connect()
+            let r = try await conn.query("SELECT current_database(), current_setting('application_name')")
+            #expect(r.rows[0][0] == db.name)
+            #expect(r.rows[0][1] == "herald test")
+            await conn.close()
+        }
+    }
+
+    @Test func listenReceivesNotifyAndWakeInterruptsTheWait() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let listener = try await db.connect()
+            try await listener.listen("herald_test")
+            let sender = try await db.connect()
+            try await sender.query("SELECT pg_notify('herald_test', $1)", ["hello"])
+            let notes = try await listener.waitForNotifications(timeout: .seconds(5))
+            #expect(notes.map(\.payload) == ["hello"])
+            #expect(notes.first?.channel == "herald_test")
+
+            let started = ContinuousClock.now
+            Task {
+                try await Task.sleep(for: .milliseconds(200))
+                listener.wake()
+            }
+            let none = try await listener.waitForNotifications(timeout: .seconds(30))
+            #expect(none.isEmpty)
+            #expect(ContinuousClock.now - started < .seconds(10))
+            await listener.close()
+            await sender.close()
+        }
+    }
+
+    @Test func reconnectRestoresListenAndDetectsTermination() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = try await db.connect()
+            try await conn.listen("herald_again")
+            let pid = try #require(try await conn.query("SELECT pg_backend_pid()").rows[0][0])
+            let killer = try await db.connect()
+            try await killer.query("SELECT pg_terminate_backend($1::int)", [pid])
+            try await Task.sleep(for: .milliseconds(200))
+            await #expect {
+                try await conn.query("SELECT 1")
+            } throws: { ($0 as? PostgresError)?.isConnectionLoss == true }
+            try await conn.connect()
+            try await killer.query("NOTIFY herald_again")
+            #expect(try await conn.waitForNotifications(timeout: .seconds(5)).count == 1)
+            await conn.close()
+            await killer.close()
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Synchronization
+
+/// The real `herald` binary, run as a child process with its stderr captured.
+final class HeraldProcess: @unchecked Sendable {
+    let process = Process()
+    private let stderrPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let captured = Mutex(Data())
+    private let capturedOut = Mutex(Data())
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["HERALD_BINARY"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("herald")
+    }
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["JOURNAL_STREAM"] = nil
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardError = stderrPipe
+        process.standardOutput = stdoutPipe
+        let errHandle = stderrPipe.fileHandleForReading
+        let outHandle = stdoutPipe.fileHandleForReading
+        errHandle.readabilityHandler = { [self] h in
+            let d = h.availableData
+            self.captured.withLock { $0.append(d) }
+        }
+        outHandle.readabilityHandler = { [self] h in
+            let d = h.availableData
+            self.capturedOut.withLock { $0.append(d) }
+        }
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stderr: String { captured.withLock { String(decoding: $0, as: UTF8.self) } }
+    var stdout: String { capturedOut.withLock { String(decoding: $0, as: UTF8.self) } }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits for exit up to `timeout`; returns the exit status, or nil if still running.
+    func wait(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning { return nil }
+        try? await Task.sleep(for: .milliseconds(100))  // let the pipe handlers catch up
+        return process.terminationStatus
+    }
+
+    /// Runs the binary to completion: (status, stdout, stderr).
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> (Int32, String, String) {
+        let p = try HeraldProcess(arguments, environment: environment)
+        guard let status = await p.wait(timeout: timeout) else {
+            p.signal(SIGKILL)
+            throw TestSetupError("herald \(arguments.joined(separator: " ")) did not finish in time; stderr: \(p.stderr)")
+        }
+        return (status, p.stdout, p.stderr)
+    }
+}
+
+/// Writes a config file into a temporary directory; returns its path.
+func writeConfig(_ text: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-test-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let file = dir.appendingPathComponent("herald.toml")
+    try text.write(to: file, atomically: true, encoding: .utf8)
+    return file.path
+}
+
+/// A fresh temporary directory.
+func temporaryDirectory() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-test-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// The repository root (for deploy/lib scripts and sql/).
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
