@@ -85,3 +85,35 @@ func temporaryDirectory() throws -> URL {
 /// The repository root (for deploy/lib scripts and sql/).
 let repositoryRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs a bash command without blocking a cooperative thread; returns its stdout (trimmed).
+///
+/// Uses posix_spawn and waitpid rather than Foundation's Process: Process only
+/// notices the exit once every inheritor of its internal descriptor has gone,
+/// and a PostgreSQL server started by the command (a grandchild) lives on.
+func runShell(_ command: String, timeout: Duration = .seconds(120)) async throws -> String {
+    let output = try temporaryDirectory().appendingPathComponent("out.txt")
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    let args: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/bash"), strdup("-c"), strdup(command), nil]
+    defer { args.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, "/bin/bash", &actions, nil, args, environ)
+    guard rc == 0 else { throw TestSetupError("posix_spawn failed: \(rc)") }
+    var status: Int32 = 0
+    let deadline = ContinuousClock.now + timeout
+    while waitpid(pid, &status, WNOHANG) == 0 {
+        guard ContinuousClock.now < deadline else {
+            kill(pid, SIGKILL)
+            throw TestSetupError("`\(command)` did not finish in time")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let text = (try? String(contentsOf: output, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    let exited = (status & 0x7f) == 0 && ((status >> 8) & 0xff) == 0
+    guard exited else { throw TestSetupError("`\(command)` failed (status \(status)): \(text)") }
+    return text
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HeraldOutbox
+import HeraldPostgres
+import Testing
+
+/// The real `herald` binary against a real PostgreSQL: signals, crashes, outages, systemd, CLI.
+@Suite struct DaemonTests {
+    func config(_ db: TestDatabase, out: URL, delay: String = "0s", grace: String = "10s", lease: String = "30s",
+                concurrency: Int = 4, extra: String = "") throws -> String {
+        try writeConfig("""
+            [database]
+            url = "\(db.url)"
+            [worker]
+            concurrency = \(concurrency)
+            batch_size = 10
+            poll_interval = "500ms"
+            lease = "\(lease)"
+            shutdown_grace = "\(grace)"
+            [retry]
+            base = "100ms"
+            cap = "1s"
+            [channels.sms]
+            driver = "file"
+            directory = "\(out.path)"
+            delay = "\(delay)"
+            \(extra)
+            """)
+    }
+
+    @Test func sigtermLetsInFlightDeliveriesFinishAndExitsZero() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.enqueue(count: 12)
+            let out = try temporaryDirectory()
+            let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "1500ms")])
+            #expect(try await db.waitUntil { try await db.statusCounts()["sending"] == 4 })
+            herald.signal(SIGTERM)
+            let status = await herald.wait(timeout: .seconds(15))
+            #expect(status == 0, "stderr: \(herald.stderr)")
+            let counts = try await db.statusCounts()
+            #expect(counts["sending"] == nil)
+            #expect(counts["sent"] == 4 && counts["pending"] == 8, "\(counts)")
+            // One journald line per outcome: priority prefix, message id first, channel, status, attempt, duration.
+            let delivered = herald.stderr.split(separator: "\n").filter { $0.hasPrefix("<6>delivered message=") }
+            #expect(delivered.count == 4, "stderr: \(herald.stderr)")
+            #expect(delivered.allSatisfy { $0.contains(" channel=sms status=sent attempt=1 duration_ms=") })
+            #expect(herald.stderr.contains("<5>stopping: waiting for deliveries in flight"))
+            #expect(!herald.stderr.contains("Hello Ana"), "message bodies must not be logged")
+        }
+    }
+
+    @Test func sigtermPastTheGracePeriodReturnsClaimsWithoutCountingThem() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.enqueue(count: 6)
+            let out = try temporaryDirectory()
+            let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "60s", grace: "500ms")])
+            #expect(try await db.waitUntil { try await db.statusCounts()["sending"] == 4 })
+            herald.signal(SIGINT)
+            let status = await herald.wait(timeout: .seconds(10))
+            #expect(status == 0, "stderr: \(herald.stderr)")
+            let rows = try await db.query("SELECT status, attempts, locked_by FROM herald.message").rows
+            #expect(rows.count == 6 && rows.allSatisfy { $0 == ["pending", "0", nil] }, "\(rows)")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.attempt") == "0")
+            #expect(herald.stderr.contains("<4>grace period over; returned unfinished claims to pending"))
+        }
+    }
+
+    @Test func killNineThenRestartLeavesEveryMessageTerminal() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.enqueue(count: 300)
+            let out = try temporaryDirectory()
+            let path = try config(db, out: out, delay: "30ms", lease: "2s", concurrency: 8)
+            let first = try HeraldProcess(["run", "--config", path])
+            #expect(try await db.waitUntil { (try await db.statusCounts()["sent"] ?? 0) >= 40 })
+            first.signal(SIGKILL)
+            _ = await first.wait(timeout: .seconds(5))
+            let stranded = try await db.statusCounts()["sending"] ?? 0
+            let second = try HeraldProcess(["run", "--config", path, "--exit-when-idle"])
+            let status = await second.wait(timeout: .seconds(60))
+            #expect(status == 0, "stderr: \(second.stderr)")
+            #expect(try await db.statusCounts() == ["sent": 300])
+            // Duplicates are bounded by what was in flight at the kill.
+            let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("sms").path).filter { $0.hasSuffix(".json") }
+            let distinct = Set(files.map { $0.split(separator: "-").first! })
+            #expect(distinct.count == 300)
+            #expect(files.count - 300 <= 8, "duplicates \(files.count - 300) exceed the in-flight bound")
+            let expired = Int(try await db.scalar("SELECT count(*) FROM herald.attempt WHERE outcome = 'lease_expired'") ?? "0") ?? 0
+            #expect(expired == stranded, "stranded \(stranded), lease_expired \(expired)")
+        }
+    }
+
+    @Test func postgresRestartMidRunIsSurvived() async throws {
+        // A server of its own, so stopping it does not disturb the other tests.
+        let dir = try temporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+        let script = repositoryRoot.appendingPathComponent("deploy/lib/common.sh").path
+        func shell(_ command: String) async throws -> String {
+            try await runShell("source '\(script)' && \(command)")
+        }
+        let url = try await shell("herald_pg_start '\(dir.path)/pg' && echo $HERALD_PG_URL")
+        defer {
+            let stop = Process()
+            stop.executableURL = URL(fileURLWithPath: "/bin/bash")
+            stop.arguments = ["-c", "source '\(script)' && herald_pg_stop '\(dir.path)/pg'"]
+            try? stop.run()
+        }
+        let db = TestDatabase(name: "postgres", url: url)
+        let conn = try await db.connect()
+        _ = try await Migrator(connection: conn).migrate()
+        await conn.close()
+        try await db.addTemplate()
+        try await db.enqueue(count: 1000)
+        let out = try temporaryDirectory()
+        let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "20ms", lease: "5s"), "--exit-when-idle"])
+        #expect(try await db.waitUntil { (try await db.statusCounts()["sent"] ?? 0) >= 50 })
+        _ = try await shell("herald_pg_as \"$(herald_pg_bindir)/pg_ctl\" -D '\(dir.path)/pg/data' -m fast -w stop")
+        try await Task.sleep(for: .seconds(3))
+        _ = try await shell("herald_pg_resume '\(dir.path)/pg'")
+        let status = await herald.wait(timeout: .seconds(90))
+        #expect(status == 0, "stderr: \(herald.stderr)")
+        #expect(try await db.statusCounts() == ["sent": 1000])
+        let outage = herald.stderr.split(separator: "\n").filter { $0.contains("database connection lost") }
+        #expect(outage.count == 1, "the outage is logged once: \(herald.stderr)")
+        #expect(herald.stderr.contains("database connection restored"))
+    }
+
+    @Test func readyStatusAndWatchdogGoToTheNotifySocket() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            let socket = try NotifySocket()
+            let herald = try HeraldProcess(["run", "--config", try config(db, out: try temporaryDirectory())],
+                                           environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "600000"])
+            let received = socket.receive(for: .seconds(3))
+            herald.signal(SIGTERM)
+            #expect(await herald.wait(timeout: .seconds(10)) == 0)
+            let ready = received.first { $0.contains("READY=1") }
+            #expect(ready?.contains("STATUS=ready: worker ") == true, "received \(received)")
+            #expect(received.filter { $0 == "WATCHDOG=1" }.count >= 3, "received \(received)")
+        }
+    }
+
+    @Test func aBadConfigKeyStopsStartupWithOneLine() async throws {
+        let path = try writeConfig("[worker]\nconcurency = 4\n")
+        let (status, _, stderr) = try await HeraldProcess.run(["run", "--config", path])
+        #expect(status == 78)
+        #expect(stderr == "herald: configuration error: \(path): worker.concurency: unknown key; known keys in [worker]: id, concurrency, batch_size, poll_interval, lease, shutdown_grace\n")
+        let (checkStatus, _, checkErr) = try await HeraldProcess.run(["check-config", "--config", path])
+        #expect(checkStatus == 78 && checkErr.contains("worker.concurency"))
+    }
+
+    @Test func anOutdatedSchemaStopsStartupNamingTheFix() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let path = try config(db, out: try temporaryDirectory())
+            let (status, _, stderr) = try await HeraldProcess.run(["run", "--config", path])
+            #expect(status == 1)
+            #expect(stderr.contains("run `herald migrate`"), "stderr: \(stderr)")
+        }
+    }
+
+    @Test func enqueueStatusAndCheckConfigFromTheCommandLine() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate(channel: "sms", body: "Hola {{name}}")
+            let out = try temporaryDirectory()
+            let path = try config(db, out: out)
+            let (s1, id, e1) = try await HeraldProcess.run(["enqueue", "--config", path, "--channel", "sms", "--to", "+34600111222",
+                                                            "--template", "t", "--data", #"{"name":"Lucía"}"#])
+            #expect(s1 == 0, "\(e1)")
+            #expect(id.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+            let (s2, _, e2) = try await HeraldProcess.run(["enqueue", "--config", path, "--channel", "sms", "--to", "+1",
+                                                            "--template", "t", "--send-at", "2099-01-01T00:00:00Z", "--postpone", "1h"])
+            #expect(s2 == 0, "\(e2)")
+            #expect(try await db.scalar("SELECT next_attempt_at = '2099-01-01T01:00:00Z' FROM herald.message WHERE id = 2") == "t")
+            try await db.query("SELECT herald.cancel(2, 'test')")
+            let (s3, _, e3) = try await HeraldProcess.run(["run", "--config", path, "--exit-when-idle"])
+            #expect(s3 == 0, "\(e3)")
+            let sms = try String(contentsOf: out.appendingPathComponent("sms/1-1.json"), encoding: .utf8)
+            #expect(sms.contains("Hola Lucía") && sms.contains("+34600111222"))
+            let (s4, json, e4) = try await HeraldProcess.run(["status", "--config", path, "--json"])
+            #expect(s4 == 0, "\(e4)")
+            let report = try JSONDecoder().decode(StatusReport.self, from: Data(json.utf8))
+            #expect(report.counts.map { "\($0.channel)/\($0.status)=\($0.count)" } == ["sms/cancelled=1", "sms/sent=1"])
+            #expect(report.failedLastHour == 0 && report.oldestDueAgeSeconds == nil && report.schemaVersion >= 1)
+            let (s5, text, _) = try await HeraldProcess.run(["status", "--config", path])
+            #expect(s5 == 0 && text.contains("sms        sent         1"))
+            let (s6, check, _) = try await HeraldProcess.run(["check-config", "--config", path, "--connect"])
+            #expect(s6 == 0 && check.contains("configuration OK") && check.contains("channel sms: file") && check.contains("channel email: no driver"))
+        }
+    }
+}
+
