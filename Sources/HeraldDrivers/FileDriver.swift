@@ -35,7 +35,7 @@ public struct FileDriver: Driver {
                 "locale": message.locale, "body": message.body, "attempt": String(message.attempt),
             ]
             if let subject = message.subject { document["subject"] = subject }
-            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             let file = "\(base).json"
             try await writer.write(data, channel: message.channel.rawValue, name: file)
             return DeliveryReceipt(providerMessageID: "\(message.channel.rawValue)/\(file)")
