@@ -188,5 +188,15 @@ import Testing
             #expect(s6 == 0 && check.contains("configuration OK") && check.contains("channel sms: file") && check.contains("channel email: no driver"))
         }
     }
-}
 
+    @Test func withNoURLLibpqDefaultsFromPGVariablesApply() async throws {
+        try await TestDatabase.with { db in
+            let url = try #require(URLComponents(string: db.url))
+            let (status, out, err) = try await HeraldProcess.run(["status"], environment: [
+                "HERALD_DATABASE_URL": "", "PGHOST": url.host!, "PGPORT": "\(url.port!)", "PGUSER": url.user!, "PGDATABASE": db.name,
+            ])
+            #expect(status == 0, "\(err)")
+            #expect(out.contains("schema version \(Migration.latestVersion)"))
+        }
+    }
+}
