@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
     ],
     targets: [
         // libpq, the PostgreSQL client library (Debian: libpq-dev).
@@ -28,9 +29,11 @@ let package = Package(
         // Value types shared by every module: messages, outcomes, backoff, durations, log format.
         .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The TOML configuration file and its environment overrides.
-        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "TOMLKit"], swiftSettings: strict),
+        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "TOMLKit"], swiftSettings: strict),
         // All SQL: migrations (generated from sql/) and the outbox statements.
         .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldPostgres"], swiftSettings: strict),
+        // The scheduling rules: postponement, quiet hours, business hours, cutoffs, time zones. Pure.
+        .target(name: "HeraldScheduling", dependencies: ["HeraldCore"], swiftSettings: strict),
         // Mustache rendering of templates over message data.
         .target(name: "HeraldRender", dependencies: ["HeraldCore", .product(name: "Mustache", package: "swift-mustache")], swiftSettings: strict),
         // The driver protocol and the drivers.
@@ -39,20 +42,21 @@ let package = Package(
         .target(name: "HeraldSystemd", swiftSettings: strict),
         // The daemon loop: claim, render, deliver, record; leases; shutdown.
         .target(name: "HeraldWorker", dependencies: [
-            "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd",
+            "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         // The command-line interface.
         .executableTarget(name: "herald", dependencies: [
-            "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd",
+            "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "HeraldTests", dependencies: [
-            "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "herald",
+            "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling", "herald",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
