@@ -137,3 +137,6 @@ struct TestDatabase: Sendable {
         return try await condition()
     }
 }
+
+/// A text[] parameter.
+func PostgresArrayOf(_ values: [String]) -> PostgresArray { PostgresArray(values) }
