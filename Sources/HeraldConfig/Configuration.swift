@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldScheduling
 import Logging
 
 /// Herald's settings: the TOML file (`--config`), then `HERALD_*` environment overrides.
@@ -59,6 +60,8 @@ public struct Configuration: Sendable {
     public var database = Database()
     public var worker = Worker()
     public var retry = Retry()
+    /// `[scheduling]` and `[quiet_hours]`: time zone, minimum lead, quiet windows per channel.
+    public var scheduling = SchedulingPolicy()
     /// `[render] default_locale`: the locale used when a message's own has no template.
     public var defaultLocale = "en"
     /// `[log] level`

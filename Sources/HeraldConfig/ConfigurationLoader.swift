@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldScheduling
 import Logging
 import TOMLKit
 
@@ -59,7 +60,7 @@ public struct ConfigurationLoader {
                 throw ConfigError(file: file, key: key, reason: "unknown top-level key; expected a [section]")
             }
             switch key {
-            case "database", "worker", "retry", "render", "log":
+            case "database", "worker", "retry", "render", "log", "scheduling", "quiet_hours":
                 for name in section.keys {
                     try set(section: key, key: name, .toml(section[name]!), file: file, config: &config)
                 }
@@ -74,7 +75,7 @@ public struct ConfigurationLoader {
                     config.channels[channel] = try driver(settings, path: "channels.\(name)", file: file)
                 }
             default:
-                throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, render, log or channels")
+                throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, scheduling, quiet_hours, render, log or channels")
             }
         }
     }
@@ -117,6 +118,8 @@ public struct ConfigurationLoader {
         "worker": ["id", "concurrency", "batch_size", "poll_interval", "lease", "shutdown_grace"],
         "retry": ["max_attempts", "base", "cap", "jitter"],
         "render": ["default_locale"],
+        "scheduling": ["default_time_zone", "minimum_lead"],
+        "quiet_hours": ["sms", "email", "webhook"],
         "log": ["level"],
     ]
 
@@ -145,6 +148,20 @@ public struct ConfigurationLoader {
             let locale = try string(raw, path, file)
             guard !locale.isEmpty else { throw ConfigError(file: file, key: path, reason: "must not be empty") }
             config.defaultLocale = locale
+        case "scheduling.default_time_zone":
+            let zone = try string(raw, path, file)
+            guard Zone(zone) != nil else {
+                throw ConfigError(file: file, key: path, reason: "unknown time zone \"\(zone)\"; expected an IANA name such as Europe/Madrid")
+            }
+            config.scheduling.defaultTimeZone = zone
+        case "scheduling.minimum_lead": config.scheduling.minimumLead = try duration(raw, path, file)
+        case "quiet_hours.sms", "quiet_hours.email", "quiet_hours.webhook":
+            let channel = Channel(rawValue: key)!
+            do {
+                config.scheduling.quietHours[channel] = try TimeWindow.parse(try string(raw, path, file))
+            } catch let error as SchedulingError {
+                throw ConfigError(file: file, key: path, reason: "\(error)")
+            }
         case "log.level":
             let text = try string(raw, path, file)
             guard let level = Logger.Level(rawValue: text.lowercased()) else {

@@ -22,8 +22,35 @@ public struct OutboxMessage: Sendable, Equatable {
     public var attempt: Int
     /// The row's own `max_attempts`, when set.
     public var maxAttempts: Int?
+    /// When and whether to send: the inputs of the scheduling rules.
+    public var schedule: Schedule
 
-    public init(id: Int64, channel: String, recipient: String, template: String, locale: String?, timeZone: String?, data: String, attempt: Int, maxAttempts: Int?) {
+    /// The columns the scheduling rules read.
+    public struct Schedule: Sendable, Equatable {
+        public var sendAt: Date
+        public var postpone: Duration
+        public var eventAt: Date?
+        public var expiresAt: Date?
+        public var businessHoursOnly: Bool
+        public var locationID: String?
+        public var urgent: Bool
+        public var minimumLead: Duration?
+
+        public init(sendAt: Date, postpone: Duration = .zero, eventAt: Date? = nil, expiresAt: Date? = nil,
+                    businessHoursOnly: Bool = false, locationID: String? = nil, urgent: Bool = false, minimumLead: Duration? = nil) {
+            self.sendAt = sendAt
+            self.postpone = postpone
+            self.eventAt = eventAt
+            self.expiresAt = expiresAt
+            self.businessHoursOnly = businessHoursOnly
+            self.locationID = locationID
+            self.urgent = urgent
+            self.minimumLead = minimumLead
+        }
+    }
+
+    public init(id: Int64, channel: String, recipient: String, template: String, locale: String?, timeZone: String?, data: String,
+                attempt: Int, maxAttempts: Int?, schedule: Schedule = Schedule(sendAt: Date(timeIntervalSince1970: 0))) {
         self.id = id
         self.channel = channel
         self.recipient = recipient
@@ -33,6 +60,7 @@ public struct OutboxMessage: Sendable, Equatable {
         self.data = data
         self.attempt = attempt
         self.maxAttempts = maxAttempts
+        self.schedule = schedule
     }
 }
 

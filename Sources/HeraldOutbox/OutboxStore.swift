@@ -59,10 +59,19 @@ public struct NewMessage: Sendable {
     public var expiresAt: Date?
     public var dedupeKey: String?
     public var maxAttempts: Int?
+    public var locationID: String?
+    public var businessHoursOnly: Bool
+    public var urgent: Bool
+    public var minimumLead: Duration?
 
     public init(channel: String, recipient: String, template: String, locale: String? = nil, timeZone: String? = nil,
                 data: String = "{}", sendAt: Date? = nil, postpone: Duration? = nil, eventAt: Date? = nil,
-                expiresAt: Date? = nil, dedupeKey: String? = nil, maxAttempts: Int? = nil) {
+                expiresAt: Date? = nil, dedupeKey: String? = nil, maxAttempts: Int? = nil, locationID: String? = nil,
+                businessHoursOnly: Bool = false, urgent: Bool = false, minimumLead: Duration? = nil) {
+        self.locationID = locationID
+        self.businessHoursOnly = businessHoursOnly
+        self.urgent = urgent
+        self.minimumLead = minimumLead
         self.channel = channel
         self.recipient = recipient
         self.template = template
@@ -115,12 +124,13 @@ public struct OutboxStore: Sendable {
             .replacingOccurrences(of: "$2::text[]", with: "'{sms,email}'::text[]")
             .replacingOccurrences(of: "$3::text[]", with: "'{sms,email,webhook}'::text[]")
             .replacingOccurrences(of: "$4", with: "10").replacingOccurrences(of: "$5::float8", with: "60::float8")
+            .replacingOccurrences(of: "to_timestamp($6::float8)", with: "NULL")
     }
 
     static let claimSQL = """
         WITH due AS (
             SELECT id FROM herald.message
-             WHERE status = 'pending' AND next_attempt_at <= now()
+             WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
                AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))
              ORDER BY next_attempt_at, id
              LIMIT $4
@@ -131,23 +141,118 @@ public struct OutboxStore: Sendable {
                locked_until = now() + $5::float8 * interval '1 second', updated_at = now()
           FROM due
          WHERE m.id = due.id
-        RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text, m.attempts, m.max_attempts
+        RETURNING \(messageColumns)
         """
+
+    /// The columns ``decodeMessage(_:)`` reads, in order (prefixed `m.`).
+    static let messageColumns = """
+        m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text, m.attempts, m.max_attempts,
+        extract(epoch FROM m.send_at)::float8, extract(epoch FROM m.postpone)::float8, extract(epoch FROM m.event_at)::float8,
+        extract(epoch FROM m.expires_at)::float8, m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8
+        """
+
+    static func decodeMessage(_ row: [String?]) -> OutboxMessage? {
+        guard let id = row[0].flatMap({ Int64($0) }), let attempt = row[7].flatMap({ Int($0) }) else { return nil }
+        func date(_ i: Int) -> Date? { row[i].flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) } }
+        func duration(_ i: Int) -> Duration? { row[i].flatMap { Double($0) }.map { .milliseconds(Int64(($0 * 1000).rounded())) } }
+        return OutboxMessage(
+            id: id, channel: row[1] ?? "", recipient: row[2] ?? "", template: row[3] ?? "",
+            locale: row[4], timeZone: row[5], data: row[6] ?? "{}", attempt: attempt,
+            maxAttempts: row[8].flatMap { Int($0) },
+            schedule: .init(sendAt: date(9) ?? Date(timeIntervalSince1970: 0), postpone: duration(10) ?? .zero,
+                            eventAt: date(11), expiresAt: date(12), businessHoursOnly: row[13] == "t",
+                            locationID: row[14], urgent: row[15] == "t", minimumLead: duration(16)))
+    }
 
     /// Claims up to `limit` due messages of the given channels (plus any of an
     /// unknown channel, so they can fail with a reason) and leases them.
-    public func claim(channels: [String], limit: Int, lease: Duration) async throws -> [OutboxMessage] {
+    /// `now` replaces the database clock for "is it due" (an injected clock in tests); nil uses `now()`.
+    public func claim(channels: [String], limit: Int, lease: Duration, now: Date? = nil) async throws -> [OutboxMessage] {
         let known = Channel.allCases.map(\.rawValue)
         let result = try await connection.query(Self.claimSQL, [
-            workerID, PostgresArray(channels), PostgresArray(known), limit, lease.seconds,
+            workerID, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
         ])
-        return result.rows.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }), let attempt = row[7].flatMap({ Int($0) }) else { return nil }
-            return OutboxMessage(
-                id: id, channel: row[1] ?? "", recipient: row[2] ?? "", template: row[3] ?? "",
-                locale: row[4], timeZone: row[5], data: row[6] ?? "{}", attempt: attempt,
-                maxAttempts: row[8].flatMap { Int($0) })
+        return result.rows.compactMap(Self.decodeMessage)
+    }
+
+    /// One message as the worker would claim it (for `herald explain`), without claiming it.
+    public func message(id: Int64) async throws -> (message: OutboxMessage, status: String)? {
+        let result = try await connection.query(
+            "SELECT \(Self.messageColumns), m.status FROM herald.message m WHERE m.id = $1::bigint", [id])
+        guard let row = result.rows.first, let message = Self.decodeMessage(row) else { return nil }
+        return (message, row[17] ?? "")
+    }
+
+    // MARK: Scheduling outcomes (not attempts)
+
+    /// Puts a claimed message back to `pending` until `until`, uncounted, with the reason in `last_error`.
+    @discardableResult
+    public func deferMessage(_ id: Int64, until: Date, reason: String) async throws -> Bool {
+        let result = try await connection.query("""
+            UPDATE herald.message
+               SET status = 'pending', attempts = greatest(attempts - 1, 0), next_attempt_at = to_timestamp($3::float8),
+                   last_error = $4, locked_by = NULL, locked_until = NULL, updated_at = now()
+             WHERE id = $1::bigint AND locked_by = $2 AND status = 'sending'
+            """, [id, workerID, until.timeIntervalSince1970, reason])
+        return result.affectedRows == 1
+    }
+
+    /// Marks a claimed message `expired` (too late to send), uncounted, with the reason.
+    @discardableResult
+    public func expireMessage(_ id: Int64, reason: String) async throws -> Bool {
+        let result = try await connection.query("""
+            UPDATE herald.message
+               SET status = 'expired', attempts = greatest(attempts - 1, 0), last_error = $3,
+                   locked_by = NULL, locked_until = NULL, updated_at = now()
+             WHERE id = $1::bigint AND locked_by = $2 AND status = 'sending'
+            """, [id, workerID, reason])
+        return result.affectedRows == 1
+    }
+
+    // MARK: Locations
+
+    /// A row of `herald.location` with its hours and closed days, as stored (validated by the scheduler).
+    public struct LocationRecord: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var timeZone: String
+        public var lockTimeZone: Bool
+        /// `quiet_hours` as JSON text.
+        public var quietHours: String
+        /// (weekday, opens, closes) as PostgreSQL prints them (`09:00:00`).
+        public var hours: [(weekday: Int, opens: String, closes: String)]
+        public var closedDays: [String]
+
+        public static func == (a: LocationRecord, b: LocationRecord) -> Bool {
+            a.id == b.id && a.name == b.name && a.timeZone == b.timeZone && a.lockTimeZone == b.lockTimeZone
+                && a.quietHours == b.quietHours && a.closedDays == b.closedDays
+                && a.hours.map { "\($0.weekday) \($0.opens) \($0.closes)" } == b.hours.map { "\($0.weekday) \($0.opens) \($0.closes)" }
         }
+    }
+
+    /// Every location with its opening hours and closed days.
+    public func locations() async throws -> [LocationRecord] {
+        let locations = try await connection.query(
+            "SELECT id, name, time_zone, lock_time_zone, quiet_hours::text FROM herald.location ORDER BY id")
+        let hours = try await connection.query(
+            "SELECT location_id, weekday, opens::text, closes::text FROM herald.location_hours ORDER BY location_id, weekday, opens")
+        let closed = try await connection.query(
+            "SELECT location_id, day::text FROM herald.location_closed ORDER BY location_id, day")
+        var records: [String: LocationRecord] = [:]
+        for row in locations.rows {
+            let id = row[0] ?? ""
+            records[id] = LocationRecord(id: id, name: row[1] ?? id, timeZone: row[2] ?? "", lockTimeZone: row[3] == "t",
+                                         quietHours: row[4] ?? "{}", hours: [], closedDays: [])
+        }
+        for row in hours.rows {
+            guard let id = row[0], let weekday = row[1].flatMap({ Int($0) }) else { continue }
+            records[id]?.hours.append((weekday, row[2] ?? "", row[3] ?? ""))
+        }
+        for row in closed.rows {
+            guard let id = row[0], let day = row[1] else { continue }
+            records[id]?.closedDays.append(day)
+        }
+        return records.values.sorted { $0.id < $1.id }
     }
 
     // MARK: Completing
@@ -308,13 +413,15 @@ public struct OutboxStore: Sendable {
         return out
     }
 
-    /// True while any message is pending and due now or sending (for `--exit-when-idle`).
-    public func hasUnfinishedWork(channels: [String]) async throws -> Bool {
+    /// True while a message is being sent, or a pending one of these channels is due
+    /// within `horizon` of `now` (for `--exit-when-idle`).
+    public func hasUnfinishedWork(channels: [String], horizon: Duration, now: Date? = nil) async throws -> Bool {
         let result = try await connection.query("""
             SELECT EXISTS (SELECT 1 FROM herald.message
-                            WHERE (status = 'pending' AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[])))
+                            WHERE (status = 'pending' AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
+                                   AND next_attempt_at <= coalesce(to_timestamp($4::float8), now()) + $3::float8 * interval '1 second')
                                OR status = 'sending')
-            """, [PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue))])
+            """, [PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue)), horizon.seconds, now?.timeIntervalSince1970])
         return result.rows.first?[0] == "t"
     }
 
@@ -344,13 +451,16 @@ public struct OutboxStore: Sendable {
     public func enqueue(_ m: NewMessage) async throws -> Int64 {
         let result = try await connection.query("""
             INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone,
-                                        event_at, expires_at, dedupe_key, max_attempts)
+                                        event_at, expires_at, dedupe_key, max_attempts, location_id, business_hours_only,
+                                        urgent, min_lead)
             VALUES ($1, $2, $3, $4, $5, $6::jsonb, coalesce(to_timestamp($7::float8), now()),
-                    coalesce($8::float8, 0) * interval '1 second', to_timestamp($9::float8), to_timestamp($10::float8), $11, $12::int)
+                    coalesce($8::float8, 0) * interval '1 second', to_timestamp($9::float8), to_timestamp($10::float8), $11, $12::int,
+                    $13, $14::bool, $15::bool, $16::float8 * interval '1 second')
             RETURNING id
             """, [m.channel, m.recipient, m.template, m.locale, m.timeZone, m.data,
                   m.sendAt?.timeIntervalSince1970, m.postpone?.seconds, m.eventAt?.timeIntervalSince1970,
-                  m.expiresAt?.timeIntervalSince1970, m.dedupeKey, m.maxAttempts])
+                  m.expiresAt?.timeIntervalSince1970, m.dedupeKey, m.maxAttempts, m.locationID, m.businessHoursOnly,
+                  m.urgent, m.minimumLead?.seconds])
         guard let id = result.rows.first?[0].flatMap({ Int64($0) }) else {
             throw PostgresError(kind: .decoding, message: "INSERT returned no id")
         }

@@ -4,6 +4,7 @@ import HeraldDrivers
 import HeraldOutbox
 import HeraldPostgres
 import HeraldRender
+import HeraldScheduling
 import HeraldSystemd
 import Logging
 import ServiceLifecycle
@@ -34,6 +35,7 @@ public actor Worker: Service {
     private let stop = Mutex(StopState())
 
     private var catalog: TemplateCatalog
+    private var planner: SchedulePlanner
     private var templatesDirty = true
     private var inFlight: [Int64: Int] = [:]  // message id -> attempt
     private var released: Set<Int64> = []
@@ -71,7 +73,11 @@ public actor Worker: Service {
         self.listener = PostgresConnection(connectionString: databaseURL, applicationName: "herald-listen")
         self.store = OutboxStore(connection: main, workerID: settings.workerID)
         self.catalog = TemplateCatalog(records: [], defaultLocale: settings.defaultLocale)
+        self.planner = SchedulePlanner(policy: settings.scheduling, records: [])
     }
+
+    /// The current instant for the rules.
+    nonisolated var now: Date { settings.clock?() ?? Date() }
 
     var channelNames: [String] { drivers.keys.map(\.rawValue).sorted() }
 
@@ -145,13 +151,19 @@ public actor Worker: Service {
         try await listener.connect()
         try await listener.listen("herald_message")
         try await listener.listen("herald_template")
+        try await listener.listen("herald_location")
     }
 
     private func reloadTemplates() async throws {
         templatesDirty = false
         let records = try await withDatabase { try await $0.templates() }
         catalog = TemplateCatalog(records: records, defaultLocale: settings.defaultLocale)
-        logger.debug("templates loaded", metadata: ["count": "\(catalog.count)"])
+        let locations = try await withDatabase { try await $0.locations() }
+        planner = SchedulePlanner(policy: settings.scheduling, records: locations)
+        for (id, reason) in planner.invalidLocations.sorted(by: { $0.key < $1.key }) {
+            logger.error("location cannot be used; its messages will fail", metadata: ["location": "\(id)", "error": "\(reason)"])
+        }
+        logger.debug("templates and locations loaded", metadata: ["templates": "\(catalog.count)", "locations": "\(locations.count)"])
     }
 
     // MARK: Main loop
@@ -177,15 +189,19 @@ public actor Worker: Service {
                 var claimedFullBatch = false
                 if free > 0 {
                     let limit = min(settings.batchSize, free)
-                    let messages = try await withDatabase { try await $0.claim(channels: self.channelNames, limit: limit, lease: self.settings.lease) }
+                    let at = settings.clock?()
+                    let messages = try await withDatabase { try await $0.claim(channels: self.channelNames, limit: limit, lease: self.settings.lease, now: at) }
                     let snapshot = catalog
+                    let rules = planner
                     for message in messages {
                         inFlight[message.id] = message.attempt
-                        group.addTask { await self.process(message, catalog: snapshot) }
+                        group.addTask { await self.process(message, catalog: snapshot, planner: rules) }
                     }
                     claimedFullBatch = messages.count == limit
                     if messages.isEmpty && inFlight.isEmpty && settings.exitWhenIdle {
-                        let busy = try await withDatabase { try await $0.hasUnfinishedWork(channels: self.channelNames) }
+                        let busy = try await withDatabase {
+                            try await $0.hasUnfinishedWork(channels: self.channelNames, horizon: self.settings.idleHorizon, now: self.settings.clock?())
+                        }
                         if !busy {
                             logger.notice("outbox drained; exiting (--exit-when-idle)")
                             requestStop()
@@ -230,36 +246,21 @@ public actor Worker: Service {
 
     // MARK: Deliveries
 
-    /// Renders and delivers one claimed message, then records the outcome.
-    nonisolated func process(_ message: OutboxMessage, catalog: TemplateCatalog) async {
+    /// Applies the scheduling rules, then renders and delivers one claimed message and records the outcome.
+    nonisolated func process(_ message: OutboxMessage, catalog: TemplateCatalog, planner: SchedulePlanner) async {
         let startedAt = Date()
         let clock = ContinuousClock.now
-        var driverName = "-"
+        let driverName = Channel(rawValue: message.channel).flatMap { drivers[$0]?.name } ?? "-"
         var rendered: RenderedMessage?
         let result: Result<DeliveryReceipt, DeliveryError>
-
-        if let channel = Channel(rawValue: message.channel) {
-            if let driver = drivers[channel] {
-                driverName = driver.name
-                switch renderer.render(message, channel: channel, catalog: catalog) {
-                case .failure(let error):
-                    result = .failure(.permanent(error.description))
-                case .success(let r):
-                    rendered = r
-                    do {
-                        result = .success(try await driver.deliver(r))
-                    } catch let error as DeliveryError {
-                        result = .failure(error)
-                    } catch {
-                        if await isReleased(message.id) { return }
-                        result = .failure(.transient(String(describing: error)))
-                    }
-                }
-            } else {
-                result = .failure(.permanent("no driver configured for channel \(channel.rawValue)"))
-            }
-        } else {
-            result = .failure(.permanent("unknown channel \"\(message.channel)\"; expected sms, email or webhook"))
+        switch await attempt(message, catalog: catalog, planner: planner) {
+        case .handled:
+            return
+        case .failed(let error):
+            result = .failure(error)
+        case .delivered(let r, let outcome):
+            rendered = r
+            result = outcome
         }
         if await isReleased(message.id) { return }
 
@@ -304,7 +305,89 @@ public actor Worker: Service {
         await finished(message.id, result: recorded ? completion.result : nil)
     }
 
+    /// What became of one claimed message before its outcome is recorded.
+    enum Step: Sendable {
+        /// Deferred, expired, or released at shutdown: nothing more to record.
+        case handled
+        /// Failed before reaching a driver (unknown channel, bad schedule, bad template or data).
+        case failed(DeliveryError)
+        /// Handed to the driver.
+        case delivered(RenderedMessage, Result<DeliveryReceipt, DeliveryError>)
+    }
+
+    /// Rules, then rendering, then the driver.
+    nonisolated func attempt(_ message: OutboxMessage, catalog: TemplateCatalog, planner: SchedulePlanner) async -> Step {
+        guard let channel = Channel(rawValue: message.channel) else {
+            return .failed(.permanent("unknown channel \"\(message.channel)\"; expected sms, email or webhook"))
+        }
+        guard let driver = drivers[channel] else {
+            return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
+        }
+        switch planner.evaluate(message, channel: channel, at: now) {
+        case .failure(let error):
+            return .failed(.permanent(error.description))
+        case .success(let explanation):
+            switch explanation.decision {
+            case .send:
+                break
+            case .deferred(let until, let reasons):
+                await reschedule(message, explanation: explanation) {
+                    try await $0.deferMessage(message.id, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
+                }
+                return .handled
+            case .expired(let reason):
+                await reschedule(message, explanation: explanation) { try await $0.expireMessage(message.id, reason: "expired: \(reason)") }
+                return .handled
+            }
+        }
+        let rendered: RenderedMessage
+        switch renderer.render(message, channel: channel, catalog: catalog) {
+        case .failure(let error): return .failed(.permanent(error.description))
+        case .success(let r): rendered = r
+        }
+        do {
+            return .delivered(rendered, .success(try await driver.deliver(rendered)))
+        } catch let error as DeliveryError {
+            return .delivered(rendered, .failure(error))
+        } catch {
+            if await isReleased(message.id) { return .handled }
+            return .delivered(rendered, .failure(.transient(String(describing: error))))
+        }
+    }
+
     private func isReleased(_ id: Int64) -> Bool { released.contains(id) }
+
+    /// Records a deferral or an expiry (neither is an attempt) and logs one line.
+    private func reschedule(_ message: OutboxMessage, explanation: Explanation, _ write: @Sendable (OutboxStore) async throws -> Bool) async {
+        var metadata: Logger.Metadata = [
+            "message": "\(message.id)", "channel": "\(message.channel)", "time_zone": "\(explanation.timeZone)",
+        ]
+        var kept = false
+        while true {
+            do {
+                kept = try await withDatabase { try await write($0) }
+                break
+            } catch {
+                if hardStop { break }
+                logger.error("could not record a scheduling decision; retrying", metadata: ["message": "\(message.id)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        switch explanation.decision {
+        case .deferred(let until, let reasons):
+            metadata["status"] = "pending"
+            metadata["until"] = "\(Int64(until.timeIntervalSince1970))"
+            metadata["reason"] = "\(reasons.joined(separator: "; "))"
+            if kept { logger.info("deferred", metadata: metadata) }
+        case .expired(let reason):
+            metadata["status"] = "expired"
+            metadata["reason"] = "\(reason)"
+            if kept { logger.warning("expired; not sent", metadata: metadata) }
+        case .send:
+            break
+        }
+        finished(message.id, result: nil)
+    }
 
     private func finished(_ id: Int64, result: Completion.Result?) {
         inFlight[id] = nil
@@ -371,7 +454,7 @@ public actor Worker: Service {
                     wake.signal()
                 }
                 let notes = try await listener.waitForNotifications(timeout: .seconds(30))
-                if notes.contains(where: { $0.channel == "herald_template" }) { templatesDirty = true }
+                if notes.contains(where: { $0.channel == "herald_template" || $0.channel == "herald_location" }) { templatesDirty = true }
                 if !notes.isEmpty { wake.signal() }
             } catch {
                 if stopRequested { return }

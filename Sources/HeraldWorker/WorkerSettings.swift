@@ -1,4 +1,6 @@
+import Foundation
 import HeraldCore
+import HeraldScheduling
 
 /// What the worker needs to know, independent of where it was configured.
 public struct WorkerSettings: Sendable {
@@ -14,13 +16,23 @@ public struct WorkerSettings: Sendable {
     public var maxAttempts: Int
     public var backoff: Backoff
     public var defaultLocale: String
-    /// Exit once nothing is pending or sending (demo, drills, tests).
+    /// Exit once nothing is sending and nothing is due within `idleHorizon` (demo, drills, tests).
     public var exitWhenIdle: Bool
+    /// With `exitWhenIdle`: messages due later than this are left pending.
+    public var idleHorizon: Duration = .seconds(60)
+    /// Quiet hours, time zones and the minimum lead.
+    public var scheduling: SchedulingPolicy
+    /// An injected clock (tests): replaces the database's `now()` for "is it due" and
+    /// the system clock for the rules. Nil: real time.
+    public var clock: (@Sendable () -> Date)?
 
     public init(workerID: String, concurrency: Int = 8, batchSize: Int = 10, pollInterval: Duration = .seconds(5),
                 lease: Duration = .seconds(60), shutdownGrace: Duration = .seconds(20), listen: Bool = true,
                 maxAttempts: Int = 5, backoff: Backoff = Backoff(base: .seconds(30), cap: .seconds(3600)),
-                defaultLocale: String = "en", exitWhenIdle: Bool = false) {
+                defaultLocale: String = "en", exitWhenIdle: Bool = false,
+                scheduling: SchedulingPolicy = SchedulingPolicy(), clock: (@Sendable () -> Date)? = nil) {
+        self.scheduling = scheduling
+        self.clock = clock
         self.workerID = workerID
         self.concurrency = concurrency
         self.batchSize = batchSize

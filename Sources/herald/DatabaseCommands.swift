@@ -56,6 +56,10 @@ struct Enqueue: AsyncParsableCommand {
     @Option(name: .customLong("expires-at"), help: "Never send after this, ISO 8601.") var expiresAt: String?
     @Option(name: .customLong("dedupe-key"), help: "Idempotency key; supersedes an older pending message with the same key.") var dedupeKey: String?
     @Option(name: .customLong("max-attempts"), help: "Override the configured maximum attempts.") var maxAttempts: Int?
+    @Option(help: "Location id (herald.location) for business hours and its time zone.") var location: String?
+    @Flag(name: .customLong("business-hours-only"), help: "Send only while the location is open.") var businessHoursOnly = false
+    @Flag(help: "Urgent transactional message: ignores quiet hours.") var urgent = false
+    @Option(name: .customLong("min-lead"), help: "Do not send closer than this to --event-at (default: configured minimum_lead).") var minLead: String?
 
     func run() async throws {
         let config = try options.load()
@@ -69,10 +73,16 @@ struct Enqueue: AsyncParsableCommand {
             guard let d = DurationText.parse(postpone) else { throw fail("--postpone: not a duration: \(postpone)", code: 64) }
             delay = d
         }
+        var lead: Duration?
+        if let minLead {
+            guard let d = DurationText.parse(minLead) else { throw fail("--min-lead: not a duration: \(minLead)", code: 64) }
+            lead = d
+        }
         let message = NewMessage(
             channel: channel, recipient: to, template: template, locale: locale, timeZone: timeZone, data: data,
             sendAt: try instant(sendAt, "send-at"), postpone: delay, eventAt: try instant(eventAt, "event-at"),
-            expiresAt: try instant(expiresAt, "expires-at"), dedupeKey: dedupeKey, maxAttempts: maxAttempts)
+            expiresAt: try instant(expiresAt, "expires-at"), dedupeKey: dedupeKey, maxAttempts: maxAttempts,
+            locationID: location, businessHoursOnly: businessHoursOnly, urgent: urgent, minimumLead: lead)
         let connection = try await openConnection(config)
         do {
             let id = try await OutboxStore(connection: connection, workerID: "cli").enqueue(message)
@@ -141,8 +151,10 @@ struct CheckConfig: AsyncParsableCommand {
         print("database: \(config.database.url.isEmpty ? "libpq defaults (PG* variables)" : redact(config.database.url))")
         print("worker: concurrency \(config.worker.concurrency), batch \(config.worker.batchSize), lease \(DurationText.format(config.worker.lease)), poll \(DurationText.format(config.worker.pollInterval)), grace \(DurationText.format(config.worker.shutdownGrace))")
         print("retry: max \(config.retry.maxAttempts) attempts, backoff \(DurationText.format(config.retry.base))..\(DurationText.format(config.retry.cap))\(config.retry.jitter ? " with full jitter" : "")")
+        print("scheduling: default time zone \(config.scheduling.defaultTimeZone), minimum lead \(DurationText.format(config.scheduling.minimumLead))")
         for channel in Channel.allCases {
-            print("channel \(channel.rawValue): \(config.channels[channel].map(\.name) ?? "no driver (messages wait)")")
+            let quiet = config.scheduling.quietHours[channel].map { "quiet hours \($0)" } ?? "no quiet hours"
+            print("channel \(channel.rawValue): \(config.channels[channel].map(\.name) ?? "no driver (messages wait)"); \(quiet)")
         }
         if connect {
             let connection = try await openConnection(config)

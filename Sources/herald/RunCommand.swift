@@ -15,13 +15,18 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Flag(help: "Exit once nothing is pending or sending (demo, drills, one-shot batch runs).")
+    @Flag(help: "Exit once nothing is sending and nothing is due within --idle-horizon (demo, drills, one-shot runs).")
     var exitWhenIdle = false
+
+    @Option(help: "With --exit-when-idle: messages due later than this (e.g. deferred to 08:00) are left pending.")
+    var idleHorizon: String = "1m"
 
     func run() async throws {
         let config = try options.load()
         let logger = Logger(label: "herald")
-        let settings = WorkerSettings(config: config, exitWhenIdle: exitWhenIdle)
+        guard let horizon = DurationText.parse(idleHorizon) else { throw fail("--idle-horizon: not a duration: \(idleHorizon)", code: 64) }
+        var settings = WorkerSettings(config: config, exitWhenIdle: exitWhenIdle)
+        settings.idleHorizon = horizon
         let worker = Worker(databaseURL: config.database.url, settings: settings,
                             drivers: makeDrivers(config, logger: logger), logger: logger)
         let group = ServiceGroup(configuration: .init(
@@ -49,7 +54,7 @@ extension WorkerSettings {
             pollInterval: config.worker.pollInterval, lease: config.worker.lease,
             shutdownGrace: config.worker.shutdownGrace, listen: config.database.listen,
             maxAttempts: config.retry.maxAttempts, backoff: config.retry.backoff,
-            defaultLocale: config.defaultLocale, exitWhenIdle: exitWhenIdle)
+            defaultLocale: config.defaultLocale, exitWhenIdle: exitWhenIdle, scheduling: config.scheduling)
     }
 }
 

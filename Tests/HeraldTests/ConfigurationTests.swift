@@ -21,7 +21,8 @@ import Testing
         // Every scalar key the loader knows is documented in the example.
         for key in ["url", "url_file", "listen", "id", "concurrency", "batch_size", "poll_interval", "lease",
                     "shutdown_grace", "max_attempts", "base", "cap", "jitter", "default_locale", "level",
-                    "driver", "directory", "from", "delay", "include_body"] {
+                    "driver", "directory", "from", "delay", "include_body", "default_time_zone", "minimum_lead",
+                    "sms", "email", "webhook"] {
             #expect(text.contains("\(key) ="), "key \(key) is not documented in herald.toml.example")
         }
     }
@@ -81,6 +82,11 @@ import Testing
         ("[channels.sms]\ndirectory = \"/x\"", "channels.sms.driver"),
         ("[log]\nlevel = \"loud\"", "log.level"),
         ("[retry]\njitter = \"yes\"", "retry.jitter"),
+        ("[scheduling]\ndefault_time_zone = \"Europe/Madird\"", "scheduling.default_time_zone"),
+        ("[scheduling]\nminimum_lead = \"soon\"", "scheduling.minimum_lead"),
+        ("[quiet_hours]\nsms = \"21:00\"", "quiet_hours.sms"),
+        ("[quiet_hours]\nemail = \"08:00-08:00\"", "quiet_hours.email"),
+        ("[quiet_hours]\nfax = \"off\"", "quiet_hours.fax"),
     ])
     func badKeysNameTheKeyAndTheFile(text: String, key: String) {
         #expect {
@@ -99,6 +105,23 @@ import Testing
         } throws: { error in
             "\(error)".hasPrefix("x.toml: not valid TOML at line") && !"\(error)".contains("\n")
         }
+    }
+
+    @Test func schedulingKeys() throws {
+        let config = try loader.parse("""
+            [scheduling]
+            default_time_zone = "America/Sao_Paulo"
+            minimum_lead = "45m"
+            [quiet_hours]
+            sms = "22:00-07:30"
+            email = "23:00-06:00"
+            """)
+        #expect(config.scheduling.defaultTimeZone == "America/Sao_Paulo")
+        #expect(config.scheduling.minimumLead == .seconds(2700))
+        #expect(config.scheduling.quietHours[.sms]?.description == "22:00-07:30")
+        #expect(config.scheduling.quietHours[.email]?.description == "23:00-06:00")
+        #expect(try loader.parse("[quiet_hours]\nsms = \"off\"").scheduling.quietHours[.sms] == nil)
+        #expect(try loader.parse("").scheduling.quietHours[.sms]?.description == "21:00-08:00")
     }
 
     @Test func environmentOverridesTheFile() throws {

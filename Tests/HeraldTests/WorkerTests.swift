@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldDrivers
 import HeraldOutbox
+import HeraldScheduling
 @testable import HeraldWorker
 import Logging
 import Testing
@@ -10,11 +11,13 @@ import Testing
 func makeWorker(_ db: TestDatabase, drivers: [Channel: any Driver], id: String = "w1", concurrency: Int = 4,
                 batch: Int = 10, lease: Duration = .seconds(30), poll: Duration = .milliseconds(200),
                 backoff: Backoff = Backoff(base: .milliseconds(50), cap: .seconds(1), jitter: false),
-                maxAttempts: Int = 5, exitWhenIdle: Bool = true, listen: Bool = true) -> Worker {
+                maxAttempts: Int = 5, exitWhenIdle: Bool = true, listen: Bool = true,
+                scheduling: SchedulingPolicy = SchedulingPolicy(quietHours: [:]), clock: (@Sendable () -> Date)? = nil) -> Worker {
     Worker(databaseURL: db.url,
            settings: WorkerSettings(workerID: id, concurrency: concurrency, batchSize: batch, pollInterval: poll,
                                     lease: lease, shutdownGrace: .seconds(5), listen: listen, maxAttempts: maxAttempts,
-                                    backoff: backoff, defaultLocale: "en", exitWhenIdle: exitWhenIdle),
+                                    backoff: backoff, defaultLocale: "en", exitWhenIdle: exitWhenIdle,
+                                    scheduling: scheduling, clock: clock),
            drivers: drivers, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
 }
 

@@ -97,6 +97,13 @@ struct TestDatabase: Sendable {
         return try await conn.query(sql, params)
     }
 
+    /// Runs several statements without parameters.
+    func execute(_ sql: String) async throws {
+        let conn = try await connect()
+        defer { Task { await conn.close() } }
+        try await conn.execute(sql)
+    }
+
     /// The first column of the first row.
     func scalar(_ sql: String, _ params: [(any PostgresEncodable)?] = []) async throws -> String? {
         try await query(sql, params).rows.first?[0] ?? nil
