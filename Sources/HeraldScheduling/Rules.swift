@@ -234,7 +234,7 @@ public struct Scheduler: Sendable {
         }
 
         let nowS = Int64(now.timeIntervalSince1970.rounded(.down))
-        let earliestS = Int64((input.sendAt.timeIntervalSince1970 + input.postpone.seconds).rounded(.up))
+        let earliestS = Int64((input.sendAt.timeIntervalSince1970 + input.postpone.seconds).rounded(.down))
         let earliest = Date(timeIntervalSince1970: TimeInterval(earliestS))
         func result(_ decision: Decision, _ summary: String) -> Explanation {
             Explanation(decision: decision, timeZone: zoneID, earliest: earliest, summary: summary)

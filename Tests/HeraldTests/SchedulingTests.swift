@@ -337,3 +337,12 @@ func window(_ text: String) -> TimeWindow { try! TimeWindow.parse(text)! }
         #expect(deferredUntil(try decide(ScheduleInput(channel: .sms, sendAt: utc("2026-10-25T01:10:00Z")), utc("2026-10-25T01:10:00Z"), policy: p)) == utc("2026-10-25T01:30:00Z"))
     }
 }
+
+@Suite struct SubsecondTests {
+    @Test func aMessageDueWithinTheCurrentSecondIsSentNotDeferred() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000.2)
+        let s = Scheduler(policy: SchedulingPolicy(quietHours: [:]))
+        #expect(try s.decide(ScheduleInput(channel: .sms, sendAt: now.addingTimeInterval(0.5)), at: now) == .send)
+        #expect(try s.decide(ScheduleInput(channel: .sms, sendAt: now.addingTimeInterval(1.5)), at: now).name == "defer")
+    }
+}
