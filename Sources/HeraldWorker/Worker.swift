@@ -362,17 +362,7 @@ public actor Worker: Service {
         var metadata: Logger.Metadata = [
             "message": "\(message.id)", "channel": "\(message.channel)", "time_zone": "\(explanation.timeZone)",
         ]
-        var kept = false
-        while true {
-            do {
-                kept = try await withDatabase { try await write($0) }
-                break
-            } catch {
-                if hardStop { break }
-                logger.error("could not record a scheduling decision; retrying", metadata: ["message": "\(message.id)", "error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        let kept = await persist(message.id, what: "a scheduling decision", write)
         switch explanation.decision {
         case .deferred(let until, let reasons):
             metadata["status"] = "pending"
@@ -403,17 +393,25 @@ public actor Worker: Service {
 
     /// Writes a completion, retrying across connection losses until it is stored (or shutdown gives up).
     private func record(_ completion: Completion) async -> Bool {
+        await persist(completion.messageID, what: "the outcome") {
+            try await $0.complete([completion]).contains(completion.messageID)
+        }
+    }
+
+    /// Runs a lease-checked write for one message, retrying across errors until it is
+    /// stored; past the shutdown grace it gives up (the lease then expires and another
+    /// worker takes the message over). Returns whether our lease was still held.
+    private func persist(_ id: Int64, what: String, _ write: @Sendable (OutboxStore) async throws -> Bool) async -> Bool {
         while true {
             do {
-                let ids = try await withDatabase { try await $0.complete([completion]) }
-                return ids.contains(completion.messageID)
+                return try await withDatabase { try await write($0) }
             } catch {
                 if hardStop {
-                    logger.error("could not record the outcome before exit; the lease will expire and the message be retried",
-                                 metadata: ["message": "\(completion.messageID)", "error": "\(error)"])
+                    logger.error("could not record \(what) before exit; the lease will expire and the message be retried",
+                                 metadata: ["message": "\(id)", "error": "\(error)"])
                     return false
                 }
-                logger.error("could not record the outcome; retrying", metadata: ["message": "\(completion.messageID)", "error": "\(error)"])
+                logger.error("could not record \(what); retrying", metadata: ["message": "\(id)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
             }
         }
