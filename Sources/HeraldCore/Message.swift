@@ -134,19 +134,6 @@ public enum DeliveryError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// Message statuses, as stored in `herald.message.status`.
-public enum MessageStatus: String, Sendable, CaseIterable, Codable {
-    case pending, sending, sent, delivered, undelivered, failed, cancelled, expired, suppressed
-
-    /// Terminal statuses are left only by an explicit DBA action (`herald.retry`).
-    public var isTerminal: Bool {
-        switch self {
-        case .pending, .sending: return false
-        default: return true
-        }
-    }
-}
-
 /// A row of `herald.template`.
 public struct TemplateRecord: Sendable, Equatable {
     public var key: String

@@ -37,7 +37,7 @@ public actor Worker: Service {
     private var catalog: TemplateCatalog
     private var planner: SchedulePlanner
     private var templatesDirty = true
-    private var inFlight: [Int64: Int] = [:]  // message id -> attempt
+    private var inFlight: Set<Int64> = []  // ids of messages being delivered
     private var released: Set<Int64> = []
     private var reconnecting: Task<Void, any Error>?
     private var outageSince: ContinuousClock.Instant?
@@ -53,12 +53,10 @@ public actor Worker: Service {
     /// Errors that end ``run()``.
     public enum WorkerError: Error, CustomStringConvertible {
         case noChannels
-        case stopped
 
         public var description: String {
             switch self {
             case .noChannels: return "no channel has a driver: configure at least one [channels.<name>] section"
-            case .stopped: return "stopped before the database could be reached"
             }
         }
     }
@@ -194,7 +192,7 @@ public actor Worker: Service {
                     let snapshot = catalog
                     let rules = planner
                     for message in messages {
-                        inFlight[message.id] = message.attempt
+                        inFlight.insert(message.id)
                         group.addTask { await self.process(message, catalog: snapshot, planner: rules) }
                     }
                     claimedFullBatch = messages.count == limit
@@ -380,7 +378,7 @@ public actor Worker: Service {
     }
 
     private func finished(_ id: Int64, result: Completion.Result?) {
-        inFlight[id] = nil
+        inFlight.remove(id)
         released.remove(id)
         switch result {
         case .sent: counters.sent += 1
@@ -424,11 +422,11 @@ public actor Worker: Service {
         while !Task.isCancelled {
             try? await Task.sleep(for: every)
             if Task.isCancelled { return }
-            let ids = Array(inFlight.keys)
+            let ids = Array(inFlight)
             guard !ids.isEmpty else { continue }
             do {
                 let kept = try await withDatabase { try await $0.renew(ids, lease: self.settings.lease) }
-                for id in ids where !kept.contains(id) && inFlight[id] != nil {
+                for id in ids where !kept.contains(id) && inFlight.contains(id) {
                     logger.warning("lease lost while delivering (another worker took the message over)", metadata: ["message": "\(id)"])
                 }
             } catch {
@@ -480,7 +478,7 @@ public actor Worker: Service {
             await wake.wait(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
         }
         if !inFlight.isEmpty {
-            let ids = Array(inFlight.keys)
+            let ids = Array(inFlight)
             released.formUnion(ids)
             let count = (try? await withDatabase(giveUpAfter: .seconds(5)) { try await $0.release(ids) }) ?? 0
             logger.warning("grace period over; returned unfinished claims to pending without counting the attempt", metadata: [

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldPostgres
 import HeraldScheduling
 import Testing
 
@@ -16,7 +17,7 @@ import Testing
                 SELECT z, extract(epoch FROM t)::bigint, to_char(t AT TIME ZONE z, 'YYYY-MM-DD HH24:MI:SS')
                   FROM unnest($1::text[]) z,
                        generate_series('2026-09-20T00:00Z'::timestamptz, '2026-11-08T00:00Z', '20 minutes') t
-                """, [PostgresArrayOf(propertyZones)])
+                """, [PostgresArray(propertyZones)])
             #expect(rows.rows.count > 30_000)
             var mismatches: [String] = []
             for row in rows.rows {
@@ -38,7 +39,7 @@ import Testing
                   FROM unnest($1::text[]) z,
                        generate_series('2026-03-28 00:00'::timestamp, '2026-04-06 00:00', '15 minutes') l
                  WHERE ((l AT TIME ZONE z) AT TIME ZONE z) = l
-                """, [PostgresArrayOf(propertyZones)])
+                """, [PostgresArray(propertyZones)])
             var checked = 0
             for row in rows.rows {
                 let zone = Zone(row[0]!)!

@@ -144,6 +144,3 @@ struct TestDatabase: Sendable {
         return try await condition()
     }
 }
-
-/// A text[] parameter.
-func PostgresArrayOf(_ values: [String]) -> PostgresArray { PostgresArray(values) }
