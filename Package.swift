@@ -35,7 +35,7 @@ let package = Package(
         // The scheduling rules: postponement, quiet hours, business hours, cutoffs, time zones. Pure.
         .target(name: "HeraldScheduling", dependencies: ["HeraldCore"], swiftSettings: strict),
         // Mustache rendering of templates over message data.
-        .target(name: "HeraldRender", dependencies: ["HeraldCore", .product(name: "Mustache", package: "swift-mustache")], swiftSettings: strict),
+        .target(name: "HeraldRender", dependencies: ["HeraldCore", "HeraldScheduling", .product(name: "Mustache", package: "swift-mustache")], swiftSettings: strict),
         // The driver protocol and the drivers.
         .target(name: "HeraldDrivers", dependencies: ["HeraldCore", "HeraldExecutors", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // sd_notify over $NOTIFY_SOCKET.
@@ -57,7 +57,7 @@ let package = Package(
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling", "herald",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "PropertyBased", package: "swift-property-based"),
-        ], swiftSettings: strict),
+        ], exclude: ["Peers"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

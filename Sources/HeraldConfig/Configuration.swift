@@ -64,6 +64,8 @@ public struct Configuration: Sendable {
     public var scheduling = SchedulingPolicy()
     /// `[render] default_locale`: the locale used when a message's own has no template.
     public var defaultLocale = "en"
+    /// `[render] sms_max_segments`: an SMS rendering to more billed segments fails instead of being sent.
+    public var smsMaxSegments = 3
     /// `[log] level`
     public var logLevel: Logger.Level = .info
     /// Configured channels; a channel not here is not claimed.

@@ -117,7 +117,7 @@ public struct ConfigurationLoader {
         "database": ["url", "url_file", "listen"],
         "worker": ["id", "concurrency", "batch_size", "poll_interval", "lease", "shutdown_grace"],
         "retry": ["max_attempts", "base", "cap", "jitter"],
-        "render": ["default_locale"],
+        "render": ["default_locale", "sms_max_segments"],
         "scheduling": ["default_time_zone", "minimum_lead"],
         "quiet_hours": ["sms", "email", "webhook"],
         "log": ["level"],
@@ -148,6 +148,7 @@ public struct ConfigurationLoader {
             let locale = try string(raw, path, file)
             guard !locale.isEmpty else { throw ConfigError(file: file, key: path, reason: "must not be empty") }
             config.defaultLocale = locale
+        case "render.sms_max_segments": config.smsMaxSegments = try int(raw, path, file, 1...50)
         case "scheduling.default_time_zone":
             let zone = try string(raw, path, file)
             guard Zone(zone) != nil else {

@@ -79,8 +79,13 @@ public struct RenderedMessage: Sendable, Equatable {
     public var body: String
     /// HTML body for email, when the template has one.
     public var html: String?
+    /// Billed SMS segments of `body` (SMS only).
+    public var segments: Int?
+    /// `herald.template.version` of the template rendered.
+    public var templateVersion: Int?
 
-    public init(id: Int64, channel: Channel, recipient: String, template: String, locale: String, attempt: Int, subject: String?, body: String, html: String?) {
+    public init(id: Int64, channel: Channel, recipient: String, template: String, locale: String, attempt: Int, subject: String?, body: String, html: String?,
+                segments: Int? = nil, templateVersion: Int? = nil) {
         self.id = id
         self.channel = channel
         self.recipient = recipient
@@ -90,6 +95,8 @@ public struct RenderedMessage: Sendable, Equatable {
         self.subject = subject
         self.body = body
         self.html = html
+        self.segments = segments
+        self.templateVersion = templateVersion
     }
 }
 
@@ -142,13 +149,33 @@ public struct TemplateRecord: Sendable, Equatable {
     public var subject: String?
     public var body: String
     public var html: String?
+    /// `herald.template.version`: bumped by every edit.
+    public var version: Int
+    /// Variables `herald templates lint` and `preview` render with (a JSON object), if any.
+    public var sampleData: String?
 
-    public init(key: String, channel: String, locale: String, subject: String?, body: String, html: String?) {
+    public init(key: String, channel: String, locale: String, subject: String?, body: String, html: String?,
+                version: Int = 1, sampleData: String? = nil) {
         self.key = key
         self.channel = channel
         self.locale = locale
         self.subject = subject
         self.body = body
         self.html = html
+        self.version = version
+        self.sampleData = sampleData
+    }
+}
+
+/// A row of `herald.template_partial`: a shared piece used as `{{> name}}`.
+public struct PartialRecord: Sendable, Equatable {
+    public var name: String
+    public var locale: String
+    public var body: String
+
+    public init(name: String, locale: String, body: String) {
+        self.name = name
+        self.locale = locale
+        self.body = body
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldScheduling
 import Mustache
 
 /// Why a message could not be rendered. Every case is permanent: retrying the same row cannot help.
@@ -8,6 +9,10 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
     case templateError(String)
     case badData(String)
     case missingVariables(template: String, locale: String, part: String, names: [String])
+    /// A webhook body that is not a JSON document once rendered.
+    case invalidJSON(template: String, locale: String)
+    /// The SMS text takes more segments than `[render] sms_max_segments`; carries what was rendered.
+    case smsTooLong(RenderedMessage, SMSSegments, maximum: Int)
 
     public var description: String {
         switch self {
@@ -19,38 +24,152 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
             return reason
         case .missingVariables(let template, let locale, let part, let names):
             return "template \(template) (\(locale)) \(part) uses \(names.joined(separator: ", ")), missing from data"
+        case .invalidJSON(let template, let locale):
+            return "template \(template) (\(locale)) webhook body is not valid JSON once rendered"
+        case .smsTooLong(let rendered, let segments, let maximum):
+            return "template \(rendered.template) (\(rendered.locale)) renders an SMS of \(segments), over the maximum of \(maximum) ([render] sms_max_segments)"
         }
+    }
+
+    /// What was rendered before the message was refused, if anything (stored for the DBA).
+    public var rendered: RenderedMessage? {
+        if case .smsTooLong(let r, _, _) = self { return r }
+        return nil
+    }
+}
+
+/// What rendering needs besides the message and its template.
+public struct RenderContext: Sendable {
+    /// The IANA zone times are shown in (the zone the scheduling rules resolved).
+    public var timeZone: String
+    /// The moment of rendering: the reference of relative phrases ("in 2 hours").
+    public var now: Date
+    /// The message's location (`herald.location`), offered to templates as `location`.
+    public var location: LocationDetails?
+    /// `[render] sms_max_segments`; nil for no limit.
+    public var smsMaxSegments: Int?
+
+    public init(timeZone: String, now: Date, location: LocationDetails? = nil, smsMaxSegments: Int? = nil) {
+        self.timeZone = timeZone
+        self.now = now
+        self.location = location
+        self.smsMaxSegments = smsMaxSegments
+    }
+}
+
+/// What templates can say about a place of business (`herald.location`).
+public struct LocationDetails: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var address: String?
+    public var phone: String?
+    public var website: String?
+
+    public init(id: String, name: String, address: String? = nil, phone: String? = nil, website: String? = nil) {
+        self.id = id
+        self.name = name
+        self.address = address
+        self.phone = phone
+        self.website = website
+    }
+
+    var json: [String: JSONValue] {
+        var o: [String: JSONValue] = ["id": .string(id), "name": .string(name)]
+        if let address { o["address"] = .string(address) }
+        if let phone { o["phone"] = .string(phone) }
+        if let website { o["website"] = .string(website) }
+        return o
     }
 }
 
 /// Renders a claimed message with its template, strictly: a variable the
-/// template uses but the data lacks (or holds as null) is an error, never an
-/// empty hole in a client's message. HTML bodies escape values; text does not.
+/// template uses but the data lacks (or holds as null) is an error naming the
+/// template, locale and variable, never an empty hole in a client's message.
+/// HTML bodies escape values; text and SMS bodies do not.
+///
+/// Besides the message's `data`, templates see:
+/// - `event_at`: the message's `event_at` column, unless the data has its own;
+/// - `location`: the message's location (name, address, phone, website), with the
+///   data's `location` object, if any, overriding field by field;
+/// - `herald`: `message_id`, `channel`, `recipient`, `template`, `locale`,
+///   `time_zone`, `now`, and `data_json` (the data as a JSON document, for webhooks).
 public struct Renderer: Sendable {
     public init() {}
 
     /// Renders `message` for `channel` with the catalog's template.
-    public func render(_ message: OutboxMessage, channel: Channel, catalog: TemplateCatalog) -> Result<RenderedMessage, RenderError> {
-        let data: [String: Any]
-        switch Self.decodeData(message.data) {
-        case .success(let d): data = d
-        case .failure(let e): return .failure(e)
+    public func render(_ message: OutboxMessage, channel: Channel, catalog: TemplateCatalog, context: RenderContext) -> Result<RenderedMessage, RenderError> {
+        guard let parsed = try? JSONValue.parse(message.data) else {
+            return .failure(.badData("data is not valid JSON"))
+        }
+        guard case .object(var data) = parsed else {
+            return .failure(.badData("data must be a JSON object of template variables, got a JSON \(parsed.typeName)"))
         }
         let template: CompiledTemplate
         switch catalog.lookup(key: message.template, channel: channel.rawValue, locale: message.locale) {
         case .success(let t): template = t
         case .failure(let e): return .failure(e)
         }
+        guard let zone = Zone(context.timeZone) else {
+            return .failure(.badData("unknown time zone \"\(context.timeZone)\""))
+        }
         let name = template.record.key
         let locale = template.record.locale
+        let formatter = LocaleFormatter(locale: Self.formattingLocale(message: message.locale, template: locale), timeZone: zone.timeZone)
+        let trace = LookupTrace()
+        let builder = ValueBuilder(formatter: formatter, zone: zone, now: context.now, trace: trace)
+
+        if data["event_at"] == nil, let eventAt = message.schedule.eventAt {
+            data["event_at"] = .string(ISO8601DateFormatter().string(from: eventAt))
+        }
+        if let location = context.location {
+            var merged = location.json
+            if case .object(let own)? = data["location"] { merged.merge(own) { _, new in new } }
+            data["location"] = .object(merged)
+        }
+        data["herald"] = .object([
+            "message_id": .integer(message.id), "channel": .string(channel.rawValue), "recipient": .string(message.recipient),
+            "template": .string(name), "locale": .string(locale), "time_zone": .string(zone.identifier),
+            "now": .string(ISO8601DateFormatter().string(from: context.now)), "data_json": .string(Self.compactJSON(message.data)),
+        ])
+        let root = builder.node(data, path: "")
+
+        func strict(_ compiled: MustacheTemplate, _ source: String, _ part: String) throws -> String {
+            trace.reset()
+            let text = compiled.render(root)
+            let sections = Set(TemplateCatalog.tags(in: source).filter { $0.kind == "#" || $0.kind == "^" }.map(\.name))
+            let missing = trace.missing().filter { !sections.contains($0) }
+            if !missing.isEmpty {
+                throw RenderError.missingVariables(template: name, locale: locale, part: part, names: missing)
+            }
+            return text
+        }
+
         do {
-            let subject = try template.subject.map { try Self.strict($0, data, name, locale, "subject", template.record.subject ?? "") }
-            let body = try Self.strict(template.body, data, name, locale, "body", template.record.body)
-            let html = try template.html.map { try Self.strict($0, data, name, locale, "html", template.record.html ?? "") }
-            return .success(RenderedMessage(
+            let expanded = template.expanded
+            let subject = try template.subject.map { try strict($0, expanded.subject ?? "", "subject") }
+            var body = try strict(template.body, expanded.body, "body")
+            let html = try template.html.map { try strict($0, expanded.html ?? "", "html") }
+            var rendered = RenderedMessage(
                 id: message.id, channel: channel, recipient: message.recipient, template: name, locale: locale,
-                attempt: message.attempt, subject: subject?.trimmingCharacters(in: .whitespacesAndNewlines),
-                body: body, html: html))
+                attempt: message.attempt, subject: subject.map(Self.oneLine), body: body, html: html,
+                templateVersion: template.record.version)
+            switch channel {
+            case .sms:
+                body = body.trimmingCharacters(in: .whitespacesAndNewlines)
+                rendered.body = body
+                let segments = SMSSegments(body)
+                rendered.segments = segments.count
+                if let maximum = context.smsMaxSegments, segments.count > maximum {
+                    return .failure(.smsTooLong(rendered, segments, maximum: maximum))
+                }
+            case .webhook:
+                guard (try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])) != nil else {
+                    return .failure(.invalidJSON(template: name, locale: locale))
+                }
+            case .email:
+                break
+            }
+            return .success(rendered)
         } catch let error as RenderError {
             return .failure(error)
         } catch {
@@ -58,77 +177,24 @@ public struct Renderer: Sendable {
         }
     }
 
-    /// `data` must be a JSON object; its nulls are treated as absent.
-    static func decodeData(_ text: String) -> Result<[String: Any], RenderError> {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(text)
-        } catch {
-            return .failure(.badData("data is not valid JSON"))
-        }
-        guard case .object(let object) = value else {
-            return .failure(.badData("data must be a JSON object of template variables, got a JSON \(value.typeName)"))
-        }
-        return .success(object.compactMapValues(Self.bridge))
+    /// Dates and amounts follow the message's own locale (`fr-CA`) when its template is in
+    /// that language (`fr`); otherwise the template's, so that an English fallback text
+    /// does not carry German dates.
+    static func formattingLocale(message: String?, template: String) -> String {
+        guard let message, !message.isEmpty else { return template }
+        let language = { (tag: String) in tag.replacingOccurrences(of: "_", with: "-").prefix { $0 != "-" }.lowercased() }
+        return language(message) == language(template) ? message : template
     }
 
-    static func bridge(_ value: JSONValue) -> Any? {
-        switch value {
-        case .object(let o): return o.compactMapValues(bridge)
-        case .array(let a): return a.compactMap(bridge)
-        case .string(let s): return s
-        case .integer(let i): return i
-        case .number(let d): return d
-        case .bool(let b): return b
-        case .null: return nil
-        }
+    /// A subject is one line: line breaks and runs of spaces collapse to one space.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
-    private static func strict(_ template: MustacheTemplate, _ data: [String: Any], _ name: String, _ locale: String, _ part: String, _ source: String) throws -> String {
-        let recorder = MissingRecorder()
-        let root = RecordingParent(values: data, path: "", recorder: recorder)
-        let text = template.render(root)
-        let sections = Self.sectionNames(in: source)
-        let missing = recorder.names.filter { !sections.contains($0) }
-        if !missing.isEmpty {
-            throw RenderError.missingVariables(template: name, locale: locale, part: part, names: missing)
-        }
-        return text
-    }
-
-    /// Names used as `{{#name}}` or `{{^name}}`: absent means "skip this part", not an error.
-    static func sectionNames(in source: String) -> Set<String> {
-        var names = Set<String>()
-        var rest = Substring(source)
-        while let open = rest.range(of: "{{") {
-            rest = rest[open.upperBound...]
-            guard let close = rest.range(of: "}}") else { break }
-            let tag = rest[..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            if let first = tag.first, first == "#" || first == "^" {
-                names.insert(tag.dropFirst().trimmingCharacters(in: .whitespaces))
-            }
-            rest = rest[close.upperBound...]
-        }
-        return names
-    }
-}
-
-/// Collects the names looked up at the top of the context stack and not found.
-final class MissingRecorder: @unchecked Sendable {
-    private(set) var names: [String] = []
-    func record(_ name: String) { if !names.contains(name) { names.append(name) } }
-}
-
-/// The root of the data: a lookup that reaches it and fails is a missing variable
-/// (inner contexts are searched first, so reaching the root means nowhere had it).
-struct RecordingParent: MustacheParent {
-    let values: [String: Any]
-    let path: String
-    let recorder: MissingRecorder
-
-    func child(named name: String) -> Any? {
-        if let value = values[name] { return value }
-        if name != "." { recorder.record(path + name) }
-        return nil
+    static func compactJSON(_ text: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]),
+              let compact = String(data: data, encoding: .utf8) else { return text }
+        return compact
     }
 }

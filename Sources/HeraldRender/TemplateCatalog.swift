@@ -1,53 +1,126 @@
+import Foundation
 import HeraldCore
 import Mustache
 
 /// A compiled template: subject, text body and HTML body for one key, channel and locale.
 public struct CompiledTemplate: Sendable {
     public var record: TemplateRecord
+    /// Sources after partials were expanded (what was compiled).
+    public var expanded: TemplateRecord
     var subject: MustacheTemplate?
     var body: MustacheTemplate
     var html: MustacheTemplate?
 }
 
-/// Every template of `herald.template`, compiled once, looked up with locale fallback.
+/// Every template of `herald.template`, with the partials of
+/// `herald.template_partial` expanded, compiled once, looked up with locale fallback.
 ///
-/// A template that does not compile is kept with its error, so that only the
-/// messages using it fail (with that error), not the whole catalog.
+/// A template that does not compile (or uses an unknown partial) is kept with its
+/// error, so that only the messages using it fail (with that error), not the
+/// whole catalog.
+///
+/// Content types: subjects, email text and SMS bodies are text (values inserted
+/// as they are); email HTML escapes values; a webhook body is a JSON document whose
+/// values are escaped for a JSON string.
 public struct TemplateCatalog: Sendable {
     private var compiled: [String: CompiledTemplate] = [:]
     private var broken: [String: String] = [:]
+    private var partials: [String: String] = [:]
     /// The locale used when neither the message's locale nor its language has a template.
-    public var defaultLocale: String
+    public let defaultLocale: String
 
-    public init(records: [TemplateRecord], defaultLocale: String) {
+    public init(records: [TemplateRecord], partials: [PartialRecord] = [], defaultLocale: String) {
+        JSONStringContentType.registerOnce()
         self.defaultLocale = defaultLocale
+        for p in partials { self.partials[Self.partialID(p.name, p.locale)] = p.body }
         for record in records {
             let id = Self.id(record.key, record.channel, record.locale)
+            let where_ = "template \(record.key) (\(record.channel), \(record.locale))"
             do {
+                var expanded = record
+                expanded.subject = try record.subject.map { try expandPartials($0, locale: record.locale) }
+                expanded.body = try expandPartials(record.body, locale: record.locale)
+                expanded.html = try record.html.map { try expandPartials($0, locale: record.locale) }
+                let bodyMode = record.channel == "webhook" ? "JSON" : "TEXT"
                 compiled[id] = CompiledTemplate(
-                    record: record,
-                    subject: try record.subject.map { try MustacheTemplate(string: Self.textMode($0)) },
-                    body: try MustacheTemplate(string: Self.textMode(record.body)),
-                    html: try record.html.map { try MustacheTemplate(string: $0) })
+                    record: record, expanded: expanded,
+                    subject: try expanded.subject.map { try MustacheTemplate(string: Self.mode("TEXT", $0)) },
+                    body: try MustacheTemplate(string: Self.mode(bodyMode, expanded.body)),
+                    html: try expanded.html.map { try MustacheTemplate(string: $0) })
+            } catch let error as PartialError {
+                broken[id] = "\(where_) \(error.reason)"
             } catch {
-                broken[id] = "template \(record.key) (\(record.channel), \(record.locale)) does not compile: \(error)"
+                broken[id] = "\(where_) does not compile: \(error)"
             }
         }
     }
 
-    /// Text bodies and subjects are not HTML: values are inserted as they are.
-    static func textMode(_ source: String) -> String { "{{%CONTENT_TYPE: TEXT}}" + source }
+    static func mode(_ contentType: String, _ source: String) -> String { "{{%CONTENT_TYPE: \(contentType)}}" + source }
 
     private static func id(_ key: String, _ channel: String, _ locale: String) -> String {
         "\(key)\u{1F}\(channel)\u{1F}\(locale.lowercased())"
+    }
+
+    private static func partialID(_ name: String, _ locale: String) -> String { "\(name)\u{1F}\(locale.lowercased())" }
+
+    struct PartialError: Error { let reason: String }
+
+    /// Replaces every `{{> name}}` with the partial's source in `locale` (with fallback), recursively.
+    func expandPartials(_ source: String, locale: String, depth: Int = 0, chain: [String] = []) throws -> String {
+        let tags = Self.tags(in: source).filter { $0.kind == ">" }
+        if tags.isEmpty { return source }
+        var out = ""
+        var rest = source[...]
+        for tag in tags {
+            out += rest[rest.startIndex..<tag.range.lowerBound]
+            rest = rest[tag.range.upperBound...]
+            if chain.contains(tag.name) {
+                throw PartialError(reason: "includes partial \"\(tag.name)\" inside itself (\((chain + [tag.name]).joined(separator: " > ")))")
+            }
+            guard let body = candidateLocales(for: locale).lazy.compactMap({ self.partials[Self.partialID(tag.name, $0)] }).first else {
+                throw PartialError(reason: "uses unknown partial \"\(tag.name)\" (herald.template_partial has none for \(candidateLocales(for: locale).joined(separator: ", ")))")
+            }
+            out += try expandPartials(body, locale: locale, depth: depth + 1, chain: chain + [tag.name])
+        }
+        out += rest
+        return out
+    }
+
+    /// A `{{...}}` tag: its kind (`#`, `^`, `/`, `>`, `!`, or empty for a variable) and its name.
+    struct Tag {
+        var kind: String
+        var name: String
+        var range: Range<String.Index>
+    }
+
+    /// The tags of a template source (standard `{{ }}` delimiters).
+    static func tags(in source: String) -> [Tag] {
+        var out: [Tag] = []
+        var index = source.startIndex
+        while let open = source.range(of: "{{", range: index..<source.endIndex) {
+            let triple = source[open.upperBound...].hasPrefix("{")
+            let closer = triple ? "}}}" : "}}"
+            guard let close = source.range(of: closer, range: open.upperBound..<source.endIndex) else { break }
+            var inner = source[open.upperBound..<close.lowerBound]
+            if triple { inner = inner.dropFirst() }
+            let trimmed = inner.trimmingCharacters(in: .whitespaces)
+            var kind = ""
+            var name = trimmed
+            if let first = trimmed.first, "#^/>!&<$".contains(first) {
+                kind = String(first)
+                name = trimmed.dropFirst().trimmingCharacters(in: .whitespaces)
+            }
+            out.append(Tag(kind: kind, name: name, range: open.lowerBound..<close.upperBound))
+            index = close.upperBound
+        }
+        return out
     }
 
     /// The locales tried for a message, in order: exact, language, default, default's language.
     public func candidateLocales(for locale: String?) -> [String] {
         var out: [String] = []
         func add(_ l: String) {
-            let normalized = l.replacingOccurrences(of: "_", with: "-")
-            if !normalized.isEmpty && !out.contains(where: { $0.lowercased() == normalized.lowercased() }) { out.append(normalized) }
+            if !l.isEmpty && !out.contains(where: { $0.lowercased() == l.lowercased() }) { out.append(l) }
         }
         for l in [locale, defaultLocale].compactMap({ $0 }) {
             let normalized = l.replacingOccurrences(of: "_", with: "-")
@@ -70,4 +143,42 @@ public struct TemplateCatalog: Sendable {
 
     /// Number of usable templates.
     public var count: Int { compiled.count }
+
+    /// Every template that does not compile, with its reason.
+    public var problems: [String] { broken.keys.sorted().compactMap { broken[$0] } }
+
+    /// Every usable template, ordered by key, channel, locale.
+    public var templates: [CompiledTemplate] {
+        compiled.values.sorted { ($0.record.key, $0.record.channel, $0.record.locale) < ($1.record.key, $1.record.channel, $1.record.locale) }
+    }
+}
+
+/// Values inserted into a webhook's JSON document are escaped for a JSON string.
+struct JSONStringContentType: MustacheContentType {
+    func escapeText(_ text: String) -> String { Self.escape(text) }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static let registered: Bool = {
+        MustacheContentTypes.register(JSONStringContentType(), named: "JSON")
+        return true
+    }()
+
+    static func registerOnce() { _ = registered }
 }

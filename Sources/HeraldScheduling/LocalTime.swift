@@ -95,7 +95,8 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 ///     returned, earlier first; the rules take the first one that is not in the past.
 public struct Zone: Sendable, Equatable {
     public let identifier: String
-    let timeZone: TimeZone
+    /// The Foundation time zone (for formatting).
+    public let timeZone: TimeZone
 
     /// Nil when the identifier is not a known IANA zone.
     public init?(_ identifier: String) {

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldOutbox
+import HeraldRender
 import HeraldScheduling
 
 /// The scheduling rules applied to outbox rows: what the worker consults for every
@@ -13,6 +14,8 @@ public struct SchedulePlanner: Sendable {
     public let scheduler: Scheduler
     /// Location id → why it cannot be used.
     public let invalidLocations: [String: String]
+    /// Location id → what templates may print about it.
+    public let locationDetails: [String: LocationDetails]
 
     public init(policy: SchedulingPolicy, records: [OutboxStore.LocationRecord]) {
         var locations: [String: Location] = [:]
@@ -26,6 +29,16 @@ public struct SchedulePlanner: Sendable {
         }
         self.scheduler = Scheduler(policy: policy, locations: locations)
         self.invalidLocations = invalid
+        self.locationDetails = Dictionary(uniqueKeysWithValues: records.map {
+            ($0.id, LocationDetails(id: $0.id, name: $0.name, address: $0.address, phone: $0.phone, website: $0.website))
+        })
+    }
+
+    /// What rendering `message` needs: the zone the rules resolved, the moment, its location.
+    /// The worker and `herald templates preview` both build it here.
+    public func renderContext(for message: OutboxMessage, timeZone: String, now: Date, smsMaxSegments: Int?) -> RenderContext {
+        RenderContext(timeZone: timeZone, now: now, location: message.schedule.locationID.flatMap { locationDetails[$0] },
+                      smsMaxSegments: smsMaxSegments)
     }
 
     /// What the rules decide for `message` at `now`.

@@ -155,7 +155,11 @@ public actor Worker: Service {
     private func reloadTemplates() async throws {
         templatesDirty = false
         let records = try await withDatabase { try await $0.templates() }
-        catalog = TemplateCatalog(records: records, defaultLocale: settings.defaultLocale)
+        let partials = try await withDatabase { try await $0.partials() }
+        catalog = TemplateCatalog(records: records, partials: partials, defaultLocale: settings.defaultLocale)
+        for problem in catalog.problems {
+            logger.error("template cannot be used; its messages will fail", metadata: ["error": "\(problem)"])
+        }
         let locations = try await withDatabase { try await $0.locations() }
         planner = SchedulePlanner(policy: settings.scheduling, records: locations)
         for (id, reason) in planner.invalidLocations.sorted(by: { $0.key < $1.key }) {
@@ -254,7 +258,8 @@ public actor Worker: Service {
         switch await attempt(message, catalog: catalog, planner: planner) {
         case .handled:
             return
-        case .failed(let error):
+        case .failed(let error, let r):
+            rendered = r
             result = .failure(error)
         case .delivered(let r, let outcome):
             rendered = r
@@ -307,8 +312,9 @@ public actor Worker: Service {
     enum Step: Sendable {
         /// Deferred, expired, or released at shutdown: nothing more to record.
         case handled
-        /// Failed before reaching a driver (unknown channel, bad schedule, bad template or data).
-        case failed(DeliveryError)
+        /// Failed before reaching a driver (unknown channel, bad schedule, bad template or data),
+        /// with what was rendered if rendering got that far (an over-long SMS).
+        case failed(DeliveryError, RenderedMessage? = nil)
         /// Handed to the driver.
         case delivered(RenderedMessage, Result<DeliveryReceipt, DeliveryError>)
     }
@@ -321,10 +327,13 @@ public actor Worker: Service {
         guard let driver = drivers[channel] else {
             return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
         }
+        let timeZone: String
+        let now = self.now
         switch planner.evaluate(message, channel: channel, at: now) {
         case .failure(let error):
             return .failed(.permanent(error.description))
         case .success(let explanation):
+            timeZone = explanation.timeZone
             switch explanation.decision {
             case .send:
                 break
@@ -339,8 +348,10 @@ public actor Worker: Service {
             }
         }
         let rendered: RenderedMessage
-        switch renderer.render(message, channel: channel, catalog: catalog) {
-        case .failure(let error): return .failed(.permanent(error.description))
+        let context = planner.renderContext(for: message, timeZone: timeZone, now: now, smsMaxSegments: settings.smsMaxSegments)
+        switch renderer.render(message, channel: channel, catalog: catalog, context: context) {
+        case .failure(let error):
+            return .failed(.permanent(error.description), error.rendered)
         case .success(let r): rendered = r
         }
         do {

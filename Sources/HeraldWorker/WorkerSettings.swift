@@ -16,6 +16,8 @@ public struct WorkerSettings: Sendable {
     public var maxAttempts: Int
     public var backoff: Backoff
     public var defaultLocale: String
+    /// An SMS rendering to more segments than this fails (nil: no limit).
+    public var smsMaxSegments: Int? = 3
     /// Exit once nothing is sending and nothing is due within `idleHorizon` (demo, drills, tests).
     public var exitWhenIdle: Bool
     /// With `exitWhenIdle`: messages due later than this are left pending.

@@ -55,6 +55,7 @@ extension WorkerSettings {
             shutdownGrace: config.worker.shutdownGrace, listen: config.database.listen,
             maxAttempts: config.retry.maxAttempts, backoff: config.retry.backoff,
             defaultLocale: config.defaultLocale, exitWhenIdle: exitWhenIdle, scheduling: config.scheduling)
+        self.smsMaxSegments = config.smsMaxSegments
     }
 }
 

@@ -1,6 +1,13 @@
+import Foundation
 import HeraldCore
 import HeraldRender
 import Testing
+
+/// A render context for tests: UTC unless told, a fixed "now".
+func testContext(_ zone: String = "UTC", now: Date = Date(timeIntervalSince1970: 1_778_400_000), max: Int? = nil,
+                 location: LocationDetails? = nil) -> RenderContext {
+    RenderContext(timeZone: zone, now: now, location: location, smsMaxSegments: max)
+}
 
 @Suite struct RendererTests {
     let records = [
@@ -21,7 +28,7 @@ import Testing
     }
 
     func render(_ m: OutboxMessage, _ channel: Channel = .email, defaultLocale: String = "en") -> Result<RenderedMessage, RenderError> {
-        Renderer().render(m, channel: channel, catalog: TemplateCatalog(records: records, defaultLocale: defaultLocale))
+        Renderer().render(m, channel: channel, catalog: TemplateCatalog(records: records, defaultLocale: defaultLocale), context: testContext())
     }
 
     @Test func exactLocale() throws {

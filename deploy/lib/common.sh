@@ -3,7 +3,7 @@
 
 # Installs the Debian packages Herald needs to build and test, when missing.
 herald_ensure_packages() {
-    local wanted=(libpq-dev libcurl4-openssl-dev postgresql postgresql-contrib python3 systemd)
+    local wanted=(libpq-dev libcurl4-openssl-dev postgresql postgresql-contrib python3 python3-venv systemd tzdata)
     local missing=()
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,6 +16,20 @@ herald_ensure_packages() {
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
     fi
     command -v swift >/dev/null || { echo "herald: swift is not on PATH (Swift 6 toolchain required)" >&2; return 1; }
+}
+
+# A Python virtual environment with the test peers' packages (deploy/test-requirements.txt),
+# kept in .build-venv/ and rebuilt when the requirements change. Prints its python.
+herald_test_venv() {
+    local venv=.build-venv stamp
+    stamp=$(sha256sum deploy/test-requirements.txt | cut -c1-16)
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]; then
+        rm -rf "$venv"
+        python3 -m venv "$venv" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check -r deploy/test-requirements.txt >&2
+        echo "$stamp" >"$venv/.stamp"
+    fi
+    echo "$PWD/$venv/bin/python"
 }
 
 # Directory of PostgreSQL server binaries (initdb, pg_ctl).

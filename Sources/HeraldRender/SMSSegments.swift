@@ -1,0 +1,88 @@
+/// How an SMS text is encoded and how many billed segments it takes.
+///
+/// GSM 03.38 (7-bit): 160 septets in one message; a concatenated message carries
+/// 153 per segment (the rest is the concatenation header). Characters of the
+/// extension table (`€ [ ] { } \ ^ ~ |` and form feed) take two septets (escape +
+/// code), and a pair is never split across segments. Any character outside both
+/// tables switches the whole message to UCS-2: 70 UTF-16 code units in one
+/// message, 67 per segment, and a surrogate pair (an emoji) is never split.
+public struct SMSSegments: Sendable, Equatable, CustomStringConvertible {
+    public enum Encoding: String, Sendable {
+        case gsm7 = "GSM-7"
+        case ucs2 = "UCS-2"
+    }
+
+    public let encoding: Encoding
+    /// Septets (GSM-7) or UTF-16 code units (UCS-2).
+    public let units: Int
+    /// Billed segments (at least 1).
+    public let count: Int
+    /// Characters that forced UCS-2, in order of appearance (empty for GSM-7).
+    public let nonGSM: [Character]
+
+    /// Counts the segments of `text`.
+    public init(_ text: String) {
+        var septets: [Int] = []  // cost of each scalar in GSM-7: 1 or 2
+        septets.reserveCapacity(text.unicodeScalars.count)
+        var offending: [Character] = []
+        var isGSM = true
+        for scalar in text.unicodeScalars {
+            if GSM0338.basic.contains(scalar) {
+                septets.append(1)
+            } else if GSM0338.extension.contains(scalar) {
+                septets.append(2)
+            } else {
+                isGSM = false
+                let c = Character(scalar)
+                if offending.count < 5 && !offending.contains(c) { offending.append(c) }
+            }
+        }
+        if isGSM {
+            encoding = .gsm7
+            units = septets.reduce(0, +)
+            count = Self.segments(costs: septets, single: 160, multi: 153)
+            nonGSM = []
+        } else {
+            let costs = text.unicodeScalars.map { $0.utf16.count }
+            encoding = .ucs2
+            units = costs.reduce(0, +)
+            count = Self.segments(costs: costs, single: 70, multi: 67)
+            nonGSM = offending
+        }
+    }
+
+    /// Packs indivisible units of `costs` into segments.
+    static func segments(costs: [Int], single: Int, multi: Int) -> Int {
+        let total = costs.reduce(0, +)
+        if total <= single { return 1 }
+        var segments = 1
+        var used = 0
+        for cost in costs {
+            if used + cost > multi {
+                segments += 1
+                used = 0
+            }
+            used += cost
+        }
+        return segments
+    }
+
+    public var description: String {
+        let unit = encoding == .gsm7 ? "septets" : "UTF-16 units"
+        var text = "\(count) segment\(count == 1 ? "" : "s") (\(encoding.rawValue), \(units) \(unit))"
+        if !nonGSM.isEmpty {
+            text += "; UCS-2 because of " + nonGSM.map { c in "\"\(c)\" " + c.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }.joined(separator: " ") }.joined(separator: ", ")
+        }
+        return text
+    }
+}
+
+/// The GSM 03.38 default alphabet and its extension table (3GPP TS 23.038 §6.2.1).
+enum GSM0338 {
+    /// The 127 characters of the basic table (0x1B, the escape, is not a character).
+    static let basic: Set<Unicode.Scalar> = Set(
+        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+            .unicodeScalars)
+    /// Characters sent as escape + code: two septets each.
+    static let `extension`: Set<Unicode.Scalar> = Set("\u{0C}^{}\\[~]|€".unicodeScalars)
+}
