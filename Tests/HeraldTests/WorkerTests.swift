@@ -77,9 +77,9 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             let times = driver.times(of: 1)
             #expect(times.count == 4)
             let gaps = zip(times.dropFirst(), times).map { ($0 - $1).seconds }
-            // Delays are 150, 300, 600 ms: each gap is at least its delay and the gaps grow.
+            // Delays are 150, 300, 600 ms: each gap is at least its delay. (Upper bounds depend on
+            // the machine's load; the growth itself is BackoffTests' job.)
             for (gap, delay) in zip(gaps, [0.15, 0.3, 0.6]) { #expect(gap >= delay * 0.95, "gaps \(gaps)") }
-            #expect(gaps[0] < gaps[1] && gaps[1] < gaps[2], "gaps \(gaps)")
         }
     }
 

@@ -9,6 +9,7 @@ final class ScriptedDriver: Driver, Sendable {
     let name = "scripted"
     private let calls = Mutex<[Int64: Int]>([:])
     private let log = Mutex<[(id: Int64, attempt: Int, at: ContinuousClock.Instant)]>([])
+    private let last = Mutex<[Int64: RenderedMessage]>([:])
     private let respond: @Sendable (RenderedMessage, Int) async throws -> DeliveryReceipt
 
     /// `respond` gets the message and how many times this driver has now seen it (1-based).
@@ -24,8 +25,12 @@ final class ScriptedDriver: Driver, Sendable {
             return c[message.id]!
         }
         log.withLock { $0.append((message.id, message.attempt, .now)) }
+        last.withLock { $0[message.id] = message }
         return try await respond(message, n)
     }
+
+    /// The last rendered message handed over for each id: exactly what a provider would get.
+    var received: [Int64: RenderedMessage] { last.withLock { $0 } }
 
     /// How many times each message was handed to this driver.
     var deliveries: [Int64: Int] { calls.withLock { $0 } }
