@@ -1,68 +1,63 @@
 -- Demo data for deploy/demo: a hair salon in Madrid (es), a physiotherapy clinic
--- in Paris (fr) and a phone repair shop in Toronto (en). Dates are pre-formatted
--- strings here; localised formatting helpers belong to the templates issue.
+-- in Paris (fr) and a phone repair shop in Toronto (en). The templates are the
+-- built-in ones (deploy/demo runs `herald templates install-defaults` first);
+-- the messages carry only data: names, times, links. Dates are real timestamps
+-- that the templates print in each client's language and time zone.
 
-INSERT INTO herald.template (key, channel, locale, subject, body, html) VALUES
-('appointment.confirmed', 'email', 'es', 'Cita confirmada: {{service}} el {{when}}',
- E'Hola {{client_name}}:\n\nTu cita de {{service}} en {{business}} está confirmada para el {{when}}.\n{{#manage_url}}Si necesitas cambiarla o cancelarla: {{manage_url}}\n{{/manage_url}}\n¡Te esperamos!\n{{business}} · {{address}}',
- '<p>Hola {{client_name}}:</p><p>Tu cita de <strong>{{service}}</strong> en {{business}} está confirmada para el <strong>{{when}}</strong>.</p>{{#manage_url}}<p><a href="{{manage_url}}">Cambiar o cancelar la cita</a></p>{{/manage_url}}<p>¡Te esperamos!<br>{{business}} · {{address}}</p>'),
-('appointment.reminder', 'sms', 'es', NULL,
- 'Hola {{client_name}}, te recordamos tu cita en {{business}} el {{when}}. Para cambiarla: {{manage_url}}', NULL),
-('appointment.confirmed', 'email', 'fr', 'Rendez-vous confirmé : {{service}} le {{when}}',
- E'Bonjour {{client_name}},\n\nVotre rendez-vous « {{service}} » chez {{business}} est confirmé pour le {{when}}.\n{{#manage_url}}Pour le modifier ou l''annuler : {{manage_url}}\n{{/manage_url}}\nÀ bientôt,\n{{business}} · {{address}}',
- '<p>Bonjour {{client_name}},</p><p>Votre rendez-vous « {{service}} » chez {{business}} est confirmé pour le <strong>{{when}}</strong>.</p>{{#manage_url}}<p><a href="{{manage_url}}">Modifier ou annuler</a></p>{{/manage_url}}<p>À bientôt,<br>{{business}} · {{address}}</p>'),
-('appointment.reminder', 'sms', 'fr', NULL,
- 'Bonjour {{client_name}}, rappel de votre rendez-vous chez {{business}} le {{when}}. Pour le modifier : {{manage_url}}', NULL),
-('feedback.request', 'sms', 'fr', NULL,
- 'Merci de votre visite chez {{business}}, {{client_name}} ! Votre avis compte : {{feedback_url}}', NULL),
-('appointment.confirmed', 'email', 'en', 'Appointment confirmed: {{service}} on {{when}}',
- E'Hi {{client_name}},\n\nYour {{service}} appointment at {{business}} is confirmed for {{when}}.\n{{#manage_url}}Need to reschedule or cancel? {{manage_url}}\n{{/manage_url}}\nSee you soon,\n{{business}} · {{address}}',
- '<p>Hi {{client_name}},</p><p>Your <strong>{{service}}</strong> appointment at {{business}} is confirmed for <strong>{{when}}</strong>.</p>{{#manage_url}}<p><a href="{{manage_url}}">Reschedule or cancel</a></p>{{/manage_url}}<p>See you soon,<br>{{business}} · {{address}}</p>'),
-('workorder.ready', 'sms', 'en', NULL,
- 'Hi {{client_name}}, your {{device}} is repaired and ready for pickup at {{business}} (order {{order}}). Total: {{total}}.', NULL),
-('workorder.status', 'webhook', 'en', NULL,
- '{"event":"workorder.status","order":"{{order}}","status":"{{status}}","device":"{{device}}"}', NULL);
+INSERT INTO herald.location (id, name, time_zone, lock_time_zone, address, phone) VALUES
+('olivia-madrid', 'Peluquería Olivia', 'Europe/Madrid', false, 'Calle de Fuencarral 45, 28004 Madrid', '+34 910 123 456'),
+('kine-bastille', 'Cabinet Kiné Bastille', 'Europe/Paris', false, '12 rue de la Roquette, 75011 Paris', '+33 1 43 00 00 00'),
+('fixit-queen', 'FixIt Phones', 'America/Toronto', false, '210 Queen St W, Toronto, ON', '+1 416 555 0100');
 
 -- The repair shop's opening hours: Mon-Fri 09:00-13:00 and 15:00-19:00 (lunch break), Sat 10:00-14:00.
-INSERT INTO herald.location (id, name, time_zone, lock_time_zone) VALUES ('fixit-queen', 'FixIt Phones', 'America/Toronto', false);
 INSERT INTO herald.location_hours (location_id, weekday, opens, closes)
 SELECT 'fixit-queen', d, o, c FROM generate_series(1, 5) d, (VALUES ('09:00'::time, '13:00'::time), ('15:00', '19:00')) h(o, c)
 UNION ALL SELECT 'fixit-queen', 6, '10:00', '14:00';
 INSERT INTO herald.location_closed (location_id, day) VALUES ('fixit-queen', '2026-12-25'), ('fixit-queen', '2027-01-01');
 
-INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone, dedupe_key) VALUES
-('email', 'lucia.fernandez@example.es', 'appointment.confirmed', 'es-ES', 'Europe/Madrid',
- '{"client_name":"Lucía","service":"corte y peinado","business":"Peluquería Olivia","address":"Calle de Fuencarral 45, Madrid","when":"martes 10 de mayo a las 13:00","manage_url":"https://citas.example.es/c/8f2a"}',
+-- Appointments two days from now at 13:00 / 09:30 / 16:15 local time; urgent = not held by quiet hours
+-- (the demo should show its messages whatever the time of day it is run).
+INSERT INTO herald.message (channel, recipient, template, locale, time_zone, location_id, event_at, urgent, data, send_at, postpone, dedupe_key) VALUES
+('email', 'lucia.fernandez@example.es', 'appointment.confirmed', 'es-ES', 'Europe/Madrid', 'olivia-madrid',
+ ((current_date + 2) + time '13:00') AT TIME ZONE 'Europe/Madrid', false,
+ '{"client":{"name":"Lucía"},"service":"corte y peinado","manage_url":"https://citas.example.es/c/8f2a"}',
  now(), '0', 'appt-1001-confirmed'),
-('sms', '+34600111222', 'appointment.reminder', 'es', 'Europe/Madrid',
- '{"client_name":"Lucía","business":"Peluquería Olivia","when":"martes 10 de mayo a las 13:00","manage_url":"https://citas.example.es/c/8f2a"}',
+('sms', '+34600111222', 'appointment.reminder', 'es', 'Europe/Madrid', 'olivia-madrid',
+ ((current_date + 2) + time '13:00') AT TIME ZONE 'Europe/Madrid', true,
+ '{"client":{"name":"Lucía"},"manage_url":"https://citas.example.es/c/8f2a"}',
  now(), '0', 'appt-1001-reminder'),
-('email', 'camille.martin@example.fr', 'appointment.confirmed', 'fr-FR', 'Europe/Paris',
- '{"client_name":"Camille","service":"Séance de kinésithérapie","business":"Cabinet Kiné Bastille","address":"12 rue de la Roquette, Paris","when":"jeudi 12 mai à 9h30"}',
- now(), '0', 'appt-2001-confirmed'),
-('sms', '+33612345678', 'appointment.reminder', 'fr', 'Europe/Paris',
- '{"client_name":"Camille","business":"Cabinet Kiné Bastille","when":"jeudi 12 mai à 9h30","manage_url":"https://rdv.example.fr/r/77c1"}',
+('email', 'camille.martin@example.fr', 'appointment.rescheduled', 'fr-FR', 'Europe/Paris', 'kine-bastille',
+ ((current_date + 2) + time '09:30') AT TIME ZONE 'Europe/Paris', false,
+ jsonb_build_object('client', jsonb_build_object('name', 'Camille'), 'service', 'une séance de kinésithérapie',
+                    'previous_event_at', to_char(((current_date + 1) + time '18:00') AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD"T"HH24:MI:SSOF'),
+                    'manage_url', 'https://rdv.example.fr/r/77c1'),
+ now(), '0', 'appt-2001-rescheduled'),
+('sms', '+33612345678', 'appointment.reminder', 'fr', 'Europe/Paris', 'kine-bastille',
+ ((current_date + 2) + time '09:30') AT TIME ZONE 'Europe/Paris', true,
+ '{"client":{"name":"Camille"},"manage_url":"https://rdv.example.fr/r/77c1"}',
  now(), '0', 'appt-2001-reminder'),
 -- "Postpone sending by one hour": stays pending; `herald explain 5` says until when.
-('sms', '+33687654321', 'feedback.request', 'fr-FR', 'Europe/Paris',
- '{"client_name":"Hugo","business":"Cabinet Kiné Bastille","feedback_url":"https://avis.example.fr/f/91"}',
+('sms', '+33687654321', 'appointment.feedback', 'fr-FR', 'Europe/Paris', 'kine-bastille', NULL, false,
+ '{"client":{"name":"Hugo"},"feedback_url":"https://avis.example.fr/f/91"}',
  now(), '1 hour', 'appt-2002-feedback'),
-('email', 'sam.taylor@example.ca', 'appointment.confirmed', 'en-CA', 'America/Toronto',
- '{"client_name":"Sam","service":"screen replacement","business":"FixIt Phones","address":"210 Queen St W, Toronto","when":"Friday, May 13 at 4:15 PM","manage_url":"https://book.example.ca/m/3d9"}',
- now(), '0', 'appt-3001-confirmed'),
-('sms', '+14165550142', 'workorder.ready', 'en', 'America/Toronto',
- '{"client_name":"Sam","device":"iPhone 13","business":"FixIt Phones","order":"WO-5521","total":"$189.00"}',
+('email', 'sam.taylor@example.ca', 'appointment.reminder', 'en-CA', 'America/Toronto', 'fixit-queen',
+ ((current_date + 2) + time '16:15') AT TIME ZONE 'America/Toronto', false,
+ '{"client":{"name":"Sam"},"service":"screen replacement","confirm_url":"https://book.example.ca/c/3d9","cancel_url":"https://book.example.ca/x/3d9"}',
+ now(), '0', 'appt-3001-reminder'),
+('sms', '+14165550142', 'work_order.ready', 'en', 'America/Toronto', 'fixit-queen', NULL, true,
+ '{"client":{"name":"Sam"},"order":{"number":"WO-5521","device":"iPhone 13","total":{"amount":"189.00","currency":"CAD"}}}',
  now(), '0', 'wo-5521-ready'),
-('webhook', 'https://crm.example.ca/hooks/herald', 'workorder.status', 'en', 'America/Toronto',
- '{"order":"WO-5521","status":"ready","device":"iPhone 13"}',
+('webhook', 'https://crm.example.ca/hooks/herald', 'work_order.status_changed', 'en', 'America/Toronto', 'fixit-queen', NULL, false,
+ '{"client":{"name":"Sam"},"order":{"number":"WO-5521","status":"ready for pickup","device":"iPhone 13"}}',
  now(), '0', 'wo-5521-status-ready');
 
 -- Only during the shop's business hours: sent now if it is open in Toronto, else deferred to the next opening.
 INSERT INTO herald.message (channel, recipient, template, locale, data, location_id, business_hours_only, dedupe_key) VALUES
-('sms', '+14165550143', 'workorder.ready', 'en',
- '{"client_name":"Priya","device":"Pixel 8","business":"FixIt Phones","order":"WO-5530","total":"$95.00"}',
+('sms', '+14165550143', 'work_order.ready', 'en',
+ '{"client":{"name":"Priya"},"order":{"number":"WO-5530","device":"Pixel 8","total":{"amount":"95.00","currency":"CAD"}}}',
  'fixit-queen', true, 'wo-5530-ready');
 
 INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone, dedupe_key) VALUES
--- A bad row on purpose: no such template. It fails with a readable reason; the rest flow.
-('sms', '+14165550199', 'appointment.no_show', 'en', 'America/Toronto', '{"client_name":"Alex"}', now(), '0', NULL);
+-- A bad row on purpose: the template uses {{order.number}}, the data has no order. It fails
+-- with a readable reason (never an SMS with a hole); the rest flow.
+('sms', '+14165550199', 'work_order.status_changed', 'en', 'America/Toronto', '{"client":{"name":"Alex"}}', now(), '0', NULL);

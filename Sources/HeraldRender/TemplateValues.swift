@@ -130,6 +130,49 @@ struct MoneyValue: MustacheParent, MustacheCustomRenderable, CustomStringConvert
     var description: String { text }
 }
 
+/// A string, number or boolean. It prints as itself, works with swift-mustache's
+/// transforms (`{{capitalized(name)}}`), and records any dotted lookup into it
+/// (`{{service.name}}` when `service` is a string) so that it is reported missing
+/// instead of rendering as an empty hole. `false` and `""` are false in sections.
+struct ScalarValue: MustacheParent, MustacheCustomRenderable, MustacheTransformable, CustomStringConvertible {
+    enum Kind { case string(String), integer(Int64), number(Double), bool(Bool) }
+    let kind: Kind
+    let path: String
+    let trace: LookupTrace
+
+    func child(named name: String) -> Any? {
+        trace.record(path: path, name: name, found: false)
+        return nil
+    }
+
+    var renderText: String {
+        switch kind {
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .bool(let b): return b ? "true" : "false"
+        }
+    }
+
+    var isNull: Bool {
+        switch kind {
+        case .string(let s): return s.isEmpty
+        case .bool(let b): return !b
+        case .integer, .number: return false
+        }
+    }
+
+    func transform(_ name: String) -> Any? {
+        switch kind {
+        case .string(let s): return s.transform(name)
+        case .integer(let i): return Int(exactly: i)?.transform(name)
+        case .number, .bool: return nil
+        }
+    }
+
+    var description: String { renderText }
+}
+
 /// Turns decoded JSON into template values.
 struct ValueBuilder {
     let formatter: LocaleFormatter
@@ -163,10 +206,10 @@ struct ValueBuilder {
             if let (date, hasTime) = timestamp(s) {
                 return TimestampValue(date: date, hasTime: hasTime, formatter: formatter, now: now, path: path, trace: trace)
             }
-            return s
-        case .integer(let i): return i
-        case .number(let d): return d
-        case .bool(let b): return b
+            return ScalarValue(kind: .string(s), path: path, trace: trace)
+        case .integer(let i): return ScalarValue(kind: .integer(i), path: path, trace: trace)
+        case .number(let d): return ScalarValue(kind: .number(d), path: path, trace: trace)
+        case .bool(let b): return ScalarValue(kind: .bool(b), path: path, trace: trace)
         case .null: return nil
         }
     }
@@ -229,10 +272,14 @@ struct ValueBuilder {
         if scalars[i] == 90 || scalars[i] == 122, i + 1 == scalars.count {
             return (Date(timeIntervalSince1970: localSeconds), true)
         }
-        guard scalars[i] == 43 || scalars[i] == 45, let oh = digits(i + 1, 2) else { return nil }
+        guard scalars[i] == 43 || scalars[i] == 45, let oh = digits(i + 1, 2), oh < 24 else { return nil }
         var j = i + 3
-        if j < scalars.count, scalars[j] == 58 { j += 1 }
-        guard let om = digits(j, 2), j + 2 == scalars.count, oh < 24, om < 60 else { return nil }
+        var om = 0
+        if j < scalars.count {  // ±hh alone (PostgreSQL's to_char OF), or ±hh:mm / ±hhmm
+            if scalars[j] == 58 { j += 1 }
+            guard let m = digits(j, 2), j + 2 == scalars.count, m < 60 else { return nil }
+            om = m
+        }
         let offset = Double(oh * 3600 + om * 60) * (scalars[i] == 45 ? -1 : 1)
         return (Date(timeIntervalSince1970: localSeconds - offset), true)
     }

@@ -92,6 +92,25 @@ func renderOne(channel: Channel = .sms, locale: String = "en", subject: String? 
         #expect(de.body == "Tuesday")
     }
 
+    @Test func aDottedLookupIntoAStringNumberOrBooleanIsAnError() {
+        // previous_event_at is a string Herald does not read as a time: {{previous_event_at.time}} must not print nothing.
+        #expect(throws: RenderError.missingVariables(template: "t", locale: "en", part: "body", names: ["previous_event_at.time", "n.x", "b.y"])) {
+            try renderOne(body: "{{previous_event_at.time}} {{n.x}} {{b.y}}", data: #"{"previous_event_at":"tomorrow","n":3,"b":true}"#).get()
+        }
+    }
+
+    @Test func scalarsPrintAsThemselvesAndFalseOrEmptyIsFalseInSections() throws {
+        let body = "{{n}} {{d}} {{f}} {{capitalized(s)}}{{#e}}E{{/e}}{{^e}}no-e{{/e}}{{#no}}NO{{/no}}{{^no}}no-no{{/no}}{{#yes}} yes{{/yes}} {{plusone(n)}}"
+        let r = try renderOne(body: body, data: #"{"n":3,"d":2.5,"f":4.0,"s":"ana","e":"","no":false,"yes":true}"#).get()
+        #expect(r.body == "3 2.5 4 Anano-eno-no yes 4")
+    }
+
+    @Test(arguments: [("2026-05-12T13:00:00+02", "13:00"), ("2026-05-12 11:00:00+00", "13:00"), ("2026-05-12T11:00:00.123456+00:00", "13:00"),
+                      ("2026-05-12T05:00:00-0600", "13:00"), ("2026-05-12T13:00:00", "13:00"), ("2026-05-12T13:00", "13:00")])
+    func timestampFormsHostsSend(text: String, time: String) throws {
+        #expect(try renderOne(locale: "es", body: "{{v.time}}", data: #"{"v":"\#(text)"}"#, context: testContext("Europe/Madrid")).get().body == time)
+    }
+
     @Test func unknownTimestampFieldIsAnError() {
         #expect(throws: RenderError.missingVariables(template: "t", locale: "en", part: "body", names: ["event_at.dat"])) {
             try renderOne(body: "{{event_at.dat}}", data: #"{"event_at":"2026-05-12T11:00:00Z"}"#).get()
