@@ -66,7 +66,7 @@ public struct TemplateCatalog: Sendable {
     struct PartialError: Error { let reason: String }
 
     /// Replaces every `{{> name}}` with the partial's source in `locale` (with fallback), recursively.
-    func expandPartials(_ source: String, locale: String, depth: Int = 0, chain: [String] = []) throws -> String {
+    func expandPartials(_ source: String, locale: String, chain: [String] = []) throws -> String {
         let tags = Self.tags(in: source).filter { $0.kind == ">" }
         if tags.isEmpty { return source }
         var out = ""
@@ -80,7 +80,7 @@ public struct TemplateCatalog: Sendable {
             guard let body = candidateLocales(for: locale).lazy.compactMap({ self.partials[Self.partialID(tag.name, $0)] }).first else {
                 throw PartialError(reason: "uses unknown partial \"\(tag.name)\" (herald.template_partial has none for \(candidateLocales(for: locale).joined(separator: ", ")))")
             }
-            out += try expandPartials(body, locale: locale, depth: depth + 1, chain: chain + [tag.name])
+            out += try expandPartials(body, locale: locale, chain: chain + [tag.name])
         }
         out += rest
         return out

@@ -74,10 +74,6 @@ struct TimestampValue: MustacheParent, MustacheCustomRenderable, CustomStringCon
     let path: String
     let trace: LookupTrace
 
-    /// The forms a template can ask for.
-    static let fields = ["date", "date_long", "date_short", "time", "datetime", "datetime_long", "datetime_short",
-                         "weekday", "day", "month", "year", "relative", "iso"]
-
     func child(named name: String) -> Any? {
         let value: String?
         switch name {
