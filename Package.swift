@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"4.0.0"),
     ],
     targets: [
         // libpq, the PostgreSQL client library (Debian: libpq-dev).
@@ -29,15 +30,21 @@ let package = Package(
         // Value types shared by every module: messages, outcomes, backoff, durations, log format.
         .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The TOML configuration file and its environment overrides.
-        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "TOMLKit"], swiftSettings: strict),
+        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldCurl", "TOMLKit"], swiftSettings: strict),
         // All SQL: migrations (generated from sql/) and the outbox statements.
         .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldPostgres"], swiftSettings: strict),
         // The scheduling rules: postponement, quiet hours, business hours, cutoffs, time zones. Pure.
         .target(name: "HeraldScheduling", dependencies: ["HeraldCore"], swiftSettings: strict),
         // Mustache rendering of templates over message data.
         .target(name: "HeraldRender", dependencies: ["HeraldCore", "HeraldScheduling", .product(name: "Mustache", package: "swift-mustache")], swiftSettings: strict),
+        // libcurl: typed setopt wrappers (C) and one easy handle per thread (Swift).
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "HeraldCurl", dependencies: ["CCurl", "HeraldExecutors"], swiftSettings: strict),
         // The driver protocol and the drivers.
-        .target(name: "HeraldDrivers", dependencies: ["HeraldCore", "HeraldExecutors", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "HeraldDrivers", dependencies: [
+            "HeraldCore", "HeraldExecutors", "HeraldCurl", .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         // sd_notify over $NOTIFY_SOCKET.
         .target(name: "HeraldSystemd", swiftSettings: strict),
         // The daemon loop: claim, render, deliver, record; leases; shutdown.

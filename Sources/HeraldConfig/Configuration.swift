@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldDrivers
 import HeraldScheduling
 import Logging
 
@@ -48,11 +49,20 @@ public struct Configuration: Sendable {
         case file(directory: String, from: String, delay: Duration)
         /// Logs messages (no body unless `include_body`).
         case log(includeBody: Bool)
+        /// Email through an SMTP server (libcurl).
+        case smtp(SMTPDriver.Settings)
+        /// SMS through a Twilio-compatible REST API (libcurl).
+        case twilio(TwilioDriver.Settings)
+        /// Signed JSON POSTs (libcurl).
+        case webhook(WebhookDriver.Settings)
 
         public var name: String {
             switch self {
             case .file: return "file"
             case .log: return "log"
+            case .smtp: return "smtp"
+            case .twilio: return "twilio"
+            case .webhook: return "webhook"
             }
         }
     }

@@ -120,16 +120,19 @@ public enum DeliveryError: Error, Sendable, Equatable, CustomStringConvertible {
     case transient(String, code: String? = nil, retryAfter: Duration? = nil)
     /// Retrying cannot help (bad address, rejected content, unknown template).
     case permanent(String, code: String? = nil)
+    /// The provider says the recipient opted out (Twilio 21610, STOP): permanent, and the
+    /// recipient is recorded in `herald.opt_out` so that nothing more is attempted to it.
+    case optedOut(String, code: String? = nil)
 
     public var reason: String {
         switch self {
-        case .transient(let reason, _, _), .permanent(let reason, _): return reason
+        case .transient(let reason, _, _), .permanent(let reason, _), .optedOut(let reason, _): return reason
         }
     }
 
     public var code: String? {
         switch self {
-        case .transient(_, let code, _), .permanent(_, let code): return code
+        case .transient(_, let code, _), .permanent(_, let code), .optedOut(_, let code): return code
         }
     }
 

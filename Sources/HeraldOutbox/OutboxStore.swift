@@ -183,6 +183,16 @@ public struct OutboxStore: Sendable {
         return (message, row[17] ?? "")
     }
 
+    // MARK: Opt-outs
+
+    /// Records that `recipient` opted out of `channel` (its pending messages become `suppressed`).
+    public func recordOptOut(channel: String, recipient: String, reason: String, source: String = "provider") async throws {
+        try await connection.query("""
+            INSERT INTO herald.opt_out (channel, recipient, reason, source) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (channel, recipient) DO NOTHING
+            """, [channel, recipient, reason, source])
+    }
+
     // MARK: Scheduling outcomes (not attempts)
 
     /// Puts a claimed message back to `pending` until `until`, uncounted, with the reason in `last_error`.

@@ -288,6 +288,12 @@ public actor Worker: Service {
             }
         }
         let recorded = await record(completion)
+        if recorded, case .failure(.optedOut(let reason, _)) = result {
+            _ = await persist(message.id, what: "opt-out") {
+                try await $0.recordOptOut(channel: message.channel, recipient: message.recipient, reason: reason)
+                return true
+            }
+        }
         let millis = Int((ContinuousClock.now - clock).seconds * 1000)
         var metadata: Logger.Metadata = [
             "message": "\(message.id)", "channel": "\(message.channel)", "status": "\(recorded ? completion.result.statusName : "discarded")",

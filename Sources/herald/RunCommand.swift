@@ -68,6 +68,14 @@ func makeDrivers(_ config: Configuration, logger: Logger) -> [Channel: any Drive
             drivers[channel] = FileDriver(directory: URL(fileURLWithPath: directory), from: from, delay: delay)
         case .log(let includeBody):
             drivers[channel] = LogDriver(logger: logger, includeBody: includeBody)
+        case .smtp(let settings):
+            // The loader checked `from`; a failure here is a bug, reported like a config error.
+            if let driver = try? SMTPDriver(settings) { drivers[channel] = driver }
+            else { logger.critical("smtp driver: from is not an address", metadata: ["from": "\(settings.from)"]) }
+        case .twilio(let settings):
+            drivers[channel] = TwilioDriver(settings)
+        case .webhook(let settings):
+            drivers[channel] = WebhookDriver(settings)
         }
     }
     return drivers

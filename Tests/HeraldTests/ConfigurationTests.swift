@@ -22,7 +22,10 @@ import Testing
         for key in ["url", "url_file", "listen", "id", "concurrency", "batch_size", "poll_interval", "lease",
                     "shutdown_grace", "max_attempts", "base", "cap", "jitter", "default_locale", "level",
                     "driver", "directory", "from", "delay", "include_body", "default_time_zone", "minimum_lead",
-                    "sms", "email", "webhook"] {
+                    "sms", "email", "webhook", "sms_max_segments", "max_concurrent", "rate", "connect_timeout", "timeout",
+                    "ca_file", "tls", "username", "password_file", "envelope_from", "reply_to", "unsubscribe_url",
+                    "reuse_connections", "base_url", "account_sid", "auth_token_file", "messaging_service_sid",
+                    "status_callback", "secret_file"] {
             #expect(text.contains("\(key) ="), "key \(key) is not documented in herald.toml.example")
         }
     }

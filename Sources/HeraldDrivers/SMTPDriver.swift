@@ -1,0 +1,98 @@
+import Foundation
+import HeraldCore
+import HeraldCurl
+
+/// Sends email to an SMTP server through libcurl: STARTTLS, AUTH, MIME.
+///
+/// Each message is `multipart/alternative` (text, then HTML) when it has both,
+/// with `From`, `To` and `Subject` encoded per RFC 2047, `Date`, a Herald
+/// `Message-ID` (recorded as the provider id), optional `Reply-To`, and
+/// `List-Unsubscribe` + `List-Unsubscribe-Post` (RFC 8058) when an unsubscribe
+/// URL is configured. Replies 4xx and network errors are transient; 5xx permanent.
+public struct SMTPDriver: Driver {
+    /// `[channels.email]` with `driver = "smtp"`.
+    public struct Settings: Sendable, Equatable {
+        /// `smtp://host:587` or `smtps://host:465`.
+        public var url: String
+        public var tls: MailTransfer.TLS
+        public var username: String?
+        /// Read from `password_file` or `$CREDENTIALS_DIRECTORY/smtp-password`; never logged.
+        public var password: String?
+        /// The `From:` header, e.g. `Peluquería Sol <citas@sol.example>`.
+        public var from: String
+        /// `MAIL FROM`; default the address of `from`.
+        public var envelopeFrom: String?
+        public var replyTo: String?
+        /// One-click unsubscribe target (RFC 8058).
+        public var unsubscribeURL: String?
+        /// Keep the connection open between messages (false: a new one per message).
+        public var reuseConnections: Bool
+        public var throughput: Throughput
+
+        public init(url: String, tls: MailTransfer.TLS = .required, username: String? = nil, password: String? = nil, from: String,
+                    envelopeFrom: String? = nil, replyTo: String? = nil, unsubscribeURL: String? = nil, reuseConnections: Bool = true,
+                    throughput: Throughput = Throughput()) {
+            self.url = url
+            self.tls = tls
+            self.username = username
+            self.password = password
+            self.from = from
+            self.envelopeFrom = envelopeFrom
+            self.replyTo = replyTo
+            self.unsubscribeURL = unsubscribeURL
+            self.reuseConnections = reuseConnections
+            self.throughput = throughput
+        }
+    }
+
+    public let name = "smtp"
+    let settings: Settings
+    let transport: Transport
+    let from: Recipients.Mailbox
+
+    /// Fails when `from` is not an address.
+    public init(_ settings: Settings) throws {
+        self.settings = settings
+        self.from = try Recipients.mailbox(settings.from).get()
+        self.transport = Transport(name: "herald-smtp", throughput: settings.throughput, reuse: settings.reuseConnections)
+    }
+
+    public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
+        let to: Recipients.Mailbox
+        switch Recipients.mailbox(message.recipient) {
+        case .success(let m): to = m
+        case .failure(let e): throw DeliveryError.permanent(e.reason)
+        }
+        let messageID = EmailFormat.messageID(for: message, host: String(from.address.split(separator: "@").last ?? "herald.localhost"))
+        var headers = [
+            "From: \(from.header)",
+            "To: \(to.header)",
+            "Subject: \(EmailFormat.encodeHeader(message.subject ?? ""))",
+            "Date: \(EmailFormat.date(Date()))",
+            "Message-ID: \(messageID)",
+        ]
+        if let replyTo = settings.replyTo { headers.append("Reply-To: \(replyTo)") }
+        if let url = settings.unsubscribeURL {
+            headers.append("List-Unsubscribe: <\(url)>")
+            headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        }
+        let mail = MailTransfer(url: settings.url, tls: settings.tls, username: settings.username, password: settings.password,
+                                envelopeFrom: settings.envelopeFrom ?? from.address, recipients: [to.address],
+                                headers: headers, text: message.body, html: message.html)
+        do {
+            let reply = try await transport.run { try await $0.send(mail) }
+            return DeliveryReceipt(providerMessageID: messageID, responseCode: String(reply))
+        } catch let error as CurlError {
+            throw Self.classify(error)
+        }
+    }
+
+    /// 4xx replies and no reply at all: transient. 5xx: permanent.
+    static func classify(_ error: CurlError) -> DeliveryError {
+        switch error.responseCode {
+        case 500...599: return .permanent("SMTP server refused: \(error.description)", code: String(error.responseCode))
+        case 400...499: return .transient("SMTP server deferred: \(error.description)", code: String(error.responseCode))
+        default: return transient(error, what: "SMTP")
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import HeraldCore
+import HeraldCurl
+
+/// How fast and how long a libcurl driver may talk to its provider.
+public struct Throughput: Sendable, Equatable {
+    /// Transfers at once (each on a thread of its own, each reusing its connection).
+    public var maxConcurrent: Int
+    /// Messages per second at most (nil: no limit). A long-code SMS number allows about 1.
+    public var ratePerSecond: Double?
+    public var connectTimeout: Duration
+    public var timeout: Duration
+    /// A CA bundle to verify the provider with (default: the system's).
+    public var caFile: String?
+
+    public init(maxConcurrent: Int = 4, ratePerSecond: Double? = nil, connectTimeout: Duration = .seconds(10),
+                timeout: Duration = .seconds(30), caFile: String? = nil) {
+        self.maxConcurrent = maxConcurrent
+        self.ratePerSecond = ratePerSecond
+        self.connectTimeout = connectTimeout
+        self.timeout = timeout
+        self.caFile = caFile
+    }
+
+    func options(reuse: Bool = true) -> TransferOptions {
+        TransferOptions(connectTimeout: connectTimeout, timeout: timeout, reuseConnections: reuse, caFile: caFile)
+    }
+}
+
+/// A pool of libcurl sessions behind an optional rate limit: what every libcurl driver sends through.
+final class Transport: Sendable {
+    let pool: CurlPool
+    let limiter: RateLimiter?
+
+    init(name: String, throughput: Throughput, reuse: Bool = true) {
+        pool = CurlPool(name: name, size: throughput.maxConcurrent, options: throughput.options(reuse: reuse))
+        limiter = throughput.ratePerSecond.map { RateLimiter(perSecond: $0) }
+    }
+
+    /// Waits for a rate slot and a free session, then runs `body` on it.
+    func run<T: Sendable>(_ body: @Sendable @escaping (CurlSession) async throws -> T) async throws -> T {
+        try await limiter?.acquire()
+        return try await pool.withSession(body)
+    }
+}
+
+/// A network-level failure (no answer, or not in time): always worth retrying.
+func transient(_ error: CurlError, what: String) -> DeliveryError {
+    if error.isTimeout { return .transient("\(what): timed out: \(error.message)", code: "timeout") }
+    return .transient("\(what): \(error.message)", code: "curl-\(error.code)")
+}
+
+/// Seconds from a `Retry-After` header: delta-seconds or an HTTP date.
+func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+    guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+    if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "GMT")
+    f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+    guard let date = f.date(from: value) else { return nil }
+    return .seconds(max(0, Int(date.timeIntervalSince(now).rounded(.up))))
+}

@@ -1,0 +1,109 @@
+import Foundation
+import HeraldCore
+import HeraldCurl
+
+/// Sends SMS through a Twilio-compatible REST API:
+/// `POST {base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic
+/// auth, form fields `To`, `From` or `MessagingServiceSid`, `Body`, optional
+/// `StatusCallback`. The returned `sid` is the provider id.
+///
+/// 429, 5xx and timeouts are transient (honouring `Retry-After`); other 4xx are
+/// permanent with Twilio's `code` and `message` in the reason; code 21610
+/// (the recipient replied STOP) records the number as opted out.
+public struct TwilioDriver: Driver {
+    /// `[channels.sms]` with `driver = "twilio"`.
+    public struct Settings: Sendable, Equatable {
+        /// `https://api.twilio.com`, or a compatible provider's (a local server in tests).
+        public var baseURL: String
+        public var accountSID: String
+        /// Read from `auth_token_file` or `$CREDENTIALS_DIRECTORY/twilio-auth-token`; never logged.
+        public var authToken: String
+        /// The sending number (E.164) …
+        public var from: String?
+        /// … or a messaging service.
+        public var messagingServiceSID: String?
+        public var statusCallback: String?
+        public var throughput: Throughput
+
+        public init(baseURL: String = "https://api.twilio.com", accountSID: String, authToken: String, from: String? = nil,
+                    messagingServiceSID: String? = nil, statusCallback: String? = nil, throughput: Throughput = Throughput()) {
+            self.baseURL = baseURL
+            self.accountSID = accountSID
+            self.authToken = authToken
+            self.from = from
+            self.messagingServiceSID = messagingServiceSID
+            self.statusCallback = statusCallback
+            self.throughput = throughput
+        }
+    }
+
+    public let name = "twilio"
+    let settings: Settings
+    let transport: Transport
+
+    public init(_ settings: Settings) {
+        self.settings = settings
+        self.transport = Transport(name: "herald-sms", throughput: settings.throughput)
+    }
+
+    var endpoint: String {
+        let base = settings.baseURL.hasSuffix("/") ? String(settings.baseURL.dropLast()) : settings.baseURL
+        return "\(base)/2010-04-01/Accounts/\(Self.formEncode(settings.accountSID))/Messages.json"
+    }
+
+    public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
+        if let reason = Recipients.validatePhone(message.recipient) { throw DeliveryError.permanent(reason) }
+        var fields = [("To", message.recipient), ("Body", message.body)]
+        if let service = settings.messagingServiceSID { fields.append(("MessagingServiceSid", service)) }
+        else if let from = settings.from { fields.append(("From", from)) }
+        if let callback = settings.statusCallback { fields.append(("StatusCallback", callback)) }
+        let request = HTTPRequest(
+            url: endpoint, headers: ["Content-Type: application/x-www-form-urlencoded", "Accept: application/json"],
+            body: Data(fields.map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&").utf8),
+            username: settings.accountSID, password: settings.authToken)
+        let response: HTTPResponse
+        do {
+            response = try await transport.run { try await $0.post(request) }
+        } catch let error as CurlError {
+            throw transient(error, what: "SMS provider")
+        }
+        return try Self.interpret(response)
+    }
+
+    /// Turns the provider's answer into a receipt or a classified error.
+    static func interpret(_ response: HTTPResponse) throws -> DeliveryReceipt {
+        let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
+        let status = response.status
+        if (200...299).contains(status) {
+            guard let sid = json["sid"] as? String else {
+                throw DeliveryError.transient("SMS provider answered \(status) without a sid", code: String(status))
+            }
+            return DeliveryReceipt(providerMessageID: sid, responseCode: String(status))
+        }
+        let code = (json["code"] as? Int).map(String.init) ?? (json["code"] as? String)
+        var reason = "SMS provider answered \(status)"
+        if let code { reason += ", error \(code)" }
+        if let text = json["message"] as? String { reason += ": \(text)" }
+        else if !response.body.isEmpty { reason += ": \(String(decoding: response.body.prefix(200), as: UTF8.self))" }
+        if code == "21610" { throw DeliveryError.optedOut(reason, code: code) }
+        if status == 429 || status >= 500 || status == 408 {
+            throw DeliveryError.transient(reason, code: String(status), retryAfter: retryAfter(response.header("Retry-After")))
+        }
+        throw DeliveryError.permanent(reason, code: code ?? String(status))
+    }
+
+    /// `application/x-www-form-urlencoded` value encoding (space as `%20`, which every server accepts).
+    static func formEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+}

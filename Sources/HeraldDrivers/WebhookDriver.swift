@@ -1,0 +1,82 @@
+import Crypto
+import Foundation
+import HeraldCore
+import HeraldCurl
+
+/// POSTs a message's rendered JSON document to a URL, signed so the receiver
+/// can check it came from Herald and reject replays.
+///
+/// Headers:
+/// - `Herald-Message-Id`: the message id;
+/// - `Herald-Timestamp`: Unix seconds when the request was signed;
+/// - `Herald-Signature`: `v1=` + hex HMAC-SHA256, keyed with the shared secret,
+///   of `"{timestamp}.{body}"`.
+///
+/// A receiver recomputes the HMAC over the raw body, compares in constant time,
+/// and refuses timestamps older than a few minutes. 2xx is success; 408, 429 and
+/// 5xx are transient (honouring `Retry-After`); other 4xx permanent.
+public struct WebhookDriver: Driver {
+    /// `[channels.webhook]` with `driver = "webhook"`.
+    public struct Settings: Sendable, Equatable {
+        /// Where to POST; nil: the message's recipient (which must be an http(s) URL).
+        public var url: String?
+        /// Read from `secret_file` or `$CREDENTIALS_DIRECTORY/webhook-secret`; never logged.
+        public var secret: String
+        public var throughput: Throughput
+
+        public init(url: String? = nil, secret: String, throughput: Throughput = Throughput()) {
+            self.url = url
+            self.secret = secret
+            self.throughput = throughput
+        }
+    }
+
+    public let name = "webhook"
+    let settings: Settings
+    let transport: Transport
+
+    public init(_ settings: Settings) {
+        self.settings = settings
+        self.transport = Transport(name: "herald-webhook", throughput: settings.throughput)
+    }
+
+    /// `v1=` + hex HMAC-SHA256 of `"{timestamp}.{body}"`.
+    public static func signature(secret: String, timestamp: Int, body: Data) -> String {
+        var signed = Data("\(timestamp).".utf8)
+        signed.append(body)
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
+        return "v1=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
+        let url = settings.url ?? message.recipient
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw DeliveryError.permanent("webhook URL \"\(url)\" is not an http(s) URL")
+        }
+        let body = Data(message.body.utf8)
+        let timestamp = Int(Date().timeIntervalSince1970)
+        let request = HTTPRequest(url: url, headers: [
+            "Content-Type: application/json; charset=utf-8",
+            "User-Agent: Herald",
+            "Herald-Message-Id: \(message.id)",
+            "Herald-Timestamp: \(timestamp)",
+            "Herald-Signature: \(Self.signature(secret: settings.secret, timestamp: timestamp, body: body))",
+        ], body: body)
+        let response: HTTPResponse
+        do {
+            response = try await transport.run { try await $0.post(request) }
+        } catch let error as CurlError {
+            throw transient(error, what: "webhook")
+        }
+        let status = response.status
+        if (200...299).contains(status) {
+            return DeliveryReceipt(providerMessageID: response.header("Herald-Receipt") ?? "\(status)", responseCode: String(status))
+        }
+        let excerpt = String(decoding: response.body.prefix(200), as: UTF8.self)
+        let reason = "webhook answered \(status)" + (excerpt.isEmpty ? "" : ": \(excerpt)")
+        if status == 408 || status == 429 || status >= 500 {
+            throw DeliveryError.transient(reason, code: String(status), retryAfter: retryAfter(response.header("Retry-After")))
+        }
+        throw DeliveryError.permanent(reason, code: String(status))
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import HeraldConfig
+import HeraldCore
+import HeraldDrivers
+import HeraldRender
+import Logging
+
+/// `herald send-test`: how an operator checks a driver's credentials and reachability.
+struct SendTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send-test",
+        abstract: "Send a short test message through the configured driver at once and print the provider's answer.",
+        discussion: "Bypasses the outbox, quiet hours and retries: one attempt, now. Exit 0 when the provider accepted it.")
+
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "sms, email or webhook.") var channel: String
+    @Option(help: "E.164 number, email address, or URL (webhook without a configured url).") var to: String
+    @Option(help: "es, fr or en (default: [render] default_locale).") var locale: String?
+
+    static let texts: [String: (subject: String, body: String)] = [
+        "es": ("Prueba de Herald", "Mensaje de prueba de Herald ({{herald.channel}}) enviado desde {{host}} el {{herald.now}}. Si lo lees, el envío funciona."),
+        "fr": ("Test Herald", "Message de test de Herald ({{herald.channel}}) envoyé depuis {{host}} le {{herald.now}}. Si vous le lisez, l'envoi fonctionne."),
+        "en": ("Herald test", "Herald test message ({{herald.channel}}) sent from {{host}} on {{herald.now}}. If you can read this, delivery works."),
+    ]
+
+    func run() async throws {
+        let config = try options.load()
+        guard let channel = Channel(rawValue: channel) else { throw fail("--channel: expected sms, email or webhook", code: 64) }
+        let logger = Logger(label: "herald.send-test")
+        guard config.channels[channel] != nil, let driver = makeDrivers(config, logger: logger)[channel] else {
+            throw fail("no driver configured for channel \(channel.rawValue) ([channels.\(channel.rawValue)] in \(config.source))", code: 78)
+        }
+        let language = String((locale ?? config.defaultLocale).prefix { $0 != "-" && $0 != "_" }).lowercased()
+        let (subject, body) = Self.texts[language] ?? Self.texts["en"] ?? ("", "")
+        let records = [
+            TemplateRecord(key: "herald.test", channel: "sms", locale: language, subject: nil, body: body, html: nil),
+            TemplateRecord(key: "herald.test", channel: "email", locale: language, subject: subject, body: body,
+                           html: "<p>" + body + "</p>"),
+            TemplateRecord(key: "herald.test", channel: "webhook", locale: language, subject: nil,
+                           body: "{\"type\": \"herald.test\", \"text\": \"" + body + "\"}", html: nil),
+        ]
+        let now = Date()
+        let message = OutboxMessage(id: 0, channel: channel.rawValue, recipient: to, template: "herald.test", locale: language,
+                                    timeZone: nil, data: "{\"host\": \"\(ProcessInfo.processInfo.hostName)\"}", attempt: 1, maxAttempts: nil,
+                                    schedule: .init(sendAt: now))
+        let rendered: RenderedMessage
+        switch Renderer().render(message, channel: channel, catalog: TemplateCatalog(records: records, defaultLocale: language),
+                                 context: RenderContext(timeZone: config.scheduling.defaultTimeZone, now: now)) {
+        case .success(let r): rendered = r
+        case .failure(let error): throw fail("cannot render the test message: \(error)")
+        }
+        let started = ContinuousClock.now
+        do {
+            let receipt = try await driver.deliver(rendered)
+            let ms = Int((ContinuousClock.now - started).seconds * 1000)
+            print("sent through \(driver.name) in \(ms) ms: provider id \(receipt.providerMessageID ?? "-"), response \(receipt.responseCode ?? "-")")
+        } catch let error as DeliveryError {
+            let kind: String
+            switch error {
+            case .transient: kind = "temporary failure (the worker would retry)"
+            case .permanent: kind = "permanent failure"
+            case .optedOut: kind = "recipient opted out"
+            }
+            throw fail("\(driver.name): \(kind): \(error.reason)" + (error.code.map { " [code \($0)]" } ?? ""))
+        } catch {
+            throw fail("\(driver.name): \(error)")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+"""Local HTTP peers for the tests and benchmarks.
+
+Twilio imitation: POST /2010-04-01/Accounts/{sid}/Messages.json with HTTP Basic
+auth (ACtest / tok-secret) and form fields To, From|MessagingServiceSid, Body.
+Answers by the To number's last digit:
+  ...1  201 with a sid                       ...4  500 once, then 201
+  ...2  400 Twilio error 21211                ...5  slower than any timeout once (3 s), then 201
+  ...3  429 Retry-After: 1 once, then 201     ...6  400 Twilio error 21610 (unsubscribed)
+  any other: 201
+DIR/fail-sms-until: while this file exists and holds a Unix time in the future, every SMS gets 500.
+
+Webhook receiver: POST /hook[/500-once|/404]. Verifies Herald-Signature with its
+own HMAC-SHA256 over "{Herald-Timestamp}.{body}" (secret: hook-secret) and refuses
+(401) bad signatures or timestamps more than 300 s old.
+
+Every request is appended to DIR/requests.jsonl. DIR/port is written when listening.
+usage: http_provider.py DIR
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ACCOUNT, TOKEN, HOOK_SECRET = "ACtest", "tok-secret", "hook-secret"
+seen = {}
+lock = threading.Lock()
+directory = sys.argv[1]
+
+
+def once(key):
+    """True the first time `key` is seen."""
+    with lock:
+        first = key not in seen
+        seen[key] = True
+        return first
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def record(self, entry):
+        with lock:
+            with open(os.path.join(directory, "requests.jsonl"), "a") as f:
+                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if self.path.startswith("/2010-04-01/Accounts/"):
+            self.sms(body)
+        elif self.path.startswith("/hook"):
+            self.hook(body)
+        else:
+            self.reply(404, {"message": "no such endpoint"})
+
+    def sms(self, body):
+        auth = self.headers.get("Authorization", "")
+        user = password = None
+        if auth.startswith("Basic "):
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
+        self.record({"kind": "sms", "path": self.path, "user": user, "form": form, "connection": self.client_address[1]})
+        if (user, password) != (ACCOUNT, TOKEN) or self.path != "/2010-04-01/Accounts/%s/Messages.json" % ACCOUNT:
+            return self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        try:
+            with open(os.path.join(directory, "fail-sms-until")) as f:
+                if time.time() < float(f.read().strip() or 0):
+                    return self.reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+        except FileNotFoundError:
+            pass
+        to = form.get("To", "")
+        last = to[-1:] if to else ""
+        sid = "SM" + hashlib.sha1((to + form.get("Body", "") + str(time.time_ns())).encode()).hexdigest()
+        if last == "2":
+            return self.reply(400, {"code": 21211, "message": "The 'To' number %s is not a valid phone number." % to, "status": 400})
+        if last == "3" and once(to):
+            return self.reply(429, {"code": 20429, "message": "Too Many Requests", "status": 429}, [("Retry-After", "1")])
+        if last == "4" and once(to):
+            return self.reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+        if last == "5" and once(to):
+            time.sleep(3)
+        if last == "6":
+            return self.reply(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})
+        self.reply(201, {"sid": sid, "status": "queued", "to": to, "body": form.get("Body")})
+
+    def hook(self, body):
+        ts = self.headers.get("Herald-Timestamp", "")
+        sig = self.headers.get("Herald-Signature", "")
+        expected = "v1=" + hmac.new(HOOK_SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+        fresh = ts.isdigit() and abs(time.time() - int(ts)) <= 300
+        verified = fresh and hmac.compare_digest(sig, expected)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        self.record({"kind": "hook", "path": self.path, "verified": verified, "message_id": self.headers.get("Herald-Message-Id"),
+                     "content_type": self.headers.get("Content-Type"), "json": doc})
+        if not verified:
+            return self.reply(401, {"error": "bad signature"})
+        if self.path == "/hook/500-once" and once("hook" + str(self.headers.get("Herald-Message-Id"))):
+            return self.reply(503, {"error": "busy"}, [("Retry-After", "1")])
+        if self.path == "/hook/404":
+            return self.reply(404, {"error": "no such hook"})
+        self.reply(200, {"ok": True})
+
+
+def main():
+    os.makedirs(directory, exist_ok=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    with open(os.path.join(directory, "port.tmp"), "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
