@@ -32,6 +32,14 @@ static inline CURLcode herald_curl_setopt_debug(CURL *h, herald_curl_debug_callb
     if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     return rc;
 }
+typedef int (*herald_curl_progress_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
+
+static inline CURLcode herald_curl_setopt_progress(CURL *h, herald_curl_progress_callback fn, void *userdata) {
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, fn);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, userdata);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    return rc;
+}
 static inline CURLcode herald_curl_getinfo_long(CURL *h, CURLINFO info, long *out) {
     return curl_easy_getinfo(h, info, out);
 }

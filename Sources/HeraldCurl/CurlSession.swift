@@ -1,6 +1,15 @@
 import CCurl
 import Foundation
 import HeraldExecutors
+import Synchronization
+
+/// Set from any thread to stop a transfer in progress (libcurl checks it several times a second).
+public final class TransferCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}
 
 /// A failed transfer: libcurl's code and message, and the last reply code
 /// (HTTP status or SMTP reply) when the peer answered at all.
@@ -16,6 +25,9 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
 
     /// The transfer ran past `timeout` or `connect_timeout`.
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
+
+    /// The transfer was stopped through its ``TransferCancellation`` (shutdown).
+    public var isCancelled: Bool { code == Int(CURLE_ABORTED_BY_CALLBACK.rawValue) }
 
     public var description: String {
         if let serverReply, !serverReply.isEmpty { return "\(message): \(serverReply)" }
@@ -145,8 +157,8 @@ public actor CurlSession {
     }
 
     /// POSTs `request` and returns the answer, whatever its status.
-    public func post(_ request: HTTPRequest) throws -> HTTPResponse {
-        let h = try prepare(protocols: "http,https", url: request.url)
+    public func post(_ request: HTTPRequest, cancellation: TransferCancellation? = nil) throws -> HTTPResponse {
+        let h = try prepare(protocols: "http,https", url: request.url, cancellation: cancellation)
         let sink = Sink()
         let box = Unmanaged.passRetained(sink)
         defer { box.release() }
@@ -175,8 +187,8 @@ public actor CurlSession {
     }
 
     /// Sends one email; returns the server's last reply code (250).
-    public func send(_ mail: MailTransfer) throws -> Int {
-        let h = try prepare(protocols: "smtp,smtps", url: mail.url)
+    public func send(_ mail: MailTransfer, cancellation: TransferCancellation? = nil) throws -> Int {
+        let h = try prepare(protocols: "smtp,smtps", url: mail.url, cancellation: cancellation)
         switch mail.tls {
         case .required: herald_curl_setopt_long(h, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
         case .opportunistic: herald_curl_setopt_long(h, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
@@ -242,7 +254,7 @@ public actor CurlSession {
     }
 
     /// Resets the handle (keeping its connection cache) and sets what every transfer needs.
-    private func prepare(protocols: String, url: String) throws -> UnsafeMutableRawPointer {
+    private func prepare(protocols: String, url: String, cancellation: TransferCancellation?) throws -> UnsafeMutableRawPointer {
         if handle == nil { handle = curl_easy_init() }
         guard let h = handle else { throw CurlError(code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed", responseCode: 0) }
         curl_easy_reset(h)
@@ -258,6 +270,11 @@ public actor CurlSession {
             herald_curl_setopt_long(h, CURLOPT_FORBID_REUSE, 1)
         }
         if let ca = options.caFile { herald_curl_setopt_string(h, CURLOPT_CAINFO, ca) }
+        // Unretained: the caller's reference outlives the transfer (the call is synchronous).
+        if let cancellation { herald_curl_setopt_progress(h, checkCancellation, Unmanaged.passUnretained(cancellation).toOpaque()) }
+        if cancellation?.isCancelled == true {
+            throw CurlError(code: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), message: "cancelled before the transfer started", responseCode: 0)
+        }
         return h
     }
 
@@ -275,6 +292,11 @@ public actor CurlSession {
         let (s, atto) = d.components
         return Int(s) * 1000 + Int(atto / 1_000_000_000_000_000)
     }
+}
+
+private let checkCancellation: herald_curl_progress_callback = { userdata, _, _, _, _ in
+    guard let userdata else { return 0 }
+    return Unmanaged<TransferCancellation>.fromOpaque(userdata).takeUnretainedValue().isCancelled ? 1 : 0
 }
 
 /// The last refusal (4xx/5xx) an SMTP server sent, else its last reply line.

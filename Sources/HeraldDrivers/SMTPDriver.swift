@@ -80,7 +80,7 @@ public struct SMTPDriver: Driver {
                                 envelopeFrom: settings.envelopeFrom ?? from.address, recipients: [to.address],
                                 headers: headers, text: message.body, html: message.html)
         do {
-            let reply = try await transport.run { try await $0.send(mail) }
+            let reply = try await transport.run { try await $0.send(mail, cancellation: $1) }
             return DeliveryReceipt(providerMessageID: messageID, responseCode: String(reply))
         } catch let error as CurlError {
             throw Self.classify(error)

@@ -37,15 +37,22 @@ final class Transport: Sendable {
         limiter = throughput.ratePerSecond.map { RateLimiter(perSecond: $0) }
     }
 
-    /// Waits for a rate slot and a free session, then runs `body` on it.
-    func run<T: Sendable>(_ body: @Sendable @escaping (CurlSession) async throws -> T) async throws -> T {
+    /// Waits for a rate slot and a free session, then runs `body` on it. Cancelling the
+    /// task (shutdown past its grace period) stops a transfer in progress within a second.
+    func run<T: Sendable>(_ body: @Sendable @escaping (CurlSession, TransferCancellation) async throws -> T) async throws -> T {
         try await limiter?.acquire()
-        return try await pool.withSession(body)
+        let cancellation = TransferCancellation()
+        return try await withTaskCancellationHandler {
+            try await pool.withSession { try await body($0, cancellation) }
+        } onCancel: {
+            cancellation.cancel()
+        }
     }
 }
 
 /// A network-level failure (no answer, or not in time): always worth retrying.
 func transient(_ error: CurlError, what: String) -> DeliveryError {
+    if error.isCancelled { return .transient("\(what): transfer stopped at shutdown", code: "cancelled") }
     if error.isTimeout { return .transient("\(what): timed out: \(error.message)", code: "timeout") }
     return .transient("\(what): \(error.message)", code: "curl-\(error.code)")
 }

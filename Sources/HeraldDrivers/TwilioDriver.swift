@@ -63,7 +63,7 @@ public struct TwilioDriver: Driver {
             username: settings.accountSID, password: settings.authToken)
         let response: HTTPResponse
         do {
-            response = try await transport.run { try await $0.post(request) }
+            response = try await transport.run { try await $0.post(request, cancellation: $1) }
         } catch let error as CurlError {
             throw transient(error, what: "SMS provider")
         }

@@ -64,7 +64,7 @@ public struct WebhookDriver: Driver {
         ], body: body)
         let response: HTTPResponse
         do {
-            response = try await transport.run { try await $0.post(request) }
+            response = try await transport.run { try await $0.post(request, cancellation: $1) }
         } catch let error as CurlError {
             throw transient(error, what: "webhook")
         }

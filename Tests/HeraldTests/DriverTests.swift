@@ -194,6 +194,24 @@ func deliveryError(_ body: () async throws -> DeliveryReceipt) async -> Delivery
         #expect(try await d.deliver(rendered(channel: .sms, to: "+15005550005", body: "x")).responseCode == "201")
     }
 
+    @Test func cancellingTheTaskStopsATransferInProgress() async throws {
+        let peer = try await Peer.start("http_provider.py")
+        let d = driver(peer.port, timeout: .seconds(20))
+        let task = Task { try await d.deliver(rendered(channel: .sms, to: "+15005550005", body: "x")) }  // the server takes 3 s
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let cancelledAt = ContinuousClock.now
+        do {
+            _ = try await task.value
+            Issue.record("expected the transfer to stop")
+        } catch let error as DeliveryError {
+            #expect(error == .transient("SMS provider: transfer stopped at shutdown", code: "cancelled"))
+        }
+        // The provider's answer comes 3 s after the request: the transfer did not wait for it.
+        #expect(ContinuousClock.now - cancelledAt < .milliseconds(2500))
+        #expect(peer.requests().count == 1)
+    }
+
     @Test func connectionRefusedIsTransient() async throws {
         let error = await deliveryError { try await driver(closedPort()).deliver(rendered(channel: .sms, to: "+15005550001", body: "x")) }
         #expect(error?.isTransient == true)
