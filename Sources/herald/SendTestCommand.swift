@@ -17,6 +17,7 @@ struct SendTest: AsyncParsableCommand {
     @Option(help: "sms, email or webhook.") var channel: String
     @Option(help: "E.164 number, email address, or URL (webhook without a configured url).") var to: String
     @Option(help: "es, fr or en (default: [render] default_locale).") var locale: String?
+    @Option(help: "Send this many copies at once (bounded by the driver's max_concurrent and rate) and print the rate.") var count = 1
 
     static let texts: [String: (subject: String, body: String)] = [
         "es": ("Prueba de Herald", "Mensaje de prueba de Herald ({{herald.channel}}) enviado desde {{host}} el {{herald.now}}. Si lo lees, el envío funciona."),
@@ -50,6 +51,7 @@ struct SendTest: AsyncParsableCommand {
         case .success(let r): rendered = r
         case .failure(let error): throw fail("cannot render the test message: \(error)")
         }
+        if count > 1 { return try await sendMany(rendered, driver: driver) }
         let started = ContinuousClock.now
         do {
             let receipt = try await driver.deliver(rendered)
@@ -66,5 +68,31 @@ struct SendTest: AsyncParsableCommand {
         } catch {
             throw fail("\(driver.name): \(error)")
         }
+    }
+
+    /// `--count N`: N deliveries at once; prints how many went and how fast.
+    private func sendMany(_ message: RenderedMessage, driver: any Driver) async throws {
+        let started = ContinuousClock.now
+        let failures = await withTaskGroup(of: String?.self) { group -> [String] in
+            for i in 0..<count {
+                var copy = message
+                copy.id = Int64(i + 1)
+                group.addTask {
+                    do {
+                        _ = try await driver.deliver(copy)
+                        return nil
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            var failed: [String] = []
+            for await result in group { if let result { failed.append(result) } }
+            return failed
+        }
+        let seconds = (ContinuousClock.now - started).seconds
+        let rate = Double(count - failures.count) / max(seconds, 0.000_001)
+        print(String(format: "sent %d of %d through %@ in %.3f s: %.1f messages/s", count - failures.count, count, driver.name, seconds, rate))
+        if let first = failures.first { throw fail("\(failures.count) failed; first: \(first)") }
     }
 }

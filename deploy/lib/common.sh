@@ -91,3 +91,56 @@ herald_pg_resume() {
     local dir=$1
     herald_pg_as "$(herald_pg_bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
 }
+
+# Starts the local provider peers the tests use (Tests/HeraldTests/Peers): an SMTP
+# server with STARTTLS + AUTH and a Twilio-compatible HTTP API that also receives
+# signed webhooks. Writes DIR/channels.toml: [channels.*] tables for Herald's real
+# drivers pointing at them. HERALD_PEERS_PIDS holds their pids for herald_peers_stop.
+herald_peers_start() {
+    local dir=$1 python i
+    shift
+    # further arguments go to the HTTP provider (e.g. --latency-ms 25)
+    python=$(herald_test_venv)
+    mkdir -p "$dir/smtp" "$dir/http" "$dir/secrets"
+    rm -f "$dir/smtp/port" "$dir/http/port"
+    "$python" Tests/HeraldTests/Peers/smtp_server.py "$dir/smtp" >"$dir/smtp.log" 2>&1 &
+    HERALD_PEERS_PIDS="$!"
+    "$python" Tests/HeraldTests/Peers/http_provider.py "$dir/http" "$@" >"$dir/http.log" 2>&1 &
+    HERALD_PEERS_PIDS="$HERALD_PEERS_PIDS $!"
+    for i in $(seq 200); do
+        [ -f "$dir/smtp/port" ] && [ -f "$dir/http/port" ] && break
+        sleep 0.1
+    done
+    [ -f "$dir/smtp/port" ] && [ -f "$dir/http/port" ] || { cat "$dir"/*.log >&2; echo "herald: the peers did not start" >&2; return 1; }
+    printf 's3cret pass' >"$dir/secrets/smtp-password"
+    printf 'tok-secret' >"$dir/secrets/twilio-auth-token"
+    printf 'hook-secret' >"$dir/secrets/webhook-secret"
+    cat >"$dir/channels.toml" <<TOML
+# Herald's real drivers, pointed at the local peers (SMTP on $(cat "$dir/smtp/port"), HTTP on $(cat "$dir/http/port")).
+[channels.email]
+driver = "smtp"
+url = "smtp://127.0.0.1:$(cat "$dir/smtp/port")"
+tls = "required"
+username = "herald"
+password_file = "$dir/secrets/smtp-password"
+from = "Herald demo <demo@herald.localhost>"
+ca_file = "$dir/smtp/cert.pem"
+
+[channels.sms]
+driver = "twilio"
+base_url = "http://127.0.0.1:$(cat "$dir/http/port")"
+account_sid = "ACtest"
+auth_token_file = "$dir/secrets/twilio-auth-token"
+from = "+34911000000"
+
+[channels.webhook]
+driver = "webhook"
+url = "http://127.0.0.1:$(cat "$dir/http/port")/hook"
+secret_file = "$dir/secrets/webhook-secret"
+TOML
+}
+
+herald_peers_stop() {
+    [ -n "${HERALD_PEERS_PIDS:-}" ] && kill $HERALD_PEERS_PIDS 2>/dev/null || true
+    HERALD_PEERS_PIDS=""
+}

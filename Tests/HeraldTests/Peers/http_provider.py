@@ -14,13 +14,14 @@ own HMAC-SHA256 over "{Herald-Timestamp}.{body}" (secret: hook-secret) and refus
 (401) bad signatures or timestamps more than 300 s old.
 
 Every request is appended to DIR/requests.jsonl. DIR/port is written when listening.
-usage: http_provider.py DIR
+usage: http_provider.py DIR [--latency-ms N]   (N: added to every SMS answer, like a real API's round trip)
 """
 import base64
 import hashlib
 import hmac
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ ACCOUNT, TOKEN, HOOK_SECRET = "ACtest", "tok-secret", "hook-secret"
 seen = {}
 lock = threading.Lock()
 directory = sys.argv[1]
+latency = float(sys.argv[sys.argv.index("--latency-ms") + 1]) / 1000 if "--latency-ms" in sys.argv else 0.0
 
 
 def once(key):
@@ -46,6 +48,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle + delayed ACK add 40 ms to every answer.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def reply(self, status, body, headers=()):
         data = json.dumps(body).encode()
@@ -87,6 +94,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
         except FileNotFoundError:
             pass
+        if latency:
+            time.sleep(latency)
         to = form.get("To", "")
         last = to[-1:] if to else ""
         sid = "SM" + hashlib.sha1((to + form.get("Body", "") + str(time.time_ns())).encode()).hexdigest()
@@ -125,6 +134,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     os.makedirs(directory, exist_ok=True)
+    ThreadingHTTPServer.request_queue_size = 128  # the default 5 drops connections opened together
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     with open(os.path.join(directory, "port.tmp"), "w") as f:
