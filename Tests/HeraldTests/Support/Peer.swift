@@ -39,8 +39,8 @@ final class Peer: @unchecked Sendable {
         try process.run()
     }
 
-    /// Stops the peer (SIGTERM; never waits, so no test thread blocks on it).
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGTERM) } }
+    /// Stops the peer with SIGKILL (peers were seen surviving SIGTERM after a run); never waits.
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
     /// A file the peer wrote.
     func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
