@@ -82,7 +82,9 @@ CONF
 herald_pg_stop() {
     local dir=$1 bindir
     bindir=$(herald_pg_bindir)
-    [ -f "$dir/data/postmaster.pid" ] && herald_pg_as "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        herald_pg_as "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
     return 0
 }
 
