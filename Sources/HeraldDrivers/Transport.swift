@@ -57,8 +57,18 @@ func transient(_ error: CurlError, what: String) -> DeliveryError {
     return .transient("\(what): \(error.message)", code: "curl-\(error.code)")
 }
 
-/// Seconds from a `Retry-After` header: delta-seconds or an HTTP date.
-func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+/// An HTTP answer that is not 2xx: 408, 429 and 5xx are worth retrying (after the
+/// provider's `Retry-After`, if any); any other status will not change by retrying.
+func httpFailure(_ response: HTTPResponse, reason: String, code: String? = nil) -> DeliveryError {
+    let status = response.status
+    if status == 408 || status == 429 || status >= 500 {
+        return .transient(reason, code: String(status), retryAfter: retryAfter(response.header("Retry-After")))
+    }
+    return .permanent(reason, code: code ?? String(status))
+}
+
+/// Seconds from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+public func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
     guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
     if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
     let f = DateFormatter()

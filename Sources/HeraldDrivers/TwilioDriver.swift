@@ -86,10 +86,7 @@ public struct TwilioDriver: Driver {
         if let text = json["message"] as? String { reason += ": \(text)" }
         else if !response.body.isEmpty { reason += ": \(String(decoding: response.body.prefix(200), as: UTF8.self))" }
         if code == "21610" { throw DeliveryError.optedOut(reason, code: code) }
-        if status == 429 || status >= 500 || status == 408 {
-            throw DeliveryError.transient(reason, code: String(status), retryAfter: retryAfter(response.header("Retry-After")))
-        }
-        throw DeliveryError.permanent(reason, code: code ?? String(status))
+        throw httpFailure(response, reason: reason, code: code)
     }
 
     /// `application/x-www-form-urlencoded` value encoding (space as `%20`, which every server accepts).

@@ -74,9 +74,6 @@ public struct WebhookDriver: Driver {
         }
         let excerpt = String(decoding: response.body.prefix(200), as: UTF8.self)
         let reason = "webhook answered \(status)" + (excerpt.isEmpty ? "" : ": \(excerpt)")
-        if status == 408 || status == 429 || status >= 500 {
-            throw DeliveryError.transient(reason, code: String(status), retryAfter: retryAfter(response.header("Retry-After")))
-        }
-        throw DeliveryError.permanent(reason, code: String(status))
+        throw httpFailure(response, reason: reason)
     }
 }

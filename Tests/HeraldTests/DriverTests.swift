@@ -255,6 +255,18 @@ func deliveryError(_ body: () async throws -> DeliveryReceipt) async -> Delivery
     }
 }
 
+@Suite struct RetryAfterTests {
+    @Test func secondsAndHTTPDates() {
+        let now = Date(timeIntervalSince1970: 1_778_583_600)  // Tue, 12 May 2026 11:00:00 GMT
+        #expect(retryAfter("120", now: now) == .seconds(120))
+        #expect(retryAfter("Tue, 12 May 2026 11:00:30 GMT", now: now) == .seconds(30))
+        #expect(retryAfter("Tue, 12 May 2026 10:00:00 GMT", now: now) == .zero)  // in the past: at once
+        #expect(retryAfter("soon", now: now) == nil)
+        #expect(retryAfter("-5", now: now) == nil)
+        #expect(retryAfter(nil, now: now) == nil)
+    }
+}
+
 @Suite struct RateLimiterTests {
     @Test func slotsAreSpacedAndIdleTimeIsNotBanked() {
         let t0 = ContinuousClock.now
