@@ -67,6 +67,23 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// `[retention]`: deleting finished messages after a while.
+    public struct Retention: Sendable, Equatable {
+        /// Finished messages older than this are deleted by the daemon; nil (`"off"`): kept forever.
+        public var keep: Duration?
+        /// Rows per DELETE (one short transaction each).
+        public var batch = 1000
+        /// How often the daemon prunes.
+        public var interval: Duration = .seconds(3600)
+
+        public init(keep: Duration? = nil, batch: Int = 1000, interval: Duration = .seconds(3600)) {
+            self.keep = keep
+            self.batch = batch
+            self.interval = interval
+        }
+    }
+
+    public var retention = Retention()
     public var database = Database()
     public var worker = Worker()
     public var retry = Retry()

@@ -62,7 +62,7 @@ public struct ConfigurationLoader {
                 throw ConfigError(file: file, key: key, reason: "unknown top-level key; expected a [section]")
             }
             switch key {
-            case "database", "worker", "retry", "render", "log", "scheduling", "quiet_hours":
+            case "database", "worker", "retry", "render", "log", "scheduling", "quiet_hours", "retention":
                 for name in section.keys {
                     try set(section: key, key: name, .toml(section[name]!), file: file, config: &config)
                 }
@@ -77,7 +77,7 @@ public struct ConfigurationLoader {
                     config.channels[channel] = try driver(settings, path: "channels.\(name)", file: file)
                 }
             default:
-                throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, scheduling, quiet_hours, render, log or channels")
+                throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, scheduling, quiet_hours, render, retention, log or channels")
             }
         }
     }
@@ -210,6 +210,7 @@ public struct ConfigurationLoader {
         "render": ["default_locale", "sms_max_segments"],
         "scheduling": ["default_time_zone", "minimum_lead"],
         "quiet_hours": ["sms", "email", "webhook"],
+        "retention": ["keep", "batch", "interval"],
         "log": ["level"],
     ]
 
@@ -239,6 +240,16 @@ public struct ConfigurationLoader {
             guard !locale.isEmpty else { throw ConfigError(file: file, key: path, reason: "must not be empty") }
             config.defaultLocale = locale
         case "render.sms_max_segments": config.smsMaxSegments = try int(raw, path, file, 1...50)
+        case "retention.keep":
+            if case .toml(let v) = raw, v.string == "off" { config.retention.keep = nil }
+            else if case .env("off") = raw { config.retention.keep = nil }
+            else {
+                let keep = try duration(raw, path, file, positive: true)
+                guard keep >= .seconds(3600) else { throw ConfigError(file: file, key: path, reason: "must be at least 1h (or \"off\")") }
+                config.retention.keep = keep
+            }
+        case "retention.batch": config.retention.batch = try int(raw, path, file, 10...100_000)
+        case "retention.interval": config.retention.interval = try duration(raw, path, file, positive: true)
         case "scheduling.default_time_zone":
             let zone = try string(raw, path, file)
             guard Zone(zone) != nil else {

@@ -183,6 +183,25 @@ public struct OutboxStore: Sendable {
         return (message, row[17] ?? "")
     }
 
+    // MARK: Retention
+
+    /// Deletes one batch of finished messages older than `keep`; returns how many.
+    public func pruneBatch(keep: Duration, batchSize: Int) async throws -> Int {
+        let result = try await connection.query("SELECT herald.prune($1::float8 * interval '1 second', $2::int)",
+                                                [keep.seconds, batchSize])
+        return Int(result.rows.first?[0] ?? "0") ?? 0
+    }
+
+    /// How many finished messages are older than `keep` (what a prune would delete).
+    public func prunable(keep: Duration) async throws -> Int {
+        let result = try await connection.query("""
+            SELECT count(*) FROM herald.message
+             WHERE status IN ('sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'expired', 'suppressed')
+               AND updated_at < now() - $1::float8 * interval '1 second'
+            """, [keep.seconds])
+        return Int(result.rows.first?[0] ?? "0") ?? 0
+    }
+
     // MARK: Opt-outs
 
     /// Records that `recipient` opted out of `channel` (its pending messages become `suppressed`).

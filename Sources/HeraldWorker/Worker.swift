@@ -36,6 +36,8 @@ public actor Worker: Service {
 
     private var catalog: TemplateCatalog
     private var planner: SchedulePlanner
+    /// When the retention job runs next (at the first maintenance pass, then every `pruneInterval`).
+    private var nextPrune = ContinuousClock.now
     private var templatesDirty = true
     private var inFlight: Set<Int64> = []  // ids of messages being delivered
     private var released: Set<Int64> = []
@@ -229,11 +231,30 @@ public actor Worker: Service {
     }
 
     private func maintenance() async throws {
+        if let keep = settings.retention, ContinuousClock.now >= nextPrune {
+            nextPrune = ContinuousClock.now + settings.pruneInterval
+            try await prune(keep: keep)
+        }
         let recovered = try await withDatabase { try await $0.recoverExpiredLeases(defaultMaxAttempts: self.settings.maxAttempts) }
         for row in recovered {
             logger.warning("lease expired; message taken over from a stopped worker", metadata: [
                 "message": "\(row.id)", "previous_worker": "\(row.previousWorker)", "status": "\(row.status)",
             ])
+        }
+    }
+
+    /// Deletes finished messages older than `keep`, one short batch at a time, at most
+    /// 100 batches a run so that claiming never waits long behind it.
+    private func prune(keep: Duration) async throws {
+        var deleted = 0
+        for _ in 0..<100 {
+            let n = try await withDatabase { try await $0.pruneBatch(keep: keep, batchSize: self.settings.pruneBatch) }
+            deleted += n
+            pingWatchdog()
+            if n < settings.pruneBatch { break }
+        }
+        if deleted > 0 {
+            logger.notice("pruned finished messages", metadata: ["deleted": "\(deleted)", "older_than": "\(DurationText.format(keep))"])
         }
     }
 

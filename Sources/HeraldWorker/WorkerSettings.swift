@@ -18,6 +18,10 @@ public struct WorkerSettings: Sendable {
     public var defaultLocale: String
     /// An SMS rendering to more segments than this fails (nil: no limit).
     public var smsMaxSegments: Int? = 3
+    /// Finished messages older than this are deleted every `pruneInterval`, `pruneBatch` rows at a time (nil: never).
+    public var retention: Duration?
+    public var pruneBatch = 1000
+    public var pruneInterval: Duration = .seconds(3600)
     /// Exit once nothing is sending and nothing is due within `idleHorizon` (demo, drills, tests).
     public var exitWhenIdle: Bool
     /// With `exitWhenIdle`: messages due later than this are left pending.

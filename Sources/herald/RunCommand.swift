@@ -56,6 +56,9 @@ extension WorkerSettings {
             maxAttempts: config.retry.maxAttempts, backoff: config.retry.backoff,
             defaultLocale: config.defaultLocale, exitWhenIdle: exitWhenIdle, scheduling: config.scheduling)
         self.smsMaxSegments = config.smsMaxSegments
+        self.retention = config.retention.keep
+        self.pruneBatch = config.retention.batch
+        self.pruneInterval = config.retention.interval
     }
 }
 

@@ -25,7 +25,7 @@ import Testing
                     "sms", "email", "webhook", "sms_max_segments", "max_concurrent", "rate", "connect_timeout", "timeout",
                     "ca_file", "tls", "username", "password_file", "envelope_from", "reply_to", "unsubscribe_url",
                     "reuse_connections", "base_url", "account_sid", "auth_token_file", "messaging_service_sid",
-                    "status_callback", "secret_file"] {
+                    "status_callback", "secret_file", "keep", "batch", "interval"] {
             #expect(text.contains("\(key) ="), "key \(key) is not documented in herald.toml.example")
         }
     }
