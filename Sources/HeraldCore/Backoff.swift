@@ -1,8 +1,12 @@
-/// Retry delays: exponential growth from `base`, capped at `cap`, with optional full jitter.
+/// Retry delays: exponential growth from `base`, capped at `cap`, with optional jitter.
 ///
-/// With full jitter (the default) the delay before retry *n* is uniform in
-/// `[0, min(cap, base·2^(n-1))]`, which spreads a burst of failures over time
-/// instead of retrying them in lockstep. A provider's `Retry-After` is a floor.
+/// With jitter (the default) the delay before retry *n* is uniform in
+/// `[bound/2, bound]` where `bound = min(cap, base·2^(n-1))` ("equal jitter"): a
+/// burst of failures is spread over time instead of retried in lockstep, and yet
+/// every delay is at least half its bound, so `max_attempts` attempts always span
+/// at least half the schedule. (Full jitter, `[0, bound]`, can retry almost at
+/// once several times in a row and use up every attempt during a short outage.)
+/// A provider's `Retry-After` is a floor.
 public struct Backoff: Sendable, Equatable {
     public var base: Duration
     public var cap: Duration
@@ -25,7 +29,7 @@ public struct Backoff: Sendable, Equatable {
     /// The delay after failed attempt `attempt`. `unit` returns a number in `[0, 1]`.
     public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil, unit: () -> Double) -> Duration {
         let ceiling = ceiling(afterAttempt: attempt)
-        var chosen = jitter ? .seconds(ceiling.seconds * min(1, max(0, unit()))) : ceiling
+        var chosen = jitter ? .seconds(ceiling.seconds * (0.5 + 0.5 * min(1, max(0, unit())))) : ceiling
         if let retryAfter, retryAfter > chosen { chosen = retryAfter }
         return chosen
     }

@@ -15,19 +15,28 @@ import Testing
         #expect(delays == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
     }
 
-    @Test func fullJitterIsUniformBetweenZeroAndTheCeiling() {
-        #expect(backoff.delay(afterAttempt: 3) { 0 }.seconds == 0)
+    @Test func jitterIsUniformBetweenHalfTheCeilingAndTheCeiling() {
+        #expect(backoff.delay(afterAttempt: 3) { 0 }.seconds == 60)
         #expect(backoff.delay(afterAttempt: 3) { 1 }.seconds == 120)
-        #expect(backoff.delay(afterAttempt: 3) { 0.25 }.seconds == 30)
+        #expect(backoff.delay(afterAttempt: 3) { 0.5 }.seconds == 90)
         for attempt in 1...30 {
             let d = backoff.delay(afterAttempt: attempt).seconds
-            #expect(d >= 0 && d <= backoff.ceiling(afterAttempt: attempt).seconds)
+            let ceiling = backoff.ceiling(afterAttempt: attempt).seconds
+            #expect(d >= ceiling / 2 && d <= ceiling)
         }
+    }
+
+    @Test func attemptsAlwaysSpanAtLeastHalfTheSchedule() {
+        // The drill's settings: base 1s, cap 20s, 10 attempts. Whatever the random draws, the 9 waits
+        // between them add up to more than 30 s, so a 30-second provider outage cannot use them up.
+        let drill = Backoff(base: .seconds(1), cap: .seconds(20))
+        let shortest = (1...9).map { drill.delay(afterAttempt: $0) { 0 }.seconds }.reduce(0, +)
+        #expect(shortest == 55.5)
     }
 
     @Test func outOfRangeRandomIsClamped() {
         #expect(backoff.delay(afterAttempt: 1) { 7 }.seconds == 30)
-        #expect(backoff.delay(afterAttempt: 1) { -1 }.seconds == 0)
+        #expect(backoff.delay(afterAttempt: 1) { -1 }.seconds == 15)
     }
 
     @Test func retryAfterIsAFloor() {

@@ -13,7 +13,7 @@ Webhook receiver: POST /hook[/500-once|/404]. Verifies Herald-Signature with its
 own HMAC-SHA256 over "{Herald-Timestamp}.{body}" (secret: hook-secret) and refuses
 (401) bad signatures or timestamps more than 300 s old.
 
-Every request is appended to DIR/requests.jsonl. DIR/port is written when listening.
+Every request is appended to DIR/requests.jsonl with the status it got. DIR/port is written when listening.
 usage: http_provider.py DIR [--latency-ms N]   (N: added to every SMS answer, like a real API's round trip)
 """
 import base64
@@ -55,6 +55,10 @@ class Handler(BaseHTTPRequestHandler):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def reply(self, status, body, headers=()):
+        if getattr(self, "entry", None) is not None:
+            self.entry["status"] = status
+            self.record(self.entry)
+            self.entry = None
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -85,7 +89,7 @@ class Handler(BaseHTTPRequestHandler):
         if auth.startswith("Basic "):
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
         form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
-        self.record({"kind": "sms", "path": self.path, "user": user, "form": form, "connection": self.client_address[1]})
+        self.entry = {"kind": "sms", "path": self.path, "user": user, "form": form, "connection": self.client_address[1]}
         if (user, password) != (ACCOUNT, TOKEN) or self.path != "/2010-04-01/Accounts/%s/Messages.json" % ACCOUNT:
             return self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
         try:
@@ -121,8 +125,8 @@ class Handler(BaseHTTPRequestHandler):
             doc = json.loads(body)
         except ValueError:
             doc = None
-        self.record({"kind": "hook", "path": self.path, "verified": verified, "message_id": self.headers.get("Herald-Message-Id"),
-                     "content_type": self.headers.get("Content-Type"), "json": doc})
+        self.entry = {"kind": "hook", "path": self.path, "verified": verified, "message_id": self.headers.get("Herald-Message-Id"),
+                      "content_type": self.headers.get("Content-Type"), "json": doc}
         if not verified:
             return self.reply(401, {"error": "bad signature"})
         if self.path == "/hook/500-once" and once("hook" + str(self.headers.get("Herald-Message-Id"))):
