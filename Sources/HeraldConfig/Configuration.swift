@@ -49,6 +49,8 @@ public struct Configuration: Sendable {
         case file(directory: String, from: String, delay: Duration)
         /// Logs messages (no body unless `include_body`).
         case log(includeBody: Bool)
+        /// Accepts every message at once, sends nothing (benchmarks).
+        case accept
         /// Email through an SMTP server (libcurl).
         case smtp(SMTPDriver.Settings)
         /// SMS through a Twilio-compatible REST API (libcurl).
@@ -60,6 +62,7 @@ public struct Configuration: Sendable {
             switch self {
             case .file: return "file"
             case .log: return "log"
+            case .accept: return "accept"
             case .smtp: return "smtp"
             case .twilio: return "twilio"
             case .webhook: return "webhook"

@@ -89,7 +89,7 @@ public struct ConfigurationLoader {
             return table[key].map { .toml($0) }
         }
         guard let nameRaw = value("driver") else {
-            throw ConfigError(file: file, key: "\(path).driver", reason: "missing; expected smtp, twilio, webhook, file or log")
+            throw ConfigError(file: file, key: "\(path).driver", reason: "missing; expected smtp, twilio, webhook, file, log or accept")
         }
         let name = try string(nameRaw, "\(path).driver", file)
         let result: Configuration.Driver
@@ -103,10 +103,12 @@ public struct ConfigurationLoader {
         case "log":
             let include = try value("include_body").map { try bool($0, "\(path).include_body", file) } ?? false
             result = .log(includeBody: include)
+        case "accept":
+            result = .accept
         case "smtp", "twilio", "webhook":
             result = try network(name, value: value, path: path, file: file)
         default:
-            throw ConfigError(file: file, key: "\(path).driver", reason: "unknown driver \"\(name)\"; expected smtp, twilio, webhook, file or log")
+            throw ConfigError(file: file, key: "\(path).driver", reason: "unknown driver \"\(name)\"; expected smtp, twilio, webhook, file, log or accept")
         }
         for key in table.keys where !seen.contains(key) {
             throw ConfigError(file: file, key: "\(path).\(key)", reason: "unknown key for the \(name) driver")

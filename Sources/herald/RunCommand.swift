@@ -75,6 +75,8 @@ func makeDrivers(_ config: Configuration, logger: Logger) -> [Channel: any Drive
             // The loader checked `from`; a failure here is a bug, reported like a config error.
             if let driver = try? SMTPDriver(settings) { drivers[channel] = driver }
             else { logger.critical("smtp driver: from is not an address", metadata: ["from": "\(settings.from)"]) }
+        case .accept:
+            drivers[channel] = AcceptDriver()
         case .twilio(let settings):
             drivers[channel] = TwilioDriver(settings)
         case .webhook(let settings):

@@ -41,10 +41,13 @@ import Testing
             #expect(status == 0, "stderr: \(herald.stderr)")
             let counts = try await db.statusCounts()
             #expect(counts["sending"] == nil)
-            #expect(counts["sent"] == 4 && counts["pending"] == 8, "\(counts)")
+            // The 4 in flight finished (a loaded machine may deliver the SIGTERM after the next 4 were
+            // claimed: those finish too); nothing was claimed after it, the rest wait.
+            let sent = counts["sent"] ?? 0
+            #expect(sent >= 4 && sent % 4 == 0 && sent + (counts["pending"] ?? 0) == 12, "\(counts)")
             // One journald line per outcome: priority prefix, message id first, channel, status, attempt, duration.
             let delivered = herald.stderr.split(separator: "\n").filter { $0.hasPrefix("<6>delivered message=") }
-            #expect(delivered.count == 4, "stderr: \(herald.stderr)")
+            #expect(delivered.count == sent, "stderr: \(herald.stderr)")
             #expect(delivered.allSatisfy { $0.contains(" channel=sms status=sent attempt=1 duration_ms=") })
             #expect(herald.stderr.contains("<5>stopping: waiting for deliveries in flight"))
             #expect(!herald.stderr.contains("Hello Ana"), "message bodies must not be logged")

@@ -48,6 +48,16 @@ import Testing
         #expect(hook.secret == "s" && hook.throughput.ratePerSecond == 2.5)
     }
 
+    @Test func theAcceptDriverTakesNoKeys() async throws {
+        let config = try ConfigurationLoader(environment: [:]).parse("[channels.sms]\ndriver = \"accept\"", file: "t.toml")
+        #expect(config.channels[.sms] == .accept)
+        #expect(throws: ConfigError(file: "t.toml", key: "channels.sms.delay", reason: "unknown key for the accept driver")) {
+            try ConfigurationLoader(environment: [:]).parse("[channels.sms]\ndriver = \"accept\"\ndelay = \"1s\"", file: "t.toml")
+        }
+        let receipt = try await AcceptDriver().deliver(rendered(5, channel: .sms, to: "+34600111222", body: "x"))
+        #expect(receipt.providerMessageID == "accept/5-1")
+    }
+
     @Test func secretsComeFromSystemdCredentialsWhenNoFileIsGiven() throws {
         let dir = try temporaryDirectory()
         try "from-credential".write(to: dir.appendingPathComponent("twilio-auth-token"), atomically: true, encoding: .utf8)
@@ -81,7 +91,7 @@ import Testing
         ("[channels.webhook]\ndriver = \"webhook\"\nsecret_file = \"/nonexistent/s\"\nrate = 0",
          "t.toml: channels.webhook.rate: must be a number of messages per second greater than 0"),
         ("[channels.webhook]\ndriver = \"webhok\"",
-         "t.toml: channels.webhook.driver: unknown driver \"webhok\"; expected smtp, twilio, webhook, file or log"),
+         "t.toml: channels.webhook.driver: unknown driver \"webhok\"; expected smtp, twilio, webhook, file, log or accept"),
     ])
     func badDriverSettingsNameTheKey(text: String, expected: String) {
         #expect(throws: (any Error).self) { try ConfigurationLoader(environment: [:]).parse(text, file: "t.toml") }
