@@ -133,11 +133,10 @@ public struct Renderer: Sendable {
         ])
         let root = builder.node(data, path: "")
 
-        func strict(_ compiled: MustacheTemplate, _ source: String, _ part: String) throws -> String {
+        func strict(_ compiled: CompiledPart, _ part: String) throws -> String {
             trace.reset()
-            let text = compiled.render(root)
-            let sections = Set(TemplateCatalog.tags(in: source).filter { $0.kind == "#" || $0.kind == "^" }.map(\.name))
-            let missing = trace.missing().filter { !sections.contains($0) }
+            let text = compiled.template.render(root)
+            let missing = trace.missing().filter { !compiled.sections.contains($0) }
             if !missing.isEmpty {
                 throw RenderError.missingVariables(template: name, locale: locale, part: part, names: missing)
             }
@@ -145,10 +144,9 @@ public struct Renderer: Sendable {
         }
 
         do {
-            let expanded = template.expanded
-            let subject = try template.subject.map { try strict($0, expanded.subject ?? "", "subject") }
-            var body = try strict(template.body, expanded.body, "body")
-            let html = try template.html.map { try strict($0, expanded.html ?? "", "html") }
+            let subject = try template.subject.map { try strict($0, "subject") }
+            var body = try strict(template.body, "body")
+            let html = try template.html.map { try strict($0, "html") }
             var rendered = RenderedMessage(
                 id: message.id, channel: channel, recipient: message.recipient, template: name, locale: locale,
                 attempt: message.attempt, subject: subject.map(Self.oneLine), body: body, html: html,

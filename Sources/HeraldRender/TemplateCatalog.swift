@@ -7,9 +7,21 @@ public struct CompiledTemplate: Sendable {
     public var record: TemplateRecord
     /// Sources after partials were expanded (what was compiled).
     public var expanded: TemplateRecord
-    var subject: MustacheTemplate?
-    var body: MustacheTemplate
-    var html: MustacheTemplate?
+    var subject: CompiledPart?
+    var body: CompiledPart
+    var html: CompiledPart?
+}
+
+/// One part of a template, compiled, with the names it uses as `{{#name}}` or
+/// `{{^name}}` sections: absent means "skip this part", not a missing variable.
+struct CompiledPart: Sendable {
+    let template: MustacheTemplate
+    let sections: Set<String>
+
+    init(_ source: String, contentType: String?) throws {
+        template = try MustacheTemplate(string: contentType.map { TemplateCatalog.mode($0, source) } ?? source)
+        sections = Set(TemplateCatalog.tags(in: source).filter { $0.kind == "#" || $0.kind == "^" }.map(\.name))
+    }
 }
 
 /// Every template of `herald.template`, with the partials of
@@ -44,9 +56,9 @@ public struct TemplateCatalog: Sendable {
                 let bodyMode = record.channel == "webhook" ? "JSON" : "TEXT"
                 compiled[id] = CompiledTemplate(
                     record: record, expanded: expanded,
-                    subject: try expanded.subject.map { try MustacheTemplate(string: Self.mode("TEXT", $0)) },
-                    body: try MustacheTemplate(string: Self.mode(bodyMode, expanded.body)),
-                    html: try expanded.html.map { try MustacheTemplate(string: $0) })
+                    subject: try expanded.subject.map { try CompiledPart($0, contentType: "TEXT") },
+                    body: try CompiledPart(expanded.body, contentType: bodyMode),
+                    html: try expanded.html.map { try CompiledPart($0, contentType: nil) })
             } catch let error as PartialError {
                 broken[id] = "\(where_) \(error.reason)"
             } catch {
