@@ -36,6 +36,9 @@ public actor Worker: Service {
 
     private var catalog: TemplateCatalog
     private var planner: SchedulePlanner
+    /// Completions waiting for the next group commit, and whether one is running.
+    private var pendingCompletions: [(Completion, CheckedContinuation<Bool, Never>)] = []
+    private var flushingCompletions = false
     /// When the retention job runs next (at the first maintenance pass, then every `pruneInterval`).
     private var nextPrune = ContinuousClock.now
     private var templatesDirty = true
@@ -427,27 +430,58 @@ public actor Worker: Service {
         wake.signal()
     }
 
-    /// Writes a completion, retrying across connection losses until it is stored (or shutdown gives up).
+    /// Writes a completion, retrying across connection losses until it is stored (or
+    /// shutdown gives up); returns whether our lease was still held.
+    ///
+    /// Completions are group-committed: the first one starts a flush; those that
+    /// arrive while it runs wait and go together in the next one (one `complete`
+    /// statement for up to ``maxCompletionBatch`` rows). An idle worker writes each at
+    /// once; a busy one writes many per round trip, with no timer adding latency.
     private func record(_ completion: Completion) async -> Bool {
-        await persist(completion.messageID, what: "the outcome") {
-            try await $0.complete([completion]).contains(completion.messageID)
+        await withCheckedContinuation { continuation in
+            pendingCompletions.append((completion, continuation))
+            if !flushingCompletions {
+                flushingCompletions = true
+                Task { await self.flushCompletions() }
+            }
         }
+    }
+
+    static let maxCompletionBatch = 500
+
+    private func flushCompletions() async {
+        while !pendingCompletions.isEmpty {
+            let batch = Array(pendingCompletions.prefix(Self.maxCompletionBatch))
+            pendingCompletions.removeFirst(batch.count)
+            let completions = batch.map(\.0)
+            let kept = await persist(completions.count == 1 ? String(completions[0].messageID) : "\(completions.count) messages",
+                                     what: "the outcome", failed: Set<Int64>()) {
+                try await $0.complete(completions)
+            }
+            for (completion, continuation) in batch { continuation.resume(returning: kept.contains(completion.messageID)) }
+        }
+        flushingCompletions = false
     }
 
     /// Runs a lease-checked write for one message, retrying across errors until it is
     /// stored; past the shutdown grace it gives up (the lease then expires and another
     /// worker takes the message over). Returns whether our lease was still held.
     private func persist(_ id: Int64, what: String, _ write: @Sendable (OutboxStore) async throws -> Bool) async -> Bool {
+        await persist(String(id), what: what, failed: false, write)
+    }
+
+    /// The same for any write: `failed` is what to return when shutdown gives up.
+    private func persist<T: Sendable>(_ ids: String, what: String, failed: T, _ write: @Sendable (OutboxStore) async throws -> T) async -> T {
         while true {
             do {
                 return try await withDatabase { try await write($0) }
             } catch {
                 if hardStop {
                     logger.error("could not record \(what) before exit; the lease will expire and the message be retried",
-                                 metadata: ["message": "\(id)", "error": "\(error)"])
-                    return false
+                                 metadata: ["message": "\(ids)", "error": "\(error)"])
+                    return failed
                 }
-                logger.error("could not record \(what); retrying", metadata: ["message": "\(id)", "error": "\(error)"])
+                logger.error("could not record \(what); retrying", metadata: ["message": "\(ids)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
             }
         }

