@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Formats dates, times, relative phrases and money for one locale and time zone,
 /// the way a client reads them: "martes 10 de mayo a las 13:00", "mardi 10 mai à
@@ -24,13 +25,27 @@ public struct LocaleFormatter: Sendable {
     }
 
     private func format(_ date: Date, pattern: String? = nil, template: String? = nil) -> String {
-        let f = DateFormatter()
-        f.locale = locale
-        f.timeZone = timeZone
-        f.calendar = Calendar(identifier: .gregorian)
-        if let pattern { f.dateFormat = pattern } else if let template { f.setLocalizedDateFormatFromTemplate(template) }
-        return Self.plainSpaces(f.string(from: date))
+        let key = "\(locale.identifier)|\(timeZone.identifier)|\(pattern ?? "")|\(template ?? "")"
+        return Self.formatters.withLock { cache in
+            let f: DateFormatter
+            if let cached = cache[key] {
+                f = cached
+            } else {
+                f = DateFormatter()
+                f.locale = locale
+                f.timeZone = timeZone
+                f.calendar = Calendar(identifier: .gregorian)
+                if let pattern { f.dateFormat = pattern } else if let template { f.setLocalizedDateFormatFromTemplate(template) }
+                if cache.count > 2_000 { cache.removeAll() }  // bounded: locales x zones x forms in use
+                cache[key] = f
+            }
+            return Self.plainSpaces(f.string(from: date))
+        }
     }
+
+    /// Formatters are costly to build (ICU pattern generation): built once per locale, zone
+    /// and form, and used under the lock (a `DateFormatter` is not safe across threads).
+    private static let formatters = Mutex<[String: DateFormatter]>([:])
 
     /// Replaces the no-break spaces ICU puts in times and amounts with plain spaces.
     static func plainSpaces(_ text: String) -> String {

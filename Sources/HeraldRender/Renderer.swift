@@ -119,19 +119,24 @@ public struct Renderer: Sendable {
         let builder = ValueBuilder(formatter: formatter, zone: zone, now: context.now, trace: trace)
 
         if data["event_at"] == nil, let eventAt = message.schedule.eventAt {
-            data["event_at"] = .string(ISO8601DateFormatter().string(from: eventAt))
+            data["event_at"] = .string(ISO8601.string(eventAt))
         }
         if let location = context.location {
             var merged = location.json
             if case .object(let own)? = data["location"] { merged.merge(own) { _, new in new } }
             data["location"] = .object(merged)
         }
-        data["herald"] = .object([
+        data.removeValue(forKey: "herald")
+        let dataNode = builder.node(data, path: "")
+        var herald = builder.node([
             "message_id": .integer(message.id), "channel": .string(channel.rawValue), "recipient": .string(message.recipient),
             "template": .string(name), "locale": .string(locale), "time_zone": .string(zone.identifier),
-            "now": .string(ISO8601DateFormatter().string(from: context.now)), "data_json": .string(Self.compactJSON(message.data)),
-        ])
-        let root = builder.node(data, path: "")
+            "now": .string(ISO8601.string(context.now)),
+        ], path: "herald.").values
+        herald["data_json"] = LazyText(path: "herald.data_json.", trace: trace) { Self.compactJSON(message.data) }
+        var rootValues = dataNode.values
+        rootValues["herald"] = ObjectNode(values: herald, path: "herald.", trace: trace)
+        let root = ObjectNode(values: rootValues, path: "", trace: trace)
 
         func strict(_ compiled: CompiledPart, _ part: String) throws -> String {
             trace.reset()

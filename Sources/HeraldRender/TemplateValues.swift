@@ -89,7 +89,7 @@ struct TimestampValue: MustacheParent, MustacheCustomRenderable, CustomStringCon
         case "month": value = formatter.month(date)
         case "year": value = formatter.year(date)
         case "relative": value = formatter.relative(date, now: now)
-        case "iso": value = ISO8601DateFormatter().string(from: date)
+        case "iso": value = ISO8601.string(date)
         default: value = nil
         }
         trace.record(path: path, name: name, found: value != nil)
@@ -167,6 +167,39 @@ struct ScalarValue: MustacheParent, MustacheCustomRenderable, MustacheTransforma
     }
 
     var description: String { renderText }
+}
+
+/// Text computed only if a template prints it (`herald.data_json`).
+struct LazyText: MustacheParent, MustacheCustomRenderable, CustomStringConvertible {
+    let path: String
+    let trace: LookupTrace
+    let make: @Sendable () -> String
+
+    init(path: String, trace: LookupTrace, _ make: @escaping @Sendable () -> String) {
+        self.path = path
+        self.trace = trace
+        self.make = make
+    }
+
+    func child(named name: String) -> Any? {
+        trace.record(path: path, name: name, found: false)
+        return nil
+    }
+
+    var renderText: String { make() }
+    var isNull: Bool { false }
+    var description: String { make() }
+}
+
+/// `2026-05-10T11:00:00Z`, without building an `ISO8601DateFormatter` per message.
+enum ISO8601 {
+    static func string(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+    }
 }
 
 /// Turns decoded JSON into template values.
