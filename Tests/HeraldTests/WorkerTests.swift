@@ -83,6 +83,26 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
         }
     }
 
+    @Test func outcomesThatFinishTogetherAreRecordedTogether() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.enqueue(count: 16)
+            // Every delivery waits until all 16 are in the driver, then all finish at once.
+            let gate = Gate(count: 16)
+            let driver = ScriptedDriver { m, _ in
+                await gate.arriveAndWait()
+                return DeliveryReceipt(providerMessageID: "p-\(m.id)")
+            }
+            try await drain(makeWorker(db, drivers: [.sms: driver], concurrency: 16, batch: 16))
+            #expect(try await db.statusCounts() == ["sent": 16])
+            // Rows written by one statement share its transaction's now(): fewer distinct
+            // timestamps than messages means several outcomes went in one statement.
+            let statements = Int(try await db.scalar("SELECT count(DISTINCT updated_at) FROM herald.message") ?? "") ?? 0
+            #expect(statements < 16, "\(statements) statements for 16 outcomes")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.attempt WHERE outcome = 'sent'") == "16")
+        }
+    }
+
     @Test func permanentFailureFailsAtOnce() async throws {
         try await TestDatabase.with { db in
             try await db.addTemplate()
@@ -246,6 +266,24 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             #expect(try await db.waitUntil { try await db.statusCounts() == ["sent": 10] })
             worker.requestStop()
             try await task.value
+        }
+    }
+}
+
+/// Releases everyone once `count` tasks have arrived.
+actor Gate {
+    private let count: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int) { self.count = count }
+
+    func arriveAndWait() async {
+        await withCheckedContinuation { continuation in
+            waiting.append(continuation)
+            if waiting.count == count {
+                for c in waiting { c.resume() }
+                waiting.removeAll()
+            }
         }
     }
 }
