@@ -126,20 +126,11 @@ public struct ConfigurationLoader {
             guard let v = try text(key), !v.isEmpty else { throw ConfigError(file: file, key: "\(path).\(key)", reason: "required for the \(name) driver") }
             return v
         }
-        func secret(_ key: String, credential: String, required: Bool) throws -> String? {
-            if let secretFile = try text(key) {
-                guard let data = FileManager.default.contents(atPath: secretFile), let s = String(data: data, encoding: .utf8) else {
-                    throw ConfigError(file: file, key: "\(path).\(key)", reason: "cannot read \(secretFile)")
-                }
-                return s.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            if let directory = environment["CREDENTIALS_DIRECTORY"],
-               let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(credential)),
-               let s = String(data: data, encoding: .utf8) {
-                return s.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+        func secret(_ key: String, credential credentialName: String, required: Bool) throws -> String? {
+            if let secretPath = try text(key) { return try secretFile(secretPath, key: "\(path).\(key)", file: file) }
+            if let value = credential(credentialName) { return value }
             if required {
-                throw ConfigError(file: file, key: "\(path).\(key)", reason: "required for the \(name) driver (or a systemd credential named \(credential))")
+                throw ConfigError(file: file, key: "\(path).\(key)", reason: "required for the \(name) driver (or a systemd credential named \(credentialName))")
             }
             return nil
         }
@@ -221,11 +212,7 @@ public struct ConfigurationLoader {
         switch path {
         case "database.url": config.database.url = try string(raw, path, file)
         case "database.url_file":
-            let secretFile = try string(raw, path, file)
-            guard let data = FileManager.default.contents(atPath: secretFile), let text = String(data: data, encoding: .utf8) else {
-                throw ConfigError(file: file, key: path, reason: "cannot read \(secretFile)")
-            }
-            config.database.url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            config.database.url = try secretFile(try string(raw, path, file), key: path, file: file)
         case "database.listen": config.database.listen = try bool(raw, path, file)
         case "worker.id": config.worker.id = try string(raw, path, file)
         case "worker.concurrency": config.worker.concurrency = try int(raw, path, file, 1...10_000)
@@ -302,11 +289,23 @@ public struct ConfigurationLoader {
 
     /// With no database URL anywhere, use a systemd credential named `database-url` if there is one.
     func resolveSecrets(_ config: inout Configuration, file: String) throws {
-        guard config.database.url.isEmpty, let directory = environment["CREDENTIALS_DIRECTORY"] else { return }
-        let path = (directory as NSString).appendingPathComponent("database-url")
-        if let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) {
-            config.database.url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard config.database.url.isEmpty, let url = credential("database-url") else { return }
+        config.database.url = url
+    }
+
+    /// A systemd credential (`LoadCredential=name:…`) from `$CREDENTIALS_DIRECTORY`, trimmed; nil if absent.
+    func credential(_ name: String) -> String? {
+        guard let directory = environment["CREDENTIALS_DIRECTORY"],
+              let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else { return nil }
+        return String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The trimmed contents of a secret file named by `key`, or a configuration error naming the key.
+    func secretFile(_ path: String, key: String, file: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: file, key: key, reason: "cannot read \(path)")
         }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     // MARK: Value parsing
