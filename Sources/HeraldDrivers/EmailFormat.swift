@@ -28,6 +28,11 @@ public enum EmailFormat {
         return words.joined(separator: "\r\n ")
     }
 
+    /// `Name <addr>` with only the display name encoded (an encoded-word may not hold the address).
+    static func mailboxHeader(_ text: String) -> String {
+        (try? Recipients.mailbox(text).get())?.header ?? encodeHeader(text)
+    }
+
     /// RFC 5322 date, e.g. `Tue, 10 May 2026 13:00:00 +0000`.
     public static func date(_ date: Date) -> String {
         let f = DateFormatter()
@@ -40,8 +45,8 @@ public enum EmailFormat {
     /// The whole message with CRLF line ends: text only, or multipart/alternative (text, then HTML).
     public static func render(_ message: RenderedMessage, from: String, messageID: String, date: Date) -> String {
         var lines = [
-            "From: \(encodeHeader(from))",
-            "To: \(message.recipient)",
+            "From: \(mailboxHeader(from))",
+            "To: \(mailboxHeader(message.recipient))",
             "Subject: \(encodeHeader(message.subject ?? ""))",
             "Date: \(Self.date(date))",
             "Message-ID: \(messageID)",

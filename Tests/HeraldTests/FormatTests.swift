@@ -30,7 +30,7 @@ import Testing
         let text = EmailFormat.render(message, from: "Élodie <salon@example.fr>", messageID: "<m1@h>", date: Date(timeIntervalSince1970: 0))
         #expect(text.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
         #expect(text.contains("Message-ID: <m1@h>\r\n"))
-        #expect(text.contains("From: =?UTF-8?B?"))
+        #expect(text.contains("From: \(EmailFormat.encodeHeader("Élodie")) <salon@example.fr>\r\n"))
         #expect(text.contains("Content-Type: multipart/alternative; boundary="))
         let plain = try! #require(text.range(of: "text/plain"))
         let html = try! #require(text.range(of: "text/html"))
