@@ -22,5 +22,12 @@ CREATE FUNCTION herald.prune(keep interval, batch_size integer DEFAULT 1000) RET
     SELECT count(*)::integer FROM gone
 $$;
 
+-- What herald.prune would delete (herald prune --dry-run).
+CREATE FUNCTION herald.prunable(keep interval) RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT count(*) FROM herald.message
+     WHERE status IN ('sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'expired', 'suppressed')
+       AND updated_at < now() - keep
+$$;
+
 COMMENT ON FUNCTION herald.prune(interval, integer) IS
     'Deletes one batch of finished messages (and their attempts) older than keep; call until it returns less than batch_size.';

@@ -194,11 +194,7 @@ public struct OutboxStore: Sendable {
 
     /// How many finished messages are older than `keep` (what a prune would delete).
     public func prunable(keep: Duration) async throws -> Int {
-        let result = try await connection.query("""
-            SELECT count(*) FROM herald.message
-             WHERE status IN ('sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'expired', 'suppressed')
-               AND updated_at < now() - $1::float8 * interval '1 second'
-            """, [keep.seconds])
+        let result = try await connection.query("SELECT herald.prunable($1::float8 * interval '1 second')", [keep.seconds])
         return Int(result.rows.first?[0] ?? "0") ?? 0
     }
 
