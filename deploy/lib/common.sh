@@ -18,19 +18,22 @@ herald_ensure_packages() {
     command -v swift >/dev/null || { echo "herald: swift is not on PATH (Swift 6 toolchain required)" >&2; return 1; }
 }
 
-# A Python virtual environment with the test peers' packages (deploy/test-requirements.txt),
-# kept in .build-venv/ and rebuilt when the requirements change. Prints its python.
-herald_test_venv() {
-    local venv=.build-venv stamp
-    stamp=$(sha256sum deploy/test-requirements.txt | cut -c1-16)
+# herald_venv REQUIREMENTS DIR: a Python virtual environment in DIR with the packages of
+# REQUIREMENTS, rebuilt when that file changes. Prints its python.
+herald_venv() {
+    local requirements=$1 venv=$2 stamp
+    stamp=$(sha256sum "$requirements" | cut -c1-16)
     if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]; then
         rm -rf "$venv"
         python3 -m venv "$venv" >&2
-        "$venv/bin/pip" install -q --disable-pip-version-check -r deploy/test-requirements.txt >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" >&2
         echo "$stamp" >"$venv/.stamp"
     fi
     echo "$PWD/$venv/bin/python"
 }
+
+# The test peers' packages (deploy/test-requirements.txt), in .build-venv/.
+herald_test_venv() { herald_venv deploy/test-requirements.txt .build-venv; }
 
 # Directory of PostgreSQL server binaries (initdb, pg_ctl).
 herald_pg_bindir() {
