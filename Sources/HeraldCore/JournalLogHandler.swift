@@ -76,10 +76,14 @@ public struct JournalLogHandler: LogHandler {
 
     static func format(_ value: Logger.Metadata.Value) -> String {
         let text = value.description
-        if text.isEmpty || text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) {
-            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        // Scanned as bytes: one line per delivery goes through here.
+        guard text.isEmpty || text.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) else { return text }
+        var quoted = "\""
+        for c in text.unicodeScalars {
+            if c == "\\" || c == "\"" { quoted.unicodeScalars.append("\\") }
+            quoted.unicodeScalars.append(c)
         }
-        return text
+        return quoted + "\""
     }
 }
 
@@ -89,7 +93,7 @@ enum StandardErrorLine {
 
     static func write(_ line: String) {
         // Newlines inside a message would split it into several journal entries.
-        let single = line.dropLast().replacingOccurrences(of: "\n", with: " ⏎ ") + "\n"
+        let single = line.utf8.dropLast().contains(0x0A) ? line.dropLast().replacingOccurrences(of: "\n", with: " ⏎ ") + "\n" : line
         lock.withLock { _ in
             var bytes = Array(single.utf8)
             var offset = 0

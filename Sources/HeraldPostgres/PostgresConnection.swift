@@ -34,9 +34,13 @@ public struct PostgresArray: PostgresEncodable {
             if index > 0 { out += "," }
             guard let element else { out += "NULL"; continue }
             out += "\""
-            for ch in element.unicodeScalars {
-                if ch == "\"" || ch == "\\" { out += "\\" }
-                out.unicodeScalars.append(ch)
+            if element.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C }) {
+                for ch in element.unicodeScalars {
+                    if ch == "\"" || ch == "\\" { out += "\\" }
+                    out.unicodeScalars.append(ch)
+                }
+            } else {
+                out += element  // most elements: nothing to escape, appended whole
             }
             out += "\""
         }
@@ -282,7 +286,10 @@ public actor PostgresConnection {
                 if PQgetisnull(result, r, c) == 1 {
                     row.append(nil)
                 } else {
-                    row.append(String(cString: PQgetvalue(result, r, c)))
+                    let length = Int(PQgetlength(result, r, c))
+                    row.append(PQgetvalue(result, r, c).withMemoryRebound(to: UInt8.self, capacity: length) {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                    })
                 }
             }
             rows.append(row)

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 /// A wall-clock time of day, `00:00` to `24:00`, to the minute.
 public struct LocalTime: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -22,7 +23,7 @@ public struct LocalTime: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public static func < (a: LocalTime, b: LocalTime) -> Bool { a.minutes < b.minutes }
 
-    public var description: String { String(format: "%02d:%02d", minutes / 60, minutes % 60) }
+    public var description: String { "\((minutes / 60).zeroPadded(2)):\((minutes % 60).zeroPadded(2))" }
 }
 
 /// A calendar date on the proleptic Gregorian calendar, without a zone.
@@ -81,7 +82,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public static func < (a: LocalDate, b: LocalDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    public var description: String { "\(year.zeroPadded(4))-\(month.zeroPadded(2))-\(day.zeroPadded(2))" }
 }
 
 /// An IANA time zone with the two conversions the rules need, and explicit DST rules.
@@ -136,6 +137,6 @@ public struct Zone: Sendable, Equatable {
     /// Human form of an instant in this zone: `2026-01-16 08:00 Europe/Madrid`.
     public func describe(_ instant: Int64) -> String {
         let (date, second) = local(instant)
-        return String(format: "%@ %02d:%02d %@", date.description, second / 3600, second % 3600 / 60, identifier)
+        return "\(date) \((second / 3600).zeroPadded(2)):\((second % 3600 / 60).zeroPadded(2)) \(identifier)"
     }
 }

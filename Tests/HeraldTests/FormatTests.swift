@@ -1,5 +1,5 @@
 import Foundation
-import HeraldCore
+@testable import HeraldCore
 import HeraldDrivers
 import HeraldPostgres
 import Logging
@@ -60,5 +60,31 @@ import Testing
     @Test(arguments: [(Logger.Level.error, 3), (.warning, 4), (.notice, 5), (.info, 6), (.debug, 7), (.trace, 7), (.critical, 2)])
     func prioritiesFollowSyslog(level: Logger.Level, priority: Int) {
         #expect(JournalLogHandler.priority(of: level) == priority)
+    }
+
+    @Test func valuesWithSpacesQuotesOrEqualsAreQuotedAndEscaped() {
+        #expect(JournalLogHandler.format("plain") == "plain")
+        #expect(JournalLogHandler.format("+34600000001") == "+34600000001")
+        #expect(JournalLogHandler.format("") == "\"\"")
+        #expect(JournalLogHandler.format("two words") == "\"two words\"")
+        #expect(JournalLogHandler.format("a=b") == "\"a=b\"")
+        #expect(JournalLogHandler.format("say \"hi\" to C:\\tmp") == #""say \"hi\" to C:\\tmp""#)
+        #expect(JournalLogHandler.format("cita del 10 de mayo à 13 h") == "\"cita del 10 de mayo à 13 h\"")
+        #expect(JournalLogHandler.format("back\\slash") == "back\\slash")  // no space: left as is
+    }
+}
+
+@Suite struct ZeroPaddedTests {
+    @Test func padsToTheWidthAndKeepsTheSign() {
+        #expect(7.zeroPadded(2) == "07")
+        #expect(0.zeroPadded(4) == "0000")
+        #expect(2026.zeroPadded(4) == "2026")
+        #expect(12345.zeroPadded(2) == "12345")
+        #expect((-7).zeroPadded(3) == "-007")
+        #expect(Int32(9).zeroPadded(2) == "09")
+        for n in 0...12_000 {
+            #expect(n.zeroPadded(4) == String(format: "%04d", n))
+            #expect((-n).zeroPadded(4) == (n == 0 ? "0000" : "-" + String(format: "%04d", n)))
+        }
     }
 }
