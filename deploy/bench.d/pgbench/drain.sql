@@ -4,7 +4,7 @@
 -- Herald's claim and completion statements as pgbench transactions, for deploy/bench:
 -- claim :batch due messages (worker pgbench-<client>), then record them all as sent with
 -- a rendered body as long as the daemon's benchmark template produces.
--- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/pgbench/drain.sql DB
+-- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
 WITH due AS (
     SELECT id FROM herald.message
