@@ -7,7 +7,7 @@ import Synchronization
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter: CheckedContinuation<Bool, Never>?
         var timer: Task<Void, Never>?
         var generation = 0
     }
@@ -16,7 +16,7 @@ final class WakeSignal: Sendable {
 
     /// Wakes the current or next waiter.
     func signal() {
-        let (waiter, timer) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Task<Void, Never>?) in
+        let (waiter, timer) = state.withLock { s -> (CheckedContinuation<Bool, Never>?, Task<Void, Never>?) in
             guard let w = s.waiter else {
                 s.pending = true
                 return (nil, nil)
@@ -27,12 +27,13 @@ final class WakeSignal: Sendable {
             return (w, t)
         }
         timer?.cancel()
-        waiter?.resume()
+        waiter?.resume(returning: true)
     }
 
-    /// Returns after a signal or after `timeout`, whichever comes first.
-    func wait(timeout: Duration) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// Returns after a signal (true) or after `timeout` (false), whichever comes first.
+    @discardableResult
+    func wait(timeout: Duration) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let generation = state.withLock { s -> Int? in
                 if s.pending {
                     s.pending = false
@@ -43,7 +44,7 @@ final class WakeSignal: Sendable {
                 return s.generation
             }
             guard let generation else {
-                continuation.resume()
+                continuation.resume(returning: true)
                 return
             }
             let timer = Task { [self] in
@@ -60,12 +61,12 @@ final class WakeSignal: Sendable {
     }
 
     private func expire(_ generation: Int) {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
             guard s.generation == generation, let w = s.waiter else { return nil }
             s.waiter = nil
             s.timer = nil
             return w
         }
-        waiter?.resume()
+        waiter?.resume(returning: false)
     }
 }

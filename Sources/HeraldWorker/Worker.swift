@@ -29,6 +29,10 @@ public actor Worker: Service {
     let renderer = Renderer()
 
     private let main: PostgresConnection
+    /// A second connection for writing outcomes, so that recording one batch overlaps
+    /// claiming the next (each connection runs one statement at a time).
+    private let recorder: PostgresConnection
+    private let recorderStore: OutboxStore
     private let listener: PostgresConnection
     private let store: OutboxStore
     private let wake = WakeSignal()
@@ -42,9 +46,22 @@ public actor Worker: Service {
     /// When the retention job runs next (at the first maintenance pass, then every `pruneInterval`).
     private var nextPrune = ContinuousClock.now
     private var templatesDirty = true
-    private var inFlight: Set<Int64> = []  // ids of messages being delivered
+    /// Ids of every claimed message not yet recorded: waiting in `ready`, being
+    /// delivered, or having its outcome written. Their leases are renewed.
+    private var inFlight: Set<Int64> = []
+    /// Claimed messages not started yet, last to start at the front (a claim runs ahead
+    /// of free delivery slots, so batch size and concurrency are independent).
+    private var ready: [OutboxMessage] = []
+    /// Deliveries running (each holds one of `concurrency` slots until its driver returns;
+    /// writing the outcome does not hold a slot).
+    private var delivering = 0
+    /// When the next pending message falls due, as last asked of the database; asked
+    /// again only when something may have changed it (a NOTIFY, a retry or deferral we
+    /// wrote, maintenance, or a poll interval without news).
+    private var nextDue: ContinuousClock.Instant?
+    private var nextDueUnknown = true
     private var released: Set<Int64> = []
-    private var reconnecting: Task<Void, any Error>?
+    private var reconnecting: [Link: Task<Void, any Error>] = [:]
     private var outageSince: ContinuousClock.Instant?
     private var lastWatchdog = ContinuousClock.now
     private var counters = (sent: 0, retried: 0, failed: 0)
@@ -75,6 +92,8 @@ public actor Worker: Service {
         self.main = PostgresConnection(connectionString: databaseURL, applicationName: "herald")
         self.listener = PostgresConnection(connectionString: databaseURL, applicationName: "herald-listen")
         self.store = OutboxStore(connection: main, workerID: settings.workerID)
+        self.recorder = PostgresConnection(connectionString: databaseURL, applicationName: "herald-record")
+        self.recorderStore = OutboxStore(connection: recorder, workerID: settings.workerID)
         self.catalog = TemplateCatalog(records: [], defaultLocale: settings.defaultLocale)
         self.planner = SchedulePlanner(policy: settings.scheduling, records: [])
     }
@@ -121,6 +140,7 @@ public actor Worker: Service {
             listener.wake()
         }
         await main.close()
+        await recorder.close()
         await listener.close()
         logger.notice("herald stopped", metadata: ["sent": "\(counters.sent)", "retried": "\(counters.retried)", "failed": "\(counters.failed)"])
     }
@@ -192,19 +212,18 @@ public actor Worker: Service {
                     nextStatus = now + .seconds(10)
                     notifier.status("in flight \(inFlight.count); sent \(counters.sent), retried \(counters.retried), failed \(counters.failed)")
                 }
-                let free = settings.concurrency - inFlight.count
-                var claimedFullBatch = false
-                if free > 0 {
-                    let limit = min(settings.batchSize, free)
+                startReady(group: &group)
+                var claimedPartly = false
+                // Claim when every claimed message has started, a slot is free, and the
+                // outcomes still being written are fewer than a batch.
+                if ready.isEmpty && delivering < settings.concurrency && inFlight.count - delivering < settings.batchSize {
+                    let limit = settings.batchSize
                     let at = settings.clock?()
                     let messages = try await withDatabase { try await $0.claim(channels: self.channelNames, limit: limit, lease: self.settings.lease, now: at) }
-                    let snapshot = catalog
-                    let rules = planner
-                    for message in messages {
-                        inFlight.insert(message.id)
-                        group.addTask { await self.process(message, catalog: snapshot, planner: rules) }
-                    }
-                    claimedFullBatch = messages.count == limit
+                    for message in messages { inFlight.insert(message.id) }
+                    ready = messages.reversed()
+                    startReady(group: &group)
+                    claimedPartly = messages.count < limit
                     if messages.isEmpty && inFlight.isEmpty && settings.exitWhenIdle {
                         let busy = try await withDatabase {
                             try await $0.hasUnfinishedWork(channels: self.channelNames, horizon: self.settings.idleHorizon, now: self.settings.clock?())
@@ -215,16 +234,25 @@ public actor Worker: Service {
                             break
                         }
                     }
+                    if !claimedPartly && delivering < settings.concurrency { continue }  // a full batch: more may be due
                 }
-                if claimedFullBatch && inFlight.count < settings.concurrency { continue }
                 var timeout = settings.pollInterval
-                if inFlight.count < settings.concurrency,
-                   let due = try await withDatabase({ try await $0.secondsUntilNextDue(channels: self.channelNames) }) {
-                    timeout = min(timeout, .milliseconds(Int64(max(0.02, due) * 1000)))
+                if claimedPartly {
+                    // Nothing more is due now: sleep until the next due time (asked only when unknown).
+                    if nextDueUnknown {
+                        nextDueUnknown = false
+                        nextDue = try await withDatabase { try await $0.secondsUntilNextDue(channels: self.channelNames) }
+                            .map { ContinuousClock.now + .milliseconds(Int64(max(0.02, $0) * 1000)) }
+                    }
+                }
+                if let due = nextDue {
+                    let wait = due - ContinuousClock.now
+                    if wait <= .zero { nextDue = nil; nextDueUnknown = true; continue }
+                    timeout = min(timeout, wait)
                 }
                 if let watchdog = notifier.watchdogInterval { timeout = min(timeout, watchdog) }
                 if settings.exitWhenIdle { timeout = min(timeout, .milliseconds(500)) }
-                await wake.wait(timeout: timeout)
+                if await !wake.wait(timeout: timeout) { nextDueUnknown = true }  // a quiet interval: look again
             } catch {
                 if stopRequested { break }
                 logger.error("worker loop error; retrying", metadata: ["error": "\(error)"])
@@ -233,12 +261,37 @@ public actor Worker: Service {
         }
     }
 
+    /// Starts claimed messages while delivery slots are free.
+    private func startReady(group: inout DiscardingTaskGroup) {
+        guard !ready.isEmpty else { return }
+        let snapshot = catalog
+        let rules = planner
+        while delivering < settings.concurrency, let message = ready.popLast() {
+            delivering += 1
+            group.addTask { await self.process(message, catalog: snapshot, planner: rules) }
+        }
+    }
+
+    /// A delivery's driver returned (or it ended before one): its slot is free.
+    private func slotFreed() {
+        delivering -= 1
+        wake.signal()
+    }
+
+    /// Something may have made a message due earlier than `nextDue` (a NOTIFY, a retry or
+    /// deferral written): the next partial claim asks the database again.
+    private func dueMayHaveChanged() {
+        nextDueUnknown = true
+        nextDue = nil
+    }
+
     private func maintenance() async throws {
         if let keep = settings.retention, ContinuousClock.now >= nextPrune {
             nextPrune = ContinuousClock.now + settings.pruneInterval
             try await prune(keep: keep)
         }
         let recovered = try await withDatabase { try await $0.recoverExpiredLeases(defaultMaxAttempts: self.settings.maxAttempts) }
+        if !recovered.isEmpty { dueMayHaveChanged() }
         for row in recovered {
             logger.warning("lease expired; message taken over from a stopped worker", metadata: [
                 "message": "\(row.id)", "previous_worker": "\(row.previousWorker)", "status": "\(row.status)",
@@ -279,7 +332,9 @@ public actor Worker: Service {
         let driverName = Channel(rawValue: message.channel).flatMap { drivers[$0]?.name } ?? "-"
         var rendered: RenderedMessage?
         let result: Result<DeliveryReceipt, DeliveryError>
-        switch await attempt(message, catalog: catalog, planner: planner) {
+        let step = await attempt(message, catalog: catalog, planner: planner)
+        await slotFreed()
+        switch step {
         case .handled:
             return
         case .failed(let error, let r):
@@ -312,6 +367,7 @@ public actor Worker: Service {
             }
         }
         let recorded = await record(completion)
+        if completion.result == .retry { await dueMayHaveChanged() }
         if recorded, case .failure(.optedOut(let reason, _)) = result {
             _ = await persist(message.id, what: "opt-out") {
                 try await $0.recordOptOut(channel: message.channel, recipient: message.recipient, reason: reason)
@@ -402,6 +458,7 @@ public actor Worker: Service {
             "message": "\(message.id)", "channel": "\(message.channel)", "time_zone": "\(explanation.timeZone)",
         ]
         let kept = await persist(message.id, what: "a scheduling decision", write)
+        dueMayHaveChanged()
         switch explanation.decision {
         case .deferred(let until, let reasons):
             metadata["status"] = "pending"
@@ -455,7 +512,7 @@ public actor Worker: Service {
             pendingCompletions.removeFirst(batch.count)
             let completions = batch.map(\.0)
             let kept = await persist(completions.count == 1 ? String(completions[0].messageID) : "\(completions.count) messages",
-                                     what: "the outcome", failed: Set<Int64>()) {
+                                     what: "the outcome", failed: Set<Int64>(), on: .recorder) {
                 try await $0.complete(completions)
             }
             for (completion, continuation) in batch { continuation.resume(returning: kept.contains(completion.messageID)) }
@@ -471,10 +528,11 @@ public actor Worker: Service {
     }
 
     /// The same for any write: `failed` is what to return when shutdown gives up.
-    private func persist<T: Sendable>(_ ids: String, what: String, failed: T, _ write: @Sendable (OutboxStore) async throws -> T) async -> T {
+    private func persist<T: Sendable>(_ ids: String, what: String, failed: T, on link: Link = .main,
+                                      _ write: @Sendable (OutboxStore) async throws -> T) async -> T {
         while true {
             do {
-                return try await withDatabase { try await write($0) }
+                return try await withDatabase(on: link) { try await write($0) }
             } catch {
                 if hardStop {
                     logger.error("could not record \(what) before exit; the lease will expire and the message be retried",
@@ -523,7 +581,7 @@ public actor Worker: Service {
                 }
                 let notes = try await listener.waitForNotifications(timeout: .seconds(30))
                 if notes.contains(where: { $0.channel == "herald_template" || $0.channel == "herald_location" }) { templatesDirty = true }
-                if !notes.isEmpty { wake.signal() }
+                if !notes.isEmpty { dueMayHaveChanged(); wake.signal() }
             } catch {
                 if stopRequested { return }
                 if !down {
@@ -539,6 +597,14 @@ public actor Worker: Service {
     // MARK: Shutdown
 
     private func drain() async {
+        if !ready.isEmpty {
+            // Claimed but never started: back to pending at once, uncounted.
+            let ids = ready.map(\.id)
+            ready = []
+            let count = (try? await withDatabase(giveUpAfter: .seconds(5)) { try await $0.release(ids) }) ?? 0
+            for id in ids { inFlight.remove(id) }
+            logger.notice("stopping: returned claimed messages not yet started to pending", metadata: ["released": "\(count)"])
+        }
         notifier.stopping(status: "stopping: \(inFlight.count) deliveries in flight")
         if !inFlight.isEmpty {
             logger.notice("stopping: waiting for deliveries in flight", metadata: [
@@ -562,19 +628,31 @@ public actor Worker: Service {
 
     // MARK: Connection supervision
 
-    /// Runs `operation` on the main connection; on connection loss, reconnects
-    /// with backoff (logging the outage once) and runs it again.
-    func withDatabase<T: Sendable>(giveUpAfter: Duration? = nil, _ operation: @Sendable (OutboxStore) async throws -> T) async throws -> T {
+    /// The worker's two database connections.
+    enum Link {
+        /// Claims, leases, scheduling decisions, maintenance.
+        case main
+        /// Outcomes (``flushCompletions()``).
+        case recorder
+    }
+
+    private func connection(_ link: Link) -> PostgresConnection { link == .main ? main : recorder }
+
+    /// Runs `operation` on a connection (the main one by default); on connection loss,
+    /// reconnects with backoff (logging the outage once) and runs it again.
+    func withDatabase<T: Sendable>(on link: Link = .main, giveUpAfter: Duration? = nil,
+                                   _ operation: @Sendable (OutboxStore) async throws -> T) async throws -> T {
         let start = ContinuousClock.now
+        let target = link == .main ? store : recorderStore
         while true {
             do {
-                if !(await main.isConnected) { try await reconnect() }
-                return try await operation(store)
+                if !(await connection(link).isConnected) { try await reconnect(link) }
+                return try await operation(target)
             } catch let error as PostgresError where error.isConnectionLoss {
                 if hardStop { throw error }
                 if let limit = giveUpAfter, ContinuousClock.now - start > limit { throw error }
                 noteOutage(error)
-                try await reconnect()
+                try await reconnect(link)
             }
         }
     }
@@ -586,19 +664,19 @@ public actor Worker: Service {
         notifier.status("database unreachable; reconnecting")
     }
 
-    private func reconnect() async throws {
-        if let running = reconnecting { return try await running.value }
-        let task = Task { try await self.reconnectLoop() }
-        reconnecting = task
-        defer { reconnecting = nil }
+    private func reconnect(_ link: Link) async throws {
+        if let running = reconnecting[link] { return try await running.value }
+        let task = Task { try await self.reconnectLoop(link) }
+        reconnecting[link] = task
+        defer { reconnecting[link] = nil }
         try await task.value
     }
 
-    private func reconnectLoop() async throws {
+    private func reconnectLoop(_ link: Link) async throws {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                try await main.connect()
+                try await connection(link).connect()
                 if let since = outageSince {
                     logger.notice("database connection restored", metadata: ["outage_s": "\(String(format: "%.1f", (ContinuousClock.now - since).seconds))"])
                     outageSince = nil

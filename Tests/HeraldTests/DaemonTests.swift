@@ -60,14 +60,19 @@ import Testing
             try await db.enqueue(count: 6)
             let out = try temporaryDirectory()
             let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "60s", grace: "500ms")])
-            #expect(try await db.waitUntil { try await db.statusCounts()["sending"] == 4 })
+            // One claim takes the whole batch (batch_size 10) although only 4 deliveries run at once.
+            #expect(try await db.waitUntil { try await db.statusCounts()["sending"] == 6 })
+            try await Task.sleep(for: .milliseconds(300))
             herald.signal(SIGINT)
             let status = await herald.wait(timeout: .seconds(10))
             #expect(status == 0, "stderr: \(herald.stderr)")
             let rows = try await db.query("SELECT status, attempts, locked_by FROM herald.message").rows
             #expect(rows.count == 6 && rows.allSatisfy { $0 == ["pending", "0", nil] }, "\(rows)")
             #expect(try await db.scalar("SELECT count(*) FROM herald.attempt") == "0")
-            #expect(herald.stderr.contains("<4>grace period over; returned unfinished claims to pending"))
+            // The 2 never started go back at once; the 4 being delivered when the grace period ends.
+            #expect(herald.stderr.contains("<5>stopping: returned claimed messages not yet started to pending released=2"), "\(herald.stderr)")
+            #expect(herald.stderr.contains("<4>grace period over; returned unfinished claims to pending without counting the attempt in_flight=4 released=4"),
+                    "\(herald.stderr)")
         }
     }
 
