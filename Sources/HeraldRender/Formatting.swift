@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import Synchronization
 
 /// Formats dates, times, relative phrases and money for one locale and time zone,
@@ -18,14 +19,18 @@ public struct LocaleFormatter: Sendable {
 
     /// `locale` is a BCP 47 tag (`es`, `fr-CA`, `en_GB`); `timeZone` an IANA zone.
     public init(locale: String, timeZone: TimeZone) {
-        let tag = locale.replacingOccurrences(of: "_", with: "-")
+        let tag = locale.hyphenatedLocaleTag
         self.locale = Locale(identifier: tag)
         self.timeZone = timeZone
         self.language = String(tag.prefix { $0 != "-" }).lowercased()
+        self.cacheKey = tag + "|" + timeZone.identifier + "|"
     }
 
+    /// The locale and zone part of the formatter cache's keys.
+    private let cacheKey: String
+
     private func format(_ date: Date, pattern: String? = nil, template: String? = nil) -> String {
-        let key = "\(locale.identifier)|\(timeZone.identifier)|\(pattern ?? "")|\(template ?? "")"
+        let key = cacheKey + (pattern ?? "") + "|" + (template ?? "")
         return Self.formatters.withLock { cache in
             let f: DateFormatter
             if let cached = cache[key] {
@@ -49,6 +54,7 @@ public struct LocaleFormatter: Sendable {
 
     /// Replaces the no-break spaces ICU puts in times and amounts with plain spaces.
     static func plainSpaces(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 >= 0x80 }) else { return text }  // ASCII: nothing to replace
         var out = ""
         out.unicodeScalars.append(contentsOf: text.unicodeScalars.map { s in
             switch s.value {

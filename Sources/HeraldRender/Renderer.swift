@@ -158,7 +158,7 @@ public struct Renderer: Sendable {
                 templateVersion: template.record.version)
             switch channel {
             case .sms:
-                body = body.trimmingCharacters(in: .whitespacesAndNewlines)
+                body = body.trimmingWhiteSpace
                 rendered.body = body
                 let segments = SMSSegments(body)
                 rendered.segments = segments.count
@@ -185,7 +185,7 @@ public struct Renderer: Sendable {
     /// does not carry German dates.
     static func formattingLocale(message: String?, template: String) -> String {
         guard let message, !message.isEmpty else { return template }
-        let language = { (tag: String) in tag.replacingOccurrences(of: "_", with: "-").prefix { $0 != "-" }.lowercased() }
+        let language = { (tag: String) in tag.hyphenatedLocaleTag.prefix { $0 != "-" }.lowercased() }
         return language(message) == language(template) ? message : template
     }
 

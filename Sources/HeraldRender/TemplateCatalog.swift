@@ -135,7 +135,7 @@ public struct TemplateCatalog: Sendable {
             if !l.isEmpty && !out.contains(where: { $0.lowercased() == l.lowercased() }) { out.append(l) }
         }
         for l in [locale, defaultLocale].compactMap({ $0 }) {
-            let normalized = l.replacingOccurrences(of: "_", with: "-")
+            let normalized = l.hyphenatedLocaleTag
             add(normalized)
             if let dash = normalized.firstIndex(of: "-") { add(String(normalized[..<dash])) }
         }

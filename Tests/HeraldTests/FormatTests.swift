@@ -88,3 +88,25 @@ import Testing
         }
     }
 }
+
+@Suite struct NativeTextTests {
+    @Test func trimmingWhiteSpaceMatchesFoundation() {
+        let pieces = ["", " ", "\n", "\t", "\r\n", "\u{A0}", "\u{202F}", "\u{2028}", "\u{3000}", "\u{85}", "\u{200B}", "\u{FEFF}", "\u{180E}", "a", "é", "Hola", "😀", " x y "]
+        var checked = 0
+        for a in pieces { for b in pieces { for c in pieces {
+            let text = a + b + "m" + c + a
+            #expect(text.trimmingWhiteSpace == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(Array(text.unicodeScalars))")
+            let bare = a + b + c
+            #expect(bare.trimmingWhiteSpace == bare.trimmingCharacters(in: .whitespacesAndNewlines), "\(Array(bare.unicodeScalars))")
+            checked += 2
+        } } }
+        #expect(checked == 2 * 18 * 18 * 18)
+    }
+
+    @Test func localeTagsUseHyphens() {
+        #expect("en_GB".hyphenatedLocaleTag == "en-GB")
+        #expect("es-MX".hyphenatedLocaleTag == "es-MX")
+        #expect("zh_Hant_TW".hyphenatedLocaleTag == "zh-Hant-TW")
+        #expect("fr".hyphenatedLocaleTag == "fr")
+    }
+}
