@@ -8,6 +8,8 @@ final class HeraldProcess: @unchecked Sendable {
     private let stdoutPipe = Pipe()
     private let captured = Mutex(Data())
     private let capturedOut = Mutex(Data())
+    /// Pipes read to their end (the child and anything it started closed them).
+    private let closedPipes = Mutex(0)
 
     static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["HERALD_BINARY"], !path.isEmpty {
@@ -29,10 +31,12 @@ final class HeraldProcess: @unchecked Sendable {
         let outHandle = stdoutPipe.fileHandleForReading
         errHandle.readabilityHandler = { [self] h in
             let d = h.availableData
+            if d.isEmpty { h.readabilityHandler = nil; self.closedPipes.withLock { $0 += 1 }; return }
             self.captured.withLock { $0.append(d) }
         }
         outHandle.readabilityHandler = { [self] h in
             let d = h.availableData
+            if d.isEmpty { h.readabilityHandler = nil; self.closedPipes.withLock { $0 += 1 }; return }
             self.capturedOut.withLock { $0.append(d) }
         }
         try process.run()
@@ -51,7 +55,11 @@ final class HeraldProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if process.isRunning { return nil }
-        try? await Task.sleep(for: .milliseconds(100))  // let the pipe handlers catch up
+        // Everything written before exit is read once both pipes reach their end.
+        let drained = ContinuousClock.now + .seconds(5)
+        while closedPipes.withLock({ $0 }) < 2 && ContinuousClock.now < drained {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         return process.terminationStatus
     }
 
