@@ -40,8 +40,8 @@ public actor Worker: Service {
 
     private var catalog: TemplateCatalog
     private var planner: SchedulePlanner
-    /// Completions waiting for the next group commit, and whether one is running.
-    private var pendingCompletions: [(Completion, CheckedContinuation<Bool, Never>)] = []
+    /// Outcomes waiting for the next group commit, and whether one is running.
+    private var pendingCompletions: [Outcome] = []
     private var flushingCompletions = false
     /// When the retention job runs next (at the first maintenance pass, then every `pruneInterval`).
     private var nextPrune = ContinuousClock.now
@@ -215,8 +215,9 @@ public actor Worker: Service {
                 startReady(group: &group)
                 var claimedPartly = false
                 // Claim when every claimed message has started, a slot is free, and the
-                // outcomes still being written are fewer than a batch.
-                if ready.isEmpty && delivering < settings.concurrency && inFlight.count - delivering < settings.batchSize {
+                // outcomes still being written are few enough (the next claim overlaps
+                // writing the last batch's outcomes, without running far ahead of it).
+                if ready.isEmpty && delivering < settings.concurrency && inFlight.count - delivering < unrecordedLimit {
                     let limit = settings.batchSize
                     let at = settings.clock?()
                     let messages = try await withDatabase { try await $0.claim(channels: self.channelNames, limit: limit, lease: self.settings.lease, now: at) }
@@ -261,6 +262,10 @@ public actor Worker: Service {
         }
     }
 
+    /// Most outcomes waiting to be written before claiming pauses: two batches and a
+    /// round of deliveries. Bounds what a crash can leave `sending` (and send twice).
+    private var unrecordedLimit: Int { 2 * settings.batchSize + settings.concurrency }
+
     /// Starts claimed messages while delivery slots are free.
     private func startReady(group: inout DiscardingTaskGroup) {
         guard !ready.isEmpty else { return }
@@ -268,14 +273,48 @@ public actor Worker: Service {
         let rules = planner
         while delivering < settings.concurrency, let message = ready.popLast() {
             delivering += 1
-            group.addTask { await self.process(message, catalog: snapshot, planner: rules) }
+            group.addTask { await self.runSlot(Work(message: message, catalog: snapshot, planner: rules)) }
         }
     }
 
-    /// A delivery's driver returned (or it ended before one): its slot is free.
-    private func slotFreed() {
+    /// A claimed message with the templates and rules current when it started.
+    struct Work: Sendable {
+        let message: OutboxMessage
+        let catalog: TemplateCatalog
+        let planner: SchedulePlanner
+    }
+
+    /// One delivery slot: delivers claimed messages one after another while some are
+    /// ready, handing each outcome to the group commit without waiting for it to be
+    /// written (one hop to the actor per message, no wake-up of the claim loop).
+    nonisolated func runSlot(_ first: Work) async {
+        var work: Work? = first
+        while let current = work {
+            let outcome = await deliver(current)
+            work = await handOver(outcome)
+        }
+    }
+
+    /// Queues an outcome for writing, then gives the slot its next message, or frees it.
+    private func handOver(_ outcome: Outcome?) -> Work? {
+        if let outcome {
+            let id = outcome.completion.messageID
+            if released.contains(id) {
+                finished(id, result: nil)  // returned to pending at shutdown: nothing to record
+            } else {
+                pendingCompletions.append(outcome)
+                if !flushingCompletions {
+                    flushingCompletions = true
+                    Task { await self.flushCompletions() }
+                }
+            }
+        }
+        if !stopRequested, let message = ready.popLast() {
+            return Work(message: message, catalog: catalog, planner: planner)
+        }
         delivering -= 1
         wake.signal()
+        return nil
     }
 
     /// Something may have made a message due earlier than `nextDue` (a NOTIFY, a retry or
@@ -325,18 +364,29 @@ public actor Worker: Service {
 
     // MARK: Deliveries
 
-    /// Applies the scheduling rules, then renders and delivers one claimed message and records the outcome.
-    nonisolated func process(_ message: OutboxMessage, catalog: TemplateCatalog, planner: SchedulePlanner) async {
+    /// A delivery's result, waiting to be written, with what its log line needs.
+    struct Outcome: Sendable {
+        var completion: Completion
+        let channel: String
+        let recipient: String
+        let startedAt: ContinuousClock.Instant
+        /// Set when the provider reported an opt-out: recorded once the outcome is written.
+        let optOut: String?
+    }
+
+    /// Applies the scheduling rules, then renders and delivers one claimed message.
+    /// Returns the outcome to record, or nil when there is none (deferred, expired,
+    /// or released at shutdown).
+    nonisolated func deliver(_ work: Work) async -> Outcome? {
+        let message = work.message
         let startedAt = Date()
         let clock = ContinuousClock.now
         let driverName = Channel(rawValue: message.channel).flatMap { drivers[$0]?.name } ?? "-"
         var rendered: RenderedMessage?
         let result: Result<DeliveryReceipt, DeliveryError>
-        let step = await attempt(message, catalog: catalog, planner: planner)
-        await slotFreed()
-        switch step {
+        switch await attempt(message, catalog: work.catalog, planner: work.planner) {
         case .handled:
-            return
+            return nil
         case .failed(let error, let r):
             rendered = r
             result = .failure(error)
@@ -344,17 +394,18 @@ public actor Worker: Service {
             rendered = r
             result = outcome
         }
-        if await isReleased(message.id) { return }
 
         let maxAttempts = message.maxAttempts ?? settings.maxAttempts
         var completion = Completion(messageID: message.id, attempt: message.attempt, result: .sent, driver: driverName,
                                     startedAt: startedAt, finishedAt: Date(), rendered: rendered)
+        var optOut: String?
         switch result {
         case .success(let receipt):
             completion.providerMessageID = receipt.providerMessageID
             completion.responseCode = receipt.responseCode
         case .failure(let error):
             completion.responseCode = error.code
+            if case .optedOut(let reason, _) = error { optOut = reason }
             if case .transient(_, _, let retryAfter) = error, message.attempt < maxAttempts {
                 completion.result = .retry
                 completion.error = error.reason
@@ -366,22 +417,22 @@ public actor Worker: Service {
                     : error.reason
             }
         }
-        let recorded = await record(completion)
-        if completion.result == .retry { await dueMayHaveChanged() }
-        if recorded, case .failure(.optedOut(let reason, _)) = result {
-            _ = await persist(message.id, what: "opt-out") {
-                try await $0.recordOptOut(channel: message.channel, recipient: message.recipient, reason: reason)
-                return true
-            }
-        }
-        let millis = Int((ContinuousClock.now - clock).seconds * 1000)
+        return Outcome(completion: completion, channel: message.channel, recipient: message.recipient, startedAt: clock, optOut: optOut)
+    }
+
+    /// After an outcome is written (or found taken over): the opt-out it reported, its log
+    /// line, and the bookkeeping.
+    private func settle(_ outcome: Outcome, recorded: Bool) {
+        let completion = outcome.completion
+        let id = completion.messageID
+        let millis = Int((ContinuousClock.now - outcome.startedAt).seconds * 1000)
         var metadata: Logger.Metadata = [
-            "message": "\(message.id)", "channel": "\(message.channel)", "status": "\(recorded ? completion.result.statusName : "discarded")",
-            "attempt": "\(message.attempt)", "duration_ms": "\(millis)", "driver": "\(driverName)",
+            "message": "\(id)", "channel": "\(outcome.channel)", "status": "\(recorded ? completion.result.statusName : "discarded")",
+            "attempt": "\(completion.attempt)", "duration_ms": "\(millis)", "driver": "\(completion.driver)",
         ]
         if let error = completion.error { metadata["error"] = "\(error)" }
         if let retryIn = completion.retryIn { metadata["retry_in"] = "\(DurationText.format(retryIn))" }
-        if let id = completion.providerMessageID { metadata["provider_id"] = "\(id)" }
+        if let providerID = completion.providerMessageID { metadata["provider_id"] = "\(providerID)" }
         if !recorded {
             logger.warning("delivery finished after the lease was taken over; result discarded", metadata: metadata)
         } else {
@@ -391,7 +442,20 @@ public actor Worker: Service {
             case .failed: logger.error("delivery failed", metadata: metadata)
             }
         }
-        await finished(message.id, result: recorded ? completion.result : nil)
+        if recorded && completion.result == .retry { dueMayHaveChanged() }
+        if recorded, let reason = outcome.optOut {
+            // Kept in flight until the opt-out is stored, so shutdown waits for it.
+            let (channel, recipient) = (outcome.channel, outcome.recipient)
+            Task {
+                _ = await self.persist(id, what: "opt-out") {
+                    try await $0.recordOptOut(channel: channel, recipient: recipient, reason: reason)
+                    return true
+                }
+                self.finished(id, result: completion.result)
+            }
+            return
+        }
+        finished(id, result: recorded ? completion.result : nil, signal: false)
     }
 
     /// What became of one claimed message before its outcome is recorded.
@@ -475,7 +539,9 @@ public actor Worker: Service {
         finished(message.id, result: nil)
     }
 
-    private func finished(_ id: Int64, result: Completion.Result?) {
+    /// A claimed message is done with (recorded, rescheduled or given back). `signal`
+    /// wakes the claim loop, which may claim again; a flush signals once per batch.
+    private func finished(_ id: Int64, result: Completion.Result?, signal: Bool = true) {
         inFlight.remove(id)
         released.remove(id)
         switch result {
@@ -484,38 +550,27 @@ public actor Worker: Service {
         case .failed: counters.failed += 1
         case nil: break
         }
-        wake.signal()
+        if signal { wake.signal() }
     }
 
-    /// Writes a completion, retrying across connection losses until it is stored (or
-    /// shutdown gives up); returns whether our lease was still held.
-    ///
-    /// Completions are group-committed: the first one starts a flush; those that
-    /// arrive while it runs wait and go together in the next one (one `complete`
-    /// statement for up to ``maxCompletionBatch`` rows). An idle worker writes each at
-    /// once; a busy one writes many per round trip, with no timer adding latency.
-    private func record(_ completion: Completion) async -> Bool {
-        await withCheckedContinuation { continuation in
-            pendingCompletions.append((completion, continuation))
-            if !flushingCompletions {
-                flushingCompletions = true
-                Task { await self.flushCompletions() }
-            }
-        }
-    }
-
+    /// Outcomes are group-committed: the first one starts a flush; those that arrive while
+    /// it runs go together in the next one (one `complete` statement for up to
+    /// ``maxCompletionBatch`` rows), on the recorder connection, retrying across
+    /// connection losses until stored (or shutdown gives up). An idle worker writes each
+    /// at once; a busy one writes many per round trip, with no timer adding latency.
     static let maxCompletionBatch = 500
 
     private func flushCompletions() async {
         while !pendingCompletions.isEmpty {
             let batch = Array(pendingCompletions.prefix(Self.maxCompletionBatch))
             pendingCompletions.removeFirst(batch.count)
-            let completions = batch.map(\.0)
+            let completions = batch.map(\.completion)
             let kept = await persist(completions.count == 1 ? String(completions[0].messageID) : "\(completions.count) messages",
                                      what: "the outcome", failed: Set<Int64>(), on: .recorder) {
                 try await $0.complete(completions)
             }
-            for (completion, continuation) in batch { continuation.resume(returning: kept.contains(completion.messageID)) }
+            for outcome in batch { settle(outcome, recorded: kept.contains(outcome.completion.messageID)) }
+            wake.signal()
         }
         flushingCompletions = false
     }

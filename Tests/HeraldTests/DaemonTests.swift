@@ -95,7 +95,10 @@ import Testing
             let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("sms").path).filter { $0.hasSuffix(".json") }
             let distinct = Set(files.map { $0.split(separator: "-").first! })
             #expect(distinct.count == 300)
-            #expect(files.count - 300 <= 8, "duplicates \(files.count - 300) exceed the in-flight bound")
+            // (messages `sending` at the kill: being delivered, or delivered with the outcome
+            // not yet written; at most 3 × batch_size + concurrency).
+            #expect(stranded <= 3 * 10 + 8, "stranded \(stranded)")
+            #expect(files.count - 300 <= stranded, "duplicates \(files.count - 300) exceed the \(stranded) in flight")
             let expired = Int(try await db.scalar("SELECT count(*) FROM herald.attempt WHERE outcome = 'lease_expired'") ?? "0") ?? 0
             #expect(expired == stranded, "stranded \(stranded), lease_expired \(expired)")
         }
