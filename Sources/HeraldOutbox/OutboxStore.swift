@@ -451,14 +451,18 @@ public struct OutboxStore: Sendable {
     /// within `horizon` of `now` (for `--exit-when-idle`). Two `EXISTS`, each served by
     /// its partial index: one `OR` across both statuses scanned the whole table.
     public func hasUnfinishedWork(channels: [String], horizon: Duration, now: Date? = nil) async throws -> Bool {
-        let result = try await connection.query("""
-            SELECT EXISTS (SELECT 1 FROM herald.message WHERE status = 'sending')
-                OR EXISTS (SELECT 1 FROM herald.message
-                            WHERE status = 'pending' AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
-                              AND next_attempt_at <= coalesce(to_timestamp($4::float8), now()) + $3::float8 * interval '1 second')
-            """, [PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue)), horizon.seconds, now?.timeIntervalSince1970])
+        let result = try await connection.query(Self.unfinishedWorkSQL, [
+            PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue)), horizon.seconds, now?.timeIntervalSince1970,
+        ])
         return result.rows.first?[0] == "t"
     }
+
+    static let unfinishedWorkSQL = """
+        SELECT EXISTS (SELECT 1 FROM herald.message WHERE status = 'sending')
+            OR EXISTS (SELECT 1 FROM herald.message
+                        WHERE status = 'pending' AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
+                          AND next_attempt_at <= coalesce(to_timestamp($4::float8), now()) + $3::float8 * interval '1 second')
+        """
 
     // MARK: Templates
 

@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldOutbox
+@testable import HeraldOutbox
 import HeraldPostgres
 import Testing
 
@@ -145,6 +145,34 @@ import Testing
             try await db.query("ANALYZE herald.message")
             let plan = try await db.query("EXPLAIN " + OutboxStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
             #expect(plan.contains("message_due_idx"), "plan:\n\(plan)")
+        }
+    }
+
+    /// `--exit-when-idle`'s check reads the two partial indexes, never the finished rows.
+    /// With a few pending rows at the end of many finished ones, one OR across both
+    /// statuses was planned as a sequential scan expected to stop early (2.6 s with 10
+    /// million rows).
+    @Test func idleCheckUsesThePartialIndexes() async throws {
+        try await TestDatabase.with { db in
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, status)
+                SELECT 'sms', '+1', 't', 'sent' FROM generate_series(1, 200000);
+                INSERT INTO herald.message (channel, recipient, template) SELECT 'sms', '+1', 't' FROM generate_series(1, 600)
+                """)
+            try await db.execute("VACUUM ANALYZE herald.message")
+            let conn = try await db.connect()
+            try await conn.execute("PREPARE idle(text[], text[], float8, float8) AS " + OutboxStore.unfinishedWorkSQL)
+            let explain = "EXPLAIN EXECUTE idle('{sms}', '{sms,email,webhook}', 60, NULL)"
+            // The first executions get a plan of their own (the daemon runs it once, at exit);
+            // after five, the generic plan.
+            var plans = [try await conn.execute(explain).rows.compactMap { $0[0] }.joined(separator: "\n")]
+            for _ in 0..<6 { _ = try await conn.execute("EXECUTE idle('{sms}', '{sms,email,webhook}', 60, NULL)") }
+            plans.append(try await conn.execute(explain).rows.compactMap { $0[0] }.joined(separator: "\n"))
+            await conn.close()
+            for plan in plans {
+                #expect(plan.contains("message_due_idx") && plan.contains("message_lease_idx"), "plan:\n\(plan)")
+                #expect(!plan.contains("Seq Scan"), "plan:\n\(plan)")
+            }
         }
     }
 }
