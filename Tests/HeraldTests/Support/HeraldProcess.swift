@@ -1,15 +1,14 @@
 import Foundation
-import Synchronization
 
-/// The real `herald` binary, run as a child process with its stderr captured.
+/// The real `herald` binary, run as a child process with its stdout and stderr captured.
+///
+/// Output goes to files, read whenever asked: once the process has exited, everything
+/// it wrote is there (pipes with readability handlers lost the tail under load, and
+/// cancelling their dispatch sources raced libdispatch's event loop).
 final class HeraldProcess: @unchecked Sendable {
     let process = Process()
-    private let stderrPipe = Pipe()
-    private let stdoutPipe = Pipe()
-    private let captured = Mutex(Data())
-    private let capturedOut = Mutex(Data())
-    /// Pipes read to their end (the child and anything it started closed them).
-    private let closedPipes = Mutex(0)
+    private let stdoutFile: URL
+    private let stderrFile: URL
 
     static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["HERALD_BINARY"], !path.isEmpty {
@@ -25,26 +24,24 @@ final class HeraldProcess: @unchecked Sendable {
         env["JOURNAL_STREAM"] = nil
         for (k, v) in environment { env[k] = v }
         process.environment = env
-        process.standardError = stderrPipe
-        process.standardOutput = stdoutPipe
-        let errHandle = stderrPipe.fileHandleForReading
-        let outHandle = stdoutPipe.fileHandleForReading
-        errHandle.readabilityHandler = { [self] h in
-            let d = h.availableData
-            if d.isEmpty { h.readabilityHandler = nil; self.closedPipes.withLock { $0 += 1 }; return }
-            self.captured.withLock { $0.append(d) }
+        let dir = try temporaryDirectory()
+        stdoutFile = dir.appendingPathComponent("stdout")
+        stderrFile = dir.appendingPathComponent("stderr")
+        guard FileManager.default.createFile(atPath: stdoutFile.path, contents: nil),
+              FileManager.default.createFile(atPath: stderrFile.path, contents: nil) else {
+            throw TestSetupError("cannot create output files in \(dir.path)")
         }
-        outHandle.readabilityHandler = { [self] h in
-            let d = h.availableData
-            if d.isEmpty { h.readabilityHandler = nil; self.closedPipes.withLock { $0 += 1 }; return }
-            self.capturedOut.withLock { $0.append(d) }
-        }
+        let out = try FileHandle(forWritingTo: stdoutFile)
+        let err = try FileHandle(forWritingTo: stderrFile)
+        defer { try? out.close(); try? err.close() }  // the child keeps its own copies
+        process.standardOutput = out
+        process.standardError = err
         try process.run()
     }
 
     var pid: Int32 { process.processIdentifier }
-    var stderr: String { captured.withLock { String(decoding: $0, as: UTF8.self) } }
-    var stdout: String { capturedOut.withLock { String(decoding: $0, as: UTF8.self) } }
+    var stderr: String { String(decoding: (try? Data(contentsOf: stderrFile)) ?? Data(), as: UTF8.self) }
+    var stdout: String { String(decoding: (try? Data(contentsOf: stdoutFile)) ?? Data(), as: UTF8.self) }
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
@@ -55,11 +52,6 @@ final class HeraldProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if process.isRunning { return nil }
-        // Everything written before exit is read once both pipes reach their end.
-        let drained = ContinuousClock.now + .seconds(5)
-        while closedPipes.withLock({ $0 }) < 2 && ContinuousClock.now < drained {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
         return process.terminationStatus
     }
 
