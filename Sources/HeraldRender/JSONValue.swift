@@ -1,6 +1,9 @@
 import Foundation
 
 /// A JSON document decoded exactly (booleans stay booleans, numbers stay numbers).
+///
+/// Herald reads message data with ``parse(_:)``. `Decodable` lets a value sit in a
+/// `Codable` type, and is the reference the parser is tested against.
 public enum JSONValue: Sendable, Equatable, Decodable {
     case object([String: JSONValue])
     case array([JSONValue])
