@@ -149,7 +149,9 @@ public struct ConfigurationLoader {
             case .env(let s): rate = Double(s)
             case .toml(let v): rate = v.double ?? v.int.map(Double.init)
             }
-            guard let rate, rate > 0 else { throw ConfigError(file: file, key: "\(path).rate", reason: "must be a number of messages per second greater than 0") }
+            guard let rate, rate >= 0.001, rate <= 100_000 else {
+                throw ConfigError(file: file, key: "\(path).rate", reason: "must be a number of messages per second from 0.001 to 100000")
+            }
             return rate
         }
         throughput.connectTimeout = try value("connect_timeout").map { try duration($0, "\(path).connect_timeout", file, positive: true) } ?? .seconds(10)
@@ -352,12 +354,12 @@ public struct ConfigurationLoader {
         case .env(let s): parsed = DurationText.parse(s)
         case .toml(let v):
             if let s = v.string { parsed = DurationText.parse(s) }
-            else if let i = v.int { parsed = i >= 0 ? .seconds(i) : nil }
-            else if let d = v.double { parsed = d >= 0 ? .milliseconds(Int64(d * 1000)) : nil }
+            else if let i = v.int { parsed = Duration.checked(seconds: Double(i)) }
+            else if let d = v.double { parsed = Duration.checked(seconds: d) }
             else { parsed = nil }
         }
         guard let parsed else {
-            throw ConfigError(file: file, key: key, reason: "must be a duration such as \"250ms\", \"30s\", \"5m\", \"1h\"")
+            throw ConfigError(file: file, key: key, reason: "must be a duration from 0 to \(DurationText.format(.heraldMaximum)), such as \"250ms\", \"30s\", \"5m\", \"1h\"")
         }
         if positive && parsed <= .zero { throw ConfigError(file: file, key: key, reason: "must be greater than zero") }
         return parsed

@@ -6,11 +6,15 @@
 /// every delay is at least half its bound, so `max_attempts` attempts always span
 /// at least half the schedule. (Full jitter, `[0, bound]`, can retry almost at
 /// once several times in a row and use up every attempt during a short outage.)
-/// A provider's `Retry-After` is a floor.
+/// A provider's `Retry-After` is a floor, honoured up to ``maximumRetryAfter`` (a day):
+/// `Retry-After: 10000000000000` must not become a delay PostgreSQL cannot store.
 public struct Backoff: Sendable, Equatable {
     public var base: Duration
     public var cap: Duration
     public var jitter: Bool
+
+    /// The longest delay a provider's `Retry-After` can impose: one day.
+    public static let maximumRetryAfter: Duration = .seconds(86_400)
 
     public init(base: Duration, cap: Duration, jitter: Bool = true) {
         self.base = base
@@ -30,7 +34,10 @@ public struct Backoff: Sendable, Equatable {
     public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil, unit: () -> Double) -> Duration {
         let ceiling = ceiling(afterAttempt: attempt)
         var chosen = jitter ? .seconds(ceiling.seconds * (0.5 + 0.5 * min(1, max(0, unit())))) : ceiling
-        if let retryAfter, retryAfter > chosen { chosen = retryAfter }
+        if let retryAfter {
+            let floor = retryAfter.clamped(to: Self.maximumRetryAfter)
+            if floor > chosen { chosen = floor }
+        }
         return chosen
     }
 

@@ -1,11 +1,12 @@
 /// Parses and prints durations as operators write them in configuration:
 /// `250ms`, `30s`, `5m`, `1h30m`, `2d`; a bare number means seconds.
 public enum DurationText {
-    /// Parses `text`; nil when it is not a duration.
+    /// Parses `text`; nil when it is not a duration, or is longer than ``Duration/heraldMaximum``
+    /// (3650 days: `1e30` or `inf` must never reach an integer conversion).
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return nil }
-        if let plain = Double(trimmed), plain >= 0, plain.isFinite { return .milliseconds(Int64((plain * 1000).rounded())) }
+        if let plain = Double(trimmed) { return Duration.checked(seconds: plain) }
         var totalMillis: Double = 0
         var number = ""
         var unit = ""
@@ -38,13 +39,14 @@ public enum DurationText {
                 return nil
             }
         }
-        guard flush(), sawComponent, totalMillis.isFinite else { return nil }
-        return .milliseconds(Int64(totalMillis.rounded()))
+        guard flush(), sawComponent else { return nil }
+        return Duration.checked(seconds: totalMillis / 1000)
     }
 
     /// Prints a duration in the largest exact units, e.g. `1h30m`, `250ms`.
     public static func format(_ duration: Duration) -> String {
-        var millis = Int64((duration.seconds * 1000).rounded())
+        let (s, atto) = duration.clamped(to: .seconds(Int64.max / 1000 - 1)).components
+        var millis = s * 1000 + atto / 1_000_000_000_000_000
         if millis == 0 { return "0s" }
         var out = ""
         for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] where millis >= size {

@@ -49,7 +49,10 @@ public actor RateLimiter {
 
     /// `perSecond` > 0.
     public init(perSecond: Double) {
-        interval = .nanoseconds(Int64(1_000_000_000 / max(perSecond, 0.000_001)))
+        // Rates are checked when configured (0.001 to 100000 a second); clamp anyway, so the
+        // conversion can never see infinity.
+        let rate = perSecond.isFinite ? min(max(perSecond, 0.001), 1_000_000) : 1
+        interval = .nanoseconds(Int64(1_000_000_000 / rate))
     }
 
     /// Waits for this call's slot.

@@ -79,6 +79,12 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: Data
 
+    /// Most bytes of a response body kept; past it the transfer is stopped (64 kB).
+    public static let maxBody = 64 * 1024
+    /// Most header lines kept, and the longest line read (longer ones are skipped).
+    public static let maxHeaders = 100
+    public static let maxHeaderLine = 8 * 1024
+
     /// The first value of a header (case-insensitive name).
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()
@@ -179,7 +185,12 @@ public actor CurlSession {
         herald_curl_setopt_pointer(h, CURLOPT_HEADERDATA, box.toOpaque())
         try request.body.withUnsafeBytes { raw in
             herald_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer)))
-            try perform(h)
+            do {
+                try perform(h)
+            } catch let error as CurlError where error.code == Int(CURLE_WRITE_ERROR.rawValue) && sink.overflow {
+                // The body passed the limit: the transfer was stopped there. The status and
+                // headers are complete, and the body's first bytes are kept.
+            }
         }
         var status = 0
         herald_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
@@ -315,26 +326,37 @@ private let collectReply: herald_curl_debug_callback = { _, type, data, size, us
     return 0
 }
 
-/// Where the callbacks put the response.
+/// Where the callbacks put the response: at most ``HTTPResponse/maxBody`` bytes of body and
+/// ``HTTPResponse/maxHeaders`` header lines, so an endpoint streaming gigabytes cannot
+/// exhaust memory (past the limit the transfer stops).
 private final class Sink {
     var body = Data()
     var headers: [(name: String, value: String)] = []
+    var overflow = false
 }
 
 private let collectBody: herald_curl_data_callback = { data, size, count, userdata in
     guard let data, let userdata else { return 0 }
     let sink = Unmanaged<Sink>.fromOpaque(userdata).takeUnretainedValue()
-    sink.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: size * count)
-    return size * count
+    let room = HTTPResponse.maxBody - sink.body.count
+    let n = size * count
+    sink.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: min(n, room))
+    if n > room {
+        sink.overflow = true
+        return 0  // stops the transfer (CURLE_WRITE_ERROR), handled in post()
+    }
+    return n
 }
 
 private let collectHeader: herald_curl_data_callback = { data, size, count, userdata in
     guard let data, let userdata else { return 0 }
     let sink = Unmanaged<Sink>.fromOpaque(userdata).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
+    let n = size * count
+    guard n <= HTTPResponse.maxHeaderLine else { return n }  // an absurd header line is skipped
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
     if line.hasPrefix("HTTP/") {
         sink.headers.removeAll()  // a new response (after a 100 Continue or a redirect)
-    } else if let colon = line.firstIndex(of: ":") {
+    } else if sink.headers.count < HTTPResponse.maxHeaders, let colon = line.firstIndex(of: ":") {
         let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
         sink.headers.append((name, value))

@@ -70,11 +70,11 @@ func httpFailure(_ response: HTTPResponse, reason: String, code: String? = nil) 
 /// Seconds from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
 public func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
     guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-    if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
+    if let seconds = Int(value), seconds >= 0 { return Duration.seconds(seconds).clamped(to: .heraldMaximum) }
     let f = DateFormatter()
     f.locale = Locale(identifier: "en_US_POSIX")
     f.timeZone = TimeZone(identifier: "GMT")
     f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
     guard let date = f.date(from: value) else { return nil }
-    return .seconds(max(0, Int(date.timeIntervalSince(now).rounded(.up))))
+    return Duration.clamped(seconds: date.timeIntervalSince(now).rounded(.up))
 }

@@ -54,7 +54,7 @@ public struct WebhookDriver: Driver {
             throw DeliveryError.permanent("webhook URL \"\(url)\" is not an http(s) URL")
         }
         let body = Data(message.body.utf8)
-        let timestamp = Int(Date().timeIntervalSince1970)
+        let timestamp = Int(Int64(clampingFloor: Date().timeIntervalSince1970))
         let request = HTTPRequest(url: url, headers: [
             "Content-Type: application/json; charset=utf-8",
             "User-Agent: Herald",

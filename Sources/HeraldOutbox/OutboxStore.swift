@@ -153,14 +153,26 @@ public struct OutboxStore: Sendable {
 
     static func decodeMessage(_ row: [String?]) -> OutboxMessage? {
         guard let id = row[0].flatMap({ Int64($0) }), let attempt = row[7].flatMap({ Int($0) }) else { return nil }
+        // Timestamps may be `infinity`/`-infinity` (extract gives ±Infinity) or absurd: they
+        // pass through as dates, and the scheduling rules fail the message naming the column,
+        // except where the meaning is plain: `send_at = -infinity` is "now" and
+        // `expires_at = infinity` is "never expires".
         func date(_ i: Int) -> Date? { row[i].flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) } }
-        func duration(_ i: Int) -> Duration? { row[i].flatMap { Double($0) }.map { .milliseconds(Int64(($0 * 1000).rounded())) } }
+        func duration(_ i: Int) -> Duration? {
+            guard let seconds = row[i].flatMap({ Double($0) }) else { return nil }
+            let limit = Duration.heraldMaximum.seconds + 1  // past the maximum: the rules say so
+            return .milliseconds(Int64(clampingFloor: (min(max(seconds, -limit), limit) * 1000).rounded()))
+        }
+        var sendAt = date(9) ?? Date(timeIntervalSince1970: 0)
+        if sendAt.timeIntervalSince1970 == -.infinity { sendAt = Date(timeIntervalSince1970: 0) }
+        var expiresAt = date(12)
+        if expiresAt?.timeIntervalSince1970 == .infinity { expiresAt = nil }
         return OutboxMessage(
             id: id, channel: row[1] ?? "", recipient: row[2] ?? "", template: row[3] ?? "",
             locale: row[4], timeZone: row[5], data: row[6] ?? "{}", attempt: attempt,
             maxAttempts: row[8].flatMap { Int($0) },
-            schedule: .init(sendAt: date(9) ?? Date(timeIntervalSince1970: 0), postpone: duration(10) ?? .zero,
-                            eventAt: date(11), expiresAt: date(12), businessHoursOnly: row[13] == "t",
+            schedule: .init(sendAt: sendAt, postpone: duration(10) ?? .zero,
+                            eventAt: date(11), expiresAt: expiresAt, businessHoursOnly: row[13] == "t",
                             locationID: row[14], urgent: row[15] == "t", minimumLead: duration(16)))
     }
 
@@ -425,7 +437,7 @@ public struct OutboxStore: Sendable {
     /// (negative or zero: one is due now); nil when none is pending.
     public func secondsUntilNextDue(channels: [String]) async throws -> Double? {
         let result = try await connection.query("""
-            SELECT extract(epoch FROM next_attempt_at - now())::float8 FROM herald.message
+            SELECT (extract(epoch FROM next_attempt_at) - extract(epoch FROM now()))::float8 FROM herald.message
              WHERE status = 'pending' AND channel = ANY($1::text[])
              ORDER BY next_attempt_at, id LIMIT 1
             """, [PostgresArray(channels)])

@@ -172,7 +172,9 @@ public actor PostgresConnection {
             try check(result, conn: conn, sql: sql)
             prepared[sql] = name
         }
-        let texts = parameters.map { $0?.postgresText }
+        // A C string ends at its first NUL: a NUL inside a value would cut it short (and
+        // break an array literal on every retry), so none is ever sent.
+        let texts = parameters.map { $0.map { Self.withoutNUL($0.postgresText) } }
         let result = withOptionalCStringArray(texts) { values in
             PQexecPrepared(conn, name, Int32(texts.count), values, nil, nil, 0)
         }
@@ -306,6 +308,12 @@ public actor PostgresConnection {
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
             .joined(separator: " ")
+    }
+
+    /// `text` without NUL bytes (PostgreSQL's text types cannot hold them anyway).
+    static func withoutNUL(_ text: String) -> String {
+        guard text.utf8.contains(0) else { return text }
+        return String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
     }
 
     /// Quotes an SQL identifier (for LISTEN, which takes no parameters).

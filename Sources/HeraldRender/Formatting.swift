@@ -127,10 +127,10 @@ public struct LocaleFormatter: Sendable {
         let count: Int
         let unit: RelativeWords.Unit
         if magnitude < 3_570 {
-            count = max(1, Int((magnitude / 60).rounded()))
+            count = max(1, Int(clampingRounded: magnitude / 60))
             unit = .minute
         } else if magnitude < 20 * 3_600 {
-            count = max(1, Int((magnitude / 3_600).rounded()))
+            count = max(1, Int(clampingRounded: magnitude / 3_600))
             unit = .hour
         } else {
             var calendar = Calendar(identifier: .gregorian)

@@ -170,6 +170,8 @@ public enum SchedulingError: Error, Sendable, Equatable, CustomStringConvertible
     case invalidWindow(String, String)
     case invalidOpening(String)
     case unsatisfiable(String)
+    /// A timestamp or interval of the row no schedule can use (`infinity`, year 200000).
+    case invalidInput(String)
 
     public var description: String {
         switch self {
@@ -180,6 +182,7 @@ public enum SchedulingError: Error, Sendable, Equatable, CustomStringConvertible
         case .invalidWindow(let text, let why): return "invalid time window \"\(text)\": \(why)"
         case .invalidOpening(let why): return "invalid opening hours: \(why)"
         case .unsatisfiable(let why): return why
+        case .invalidInput(let why): return why
         }
     }
 }
@@ -233,8 +236,11 @@ public struct Scheduler: Sendable {
             locationZone = z
         }
 
-        let nowS = Int64(now.timeIntervalSince1970.rounded(.down))
-        let earliestS = Int64((input.sendAt.timeIntervalSince1970 + input.postpone.seconds).rounded(.down))
+        try Self.validate(input)
+        guard let nowS = Int64(checkedFloor: now.timeIntervalSince1970),
+              let earliestS = Int64(checkedFloor: input.sendAt.timeIntervalSince1970 + input.postpone.seconds) else {
+            throw .invalidInput("send_at + postpone is not a time Herald can schedule")
+        }
         let earliest = Date(timeIntervalSince1970: TimeInterval(earliestS))
         func result(_ decision: Decision, _ summary: String) -> Explanation {
             Explanation(decision: decision, timeZone: zoneID, earliest: earliest, summary: summary)
@@ -243,11 +249,11 @@ public struct Scheduler: Sendable {
 
         // Too late already?
         if let event = input.eventAt, now >= event {
-            let reason = "the appointment started at \(show(Int64(event.timeIntervalSince1970))); a message about it is never sent late"
+            let reason = "the appointment started at \(show(Int64(clampingFloor: event.timeIntervalSince1970))); a message about it is never sent late"
             return result(.expired(reason: reason), "expired: \(reason)")
         }
         if let expires = input.expiresAt, now > expires {
-            let reason = "past expires_at \(show(Int64(expires.timeIntervalSince1970)))"
+            let reason = "past expires_at \(show(Int64(clampingFloor: expires.timeIntervalSince1970)))"
             return result(.expired(reason: reason), "expired: \(reason)")
         }
 
@@ -261,8 +267,20 @@ public struct Scheduler: Sendable {
         }
         let quiet: TimeWindow? = input.urgent ? nil
             : (location?.quietHours[input.channel].map { $0 } ?? policy.quietHours[input.channel])
-        var settled = false
-        for _ in 0..<64 {
+        // The latest instant it may go out: past it the message expires (checked below), so
+        // the search stops there; without a cutoff it gives up past the horizon.
+        let expiresS = input.expiresAt.map { Int64(clampingFloor: $0.timeIntervalSince1970) }
+        let lead = input.minimumLead ?? policy.minimumLead
+        let eventS = input.eventAt.map { Int64(clampingFloor: $0.timeIntervalSince1970) }
+        let leadS = Int64(clampingFloor: lead.seconds)
+        let cutoff = [expiresS, eventS.map { $0 - leadS }].compactMap { $0 }.min()
+        let horizon = t + Self.searchHorizonDays * 86_400
+        while true {
+            if let cutoff, t > cutoff { break }
+            guard t <= horizon else {
+                throw .unsatisfiable("no time in the next \(Self.searchHorizonDays) days is both outside the quiet hours "
+                    + "(\(quiet.map { "\($0)" } ?? "none") in \(zone.identifier)) and inside the opening hours of location \(input.locationID ?? "-")")
+            }
             var moved = false
             if let quiet, let end = Self.endOfWindow(quiet, containing: t, in: zone) {
                 t = end
@@ -277,23 +295,18 @@ public struct Scheduler: Sendable {
                     moved = true
                 }
             }
-            if !moved { settled = true; break }
-        }
-        guard settled else {
-            throw .unsatisfiable("no time satisfies both the quiet hours and the opening hours of location \(input.locationID ?? "-")")
+            if !moved { break }
         }
         reasons = reasons.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
 
         // Cutoffs on the time it would go out.
         let because = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
-        if let expires = input.expiresAt, t > Int64(expires.timeIntervalSince1970) {
-            let reason = "would go out at \(show(t))\(because), past expires_at \(show(Int64(expires.timeIntervalSince1970)))"
+        if let expiresS, t > expiresS {
+            let reason = "would go out at \(show(t))\(because), past expires_at \(show(expiresS))"
             return result(.expired(reason: reason), "expired: \(reason)")
         }
-        if let event = input.eventAt {
-            let lead = input.minimumLead ?? policy.minimumLead
-            let eventS = Int64(event.timeIntervalSince1970)
-            if Double(eventS - t) < lead.seconds {
+        if let eventS {
+            if eventS - t < leadS {
                 let reason = "would go out at \(show(t))\(because), less than \(Self.format(lead)) before the appointment at \(show(eventS))"
                 return result(.expired(reason: reason), "expired: \(reason)")
             }
@@ -303,6 +316,23 @@ public struct Scheduler: Sendable {
         }
         let until = Date(timeIntervalSince1970: TimeInterval(t))
         return result(.deferred(until: until, reasons: reasons), "deferred until \(show(t)): \(reasons.joined(separator: "; "))")
+    }
+
+    /// How far ahead the search for an instant outside quiet hours and inside opening hours looks.
+    public static let searchHorizonDays: Int64 = 400
+
+    /// Rejects timestamps and intervals no schedule can use, naming the column.
+    static func validate(_ input: ScheduleInput) throws(SchedulingError) {
+        let dates: [(String, Date?)] = [("send_at", input.sendAt), ("event_at", input.eventAt), ("expires_at", input.expiresAt)]
+        for case let (column, date?) in dates where !date.isSchedulable {
+            let t = date.timeIntervalSince1970
+            let shown = t.isNaN ? "not a time" : t == .infinity ? "infinity" : t == -.infinity ? "-infinity" : "outside the years 1 to 9999"
+            throw .invalidInput("\(column) is \(shown); Herald schedules only real times (years 1 to 9999)")
+        }
+        let durations: [(String, Duration?)] = [("postpone", input.postpone), ("min_lead", input.minimumLead)]
+        for case let (column, d?) in durations where d > .heraldMaximum || d < .zero - .heraldMaximum {
+            throw .invalidInput("\(column) is longer than \(DurationText.format(.heraldMaximum)); Herald schedules at most that far")
+        }
     }
 
     /// The end of the quiet window containing instant `t`, or nil when `t` is outside it.
@@ -335,7 +365,7 @@ public struct Scheduler: Sendable {
     }
 
     static func format(_ d: Duration) -> String {
-        let s = Int64(d.seconds)
+        let s = Int64(clampingFloor: d.seconds)
         if s % 3600 == 0 { return "\(s / 3600)h" }
         if s % 60 == 0 { return "\(s / 60) min" }
         return "\(s)s"

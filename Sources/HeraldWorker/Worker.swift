@@ -243,7 +243,7 @@ public actor Worker: Service {
                     if nextDueUnknown {
                         nextDueUnknown = false
                         nextDue = try await withDatabase { try await $0.secondsUntilNextDue(channels: self.channelNames) }
-                            .map { ContinuousClock.now + .milliseconds(Int64(max(0.02, $0) * 1000)) }
+                            .map { ContinuousClock.now + Duration.clamped(seconds: max(0.02, $0)) }
                     }
                 }
                 if let due = nextDue {
@@ -401,20 +401,22 @@ public actor Worker: Service {
         var optOut: String?
         switch result {
         case .success(let receipt):
-            completion.providerMessageID = receipt.providerMessageID
-            completion.responseCode = receipt.responseCode
+            completion.providerMessageID = receipt.providerMessageID.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
+            completion.responseCode = receipt.responseCode.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
         case .failure(let error):
-            completion.responseCode = error.code
-            if case .optedOut(let reason, _) = error { optOut = reason }
+            // Provider text is capped and freed of NULs before it is logged or stored.
+            let reason = SafeText.clean(error.reason)
+            completion.responseCode = error.code.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
+            if case .optedOut = error { optOut = reason }
             if case .transient(_, _, let retryAfter) = error, message.attempt < maxAttempts {
                 completion.result = .retry
-                completion.error = error.reason
+                completion.error = reason
                 completion.retryIn = settings.backoff.delay(afterAttempt: message.attempt, retryAfter: retryAfter)
             } else {
                 completion.result = .failed
                 completion.error = error.isTransient
-                    ? "gave up after \(message.attempt) attempts: \(error.reason)"
-                    : error.reason
+                    ? SafeText.clean("gave up after \(message.attempt) attempts: \(reason)")
+                    : reason
             }
         }
         return Outcome(completion: completion, channel: message.channel, recipient: message.recipient, startedAt: clock, optOut: optOut)
@@ -425,7 +427,7 @@ public actor Worker: Service {
     private func settle(_ outcome: Outcome, recorded: Bool) {
         let completion = outcome.completion
         let id = completion.messageID
-        let millis = Int((ContinuousClock.now - outcome.startedAt).seconds * 1000)
+        let millis = Int(clampingRounded: (ContinuousClock.now - outcome.startedAt).seconds * 1000)
         var metadata: Logger.Metadata = [
             "message": "\(id)", "channel": "\(outcome.channel)", "status": "\(recorded ? completion.result.statusName : "discarded")",
             "attempt": "\(completion.attempt)", "duration_ms": "\(millis)", "driver": "\(completion.driver)",
@@ -526,7 +528,7 @@ public actor Worker: Service {
         switch explanation.decision {
         case .deferred(let until, let reasons):
             metadata["status"] = "pending"
-            metadata["until"] = "\(Int64(until.timeIntervalSince1970))"
+            metadata["until"] = "\(Int64(clampingFloor: until.timeIntervalSince1970))"
             metadata["reason"] = "\(reasons.joined(separator: "; "))"
             if kept { logger.info("deferred", metadata: metadata) }
         case .expired(let reason):

@@ -129,7 +129,7 @@ struct Status: AsyncParsableCommand {
             print("\(row.channel.padding(toLength: 10, withPad: " ", startingAt: 0)) \(row.status.padding(toLength: 12, withPad: " ", startingAt: 0)) \(row.count)")
         }
         if let age = report.oldestDueAgeSeconds {
-            print("oldest due message waiting: \(DurationText.format(.seconds(Int64(age.rounded()))))")
+            print("oldest due message waiting: \(DurationText.format(Duration.clamped(seconds: age.rounded())))")
         } else {
             print("no message is due")
         }

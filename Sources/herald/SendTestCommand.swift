@@ -55,7 +55,7 @@ struct SendTest: AsyncParsableCommand {
         let started = ContinuousClock.now
         do {
             let receipt = try await driver.deliver(rendered)
-            let ms = Int((ContinuousClock.now - started).seconds * 1000)
+            let ms = Int(clampingRounded: (ContinuousClock.now - started).seconds * 1000)
             print("sent through \(driver.name) in \(ms) ms: provider id \(receipt.providerMessageID ?? "-"), response \(receipt.responseCode ?? "-")")
         } catch let error as DeliveryError {
             let kind: String

@@ -89,7 +89,7 @@ import Testing
         ("[channels.email]\ndriver = \"smtp\"\nurl = \"smtp://m.example.com\"\nfrom = \"a@b.es\"\npassword = \"inline\"",
          "t.toml: channels.email.password: unknown key for the smtp driver"),
         ("[channels.webhook]\ndriver = \"webhook\"\nsecret_file = \"/nonexistent/s\"\nrate = 0",
-         "t.toml: channels.webhook.rate: must be a number of messages per second greater than 0"),
+         "t.toml: channels.webhook.rate: must be a number of messages per second from 0.001 to 100000"),
         ("[channels.webhook]\ndriver = \"webhok\"",
          "t.toml: channels.webhook.driver: unknown driver \"webhok\"; expected smtp, twilio, webhook, file, log or accept"),
     ])

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Floating → integer conversions that cannot trap.
+///
+/// `Int64(Double)` traps on NaN, ±infinity and values past ±9.2e18. PostgreSQL hands
+/// out `infinity` timestamps (`extract(epoch …)` is then ±Infinity) and operators write
+/// `1e30`: every such conversion in Herald goes through these and checks the result.
+extension Int64 {
+    /// `value` rounded down, or nil when it is not finite or out of `Int64`'s range.
+    public init?(checkedFloor value: Double) {
+        guard value.isFinite, let exact = Int64(exactly: value.rounded(.down)) else { return nil }
+        self = exact
+    }
+
+    /// `value` rounded down and clamped to `Int64`'s range (NaN becomes 0).
+    public init(clampingFloor value: Double) {
+        if value.isNaN { self = 0; return }
+        if value >= 9.2e18 { self = .max; return }
+        if value <= -9.2e18 { self = .min; return }
+        self = Int64(value.rounded(.down))
+    }
+}
+
+extension Int {
+    /// `value` rounded to nearest and clamped to `Int`'s range (NaN becomes 0): for log figures.
+    public init(clampingRounded value: Double) {
+        self = Int(Int64(clampingFloor: value.rounded()))
+    }
+}
+
+extension Duration {
+    /// The longest duration Herald accepts anywhere (configuration, delays, leases): 3650 days.
+    public static let heraldMaximum: Duration = .seconds(3650 * 86_400)
+
+    /// `seconds` as a duration (millisecond precision), or nil when it is negative, not
+    /// finite, or longer than `maximum`.
+    public static func checked(seconds: Double, maximum: Duration = .heraldMaximum) -> Duration? {
+        guard seconds.isFinite, seconds >= 0, seconds <= maximum.seconds else { return nil }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// `seconds` clamped into `0...maximum` (NaN becomes zero).
+    public static func clamped(seconds: Double, maximum: Duration = .heraldMaximum) -> Duration {
+        if seconds.isNaN || seconds <= 0 { return .zero }
+        return checked(seconds: min(seconds, maximum.seconds), maximum: maximum) ?? maximum
+    }
+
+    /// This duration clamped into `0...maximum`.
+    public func clamped(to maximum: Duration) -> Duration {
+        self < .zero ? .zero : (self > maximum ? maximum : self)
+    }
+}
+
+extension Date {
+    /// A timestamp Herald can schedule with: years 1 to 9999 (what PostgreSQL and the
+    /// calendar code agree on). `infinity` and year 200000 are not.
+    public var isSchedulable: Bool {
+        let t = timeIntervalSince1970
+        return t.isFinite && t >= -62_135_596_800 && t < 253_402_300_800
+    }
+}
