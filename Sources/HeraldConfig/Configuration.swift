@@ -16,6 +16,8 @@ public struct Configuration: Sendable {
         public var url = ""
         /// Wake on `NOTIFY herald_message` (otherwise only the poll interval wakes the worker).
         public var listen = true
+        /// The longest one of the daemon's statements may run (nil: `off`, the server's setting).
+        public var statementTimeout: Duration? = .seconds(60)
     }
 
     /// `[worker]`

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldCurl
+import HeraldPostgres
 import HeraldDrivers
 import HeraldScheduling
 import Logging
@@ -199,7 +200,7 @@ public struct ConfigurationLoader {
 
     /// The scalar keys, by section (also the environment variables `HERALD_<SECTION>_<KEY>`).
     static let keys: [String: [String]] = [
-        "database": ["url", "url_file", "listen"],
+        "database": ["url", "url_file", "listen", "statement_timeout"],
         "worker": ["id", "concurrency", "batch_size", "poll_interval", "lease", "shutdown_grace"],
         "retry": ["max_attempts", "base", "cap", "jitter"],
         "render": ["default_locale", "sms_max_segments"],
@@ -216,6 +217,10 @@ public struct ConfigurationLoader {
         case "database.url_file":
             config.database.url = try secretFile(try string(raw, path, file), key: path, file: file)
         case "database.listen": config.database.listen = try bool(raw, path, file)
+        case "database.statement_timeout":
+            if case .toml(let v) = raw, v.string == "off" { config.database.statementTimeout = nil }
+            else if case .env("off") = raw { config.database.statementTimeout = nil }
+            else { config.database.statementTimeout = try duration(raw, path, file, positive: true) }
         case "worker.id": config.worker.id = try string(raw, path, file)
         case "worker.concurrency": config.worker.concurrency = try int(raw, path, file, 1...10_000)
         case "worker.batch_size": config.worker.batchSize = try int(raw, path, file, 1...10_000)
@@ -273,6 +278,11 @@ public struct ConfigurationLoader {
         }
         if config.worker.lease < .seconds(1) {
             throw ConfigError(file: config.source, key: "worker.lease", reason: "must be at least 1s")
+        }
+        do {
+            try ConnectionString.validate(config.database.url)
+        } catch let error as PostgresError {
+            throw ConfigError(file: config.source, key: "database.url", reason: "cannot be parsed: \(error.message)")
         }
     }
 

@@ -220,32 +220,6 @@ public struct OutboxStore: Sendable {
             """, [channel, recipient, reason, source])
     }
 
-    // MARK: Scheduling outcomes (not attempts)
-
-    /// Puts a claimed message back to `pending` until `until`, uncounted, with the reason in `last_error`.
-    @discardableResult
-    public func deferMessage(_ id: Int64, until: Date, reason: String) async throws -> Bool {
-        let result = try await connection.query("""
-            UPDATE herald.message
-               SET status = 'pending', attempts = greatest(attempts - 1, 0), next_attempt_at = to_timestamp($3::float8),
-                   last_error = $4, locked_by = NULL, locked_until = NULL, updated_at = now()
-             WHERE id = $1::bigint AND locked_by = $2 AND status = 'sending'
-            """, [id, workerID, until.timeIntervalSince1970, reason])
-        return result.affectedRows == 1
-    }
-
-    /// Marks a claimed message `expired` (too late to send), uncounted, with the reason.
-    @discardableResult
-    public func expireMessage(_ id: Int64, reason: String) async throws -> Bool {
-        let result = try await connection.query("""
-            UPDATE herald.message
-               SET status = 'expired', attempts = greatest(attempts - 1, 0), last_error = $3,
-                   locked_by = NULL, locked_until = NULL, updated_at = now()
-             WHERE id = $1::bigint AND locked_by = $2 AND status = 'sending'
-            """, [id, workerID, reason])
-        return result.affectedRows == 1
-    }
-
     // MARK: Locations
 
     /// A row of `herald.location` with its hours and closed days, as stored (validated by the scheduler).
@@ -324,6 +298,11 @@ public struct OutboxStore: Sendable {
               FROM c
              WHERE m.id = c.id AND m.locked_by = $1 AND m.status = 'sending' AND m.attempts = c.number
             RETURNING m.id
+        ), done AS (
+            -- A replay after a lost connection: what the first try already committed.
+            SELECT c.id FROM c
+             WHERE $18::bool AND EXISTS (SELECT 1 FROM herald.attempt a
+                                          WHERE a.message_id = c.id AND a.number = c.number AND a.worker = $1 AND a.outcome = c.result)
         ), att AS (
             INSERT INTO herald.attempt (message_id, number, started_at, finished_at, worker, driver, outcome, error, response_code)
             SELECT c.id, c.number, to_timestamp(c.started), to_timestamp(c.finished), $1, c.driver,
@@ -334,14 +313,20 @@ public struct OutboxStore: Sendable {
                    c.response_code
               FROM c LEFT JOIN upd ON upd.id = c.id
              WHERE EXISTS (SELECT 1 FROM herald.message x WHERE x.id = c.id)
+               AND NOT EXISTS (SELECT 1 FROM done WHERE done.id = c.id)
         )
-        SELECT id FROM upd
+        SELECT id FROM upd UNION ALL SELECT id FROM done
         """
 
     /// Records attempts in one statement. Returns the ids whose lease was still
     /// ours (recorded); the others were taken over and are logged as discarded.
+    ///
+    /// `replay` is for writing the same outcomes again after the connection was lost
+    /// during the first try, whose commit may have happened: outcomes already recorded
+    /// (an attempt row of this worker, number and result) count as recorded and are not
+    /// written twice.
     @discardableResult
-    public func complete(_ completions: [Completion]) async throws -> Set<Int64> {
+    public func complete(_ completions: [Completion], replay: Bool = false) async throws -> Set<Int64> {
         guard !completions.isEmpty else { return [] }
         let result = try await connection.query(Self.completeSQL, [
             workerID,
@@ -351,84 +336,19 @@ public struct OutboxStore: Sendable {
             PostgresArray(completions.map(\.driver)),
             PostgresArray(completions.map { $0.startedAt.timeIntervalSince1970 }),
             PostgresArray(completions.map { $0.finishedAt.timeIntervalSince1970 }),
-            PostgresArray(completions.map(\.error)),
-            PostgresArray(completions.map(\.responseCode)),
-            PostgresArray(completions.map(\.providerMessageID)),
-            PostgresArray(completions.map { $0.retryIn?.seconds }),
+            PostgresArray(completions.map { $0.error.map { SafeText.clean($0) } }),
+            PostgresArray(completions.map { $0.responseCode.map { SafeText.clean($0, limit: SafeText.identifierLimit) } }),
+            PostgresArray(completions.map { $0.providerMessageID.map { SafeText.clean($0, limit: SafeText.identifierLimit) } }),
+            PostgresArray(completions.map { $0.retryIn?.clamped(to: .heraldMaximum).seconds }),
             PostgresArray(completions.map { $0.rendered?.locale }),
             PostgresArray(completions.map { $0.rendered?.subject }),
             PostgresArray(completions.map { $0.rendered?.body }),
             PostgresArray(completions.map { $0.rendered?.html }),
             PostgresArray(completions.map { $0.rendered?.segments }),
             PostgresArray(completions.map { $0.rendered?.templateVersion }),
+            replay,
         ])
         return Set(result.rows.compactMap { $0[0].flatMap { Int64($0) } })
-    }
-
-    // MARK: Leases
-
-    /// Extends the lease of messages still being delivered. Returns the ids still ours.
-    public func renew(_ ids: [Int64], lease: Duration) async throws -> Set<Int64> {
-        guard !ids.isEmpty else { return [] }
-        let result = try await connection.query("""
-            UPDATE herald.message SET locked_until = now() + $3::float8 * interval '1 second'
-             WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND status = 'sending'
-            RETURNING id
-            """, [PostgresArray(ids), workerID, lease.seconds])
-        return Set(result.rows.compactMap { $0[0].flatMap { Int64($0) } })
-    }
-
-    /// Returns unfinished claims to `pending` without counting the attempt (graceful shutdown).
-    @discardableResult
-    public func release(_ ids: [Int64]) async throws -> Int {
-        guard !ids.isEmpty else { return 0 }
-        let result = try await connection.query("""
-            UPDATE herald.message
-               SET status = 'pending', attempts = greatest(attempts - 1, 0), next_attempt_at = now(),
-                   locked_by = NULL, locked_until = NULL, updated_at = now()
-             WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND status = 'sending'
-            """, [PostgresArray(ids), workerID])
-        return result.affectedRows
-    }
-
-    /// A message whose lease expired, as recovered by ``recoverExpiredLeases(defaultMaxAttempts:limit:)``.
-    public struct Recovered: Sendable, Equatable {
-        public var id: Int64
-        public var previousWorker: String
-        public var status: String
-    }
-
-    /// Puts back rows whose worker died (lease expired): `pending` with the
-    /// attempt counted, or `failed` when that was the last attempt. With
-    /// `includeOwn`, rows still leased to this worker id are taken back at once
-    /// (a restart with a fixed `worker.id` after a crash).
-    public func recoverExpiredLeases(defaultMaxAttempts: Int, limit: Int = 1000, includeOwn: Bool = false) async throws -> [Recovered] {
-        let result = try await connection.query("""
-            WITH expired AS (
-                SELECT id, locked_by AS worker, claimed_at FROM herald.message
-                 WHERE status = 'sending' AND (locked_until < now() OR ($3 AND locked_by = $4))
-                 ORDER BY locked_until
-                 LIMIT $2
-                 FOR UPDATE SKIP LOCKED
-            ), upd AS (
-                UPDATE herald.message m
-                   SET status = CASE WHEN m.attempts >= coalesce(m.max_attempts, $1) THEN 'failed' ELSE 'pending' END,
-                       last_error = format('lease of worker %s expired during attempt %s (worker stopped or lost its database connection)',
-                                           expired.worker, m.attempts),
-                       next_attempt_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()
-                  FROM expired
-                 WHERE m.id = expired.id
-                RETURNING m.id, m.attempts, m.status, m.last_error, expired.worker, expired.claimed_at
-            ), att AS (
-                INSERT INTO herald.attempt (message_id, number, started_at, finished_at, worker, outcome, error)
-                SELECT id, attempts, coalesce(claimed_at, now()), now(), worker, 'lease_expired', last_error FROM upd
-            )
-            SELECT id, worker, status FROM upd
-            """, [defaultMaxAttempts, limit, includeOwn, workerID])
-        return result.rows.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }) else { return nil }
-            return Recovered(id: id, previousWorker: row[1] ?? "?", status: row[2] ?? "?")
-        }
     }
 
     // MARK: Scheduling the next wake-up

@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import HeraldExecutors
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -85,6 +86,9 @@ public actor PostgresConnection {
 
     private let connectionString: String
     private let applicationName: String
+    private let statementTimeout: Duration?
+    /// The socket of the open connection (-1: none), for ``abort()`` from any thread.
+    private let socket = Atomic<Int32>(-1)
     // Touched only on the executor thread, and in deinit (when no call can be running).
     nonisolated(unsafe) private var handle: OpaquePointer?
     private var prepared: [String: String] = [:]
@@ -95,10 +99,12 @@ public actor PostgresConnection {
 
     /// Creates an unconnected connection. `connectionString` is a URI or a
     /// conninfo string as psql accepts it; empty means libpq's defaults (`PG*`
-    /// variables, `.pgpass`, service files).
-    public init(connectionString: String, applicationName: String = "herald") {
+    /// variables, `.pgpass`, service files). `statementTimeout` is set on every
+    /// session it opens.
+    public init(connectionString: String, applicationName: String = "herald", statementTimeout: Duration? = nil) {
         self.connectionString = connectionString
         self.applicationName = applicationName
+        self.statementTimeout = statementTimeout
         self.executor = ThreadExecutor(name: "herald-pg")
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) == 0 {
@@ -118,12 +124,12 @@ public actor PostgresConnection {
 
     /// Opens (or reopens) the connection. Channels listened to before are listened to again.
     public func connect() throws {
-        if let handle { PQfinish(handle) }
-        handle = nil
-        prepared = [:]
+        close()
         // Defaults first: values expanded from the connection string (dbname) override them.
-        var keywords = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "fallback_application_name"]
-        var values = ["10", "1", "30", "10", "3", applicationName]
+        // Keepalives and tcp_user_timeout bound how long a silent network can hold a statement.
+        var keywords = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                        "tcp_user_timeout", "fallback_application_name"]
+        var values = ["10", "1", "30", "10", "3", "60000", applicationName]
         if !connectionString.isEmpty {
             keywords.append("dbname")
             values.append(connectionString)
@@ -135,11 +141,16 @@ public actor PostgresConnection {
             throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
         }
         if PQstatus(conn) != CONNECTION_OK {
-            let message = Self.trimmed(PQerrorMessage(conn))
+            let message = ConnectionString.redact(Self.trimmed(PQerrorMessage(conn)), secretsOf: connectionString)
             PQfinish(conn)
             throw PostgresError(kind: .connection, message: message.isEmpty ? "connection failed" : message)
         }
         handle = conn
+        socket.store(PQsocket(conn), ordering: .sequentiallyConsistent)
+        if let statementTimeout {
+            let millis = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+            _ = try execute("SET statement_timeout = \(max(0, millis))")
+        }
         for channel in listening.sorted() {
             _ = try execute("LISTEN \(Self.quoteIdentifier(channel))")
         }
@@ -153,9 +164,18 @@ public actor PostgresConnection {
 
     /// Closes the connection.
     public func close() {
+        socket.store(-1, ordering: .sequentiallyConsistent)
         if let handle { PQfinish(handle) }
         handle = nil
         prepared = [:]
+    }
+
+    /// Shuts the connection's socket down from any thread: a statement blocked on a
+    /// silent network fails at once (as a lost connection). For shutdown past its grace
+    /// period; the connection must be reopened to be used again.
+    nonisolated public func abort() {
+        let fd = socket.load(ordering: .sequentiallyConsistent)
+        if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     /// Runs one parameterised statement (prepared on first use on this connection).

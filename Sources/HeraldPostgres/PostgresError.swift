@@ -36,6 +36,16 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
     }
 
+    /// True when the same statement may succeed if simply run again: connection loss,
+    /// serialization failures and deadlocks (class 40), lack of resources (class 53),
+    /// `statement_timeout` (57014) and lock timeouts (55P03). Any other statement error
+    /// will fail the same way every time.
+    public var isTransient: Bool {
+        if isConnectionLoss { return true }
+        guard let state = sqlState else { return false }
+        return state.hasPrefix("40") || state.hasPrefix("53") || state == "57014" || state == "55P03"
+    }
+
     public var description: String {
         var text = message
         if let sqlState { text = "\(text) (SQLSTATE \(sqlState))" }

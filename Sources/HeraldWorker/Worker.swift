@@ -28,57 +28,66 @@ public actor Worker: Service {
     let notifier: SystemdNotifier
     let renderer = Renderer()
 
-    private let main: PostgresConnection
+    let main: PostgresConnection
     /// A second connection for writing outcomes, so that recording one batch overlaps
     /// claiming the next (each connection runs one statement at a time).
-    private let recorder: PostgresConnection
-    private let recorderStore: OutboxStore
-    private let listener: PostgresConnection
-    private let store: OutboxStore
-    private let wake = WakeSignal()
-    private let stop = Mutex(StopState())
+    let recorder: PostgresConnection
+    let recorderStore: OutboxStore
+    let listener: PostgresConnection
+    let store: OutboxStore
+    let wake = WakeSignal()
+    let stop = Mutex(StopState())
 
     private var catalog: TemplateCatalog
     private var planner: SchedulePlanner
     /// Outcomes waiting for the next group commit, and whether one is running.
-    private var pendingCompletions: [Outcome] = []
-    private var flushingCompletions = false
+    var pendingCompletions: [Outcome] = []
+    var flushingCompletions = false
     /// When the retention job runs next (at the first maintenance pass, then every `pruneInterval`).
     private var nextPrune = ContinuousClock.now
     private var templatesDirty = true
-    /// Ids of every claimed message not yet recorded: waiting in `ready`, being
-    /// delivered, or having its outcome written. Their leases are renewed.
-    private var inFlight: Set<Int64> = []
+    /// Every claim not yet recorded (waiting in `ready`, being delivered, or having its
+    /// outcome written), with its lease deadline by our own clock. Their leases are renewed.
+    var leases = LeaseBook()
+    /// Claims whose lease may have lapsed before they started: returned uncounted once the
+    /// database answers.
+    var lapsed: [ClaimKey] = []
     /// Claimed messages not started yet, last to start at the front (a claim runs ahead
     /// of free delivery slots, so batch size and concurrency are independent).
-    private var ready: [OutboxMessage] = []
+    var ready: [OutboxMessage] = []
     /// Deliveries running (each holds one of `concurrency` slots until its driver returns;
     /// writing the outcome does not hold a slot).
-    private var delivering = 0
+    var delivering = 0
     /// When the next pending message falls due, as last asked of the database; asked
     /// again only when something may have changed it (a NOTIFY, a retry or deferral we
     /// wrote, maintenance, or a poll interval without news).
     private var nextDue: ContinuousClock.Instant?
     private var nextDueUnknown = true
-    private var released: Set<Int64> = []
-    private var reconnecting: [Link: Task<Void, any Error>] = [:]
-    private var outageSince: ContinuousClock.Instant?
+    var released: Set<ClaimKey> = []
+    var reconnecting: [Link: Task<Void, any Error>] = [:]
+    var outageSince: ContinuousClock.Instant?
     private var lastWatchdog = ContinuousClock.now
-    private var counters = (sent: 0, retried: 0, failed: 0)
+    var counters = (sent: 0, retried: 0, failed: 0)
 
     struct StopState {
         var requested = false
         /// Past the grace period: give up on the database and exit.
         var hard = false
+        /// When the grace period ends (set by the first stop request).
+        var graceDeadline: ContinuousClock.Instant?
     }
 
     /// Errors that end ``run()``.
     public enum WorkerError: Error, CustomStringConvertible {
         case noChannels
+        /// Another running daemon holds the advisory lock on this `worker.id`.
+        case duplicateWorkerID(String)
 
         public var description: String {
             switch self {
             case .noChannels: return "no channel has a driver: configure at least one [channels.<name>] section"
+            case .duplicateWorkerID(let id):
+                return "another herald is running with worker.id \"\(id)\" on this database; give each daemon its own worker.id (or leave it unset: host name and process id)"
             }
         }
     }
@@ -89,10 +98,10 @@ public actor Worker: Service {
         self.drivers = drivers
         self.logger = logger
         self.notifier = notifier
-        self.main = PostgresConnection(connectionString: databaseURL, applicationName: "herald")
+        self.main = PostgresConnection(connectionString: databaseURL, applicationName: "herald", statementTimeout: settings.statementTimeout)
         self.listener = PostgresConnection(connectionString: databaseURL, applicationName: "herald-listen")
         self.store = OutboxStore(connection: main, workerID: settings.workerID)
-        self.recorder = PostgresConnection(connectionString: databaseURL, applicationName: "herald-record")
+        self.recorder = PostgresConnection(connectionString: databaseURL, applicationName: "herald-record", statementTimeout: settings.statementTimeout)
         self.recorderStore = OutboxStore(connection: recorder, workerID: settings.workerID)
         self.catalog = TemplateCatalog(records: [], defaultLocale: settings.defaultLocale)
         self.planner = SchedulePlanner(policy: settings.scheduling, records: [])
@@ -115,13 +124,19 @@ public actor Worker: Service {
 
     /// Begins a graceful shutdown (what SIGTERM does). Safe from any context.
     public nonisolated func requestStop() {
-        stop.withLock { $0.requested = true }
+        let grace = settings.shutdownGrace
+        stop.withLock {
+            $0.requested = true
+            if $0.graceDeadline == nil { $0.graceDeadline = .now + grace }
+        }
         wake.signal()
         listener.wake()
     }
 
     nonisolated var stopRequested: Bool { stop.withLock { $0.requested } }
     nonisolated var hardStop: Bool { stop.withLock { $0.hard } }
+    /// When a requested stop's grace period ends; nil while running.
+    nonisolated var graceDeadline: ContinuousClock.Instant? { stop.withLock { $0.graceDeadline } }
 
     func runUntilStopped() async throws {
         guard !drivers.isEmpty else { throw WorkerError.noChannels }
@@ -136,6 +151,12 @@ public actor Worker: Service {
             group.addTask { await self.renewLoop() }
             await self.claimLoop(group: &group)
             await self.drain()
+            if !leases.isEmpty || outageSince != nil {
+                // Past the grace period with the database unreachable or silent: a statement
+                // still blocked in libpq is cut off so that the process can exit.
+                main.abort()
+                recorder.abort()
+            }
             group.cancelAll()
             listener.wake()
         }
@@ -150,6 +171,11 @@ public actor Worker: Service {
     private func startup() async throws {
         try await withDatabase { _ in }
         try await Migrator(connection: main).verifyCurrent()
+        // One daemon per worker id: it takes back its own leases below, which is only safe
+        // when no other daemon with the same id is running.
+        guard try await withDatabase(retryOnLoss: false, { try await $0.lockWorkerID() }) else {
+            throw WorkerError.duplicateWorkerID(settings.workerID)
+        }
         if settings.listen {
             try await connectListener()
         }
@@ -210,22 +236,24 @@ public actor Worker: Service {
                 }
                 if now >= nextStatus {
                     nextStatus = now + .seconds(10)
-                    notifier.status("in flight \(inFlight.count); sent \(counters.sent), retried \(counters.retried), failed \(counters.failed)")
+                    notifier.status("in flight \(leases.count); sent \(counters.sent), retried \(counters.retried), failed \(counters.failed)")
                 }
+                if !lapsed.isEmpty { try await releaseLapsed() }
                 startReady(group: &group)
                 var claimedPartly = false
                 // Claim when every claimed message has started, a slot is free, and the
                 // outcomes still being written are few enough (the next claim overlaps
                 // writing the last batch's outcomes, without running far ahead of it).
-                if ready.isEmpty && delivering < settings.concurrency && inFlight.count - delivering < unrecordedLimit {
+                if ready.isEmpty && delivering < settings.concurrency && leases.count - delivering < unrecordedLimit {
                     let limit = settings.batchSize
                     let at = settings.clock?()
+                    let sentAt = ContinuousClock.now
                     let messages = try await withDatabase { try await $0.claim(channels: self.channelNames, limit: limit, lease: self.settings.lease, now: at) }
-                    for message in messages { inFlight.insert(message.id) }
+                    leases.hold(messages.map(\.claimKey), sentAt: sentAt, lease: settings.lease)
                     ready = messages.reversed()
                     startReady(group: &group)
                     claimedPartly = messages.count < limit
-                    if messages.isEmpty && inFlight.isEmpty && settings.exitWhenIdle {
+                    if messages.isEmpty && leases.isEmpty && settings.exitWhenIdle {
                         let busy = try await withDatabase {
                             try await $0.hasUnfinishedWork(channels: self.channelNames, horizon: self.settings.idleHorizon, now: self.settings.clock?())
                         }
@@ -271,10 +299,34 @@ public actor Worker: Service {
         guard !ready.isEmpty else { return }
         let snapshot = catalog
         let rules = planner
-        while delivering < settings.concurrency, let message = ready.popLast() {
+        while delivering < settings.concurrency, let message = nextStartable() {
             delivering += 1
             group.addTask { await self.runSlot(Work(message: message, catalog: snapshot, planner: rules)) }
         }
+    }
+
+    /// The next claimed message whose lease is sure to last a while (half a lease); those
+    /// whose lease may have lapsed (renewals failed: the database is unreachable) are set
+    /// aside to be returned uncounted, never started: another worker may own them by now.
+    private func nextStartable() -> OutboxMessage? {
+        let now = ContinuousClock.now
+        while let message = ready.popLast() {
+            if leases.mayStart(message.claimKey, now: now, margin: settings.lease / 2) { return message }
+            lapsed.append(message.claimKey)
+        }
+        return nil
+    }
+
+    /// Returns the claims set aside by ``nextStartable()`` to pending, uncounted (attempt-checked:
+    /// one taken over meanwhile is left to its new owner).
+    private func releaseLapsed() async throws {
+        let claims = lapsed
+        let count = try await withDatabase { try await $0.release(claims) }
+        lapsed.removeAll { claims.contains($0) }
+        for claim in claims { finished(claim, result: nil, signal: false) }
+        dueMayHaveChanged()
+        logger.warning("returned claims whose lease may have lapsed before they started (database unreachable for too long)",
+                       metadata: ["claims": "\(claims.count)", "released": "\(count)"])
     }
 
     /// A claimed message with the templates and rules current when it started.
@@ -298,9 +350,9 @@ public actor Worker: Service {
     /// Queues an outcome for writing, then gives the slot its next message, or frees it.
     private func handOver(_ outcome: Outcome?) -> Work? {
         if let outcome {
-            let id = outcome.completion.messageID
-            if released.contains(id) {
-                finished(id, result: nil)  // returned to pending at shutdown: nothing to record
+            let claim = outcome.claim
+            if released.contains(claim) {
+                finished(claim, result: nil)  // returned to pending at shutdown: nothing to record
             } else {
                 pendingCompletions.append(outcome)
                 if !flushingCompletions {
@@ -309,7 +361,7 @@ public actor Worker: Service {
                 }
             }
         }
-        if !stopRequested, let message = ready.popLast() {
+        if !stopRequested, let message = nextStartable() {
             return Work(message: message, catalog: catalog, planner: planner)
         }
         delivering -= 1
@@ -319,7 +371,7 @@ public actor Worker: Service {
 
     /// Something may have made a message due earlier than `nextDue` (a NOTIFY, a retry or
     /// deferral written): the next partial claim asks the database again.
-    private func dueMayHaveChanged() {
+    func dueMayHaveChanged() {
         nextDueUnknown = true
         nextDue = nil
     }
@@ -329,7 +381,10 @@ public actor Worker: Service {
             nextPrune = ContinuousClock.now + settings.pruneInterval
             try await prune(keep: keep)
         }
-        let recovered = try await withDatabase { try await $0.recoverExpiredLeases(defaultMaxAttempts: self.settings.maxAttempts) }
+        let holding = leases.ids
+        let recovered = try await withDatabase {
+            try await $0.recoverExpiredLeases(defaultMaxAttempts: self.settings.maxAttempts, holding: holding)
+        }
         if !recovered.isEmpty { dueMayHaveChanged() }
         for row in recovered {
             logger.warning("lease expired; message taken over from a stopped worker", metadata: [
@@ -353,7 +408,7 @@ public actor Worker: Service {
         }
     }
 
-    private func pingWatchdog() {
+    func pingWatchdog() {
         guard let interval = notifier.watchdogInterval else { return }
         let now = ContinuousClock.now
         if now - lastWatchdog >= interval / 2 {
@@ -372,6 +427,8 @@ public actor Worker: Service {
         let startedAt: ContinuousClock.Instant
         /// Set when the provider reported an opt-out: recorded once the outcome is written.
         let optOut: String?
+
+        var claim: ClaimKey { ClaimKey(id: completion.messageID, attempt: completion.attempt) }
     }
 
     /// Applies the scheduling rules, then renders and delivers one claimed message.
@@ -422,44 +479,6 @@ public actor Worker: Service {
         return Outcome(completion: completion, channel: message.channel, recipient: message.recipient, startedAt: clock, optOut: optOut)
     }
 
-    /// After an outcome is written (or found taken over): the opt-out it reported, its log
-    /// line, and the bookkeeping.
-    private func settle(_ outcome: Outcome, recorded: Bool) {
-        let completion = outcome.completion
-        let id = completion.messageID
-        let millis = Int(clampingRounded: (ContinuousClock.now - outcome.startedAt).seconds * 1000)
-        var metadata: Logger.Metadata = [
-            "message": "\(id)", "channel": "\(outcome.channel)", "status": "\(recorded ? completion.result.statusName : "discarded")",
-            "attempt": "\(completion.attempt)", "duration_ms": "\(millis)", "driver": "\(completion.driver)",
-        ]
-        if let error = completion.error { metadata["error"] = "\(error)" }
-        if let retryIn = completion.retryIn { metadata["retry_in"] = "\(DurationText.format(retryIn))" }
-        if let providerID = completion.providerMessageID { metadata["provider_id"] = "\(providerID)" }
-        if !recorded {
-            logger.warning("delivery finished after the lease was taken over; result discarded", metadata: metadata)
-        } else {
-            switch completion.result {
-            case .sent: logger.info("delivered", metadata: metadata)
-            case .retry: logger.warning("delivery failed; will retry", metadata: metadata)
-            case .failed: logger.error("delivery failed", metadata: metadata)
-            }
-        }
-        if recorded && completion.result == .retry { dueMayHaveChanged() }
-        if recorded, let reason = outcome.optOut {
-            // Kept in flight until the opt-out is stored, so shutdown waits for it.
-            let (channel, recipient) = (outcome.channel, outcome.recipient)
-            Task {
-                _ = await self.persist(id, what: "opt-out") {
-                    try await $0.recordOptOut(channel: channel, recipient: recipient, reason: reason)
-                    return true
-                }
-                self.finished(id, result: completion.result)
-            }
-            return
-        }
-        finished(id, result: recorded ? completion.result : nil, signal: false)
-    }
-
     /// What became of one claimed message before its outcome is recorded.
     enum Step: Sendable {
         /// Deferred, expired, or released at shutdown: nothing more to record.
@@ -491,11 +510,11 @@ public actor Worker: Service {
                 break
             case .deferred(let until, let reasons):
                 await reschedule(message, explanation: explanation) {
-                    try await $0.deferMessage(message.id, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
+                    try await $0.deferMessage(message.claimKey, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
                 }
                 return .handled
             case .expired(let reason):
-                await reschedule(message, explanation: explanation) { try await $0.expireMessage(message.id, reason: "expired: \(reason)") }
+                await reschedule(message, explanation: explanation) { try await $0.expireMessage(message.claimKey, reason: "expired: \(reason)") }
                 return .handled
             }
         }
@@ -511,19 +530,19 @@ public actor Worker: Service {
         } catch let error as DeliveryError {
             return .delivered(rendered, .failure(error))
         } catch {
-            if await isReleased(message.id) { return .handled }
+            if await isReleased(message.claimKey) { return .handled }
             return .delivered(rendered, .failure(.transient(String(describing: error))))
         }
     }
 
-    private func isReleased(_ id: Int64) -> Bool { released.contains(id) }
+    private func isReleased(_ claim: ClaimKey) -> Bool { released.contains(claim) }
 
     /// Records a deferral or an expiry (neither is an attempt) and logs one line.
     private func reschedule(_ message: OutboxMessage, explanation: Explanation, _ write: @Sendable (OutboxStore) async throws -> Bool) async {
         var metadata: Logger.Metadata = [
             "message": "\(message.id)", "channel": "\(message.channel)", "time_zone": "\(explanation.timeZone)",
         ]
-        let kept = await persist(message.id, what: "a scheduling decision", write)
+        let kept = await persist(String(message.id), what: "a scheduling decision", failed: false, write)
         dueMayHaveChanged()
         switch explanation.decision {
         case .deferred(let until, let reasons):
@@ -538,14 +557,14 @@ public actor Worker: Service {
         case .send:
             break
         }
-        finished(message.id, result: nil)
+        finished(message.claimKey, result: nil)
     }
 
     /// A claimed message is done with (recorded, rescheduled or given back). `signal`
     /// wakes the claim loop, which may claim again; a flush signals once per batch.
-    private func finished(_ id: Int64, result: Completion.Result?, signal: Bool = true) {
-        inFlight.remove(id)
-        released.remove(id)
+    func finished(_ claim: ClaimKey, result: Completion.Result?, signal: Bool = true) {
+        leases.remove(claim)
+        released.remove(claim)
         switch result {
         case .sent: counters.sent += 1
         case .retry: counters.retried += 1
@@ -555,76 +574,9 @@ public actor Worker: Service {
         if signal { wake.signal() }
     }
 
-    /// Outcomes are group-committed: the first one starts a flush; those that arrive while
-    /// it runs go together in the next one (one `complete` statement for up to
-    /// ``maxCompletionBatch`` rows), on the recorder connection, retrying across
-    /// connection losses until stored (or shutdown gives up). An idle worker writes each
-    /// at once; a busy one writes many per round trip, with no timer adding latency.
-    static let maxCompletionBatch = 500
-
-    private func flushCompletions() async {
-        while !pendingCompletions.isEmpty {
-            let batch = Array(pendingCompletions.prefix(Self.maxCompletionBatch))
-            pendingCompletions.removeFirst(batch.count)
-            let completions = batch.map(\.completion)
-            let kept = await persist(completions.count == 1 ? String(completions[0].messageID) : "\(completions.count) messages",
-                                     what: "the outcome", failed: Set<Int64>(), on: .recorder) {
-                try await $0.complete(completions)
-            }
-            for outcome in batch { settle(outcome, recorded: kept.contains(outcome.completion.messageID)) }
-            wake.signal()
-        }
-        flushingCompletions = false
-    }
-
-    /// Runs a lease-checked write for one message, retrying across errors until it is
-    /// stored; past the shutdown grace it gives up (the lease then expires and another
-    /// worker takes the message over). Returns whether our lease was still held.
-    private func persist(_ id: Int64, what: String, _ write: @Sendable (OutboxStore) async throws -> Bool) async -> Bool {
-        await persist(String(id), what: what, failed: false, write)
-    }
-
-    /// The same for any write: `failed` is what to return when shutdown gives up.
-    private func persist<T: Sendable>(_ ids: String, what: String, failed: T, on link: Link = .main,
-                                      _ write: @Sendable (OutboxStore) async throws -> T) async -> T {
-        while true {
-            do {
-                return try await withDatabase(on: link) { try await write($0) }
-            } catch {
-                if hardStop {
-                    logger.error("could not record \(what) before exit; the lease will expire and the message be retried",
-                                 metadata: ["message": "\(ids)", "error": "\(error)"])
-                    return failed
-                }
-                logger.error("could not record \(what); retrying", metadata: ["message": "\(ids)", "error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-    }
-
-    // MARK: Leases
-
-    private func renewLoop() async {
-        let every = settings.lease / 3
-        while !Task.isCancelled {
-            try? await Task.sleep(for: every)
-            if Task.isCancelled { return }
-            let ids = Array(inFlight)
-            guard !ids.isEmpty else { continue }
-            do {
-                let kept = try await withDatabase { try await $0.renew(ids, lease: self.settings.lease) }
-                for id in ids where !kept.contains(id) && inFlight.contains(id) {
-                    logger.warning("lease lost while delivering (another worker took the message over)", metadata: ["message": "\(id)"])
-                }
-            } catch {
-                logger.warning("could not renew leases", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
     // MARK: Notifications
 
-    private func listenLoop() async {
+    func listenLoop() async {
         var delay = Duration.milliseconds(250)
         var down = false
         while !stopRequested && !Task.isCancelled {
@@ -651,106 +603,6 @@ public actor Worker: Service {
         }
     }
 
-    // MARK: Shutdown
-
-    private func drain() async {
-        if !ready.isEmpty {
-            // Claimed but never started: back to pending at once, uncounted.
-            let ids = ready.map(\.id)
-            ready = []
-            let count = (try? await withDatabase(giveUpAfter: .seconds(5)) { try await $0.release(ids) }) ?? 0
-            for id in ids { inFlight.remove(id) }
-            logger.notice("stopping: returned claimed messages not yet started to pending", metadata: ["released": "\(count)"])
-        }
-        notifier.stopping(status: "stopping: \(inFlight.count) deliveries in flight")
-        if !inFlight.isEmpty {
-            logger.notice("stopping: waiting for deliveries in flight", metadata: [
-                "in_flight": "\(inFlight.count)", "grace": "\(DurationText.format(settings.shutdownGrace))",
-            ])
-        }
-        let deadline = ContinuousClock.now + settings.shutdownGrace
-        while !inFlight.isEmpty && ContinuousClock.now < deadline {
-            await wake.wait(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
-        }
-        if !inFlight.isEmpty {
-            let ids = Array(inFlight)
-            released.formUnion(ids)
-            let count = (try? await withDatabase(giveUpAfter: .seconds(5)) { try await $0.release(ids) }) ?? 0
-            logger.warning("grace period over; returned unfinished claims to pending without counting the attempt", metadata: [
-                "released": "\(count)", "in_flight": "\(ids.count)",
-            ])
-        }
-        stop.withLock { $0.hard = true }
-    }
-
-    // MARK: Connection supervision
-
-    /// The worker's two database connections.
-    enum Link {
-        /// Claims, leases, scheduling decisions, maintenance.
-        case main
-        /// Outcomes (``flushCompletions()``).
-        case recorder
-    }
-
-    private func connection(_ link: Link) -> PostgresConnection { link == .main ? main : recorder }
-
-    /// Runs `operation` on a connection (the main one by default); on connection loss,
-    /// reconnects with backoff (logging the outage once) and runs it again.
-    func withDatabase<T: Sendable>(on link: Link = .main, giveUpAfter: Duration? = nil,
-                                   _ operation: @Sendable (OutboxStore) async throws -> T) async throws -> T {
-        let start = ContinuousClock.now
-        let target = link == .main ? store : recorderStore
-        while true {
-            do {
-                if !(await connection(link).isConnected) { try await reconnect(link) }
-                return try await operation(target)
-            } catch let error as PostgresError where error.isConnectionLoss {
-                if hardStop { throw error }
-                if let limit = giveUpAfter, ContinuousClock.now - start > limit { throw error }
-                noteOutage(error)
-                try await reconnect(link)
-            }
-        }
-    }
-
-    private func noteOutage(_ error: PostgresError) {
-        guard outageSince == nil else { return }
-        outageSince = .now
-        logger.error("database connection lost; reconnecting with backoff", metadata: ["error": "\(error)"])
-        notifier.status("database unreachable; reconnecting")
-    }
-
-    private func reconnect(_ link: Link) async throws {
-        if let running = reconnecting[link] { return try await running.value }
-        let task = Task { try await self.reconnectLoop(link) }
-        reconnecting[link] = task
-        defer { reconnecting[link] = nil }
-        try await task.value
-    }
-
-    private func reconnectLoop(_ link: Link) async throws {
-        var delay = Duration.milliseconds(100)
-        while true {
-            do {
-                try await connection(link).connect()
-                if let since = outageSince {
-                    logger.notice("database connection restored", metadata: ["outage_s": "\(String(format: "%.1f", (ContinuousClock.now - since).seconds))"])
-                    outageSince = nil
-                }
-                return
-            } catch let error as PostgresError {
-                if hardStop || (stopRequested && inFlight.isEmpty) { throw error }
-                if outageSince == nil {
-                    outageSince = .now
-                    logger.error("cannot connect to the database; retrying with backoff", metadata: ["error": "\(error)"])
-                }
-                pingWatchdog()
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
-    }
 }
 
 extension Completion.Result {

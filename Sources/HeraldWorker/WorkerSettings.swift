@@ -26,6 +26,9 @@ public struct WorkerSettings: Sendable {
     public var exitWhenIdle: Bool
     /// With `exitWhenIdle`: messages due later than this are left pending.
     public var idleHorizon: Duration = .seconds(60)
+    /// The longest any of the worker's statements may run (PostgreSQL's `statement_timeout`),
+    /// so a stuck server cannot block the claim loop until the watchdog kills it (nil: the server's).
+    public var statementTimeout: Duration? = .seconds(60)
     /// Quiet hours, time zones and the minimum lead.
     public var scheduling: SchedulingPolicy
     /// An injected clock (tests): replaces the database's `now()` for "is it due" and

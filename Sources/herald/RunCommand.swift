@@ -59,6 +59,7 @@ extension WorkerSettings {
         self.retention = config.retention.keep
         self.pruneBatch = config.retention.batch
         self.pruneInterval = config.retention.interval
+        self.statementTimeout = config.database.statementTimeout
     }
 }
 

@@ -73,7 +73,7 @@ import Testing
             try await db.enqueue(count: 2)
             let a = try await store(db, worker: "a")
             let claimed = try await a.claim(channels: ["sms"], limit: 2, lease: .seconds(30))
-            #expect(try await a.release(claimed.map(\.id)) == 2)
+            #expect(try await a.release(claimed.map(\.claimKey)) == 2)
             let rows = try await db.query("SELECT status, attempts, locked_by FROM herald.message").rows
             #expect(rows.allSatisfy { $0 == ["pending", "0", nil] })
             #expect(try await db.scalar("SELECT count(*) FROM herald.attempt") == "0")
