@@ -47,7 +47,9 @@ extension Worker {
             var fallback = Completion(messageID: original.messageID, attempt: original.attempt,
                                       result: original.result == .sent ? .sent : .failed, driver: original.driver,
                                       startedAt: original.startedAt, finishedAt: original.finishedAt)
-            fallback.error = SafeText.clean("the outcome of attempt \(original.attempt) (\(original.result.rawValue)) could not be stored: \(error)")
+            // The server's message and code only: its DETAIL may quote the row, the very text that failed.
+            let why = error.message + (error.sqlState.map { " (SQLSTATE \($0))" } ?? "")
+            fallback.error = SafeText.clean("the outcome of attempt \(original.attempt) (\(original.result.rawValue)) could not be stored: \(why)")
             switch await write([fallback]) {
             case .success(let kept): return kept
             case .failure(let again):

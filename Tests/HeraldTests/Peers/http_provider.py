@@ -9,9 +9,11 @@ Answers by the To number's last digit:
   any other: 201
 DIR/fail-sms-until: while this file exists and holds a Unix time in the future, every SMS gets 500.
 
-Webhook receiver: POST /hook[/500-once|/404]. Verifies Herald-Signature with its
+Webhook receiver: POST /hook[/500-once|/404|/nul-500|/huge|/slow]. Verifies Herald-Signature with its
 own HMAC-SHA256 over "{Herald-Timestamp}.{body}" (secret: hook-secret) and refuses
-(401) bad signatures or timestamps more than 300 s old.
+(401) bad signatures or timestamps more than 300 s old. Hostile answers: /hook/nul-500 is a 500
+whose body holds a NUL byte, with Retry-After: 10000000000000; /hook/huge is a 500 streaming
+200 MB of body; /hook/slow?s=N answers 200 after N seconds.
 
 Every request is appended to DIR/requests.jsonl with the status it got. DIR/port is written when listening.
 usage: http_provider.py DIR [--latency-ms N]   (N: added to every SMS answer, like a real API's round trip)
@@ -67,6 +69,27 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+    def raw(self, status, body, headers=(), length=None):
+        """Answers with raw bytes, or `length` bytes of "x" streamed until the client hangs up."""
+        if getattr(self, "entry", None) is not None:
+            self.entry["status"] = status
+            self.record(self.entry)
+            self.entry = None
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body) if body is not None else length))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        try:
+            if body is not None:
+                self.wfile.write(body)
+            else:
+                chunk = b"x" * 65536
+                for _ in range(length // len(chunk)):
+                    self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def record(self, entry):
         with lock:
@@ -133,6 +156,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(503, {"error": "busy"}, [("Retry-After", "1")])
         if self.path == "/hook/404":
             return self.reply(404, {"error": "no such hook"})
+        if self.path == "/hook/nul-500":
+            return self.raw(500, b"bad\x00request", [("Retry-After", "10000000000000")])
+        if self.path == "/hook/huge":
+            return self.raw(500, None, length=200 * 1024 * 1024)
+        if self.path.startswith("/hook/slow"):
+            time.sleep(float(urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query).get("s", ["1"])[0]))
         self.reply(200, {"ok": True})
 
 

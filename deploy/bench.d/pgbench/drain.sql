@@ -54,6 +54,11 @@ WITH c AS (
       FROM c
      WHERE m.id = c.id AND m.locked_by = ('pgbench-' || :client_id) AND m.status = 'sending' AND m.attempts = c.number
     RETURNING m.id
+), done AS (
+    -- A replay after a lost connection: what the first try already committed.
+    SELECT c.id FROM c
+     WHERE false::bool AND EXISTS (SELECT 1 FROM herald.attempt a
+                                  WHERE a.message_id = c.id AND a.number = c.number AND a.worker = ('pgbench-' || :client_id) AND a.outcome = c.result)
 ), att AS (
     INSERT INTO herald.attempt (message_id, number, started_at, finished_at, worker, driver, outcome, error, response_code)
     SELECT c.id, c.number, to_timestamp(c.started), to_timestamp(c.finished), ('pgbench-' || :client_id), c.driver,
@@ -64,5 +69,6 @@ WITH c AS (
            c.response_code
       FROM c LEFT JOIN upd ON upd.id = c.id
      WHERE EXISTS (SELECT 1 FROM herald.message x WHERE x.id = c.id)
+       AND NOT EXISTS (SELECT 1 FROM done WHERE done.id = c.id)
 )
-SELECT id FROM upd;
+SELECT id FROM upd UNION ALL SELECT id FROM done;
