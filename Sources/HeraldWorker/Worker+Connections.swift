@@ -65,7 +65,7 @@ extension Worker {
         while true {
             do {
                 try await connection(link).connect()
-                if link == .main, try await !store.lockWorkerID() {
+                if link == .main, ownsWorkerID, try await !store.lockWorkerID() {
                     // Another daemon with our id started while we were disconnected.
                     logger.critical("another herald took worker.id while the connection was down; stopping",
                                     metadata: ["worker": "\(settings.workerID)"])

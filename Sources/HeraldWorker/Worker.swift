@@ -64,6 +64,8 @@ public actor Worker: Service {
     private var nextDue: ContinuousClock.Instant?
     private var nextDueUnknown = true
     var released: Set<ClaimKey> = []
+    /// Whether startup took the advisory lock on `worker.id` (taken again after each reconnect).
+    var ownsWorkerID = false
     var reconnecting: [Link: Task<Void, any Error>] = [:]
     var outageSince: ContinuousClock.Instant?
     private var lastWatchdog = ContinuousClock.now
@@ -176,6 +178,7 @@ public actor Worker: Service {
         guard try await withDatabase(retryOnLoss: false, { try await $0.lockWorkerID() }) else {
             throw WorkerError.duplicateWorkerID(settings.workerID)
         }
+        ownsWorkerID = true
         if settings.listen {
             try await connectListener()
         }

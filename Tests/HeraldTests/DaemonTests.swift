@@ -106,37 +106,23 @@ import Testing
 
     @Test func postgresRestartMidRunIsSurvived() async throws {
         // A server of its own, so stopping it does not disturb the other tests.
-        let dir = try temporaryDirectory()
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
-        let script = repositoryRoot.appendingPathComponent("deploy/lib/common.sh").path
-        func shell(_ command: String) async throws -> String {
-            try await runShell("source '\(script)' && \(command)")
-        }
-        let url = try await shell("herald_pg_start '\(dir.path)/pg' && echo $HERALD_PG_URL")
-        defer {
-            let stop = Process()
-            stop.executableURL = URL(fileURLWithPath: "/bin/bash")
-            stop.arguments = ["-c", "source '\(script)' && herald_pg_stop '\(dir.path)/pg'"]
-            try? stop.run()
-        }
-        let db = TestDatabase(name: "postgres", url: url)
-        let conn = try await db.connect()
-        _ = try await Migrator(connection: conn).migrate()
-        await conn.close()
+        let server = try await OwnPostgres.start()
+        let db = server.database
         try await db.addTemplate()
         try await db.enqueue(count: 1000)
         let out = try temporaryDirectory()
         let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "20ms", lease: "5s"), "--exit-when-idle"])
         #expect(try await db.waitUntil { (try await db.statusCounts()["sent"] ?? 0) >= 50 })
-        _ = try await shell("herald_pg_as \"$(herald_pg_bindir)/pg_ctl\" -D '\(dir.path)/pg/data' -m fast -w stop")
+        try await server.stop()
         try await Task.sleep(for: .seconds(3))
-        _ = try await shell("herald_pg_resume '\(dir.path)/pg'")
+        try await server.resume()
         let status = await herald.wait(timeout: .seconds(90))
         #expect(status == 0, "stderr: \(herald.stderr)")
         #expect(try await db.statusCounts() == ["sent": 1000])
         let outage = herald.stderr.split(separator: "\n").filter { $0.contains("database connection lost") }
         #expect(outage.count == 1, "the outage is logged once: \(herald.stderr)")
         #expect(herald.stderr.contains("database connection restored"))
+        withExtendedLifetime(server) {}
     }
 
     @Test func readyStatusAndWatchdogGoToTheNotifySocket() async throws {
