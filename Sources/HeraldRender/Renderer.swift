@@ -13,6 +13,10 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidJSON(template: String, locale: String)
     /// The SMS text takes more segments than `[render] sms_max_segments`; carries what was rendered.
     case smsTooLong(RenderedMessage, SMSSegments, maximum: Int)
+    /// Rendering a part took more than the work budget (lookups and list items).
+    case tooMuchWork(template: String, locale: String, part: String, budget: Int)
+    /// A rendered part is longer than its channel allows.
+    case tooLarge(template: String, locale: String, part: String, bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -28,6 +32,10 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
             return "template \(template) (\(locale)) webhook body is not valid JSON once rendered"
         case .smsTooLong(let rendered, let segments, let maximum):
             return "template \(rendered.template) (\(rendered.locale)) renders an SMS of \(segments), over the maximum of \(maximum) ([render] sms_max_segments)"
+        case .tooMuchWork(let template, let locale, let part, let budget):
+            return "template \(template) (\(locale)) \(part) takes more than \(budget) lookups and list items to render (sections nested over the same list?); rendering stopped"
+        case .tooLarge(let template, let locale, let part, let bytes, let limit):
+            return "template \(template) (\(locale)) \(part) renders to \(bytes) bytes, over the limit of \(limit) for this channel"
         }
     }
 
@@ -138,9 +146,18 @@ public struct Renderer: Sendable {
         rootValues["herald"] = ObjectNode(values: herald, path: "herald.", trace: trace)
         let root = ObjectNode(values: rootValues, path: "", trace: trace)
 
+        let limit = Self.sizeLimit(channel)
         func strict(_ compiled: CompiledPart, _ part: String) throws -> String {
             trace.reset()
             let text = compiled.template.render(root)
+            if trace.exhausted {
+                throw RenderError.tooMuchWork(template: name, locale: locale, part: part, budget: LookupTrace.budget)
+            }
+            let bytes = text.utf8.count
+            let partLimit = part == "subject" ? Self.subjectLimit : limit
+            if bytes > partLimit {
+                throw RenderError.tooLarge(template: name, locale: locale, part: part, bytes: bytes, limit: partLimit)
+            }
             let missing = trace.missing().filter { !compiled.sections.contains($0) }
             if !missing.isEmpty {
                 throw RenderError.missingVariables(template: name, locale: locale, part: part, names: missing)
@@ -179,6 +196,18 @@ public struct Renderer: Sendable {
             return .failure(.templateError("\(error)"))
         }
     }
+
+    /// The most bytes a rendered body (text or HTML) may have, by channel: 1 MB for
+    /// email, 64 kB for a webhook document, 64 kB for an SMS before its segment limit.
+    public static func sizeLimit(_ channel: Channel) -> Int {
+        switch channel {
+        case .email: return 1_000_000
+        case .webhook, .sms: return 64 * 1024
+        }
+    }
+
+    /// The most bytes an email subject may have once rendered.
+    public static let subjectLimit = 998
 
     /// Dates and amounts follow the message's own locale (`fr-CA`) when its template is in
     /// that language (`fr`); otherwise the template's, so that an English fallback text

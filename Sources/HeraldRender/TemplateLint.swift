@@ -22,6 +22,25 @@ public struct TemplateLint: Sendable {
         self.context = context
     }
 
+    /// Names of sections opened inside a section of the same name
+    /// (`{{#items}}…{{#items}}…{{/items}}…{{/items}}`), in order of appearance.
+    public static func sectionsNestedOverThemselves(_ source: String) -> [String] {
+        var open: [String] = []
+        var found: [String] = []
+        for tag in TemplateCatalog.tags(in: source) {
+            switch tag.kind {
+            case "#", "^":
+                if tag.kind == "#", open.contains(tag.name), !found.contains(tag.name) { found.append(tag.name) }
+                open.append(tag.name)
+            case "/":
+                if let at = open.lastIndex(of: tag.name) { open.removeSubrange(at...) }
+            default:
+                break
+            }
+        }
+        return found
+    }
+
     /// Every problem, in the order of the templates; empty when all is well.
     public func run() -> [Problem] {
         var problems: [Problem] = []
@@ -38,6 +57,13 @@ public struct TemplateLint: Sendable {
                 continue
             case .success:
                 break
+            }
+            for (part, source) in [("subject", record.subject), ("body", record.body), ("html", record.html)] {
+                let names = Self.sectionsNestedOverThemselves(source ?? "")
+                if !names.isEmpty {
+                    problems.append(Problem(template: name, reason: "warning: \(part) nests sections over the same list (\(names.joined(separator: ", "))): "
+                        + "each item renders the whole list again, so the text grows with the square of its length"))
+                }
             }
             guard let sample = record.sampleData else {
                 problems.append(Problem(template: name, reason: "no sample_data to render against; set herald.template.sample_data to a JSON object of typical variables"))

@@ -23,13 +23,18 @@ struct ObjectNode: MustacheParent {
     let trace: LookupTrace
 
     func child(named name: String) -> Any? {
+        guard !trace.exhausted else { return nil }  // past the work budget: render nothing more
         let value = values[name]
         trace.record(path: path, name: name, found: value != nil)
         return value
     }
 }
 
-/// The lookups made while rendering, in order.
+/// The lookups made while rendering, in order, and the work done: one unit per lookup
+/// and per list item visited. Past ``budget`` units rendering stops producing output
+/// (lookups find nothing, lists end) and the renderer fails the message: a template whose
+/// sections nest over the same list (`{{#items}}…{{#items}}…`) with thousands of items
+/// would otherwise render for minutes into hundreds of megabytes.
 final class LookupTrace: @unchecked Sendable {
     struct Lookup {
         let path: String
@@ -37,11 +42,27 @@ final class LookupTrace: @unchecked Sendable {
         let found: Bool
     }
     private(set) var lookups: [Lookup] = []
+    /// Lookups and list items visited while rendering the current part.
+    private(set) var work = 0
+    /// Most work one part may take (a reminder takes well under a thousand).
+    static let budget = 200_000
 
-    func reset() { lookups.removeAll(keepingCapacity: true) }
+    var exhausted: Bool { work > Self.budget }
+
+    func reset() {
+        lookups.removeAll(keepingCapacity: true)
+        work = 0
+    }
 
     func record(path: String, name: String, found: Bool) {
-        lookups.append(Lookup(path: path, name: name, found: found))
+        work += 1
+        if work <= Self.budget { lookups.append(Lookup(path: path, name: name, found: found)) }
+    }
+
+    /// Counts one list item; false once the budget is spent.
+    func visit() -> Bool {
+        work += 1
+        return work <= Self.budget
     }
 
     /// Dotted names the template used and the data lacks, in order of use.
@@ -231,7 +252,7 @@ struct ValueBuilder {
     func build(_ value: JSONValue, path: String) -> Any? {
         switch value {
         case .object(let o): return object(o, path: path)
-        case .array(let a): return a.compactMap { build($0, path: path) }
+        case .array(let a): return BudgetedList(items: a.compactMap { build($0, path: path) }, trace: trace)
         case .string(let s):
             if let (date, hasTime) = timestamp(s) {
                 return TimestampValue(date: date, hasTime: hasTime, formatter: formatter, now: now, path: path, trace: trace)
@@ -312,5 +333,30 @@ struct ValueBuilder {
         }
         let offset = Double(oh * 3600 + om * 60) * (scalars[i] == 45 ? -1 : 1)
         return (Date(timeIntervalSince1970: localSeconds - offset), true)
+    }
+}
+
+/// A list in the data: iterating it counts each item against the render budget, and it
+/// ends early once the budget is spent. Keeps swift-mustache's list transforms.
+struct BudgetedList: MustacheSequence, MustacheTransformable {
+    let items: [Any]
+    let trace: LookupTrace
+
+    struct Iterator: IteratorProtocol {
+        var base: IndexingIterator<[Any]>
+        let trace: LookupTrace
+        mutating func next() -> Any? {
+            guard trace.visit() else { return nil }
+            return base.next()
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(base: items.makeIterator(), trace: trace) }
+
+    func transform(_ name: String) -> Any? {
+        switch name {
+        case "reversed": return BudgetedList(items: items.reversed(), trace: trace)
+        default: return items.transform(name)
+        }
     }
 }
