@@ -40,6 +40,13 @@ static inline CURLcode herald_curl_setopt_progress(CURL *h, herald_curl_progress
     if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     return rc;
 }
+typedef curl_socket_t (*herald_curl_opensocket_callback)(void *userdata, curlsocktype purpose, struct curl_sockaddr *address);
+
+static inline CURLcode herald_curl_setopt_opensocket(CURL *h, herald_curl_opensocket_callback fn, void *userdata) {
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, fn);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, userdata);
+    return rc;
+}
 static inline CURLcode herald_curl_getinfo_long(CURL *h, CURLINFO info, long *out) {
     return curl_easy_getinfo(h, info, out);
 }

@@ -192,7 +192,8 @@ public struct ConfigurationLoader {
             return .webhook(WebhookDriver.Settings(
                 url: try url("url", schemes: ["https", "http"], optional: true),
                 secret: try secret("secret_file", credential: "webhook-secret", required: true) ?? "",
-                throughput: throughput))
+                throughput: throughput,
+                allowPrivateAddresses: try value("allow_private_addresses").map { try bool($0, "\(path).allow_private_addresses", file) } ?? false))
         }
     }
 

@@ -22,6 +22,9 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public let responseCode: Int
     /// The server's last reply line (SMTP), e.g. `550 5.1.1 <x@y>: Recipient address rejected`.
     public var serverReply: String? = nil
+    /// The address a connection was refused to by ``AddressPolicy`` (a loopback, private
+    /// or link-local address, with internal addresses not allowed).
+    public var refusedAddress: String? = nil
 
     /// The transfer ran past `timeout` or `connect_timeout`.
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
@@ -62,13 +65,18 @@ public struct HTTPRequest: Sendable {
     /// HTTP Basic credentials.
     public var username: String?
     public var password: String?
+    /// False for a URL that came from outside (a message's own webhook URL): connecting
+    /// to a loopback, private or link-local address is refused (``AddressPolicy``).
+    public var allowInternalAddresses: Bool
 
-    public init(url: String, headers: [String] = [], body: Data, username: String? = nil, password: String? = nil) {
+    public init(url: String, headers: [String] = [], body: Data, username: String? = nil, password: String? = nil,
+                allowInternalAddresses: Bool = true) {
         self.url = url
         self.headers = headers
         self.body = body
         self.username = username
         self.password = password
+        self.allowInternalAddresses = allowInternalAddresses
     }
 }
 
@@ -183,6 +191,15 @@ public actor CurlSession {
         herald_curl_setopt_pointer(h, CURLOPT_WRITEDATA, box.toOpaque())
         herald_curl_setopt_callback(h, CURLOPT_HEADERFUNCTION, collectHeader)
         herald_curl_setopt_pointer(h, CURLOPT_HEADERDATA, box.toOpaque())
+        let addressGuard = AddressGuard()
+        let guardBox = Unmanaged.passRetained(addressGuard)
+        defer { guardBox.release() }
+        if !request.allowInternalAddresses {
+            herald_curl_setopt_opensocket(h, guardedOpenSocket, guardBox.toOpaque())
+            // A reused connection was opened without this check.
+            herald_curl_setopt_long(h, CURLOPT_FRESH_CONNECT, 1)
+            herald_curl_setopt_long(h, CURLOPT_FORBID_REUSE, 1)
+        }
         try request.body.withUnsafeBytes { raw in
             herald_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer)))
             do {
@@ -190,6 +207,9 @@ public actor CurlSession {
             } catch let error as CurlError where error.code == Int(CURLE_WRITE_ERROR.rawValue) && sink.overflow {
                 // The body passed the limit: the transfer was stopped there. The status and
                 // headers are complete, and the body's first bytes are kept.
+            } catch var error as CurlError where addressGuard.refused != nil {
+                error.refusedAddress = addressGuard.refused
+                throw error
             }
         }
         var status = 0
@@ -303,65 +323,6 @@ public actor CurlSession {
         let (s, atto) = d.components
         return Int(s) * 1000 + Int(atto / 1_000_000_000_000_000)
     }
-}
-
-private let checkCancellation: herald_curl_progress_callback = { userdata, _, _, _, _ in
-    guard let userdata else { return 0 }
-    return Unmanaged<TransferCancellation>.fromOpaque(userdata).takeUnretainedValue().isCancelled ? 1 : 0
-}
-
-/// The last refusal (4xx/5xx) an SMTP server sent, else its last reply line.
-private final class Replies {
-    var refusal: String?
-    var lastLine: String?
-    var last: String? { refusal ?? lastLine }
-}
-
-private let collectReply: herald_curl_debug_callback = { _, type, data, size, userdata in
-    guard type == CURLINFO_HEADER_IN, let data, let userdata else { return 0 }
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-    let replies = Unmanaged<Replies>.fromOpaque(userdata).takeUnretainedValue()
-    if line.first == "4" || line.first == "5" { replies.refusal = line } else if !line.isEmpty { replies.lastLine = line }
-    return 0
-}
-
-/// Where the callbacks put the response: at most ``HTTPResponse/maxBody`` bytes of body and
-/// ``HTTPResponse/maxHeaders`` header lines, so an endpoint streaming gigabytes cannot
-/// exhaust memory (past the limit the transfer stops).
-private final class Sink {
-    var body = Data()
-    var headers: [(name: String, value: String)] = []
-    var overflow = false
-}
-
-private let collectBody: herald_curl_data_callback = { data, size, count, userdata in
-    guard let data, let userdata else { return 0 }
-    let sink = Unmanaged<Sink>.fromOpaque(userdata).takeUnretainedValue()
-    let room = HTTPResponse.maxBody - sink.body.count
-    let n = size * count
-    sink.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: min(n, room))
-    if n > room {
-        sink.overflow = true
-        return 0  // stops the transfer (CURLE_WRITE_ERROR), handled in post()
-    }
-    return n
-}
-
-private let collectHeader: herald_curl_data_callback = { data, size, count, userdata in
-    guard let data, let userdata else { return 0 }
-    let sink = Unmanaged<Sink>.fromOpaque(userdata).takeUnretainedValue()
-    let n = size * count
-    guard n <= HTTPResponse.maxHeaderLine else { return n }  // an absurd header line is skipped
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
-        sink.headers.removeAll()  // a new response (after a 100 Continue or a redirect)
-    } else if sink.headers.count < HTTPResponse.maxHeaders, let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-        sink.headers.append((name, value))
-    }
-    return size * count
 }
 
 /// `curl_global_init` must run once, before any other thread uses libcurl.

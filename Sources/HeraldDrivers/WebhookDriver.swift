@@ -23,11 +23,16 @@ public struct WebhookDriver: Driver {
         /// Read from `secret_file` or `$CREDENTIALS_DIRECTORY/webhook-secret`; never logged.
         public var secret: String
         public var throughput: Throughput
+        /// Let a message's own URL (no `url` configured) reach loopback, private and
+        /// link-local addresses. Off by default: the URL came from outside. A configured
+        /// `url` is trusted as written.
+        public var allowPrivateAddresses: Bool
 
-        public init(url: String? = nil, secret: String, throughput: Throughput = Throughput()) {
+        public init(url: String? = nil, secret: String, throughput: Throughput = Throughput(), allowPrivateAddresses: Bool = false) {
             self.url = url
             self.secret = secret
             self.throughput = throughput
+            self.allowPrivateAddresses = allowPrivateAddresses
         }
     }
 
@@ -61,11 +66,15 @@ public struct WebhookDriver: Driver {
             "Herald-Message-Id: \(message.id)",
             "Herald-Timestamp: \(timestamp)",
             "Herald-Signature: \(Self.signature(secret: settings.secret, timestamp: timestamp, body: body))",
-        ], body: body)
+        ], body: body, allowInternalAddresses: settings.url != nil || settings.allowPrivateAddresses)
         let response: HTTPResponse
         do {
             response = try await transport.run { try await $0.post(request, cancellation: $1) }
         } catch let error as CurlError {
+            if let address = error.refusedAddress {
+                throw DeliveryError.permanent("webhook URL \"\(url)\" resolves to \(address), a loopback, private or link-local address; refused "
+                    + "(set [channels.webhook] allow_private_addresses = true to allow it)", code: "refused-address")
+            }
             throw transient(error, what: "webhook")
         }
         let status = response.status

@@ -9,7 +9,7 @@ import Testing
 /// local HTTP peer: nothing they send may stall recording, crash the daemon or be lost.
 @Suite struct HostileInputTests {
     func webhookWorker(_ db: TestDatabase) -> Worker {
-        makeWorker(db, drivers: [.webhook: WebhookDriver(.init(secret: "hook-secret"))], concurrency: 8, batch: 20)
+        makeWorker(db, drivers: [.webhook: WebhookDriver(.init(secret: "hook-secret", allowPrivateAddresses: true))], concurrency: 8, batch: 20)
     }
 
     @Test func aNULBodyAndAnAbsurdRetryAfterNeitherStallNorBreakRecording() async throws {
