@@ -52,7 +52,7 @@ import Testing
                                           scheduling: .init(quietHours: [:]))
             settings.retention = .seconds(30 * 86_400)
             settings.pruneBatch = 4
-            try await drain(Worker(databaseURL: db.url, settings: settings, drivers: [.sms: ScriptedDriver()],
+            try await drain(Worker(databaseURL: db.daemonURL, settings: settings, drivers: [.sms: ScriptedDriver()],
                                    logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }))
             #expect(try await db.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM herald.message") == "12,13,14")
         }

@@ -189,7 +189,7 @@ import Testing
             try await db.query("INSERT INTO herald.message (channel, recipient, template, data) VALUES ('sms', '+34600000001', 'long', $1::jsonb)",
                                [#"{"text":"\#(String(repeating: "Cita el día ", count: 30))"}"#])
             let driver = ScriptedDriver()
-            let worker = Worker(databaseURL: db.url,
+            let worker = Worker(databaseURL: db.daemonURL,
                                 settings: { var s = WorkerSettings(workerID: "w", exitWhenIdle: true, scheduling: .init(quietHours: [:])); s.smsMaxSegments = 4; return s }(),
                                 drivers: [.sms: driver], logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() })
             try await drain(worker)

@@ -13,7 +13,7 @@ func makeWorker(_ db: TestDatabase, drivers: [Channel: any Driver], id: String =
                 backoff: Backoff = Backoff(base: .milliseconds(50), cap: .seconds(1), jitter: false),
                 maxAttempts: Int = 5, exitWhenIdle: Bool = true, listen: Bool = true,
                 scheduling: SchedulingPolicy = SchedulingPolicy(quietHours: [:]), clock: (@Sendable () -> Date)? = nil) -> Worker {
-    Worker(databaseURL: db.url,
+    Worker(databaseURL: db.daemonURL,
            settings: WorkerSettings(workerID: id, concurrency: concurrency, batchSize: batch, pollInterval: poll,
                                     lease: lease, shutdownGrace: .seconds(5), listen: listen, maxAttempts: maxAttempts,
                                     backoff: backoff, defaultLocale: "en", exitWhenIdle: exitWhenIdle,

@@ -21,6 +21,10 @@ enum TestServer {
         return components.string!
     }
 
+    /// The login role daemons under test use: a member of `herald_daemon` and nothing else,
+    /// so a statement the daemon's grants do not allow fails the tests.
+    static let daemonRole = "herald_test_daemon"
+
     /// A migrated database to clone; made once per test process.
     static let template = TemplateHolder()
 }
@@ -45,6 +49,14 @@ actor TemplateHolder {
             try await conn.connect()
             _ = try await Migrator(connection: conn).migrate()
             await conn.close()
+            // The login the worker tests run the daemon as: member of herald_daemon only.
+            try await admin.execute("""
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(TestServer.daemonRole)') THEN
+                        CREATE ROLE \(TestServer.daemonRole) LOGIN IN ROLE herald_daemon;
+                    END IF;
+                END $$
+                """)
             await admin.close()
             return name
         }
@@ -57,6 +69,14 @@ actor TemplateHolder {
 struct TestDatabase: Sendable {
     let name: String
     let url: String
+
+    /// This database as the daemon's least-privileged login role.
+    var daemonURL: String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.user = TestServer.daemonRole
+        components.password = nil
+        return components.string ?? url
+    }
 
     /// Runs `body` with a fresh migrated database (or an empty one with `migrated: false`).
     static func with<T: Sendable>(migrated: Bool = true, _ body: (TestDatabase) async throws -> T) async throws -> T {
