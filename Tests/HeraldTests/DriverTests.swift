@@ -105,8 +105,9 @@ func deliveryError(_ body: () async throws -> DeliveryReceipt) async -> Delivery
     @Test func a550FailsPermanently() async throws {
         let peer = try await Peer.start("smtp_server.py")
         let error = await deliveryError { try await SMTPDriver(settings(peer)).deliver(rendered(channel: .email, to: "reject@example.es", subject: "s", body: "b")) }
-        #expect(error == .permanent(error?.reason ?? "", code: "550"))
-        #expect(error?.reason.contains("User unknown") == true, "\(String(describing: error))")
+        guard case .permanent(let reason, let code)? = error else { Issue.record("not permanent: \(String(describing: error))"); return }
+        #expect(code == "550")
+        #expect(reason.contains("550") && reason.contains("User unknown"), "\(reason)")
     }
 
     @Test func wrongPasswordIsPermanentAndNeverLogged() async throws {
@@ -198,7 +199,12 @@ func deliveryError(_ body: () async throws -> DeliveryReceipt) async -> Delivery
         let peer = try await Peer.start("http_provider.py")
         let d = driver(peer.port, timeout: .seconds(20))
         let task = Task { try await d.deliver(rendered(channel: .sms, to: "+15005550005", body: "x")) }  // the server takes 3 s
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel only once the request is at the server: the transfer is in progress.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !FileManager.default.fileExists(atPath: peer.file("slow-started").path) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(FileManager.default.fileExists(atPath: peer.file("slow-started").path))
         task.cancel()
         let cancelledAt = ContinuousClock.now
         do {

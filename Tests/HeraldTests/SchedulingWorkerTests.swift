@@ -42,14 +42,21 @@ final class TestClock: Sendable {
             #expect(row[2] == "deferred: quiet hours 21:00-08:00 for sms in Europe/Madrid")
             #expect(try await db.scalar("SELECT count(*) FROM herald.attempt") == "0", "a deferral is not an attempt")
 
-            clock.set(at("2027-01-15 07:59", "Europe/Madrid"))
-            try await Task.sleep(for: .milliseconds(600))
-            #expect(driver.deliveries.isEmpty, "not before 08:00 local")
+            // At 07:59 a probe due then (urgent: no quiet hours) is sent: the worker looked at the
+            // outbox at 07:59 and left the deferred message alone.
+            let early = at("2027-01-15 07:59", "Europe/Madrid")
+            clock.set(early)
+            try await db.query("""
+                INSERT INTO herald.message (channel, recipient, template, time_zone, data, send_at, urgent)
+                VALUES ('sms', '+34600999999', 't', 'Europe/Madrid', '{"name":"probe"}', to_timestamp($1::float8), true)
+                """, [early.timeIntervalSince1970])
+            #expect(try await db.waitUntil { try await db.scalar("SELECT status FROM herald.message WHERE id = 2") == "sent" })
+            #expect(driver.deliveries == [2: 1], "not before 08:00 local")
 
             clock.set(eight)
-            #expect(try await db.waitUntil { try await db.scalar("SELECT status FROM herald.message") == "sent" })
-            #expect(driver.deliveries == [1: 1])
-            #expect(try await db.query("SELECT number, outcome FROM herald.attempt").rows == [["1", "sent"]])
+            #expect(try await db.waitUntil { try await db.scalar("SELECT status FROM herald.message WHERE id = 1") == "sent" })
+            #expect(driver.deliveries == [1: 1, 2: 1])
+            #expect(try await db.query("SELECT number, outcome FROM herald.attempt WHERE message_id = 1").rows == [["1", "sent"]])
             worker.requestStop()
             try await task.value
         }

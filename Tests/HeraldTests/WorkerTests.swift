@@ -77,9 +77,28 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             let times = driver.times(of: 1)
             #expect(times.count == 4)
             let gaps = zip(times.dropFirst(), times).map { ($0 - $1).seconds }
-            // Delays are 150, 300, 600 ms: each gap is at least its delay. (Upper bounds depend on
-            // the machine's load; the growth itself is BackoffTests' job.)
-            for (gap, delay) in zip(gaps, [0.15, 0.3, 0.6]) { #expect(gap >= delay * 0.95, "gaps \(gaps)") }
+            // Delays are 150, 300, 600 ms: each gap is at least its delay, and not much more (the
+            // slack absorbs a loaded machine; a worker waiting the 5 s cap, or any constant
+            // delay, fails one bound or the other).
+            for (gap, delay) in zip(gaps, [0.15, 0.3, 0.6]) {
+                #expect(gap >= delay * 0.95 && gap < delay + 1.5, "gaps \(gaps)")
+            }
+        }
+    }
+
+    @Test func aProvidersRetryAfterIsHonoured() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.enqueue(count: 1)
+            let driver = ScriptedDriver { m, n in
+                if n == 1 { throw DeliveryError.transient("slow down", code: "429", retryAfter: .seconds(2)) }
+                return DeliveryReceipt(providerMessageID: "ok-\(m.id)")
+            }
+            try await drain(makeWorker(db, drivers: [.sms: driver]))  // backoff alone would wait 50 ms
+            let times = driver.times(of: 1)
+            #expect(times.count == 2)
+            #expect(times.count == 2 && (times[1] - times[0]) >= .milliseconds(1950), "retried after \(times.count == 2 ? "\(times[1] - times[0])" : "-")")
+            #expect(try await db.scalar("SELECT status FROM herald.message") == "sent")
         }
     }
 
@@ -98,7 +117,8 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             // Rows written by one statement share its transaction's now(): fewer distinct
             // timestamps than messages means several outcomes went in one statement.
             let statements = Int(try await db.scalar("SELECT count(DISTINCT updated_at) FROM herald.message") ?? "") ?? 0
-            #expect(statements < 16, "\(statements) statements for 16 outcomes")
+            // The first outcome starts a write; the others, finishing while it runs, go together.
+            #expect(statements <= 4, "\(statements) statements for 16 outcomes")
             #expect(try await db.scalar("SELECT count(*) FROM herald.attempt WHERE outcome = 'sent'") == "16")
         }
     }
@@ -240,11 +260,12 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             let worker = makeWorker(db, drivers: [.sms: FileDriver(directory: try temporaryDirectory())], poll: .seconds(60), exitWhenIdle: false)
             let task = Task { try await worker.run() }
             defer { worker.requestStop() }
-            try await Task.sleep(for: .milliseconds(500))  // let it go idle, sleeping up to the 60 s poll
+            // Idle: listening, and its claim connection done with its first look at the outbox.
+            #expect(try await db.waitUntil { try await db.isIdle() }, "the worker never went idle")
             try await db.enqueue(count: 1)
             #expect(try await db.waitUntil(timeout: .seconds(10)) { try await db.scalar("SELECT status FROM herald.message WHERE id = 1") == "sent" })
+            // The template's NOTIFY is delivered before the message's: the worker reloads first.
             try await db.query("UPDATE herald.template SET body = 'v2 {{name}}'")
-            try await Task.sleep(for: .milliseconds(300))
             try await db.enqueue(count: 1)
             #expect(try await db.waitUntil(timeout: .seconds(10)) { try await db.scalar("SELECT status FROM herald.message WHERE id = 2") == "sent" })
             #expect(try await db.query("SELECT rendered_body FROM herald.message ORDER BY id").rows == [["v1 Ana"], ["v2 Ana"]])

@@ -133,6 +133,7 @@ class Handler(BaseHTTPRequestHandler):
         if last == "4" and once(to):
             return self.reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
         if last == "5" and once(to):
+            open(os.path.join(directory, "slow-started"), "w").close()
             time.sleep(3)
         if last == "6":
             return self.reply(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})

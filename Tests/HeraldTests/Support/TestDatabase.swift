@@ -154,6 +154,16 @@ struct TestDatabase: Sendable {
         return out
     }
 
+    /// True when a worker on this database has gone idle: its LISTEN connection is open and
+    /// its claim connection is idle after a look at the outbox (what a NOTIFY test must wait for).
+    func isIdle() async throws -> Bool {
+        try await scalar("""
+            SELECT count(*) FILTER (WHERE application_name = 'herald-listen') = 1
+               AND count(*) FILTER (WHERE application_name = 'herald' AND state = 'idle' AND query LIKE '%next_attempt_at%') = 1
+              FROM pg_stat_activity WHERE datname = $1
+            """, [name]) == "t"
+    }
+
     /// Polls until `condition` holds or `timeout` passes.
     func waitUntil(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
