@@ -26,7 +26,7 @@ let package = Package(
         // Serial executors that own one OS thread each: where blocking C calls run.
         .target(name: "HeraldExecutors", swiftSettings: strict),
         // A small Swift wrapper over libpq.
-        .target(name: "HeraldPostgres", dependencies: ["CLibPQ", "HeraldExecutors"], swiftSettings: strict),
+        .target(name: "HeraldPostgres", dependencies: ["CLibPQ", "HeraldExecutors", "HeraldCore"], swiftSettings: strict),
         // Value types shared by every module: messages, outcomes, backoff, durations, log format.
         .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The TOML configuration file and its environment overrides.

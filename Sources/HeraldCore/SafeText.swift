@@ -1,3 +1,5 @@
+import Foundation
+
 /// Text that came from outside (provider replies, headers, SMTP lines, error strings),
 /// made safe to store and log: no NUL or other control characters but tab and newline,
 /// valid UTF-8 (Swift strings always are; bytes are decoded with replacement), and
@@ -42,6 +44,13 @@ public enum SafeText {
     /// Bytes from outside decoded as UTF-8 (invalid sequences become U+FFFD), then ``clean(_:limit:)``.
     public static func decode<Bytes: Collection>(_ bytes: Bytes, limit: Int = errorLimit) -> String where Bytes.Element == UInt8 {
         clean(String(decoding: bytes.prefix(limit * 2), as: UTF8.self), limit: limit)
+    }
+
+    /// `scheme://user:password@` anywhere in `text` becomes `scheme://user:***@`: libcurl
+    /// and libpq error messages may repeat a URL with its credentials.
+    public static func redactingUserinfo(_ text: String) -> String {
+        guard text.contains("://") else { return text }
+        return text.replacingOccurrences(of: #"(://[^:/@\s"]*):[^@\s"]*@"#, with: "$1:***@", options: .regularExpression)
     }
 
     /// `text` with every NUL removed (what a C string parameter can carry).

@@ -52,9 +52,10 @@ final class Transport: Sendable {
 
 /// A network-level failure (no answer, or not in time): always worth retrying.
 func transient(_ error: CurlError, what: String) -> DeliveryError {
+    let message = SafeText.redactingUserinfo(error.message)  // libcurl may repeat the URL with its credentials
     if error.isCancelled { return .transient("\(what): transfer stopped at shutdown", code: "cancelled") }
-    if error.isTimeout { return .transient("\(what): timed out: \(error.message)", code: "timeout") }
-    return .transient("\(what): \(error.message)", code: "curl-\(error.code)")
+    if error.isTimeout { return .transient("\(what): timed out: \(message)", code: "timeout") }
+    return .transient("\(what): \(message)", code: "curl-\(error.code)")
 }
 
 /// An HTTP answer that is not 2xx: 408, 429 and 5xx are worth retrying (after the

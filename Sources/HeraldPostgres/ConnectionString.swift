@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import HeraldCore
 
 /// Checks and redacts PostgreSQL connection strings (URIs and conninfo strings).
 ///
@@ -36,7 +37,7 @@ public enum ConnectionString {
         for secret in secrets(of: connectionString).sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
             out = out.replacingOccurrences(of: secret, with: mask)
         }
-        return redactUserinfo(out)
+        return SafeText.redactingUserinfo(out)
     }
 
     /// The passwords a connection string carries: libpq's parse (any form), the URI's
@@ -73,11 +74,5 @@ public enum ConnectionString {
             }
         }
         return found
-    }
-
-    /// `scheme://user:password@` anywhere in `text` becomes `scheme://user:***@`.
-    static func redactUserinfo(_ text: String) -> String {
-        guard text.contains("://") else { return text }
-        return text.replacingOccurrences(of: #"(://[^:/@\s"]*):[^@\s"]*@"#, with: "$1:\(mask)@", options: .regularExpression)
     }
 }

@@ -77,6 +77,8 @@ import Testing
 
     @Test func userinfoInAnyURLIsMasked() {
         #expect(ConnectionString.redact("fetch https://u:tok@h/x failed", secretsOf: "") == "fetch https://u:***@h/x failed")
+        #expect(SafeText.redactingUserinfo("Could not resolve host: smtps://mail:pa55@smtp.example:465 and http://a@b/") ==
+            "Could not resolve host: smtps://mail:***@smtp.example:465 and http://a@b/")
     }
 }
 
