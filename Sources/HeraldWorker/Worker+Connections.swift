@@ -3,7 +3,7 @@ import HeraldOutbox
 import HeraldPostgres
 import Logging
 
-/// Connection supervision: every statement runs through ``Worker/withDatabase(on:retryOnLoss:_:)``,
+/// Connection supervision and notifications: every statement runs through ``Worker/withDatabase(on:retryOnLoss:_:)``,
 /// which reconnects with backoff after a connection loss and gives up when a stop's grace
 /// period is over.
 extension Worker {
@@ -87,6 +87,35 @@ extension Worker {
                 if let deadline = graceDeadline { pause = max(.milliseconds(10), min(pause, deadline - ContinuousClock.now)) }
                 try? await Task.sleep(for: pause)
                 delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    // MARK: Notifications
+
+    func listenLoop() async {
+        var delay = Duration.milliseconds(250)
+        var down = false
+        while !stopRequested && !Task.isCancelled {
+            do {
+                if down {
+                    try await connectListener()
+                    down = false
+                    delay = .milliseconds(250)
+                    logger.notice("notification connection restored")
+                    wake.signal()
+                }
+                let notes = try await listener.waitForNotifications(timeout: .seconds(30))
+                if notes.contains(where: { $0.channel == "herald_template" || $0.channel == "herald_location" }) { templatesDirty = true }
+                if !notes.isEmpty { dueMayHaveChanged(); wake.signal() }
+            } catch {
+                if stopRequested { return }
+                if !down {
+                    logger.warning("notification connection lost; polling until it is back", metadata: ["error": "\(error)"])
+                    down = true
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
             }
         }
     }

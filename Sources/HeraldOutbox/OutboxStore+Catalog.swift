@@ -1,0 +1,138 @@
+import Foundation
+import HeraldCore
+import HeraldPostgres
+
+/// What the worker reads besides messages: templates, partials and locations.
+extension OutboxStore {
+    // MARK: Locations
+
+    /// A row of `herald.location` with its hours and closed days, as stored (validated by the scheduler).
+    public struct LocationRecord: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var timeZone: String
+        public var lockTimeZone: Bool
+        /// `quiet_hours` as JSON text.
+        public var quietHours: String
+        /// (weekday, opens, closes) as PostgreSQL prints them (`09:00:00`).
+        public var hours: [(weekday: Int, opens: String, closes: String)]
+        public var closedDays: [String]
+        /// What templates can print about the location.
+        public var address: String?
+        public var phone: String?
+        public var website: String?
+
+        public static func == (a: LocationRecord, b: LocationRecord) -> Bool {
+            a.id == b.id && a.name == b.name && a.address == b.address && a.phone == b.phone && a.website == b.website && a.timeZone == b.timeZone && a.lockTimeZone == b.lockTimeZone
+                && a.quietHours == b.quietHours && a.closedDays == b.closedDays
+                && a.hours.map { "\($0.weekday) \($0.opens) \($0.closes)" } == b.hours.map { "\($0.weekday) \($0.opens) \($0.closes)" }
+        }
+    }
+
+    /// Every location with its opening hours and closed days.
+    public func locations() async throws -> [LocationRecord] {
+        let locations = try await connection.query(
+            "SELECT id, name, time_zone, lock_time_zone, quiet_hours::text, address, phone, website FROM herald.location ORDER BY id")
+        let hours = try await connection.query(
+            "SELECT location_id, weekday, opens::text, closes::text FROM herald.location_hours ORDER BY location_id, weekday, opens")
+        let closed = try await connection.query(
+            "SELECT location_id, day::text FROM herald.location_closed ORDER BY location_id, day")
+        var records: [String: LocationRecord] = [:]
+        for row in locations.rows {
+            let id = row[0] ?? ""
+            records[id] = LocationRecord(id: id, name: row[1] ?? id, timeZone: row[2] ?? "", lockTimeZone: row[3] == "t",
+                                         quietHours: row[4] ?? "{}", hours: [], closedDays: [],
+                                         address: row[5], phone: row[6], website: row[7])
+        }
+        for row in hours.rows {
+            guard let id = row[0], let weekday = row[1].flatMap({ Int($0) }) else { continue }
+            records[id]?.hours.append((weekday, row[2] ?? "", row[3] ?? ""))
+        }
+        for row in closed.rows {
+            guard let id = row[0], let day = row[1] else { continue }
+            records[id]?.closedDays.append(day)
+        }
+        return records.values.sorted { $0.id < $1.id }
+    }
+
+    // MARK: Templates
+
+    /// Every stored template.
+    public func templates() async throws -> [TemplateRecord] {
+        let result = try await connection.query("""
+            SELECT key, channel, locale, subject, body, html, version, sample_data::text
+              FROM herald.template ORDER BY key, channel, locale
+            """)
+        return result.rows.map {
+            TemplateRecord(key: $0[0] ?? "", channel: $0[1] ?? "", locale: $0[2] ?? "", subject: $0[3], body: $0[4] ?? "", html: $0[5],
+                           version: $0[6].flatMap { Int($0) } ?? 1, sampleData: $0[7])
+        }
+    }
+
+    /// Every shared partial.
+    public func partials() async throws -> [PartialRecord] {
+        let result = try await connection.query("SELECT name, locale, body FROM herald.template_partial ORDER BY name, locale")
+        return result.rows.map { PartialRecord(name: $0[0] ?? "", locale: $0[1] ?? "", body: $0[2] ?? "") }
+    }
+
+    /// Inserts or replaces one template (its version goes up when its text changes).
+    public func upsertTemplate(_ t: TemplateRecord, description: String? = nil) async throws {
+        try await connection.query("""
+            INSERT INTO herald.template (key, channel, locale, subject, body, html, sample_data, description)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+            ON CONFLICT (key, channel, locale) DO UPDATE
+               SET subject = excluded.subject, body = excluded.body, html = excluded.html,
+                   sample_data = coalesce(excluded.sample_data, herald.template.sample_data),
+                   description = coalesce(excluded.description, herald.template.description)
+            """, [t.key, t.channel, t.locale, t.subject, t.body, t.html, t.sampleData, description])
+    }
+
+    /// Inserts or replaces one partial.
+    public func upsertPartial(_ p: PartialRecord) async throws {
+        try await connection.query("""
+            INSERT INTO herald.template_partial (name, locale, body) VALUES ($1, $2, $3)
+            ON CONFLICT (name, locale) DO UPDATE SET body = excluded.body
+            """, [p.name, p.locale, p.body])
+    }
+
+    /// How `installTemplates` went.
+    public struct InstallReport: Sendable, Equatable {
+        /// Rows written (new, or replaced with `replace`).
+        public var written: Int
+        /// Rows that existed and were left as the business edited them.
+        public var kept: Int
+    }
+
+    /// Installs templates and partials in one transaction. Existing rows are kept
+    /// (they may have been edited) unless `replace` is true.
+    public func installTemplates(_ templates: [TemplateRecord], partials: [PartialRecord], descriptions: [String: String],
+                                 replace: Bool) async throws -> InstallReport {
+        let conflict = replace
+            ? "DO UPDATE SET subject = excluded.subject, body = excluded.body, html = excluded.html, sample_data = excluded.sample_data, description = excluded.description"
+            : "DO NOTHING"
+        let partialConflict = replace ? "DO UPDATE SET body = excluded.body" : "DO NOTHING"
+        try await connection.execute("BEGIN")
+        do {
+            let t = try await connection.query("""
+                INSERT INTO herald.template (key, channel, locale, subject, body, html, sample_data, description)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[])
+                ON CONFLICT (key, channel, locale) \(conflict)
+                RETURNING key
+                """, [PostgresArray(templates.map(\.key)), PostgresArray(templates.map(\.channel)), PostgresArray(templates.map(\.locale)),
+                      PostgresArray(templates.map(\.subject)), PostgresArray(templates.map(\.body)), PostgresArray(templates.map(\.html)),
+                      PostgresArray(templates.map(\.sampleData)), PostgresArray(templates.map { descriptions[$0.key] })])
+            let p = try await connection.query("""
+                INSERT INTO herald.template_partial (name, locale, body)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                ON CONFLICT (name, locale) \(partialConflict)
+                RETURNING name
+                """, [PostgresArray(partials.map(\.name)), PostgresArray(partials.map(\.locale)), PostgresArray(partials.map(\.body))])
+            try await connection.execute("COMMIT")
+            let written = t.rows.count + p.rows.count
+            return InstallReport(written: written, kept: templates.count + partials.count - written)
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+}

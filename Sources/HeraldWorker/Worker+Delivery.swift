@@ -1,0 +1,152 @@
+import Foundation
+import HeraldCore
+import HeraldDrivers
+import HeraldOutbox
+import HeraldRender
+import HeraldScheduling
+import Logging
+
+/// One claimed message through the pipeline: scheduling rules, rendering, the driver,
+/// and the outcome to record.
+extension Worker {
+    /// A delivery's result, waiting to be written, with what its log line needs.
+    struct Outcome: Sendable {
+        var completion: Completion
+        let channel: String
+        let recipient: String
+        let startedAt: ContinuousClock.Instant
+        /// Set when the provider reported an opt-out: recorded once the outcome is written.
+        let optOut: String?
+
+        var claim: ClaimKey { ClaimKey(id: completion.messageID, attempt: completion.attempt) }
+    }
+
+    /// Applies the scheduling rules, then renders and delivers one claimed message.
+    /// Returns the outcome to record, or nil when there is none (deferred, expired,
+    /// or released at shutdown).
+    nonisolated func deliver(_ work: Work) async -> Outcome? {
+        let message = work.message
+        let startedAt = Date()
+        let clock = ContinuousClock.now
+        let driverName = Channel(rawValue: message.channel).flatMap { drivers[$0]?.name } ?? "-"
+        var rendered: RenderedMessage?
+        let result: Result<DeliveryReceipt, DeliveryError>
+        switch await attempt(message, catalog: work.catalog, planner: work.planner) {
+        case .handled:
+            return nil
+        case .failed(let error, let r):
+            rendered = r
+            result = .failure(error)
+        case .delivered(let r, let outcome):
+            rendered = r
+            result = outcome
+        }
+
+        let maxAttempts = message.maxAttempts ?? settings.maxAttempts
+        var completion = Completion(messageID: message.id, attempt: message.attempt, result: .sent, driver: driverName,
+                                    startedAt: startedAt, finishedAt: Date(), rendered: rendered)
+        var optOut: String?
+        switch result {
+        case .success(let receipt):
+            completion.providerMessageID = receipt.providerMessageID.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
+            completion.responseCode = receipt.responseCode.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
+        case .failure(let error):
+            // Provider text is capped and freed of NULs before it is logged or stored.
+            let reason = SafeText.clean(error.reason)
+            completion.responseCode = error.code.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
+            if case .optedOut = error { optOut = reason }
+            if case .transient(_, _, let retryAfter) = error, message.attempt < maxAttempts {
+                completion.result = .retry
+                completion.error = reason
+                completion.retryIn = settings.backoff.delay(afterAttempt: message.attempt, retryAfter: retryAfter)
+            } else {
+                completion.result = .failed
+                completion.error = error.isTransient
+                    ? SafeText.clean("gave up after \(message.attempt) attempts: \(reason)")
+                    : reason
+            }
+        }
+        return Outcome(completion: completion, channel: message.channel, recipient: message.recipient, startedAt: clock, optOut: optOut)
+    }
+
+    /// What became of one claimed message before its outcome is recorded.
+    enum Step: Sendable {
+        /// Deferred, expired, or released at shutdown: nothing more to record.
+        case handled
+        /// Failed before reaching a driver (unknown channel, bad schedule, bad template or data),
+        /// with what was rendered if rendering got that far (an over-long SMS).
+        case failed(DeliveryError, RenderedMessage? = nil)
+        /// Handed to the driver.
+        case delivered(RenderedMessage, Result<DeliveryReceipt, DeliveryError>)
+    }
+
+    /// Rules, then rendering, then the driver.
+    nonisolated func attempt(_ message: OutboxMessage, catalog: TemplateCatalog, planner: SchedulePlanner) async -> Step {
+        guard let channel = Channel(rawValue: message.channel) else {
+            return .failed(.permanent("unknown channel \"\(message.channel)\"; expected sms, email or webhook"))
+        }
+        guard let driver = drivers[channel] else {
+            return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
+        }
+        let timeZone: String
+        let now = self.now
+        switch planner.evaluate(message, channel: channel, at: now) {
+        case .failure(let error):
+            return .failed(.permanent(error.description))
+        case .success(let explanation):
+            timeZone = explanation.timeZone
+            switch explanation.decision {
+            case .send:
+                break
+            case .deferred(let until, let reasons):
+                await reschedule(message, explanation: explanation) {
+                    try await $0.deferMessage(message.claimKey, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
+                }
+                return .handled
+            case .expired(let reason):
+                await reschedule(message, explanation: explanation) { try await $0.expireMessage(message.claimKey, reason: "expired: \(reason)") }
+                return .handled
+            }
+        }
+        let rendered: RenderedMessage
+        let context = planner.renderContext(for: message, timeZone: timeZone, now: now, smsMaxSegments: settings.smsMaxSegments)
+        switch renderer.render(message, channel: channel, catalog: catalog, context: context) {
+        case .failure(let error):
+            return .failed(.permanent(error.description), error.rendered)
+        case .success(let r): rendered = r
+        }
+        do {
+            return .delivered(rendered, .success(try await driver.deliver(rendered)))
+        } catch let error as DeliveryError {
+            return .delivered(rendered, .failure(error))
+        } catch {
+            if await isReleased(message.claimKey) { return .handled }
+            return .delivered(rendered, .failure(.transient(String(describing: error))))
+        }
+    }
+
+    func isReleased(_ claim: ClaimKey) -> Bool { released.contains(claim) }
+
+    /// Records a deferral or an expiry (neither is an attempt) and logs one line.
+    func reschedule(_ message: OutboxMessage, explanation: Explanation, _ write: @Sendable (OutboxStore) async throws -> Bool) async {
+        var metadata: Logger.Metadata = [
+            "message": "\(message.id)", "channel": "\(message.channel)", "time_zone": "\(explanation.timeZone)",
+        ]
+        let kept = await persist(String(message.id), what: "a scheduling decision", failed: false, write)
+        dueMayHaveChanged()
+        switch explanation.decision {
+        case .deferred(let until, let reasons):
+            metadata["status"] = "pending"
+            metadata["until"] = "\(Int64(clampingFloor: until.timeIntervalSince1970))"
+            metadata["reason"] = "\(reasons.joined(separator: "; "))"
+            if kept { logger.info("deferred", metadata: metadata) }
+        case .expired(let reason):
+            metadata["status"] = "expired"
+            metadata["reason"] = "\(reason)"
+            if kept { logger.warning("expired; not sent", metadata: metadata) }
+        case .send:
+            break
+        }
+        finished(message.claimKey, result: nil)
+    }
+}
