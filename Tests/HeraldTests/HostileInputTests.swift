@@ -44,6 +44,13 @@ import Testing
             #expect(error.isTransient && error.code == "500" && error.reason.hasPrefix("webhook answered 500: xxxx"), "\(error)")
         }
         #expect(ContinuousClock.now - started < .seconds(15), "the transfer stopped at the limit instead of reading 200 MB")
+        // The peer saw the client hang up long before the end (what is written counts socket buffers too).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !http.requests().contains(where: { $0["kind"] as? String == "stream" }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let streamed = http.requests().first { $0["kind"] as? String == "stream" }?["bytes"] as? Int
+        #expect(streamed.map { $0 < 50 * 1024 * 1024 } == true, "the peer wrote \(String(describing: streamed)) bytes")
     }
 
     @Test func infiniteAndAbsurdTimestampsFailOneMessageEachAndNeverTrap() async throws {

@@ -86,8 +86,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             else:
                 chunk = b"x" * 65536
-                for _ in range(length // len(chunk)):
-                    self.wfile.write(chunk)
+                sent = 0
+                try:
+                    for _ in range(length // len(chunk)):
+                        self.wfile.write(chunk)
+                        sent += len(chunk)
+                finally:
+                    self.record({"kind": "stream", "path": self.path, "bytes": sent})
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
