@@ -140,7 +140,7 @@ import Testing
 
     /// Against an oracle that tries every quarter hour (all boundaries here fall on quarter hours).
     @Test func theCombinedSearchAgreesWithAQuarterHourOracle() throws {
-        var rng = SplitMix(seed: 11)
+        var rng = JSONParseTests.Random(state: 11)  // seeded: a failing case can be replayed
         let zones = ["Australia/Sydney", "Europe/London", "Europe/Madrid", "America/New_York", "Asia/Tokyo", "America/Sao_Paulo"]
         for case_ in 0..<150 {
             let locationZone = zones[Int(rng.next() % UInt64(zones.count))]
@@ -193,18 +193,5 @@ extension Decision {
     var reasons: [String] {
         if case .deferred(_, let reasons) = self { return reasons }
         return []
-    }
-}
-
-/// A small seeded generator, so a failing case can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

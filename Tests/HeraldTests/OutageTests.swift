@@ -36,12 +36,17 @@ import Testing
         return out
     }
 
-    @Test func anOutageLongerThanTheLeaseSendsEachMessageExactlyOnce() async throws {
+    /// A server of the test's own with `count` webhook messages, and the webhook peer.
+    func outbox(_ count: Int) async throws -> (OwnPostgres, Peer, TestDatabase) {
         let server = try await OwnPostgres.start()
         let hook = try await Peer.start("http_provider.py")
-        let db = server.database
-        try await db.addTemplate(channel: "webhook", body: #"{"name":"{{name}}"}"#)
-        try await db.enqueue(count: 12, channel: "webhook")
+        try await server.database.addTemplate(channel: "webhook", body: #"{"name":"{{name}}"}"#)
+        try await server.database.enqueue(count: count, channel: "webhook")
+        return (server, hook, server.database)
+    }
+
+    @Test func anOutageLongerThanTheLeaseSendsEachMessageExactlyOnce() async throws {
+        let (server, hook, db) = try await outbox(12)
         let path = try config(db, hook: hook, seconds: 2, lease: "3s", grace: "10s")
         let herald = try HeraldProcess(["run", "--config", path, "--exit-when-idle"])
         // All 12 claimed in one batch, 4 being delivered: the database goes away for 8 s (> lease).
@@ -62,11 +67,7 @@ import Testing
     }
 
     @Test func sigtermWhileTheDatabaseIsDownExitsWithinTheGracePeriod() async throws {
-        let server = try await OwnPostgres.start()
-        let hook = try await Peer.start("http_provider.py")
-        let db = server.database
-        try await db.addTemplate(channel: "webhook", body: #"{"name":"{{name}}"}"#)
-        try await db.enqueue(count: 4, channel: "webhook")
+        let (server, hook, db) = try await outbox(4)
         // Slots to spare: the claim loop keeps polling, so once the server is gone it is
         // inside the reconnect loop when the signal comes.
         let path = try config(db, hook: hook, seconds: 4, lease: "20s", grace: "2s", concurrency: 8)
