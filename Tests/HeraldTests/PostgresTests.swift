@@ -24,6 +24,35 @@ import Testing
         }
     }
 
+    @Test func aNULInsideAParameterIsDroppedNotACutOrAnError() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = try await db.connect()
+            // A C string would end at the NUL ("bad"), and inside an array literal the
+            // statement would fail on every retry (22P02).
+            let r = try await conn.query("SELECT $1::text, $2::text[]", ["bad\0request", PostgresArray(["x\0y", "z"] as [String?])])
+            #expect(r.rows[0] == ["badrequest", "{xy,z}"])
+            await conn.close()
+        }
+    }
+
+    @Test func theDaemonsConnectionsRunUnderAStatementTimeout() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = PostgresConnection(connectionString: db.url, statementTimeout: .milliseconds(300))
+            try await conn.connect()
+            #expect(try await conn.query("SHOW statement_timeout").rows[0][0] == "300ms")
+            do {
+                try await conn.query("SELECT pg_sleep(2)")
+                Issue.record("a 2 s statement ran past a 300 ms statement_timeout")
+            } catch let error as PostgresError {
+                #expect(error.sqlState == "57014" && error.isTransient && !error.isConnectionLoss)
+            }
+            // And the timeout is set again on every new session.
+            try await conn.connect()
+            #expect(try await conn.query("SHOW statement_timeout").rows[0][0] == "300ms")
+            await conn.close()
+        }
+    }
+
     @Test func errorsCarrySQLStateAndMessage() async throws {
         try await TestDatabase.with(migrated: false) { db in
             let conn = try await db.connect()
