@@ -277,6 +277,13 @@ public struct OutboxStore: Sendable {
     @discardableResult
     public func complete(_ completions: [Completion], replay: Bool = false) async throws -> Set<Int64> {
         guard !completions.isEmpty else { return [] }
+        if replay {
+            // The first try may still be running on the server (a client-side connection
+            // loss does not stop it). Its row locks make this wait until it has committed or
+            // rolled back, so that the replay's snapshot sees what it did.
+            try await connection.query("SELECT 1 FROM herald.message WHERE id = ANY($1::bigint[]) FOR UPDATE",
+                                       [PostgresArray(completions.map(\.messageID))])
+        }
         let result = try await connection.query(Self.completeSQL, [
             workerID,
             PostgresArray(completions.map(\.messageID)),

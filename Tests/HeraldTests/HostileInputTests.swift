@@ -2,7 +2,9 @@ import Foundation
 import HeraldCore
 import HeraldDrivers
 import HeraldOutbox
+import HeraldScheduling
 import HeraldWorker
+import Logging
 import Testing
 
 /// Hostile providers and careless hosts against the worker, a real PostgreSQL and a real
@@ -122,5 +124,50 @@ import Testing
         let (status, stdout, stderr) = try await HeraldProcess.run(["check-config", "--config", path, "--connect"],
                                                                    environment: ["HERALD_DATABASE_URL": wrong], timeout: .seconds(20))
         #expect(status != 0 && !(stdout + stderr).contains("Wr0ngPa55"), "\(stdout)\(stderr)")
+    }
+}
+
+/// A connection lost after the database committed an outcome but before Herald heard back.
+@Suite struct CommittedOutcomeTests {
+    @Test func anOutcomeCommittedJustBeforeTheConnectionDropsIsNotWrittenTwice() async throws {
+        try await TestDatabase.with { db in
+            let server = try #require(URLComponents(string: db.url)?.port)
+            let proxy = try await Peer.start("tcp_proxy.py", arguments: [String(server)])
+            try await db.addTemplate()
+            try await db.enqueue(count: 3)
+            // Writing message 2's outcome takes 1.5 s once: time to cut the connection while the
+            // statement runs. The server finishes and commits it; the client never hears back.
+            try await db.execute("""
+                CREATE TABLE public.t_slow (id bigint);
+                INSERT INTO public.t_slow VALUES (2);
+                CREATE FUNCTION public.t_slow_attempt() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM public.t_slow WHERE id = NEW.message_id) THEN
+                        DELETE FROM public.t_slow WHERE id = NEW.message_id;
+                        PERFORM pg_sleep(1.5);
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER t_slow AFTER INSERT ON herald.attempt FOR EACH ROW EXECUTE FUNCTION public.t_slow_attempt();
+                """)
+            var components = try #require(URLComponents(string: db.daemonURL))
+            components.port = proxy.port
+            let worker = Worker(databaseURL: try #require(components.string),
+                                settings: WorkerSettings(workerID: "w-drop", concurrency: 4, batchSize: 10, pollInterval: .milliseconds(200),
+                                                         lease: .seconds(30), shutdownGrace: .seconds(5), maxAttempts: 5,
+                                                         backoff: Backoff(base: .milliseconds(50), cap: .seconds(1), jitter: false),
+                                                         exitWhenIdle: true, scheduling: SchedulingPolicy(quietHours: [:])),
+                                drivers: [.sms: ScriptedDriver()], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            let run = Task { try await drain(worker, timeout: .seconds(60)) }
+            #expect(try await db.waitUntil {
+                try await db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'PgSleep'", [db.name]) == "1"
+            })
+            #expect(FileManager.default.createFile(atPath: proxy.file("drop").path, contents: nil))
+            try await run.value
+            #expect((try? String(contentsOf: proxy.file("drops"), encoding: .utf8)) == "1", "the connection was cut once")
+            #expect(try await db.statusCounts() == ["sent": 3])
+            let attempts = try await db.query("SELECT message_id, outcome FROM herald.attempt ORDER BY message_id").rows
+            #expect(attempts == [["1", "sent"], ["2", "sent"], ["3", "sent"]], "one attempt row each, none discarded: \(attempts)")
+        }
     }
 }

@@ -1,0 +1,77 @@
+"""A TCP proxy in front of PostgreSQL that can cut every connection on demand, from the
+client's side only: the server sees its client vanish but goes on with the statement it
+is running (and commits it), exactly what a network failure between Herald and the
+database looks like at the worst moment.
+
+usage: tcp_proxy.py DIR TARGET_PORT
+Writes DIR/port when listening. While DIR/drop exists, every open connection is cut (the
+file is then removed); DIR/drops counts the cuts made."""
+import os
+import socket
+import sys
+import threading
+import time
+
+directory, target = sys.argv[1], int(sys.argv[2])
+lock = threading.Lock()
+pairs = []
+drops = 0
+
+
+def pump(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def watch():
+    global drops
+    flag = os.path.join(directory, "drop")
+    while True:
+        if os.path.exists(flag):
+            with lock:
+                for client, server in pairs:
+                    # Only the client's side: the server keeps its socket until it next writes.
+                    try:
+                        client.shutdown(socket.SHUT_RDWR)
+                        client.close()
+                    except OSError:
+                        pass
+                pairs.clear()
+                drops += 1
+                with open(os.path.join(directory, "drops"), "w") as f:
+                    f.write(str(drops))
+            os.remove(flag)
+        time.sleep(0.01)
+
+
+def main():
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    with open(os.path.join(directory, "port.tmp"), "w") as f:
+        f.write(str(listener.getsockname()[1]))
+    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+    threading.Thread(target=watch, daemon=True).start()
+    while True:
+        client, _ = listener.accept()
+        server = socket.create_connection(("127.0.0.1", target))
+        with lock:
+            pairs.append((client, server))
+        threading.Thread(target=pump, args=(client, server), daemon=True).start()
+        threading.Thread(target=pump, args=(server, client), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
