@@ -27,6 +27,7 @@ MUTATIONS = [
     ("recovery-takes-own-held", WORKER, "holding: holding)", "holding: [])", "OutageTests", 1),
     ("start-after-lapse", "Sources/HeraldWorker/LeaseBook.swift", "return deadline - now >= margin", "return true", "OutageTests", 1),
     ("completion-replay", OUTBOX, "WHERE $18::bool AND EXISTS", "WHERE false AND $18::bool AND EXISTS", "LeaseFencingTests", 1),
+    ("replay-waits-for-first-try", OUTBOX, "        if replay {\n", "        if replay && false {\n", "CommittedOutcomeTests", 1),
     ("retry-after-floor", "Sources/HeraldCore/Backoff.swift", "if floor > chosen { chosen = floor }", "if floor > chosen { _ = floor }",
      "BackoffTests|SafeTextTests|WorkerTests", 1),
     ("backoff-growth", WORKER, "settings.backoff.delay(afterAttempt: message.attempt,", "settings.backoff.delay(afterAttempt: 1,",
