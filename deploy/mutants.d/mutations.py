@@ -30,7 +30,7 @@ MUTATIONS = [
     ("replay-waits-for-first-try", OUTBOX, "        if replay {\n", "        if replay && false {\n", "CommittedOutcomeTests", 1),
     ("retry-after-floor", "Sources/HeraldCore/Backoff.swift", "if floor > chosen { chosen = floor }", "if floor > chosen { _ = floor }",
      "BackoffTests|SafeTextTests|WorkerTests", 1),
-    ("backoff-growth", WORKER, "settings.backoff.delay(afterAttempt: message.attempt,", "settings.backoff.delay(afterAttempt: 1,",
+    ("backoff-growth", "Sources/HeraldWorker/Worker+Delivery.swift", "settings.backoff.delay(afterAttempt: message.attempt,", "settings.backoff.delay(afterAttempt: 1,",
      "WorkerTests", 1),
     ("backoff-cap-always", "Sources/HeraldCore/Backoff.swift", "return .seconds(min(cap.seconds, grown))", "return cap",
      "WorkerTests|BackoffTests", 1),
