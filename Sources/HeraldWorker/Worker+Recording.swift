@@ -81,7 +81,11 @@ extension Worker {
                                  metadata: ["message": "\(what)", "error": "\(error)"])
                     return .success([])
                 }
-                if (error as? PostgresError)?.isConnectionLoss != true {
+                if (error as? PostgresError)?.isConnectionLoss == true {
+                    // Reconnected (with backoff) already, or giving up at shutdown: a short pause,
+                    // so that a failing reconnect is never retried in a tight loop.
+                    try? await Task.sleep(for: .milliseconds(100))
+                } else {
                     logger.warning("could not record the outcome; retrying", metadata: ["message": "\(what)", "error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
                 }
