@@ -75,26 +75,6 @@ extension OutboxStore {
         return result.rows.map { PartialRecord(name: $0[0] ?? "", locale: $0[1] ?? "", body: $0[2] ?? "") }
     }
 
-    /// Inserts or replaces one template (its version goes up when its text changes).
-    public func upsertTemplate(_ t: TemplateRecord, description: String? = nil) async throws {
-        try await connection.query("""
-            INSERT INTO herald.template (key, channel, locale, subject, body, html, sample_data, description)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
-            ON CONFLICT (key, channel, locale) DO UPDATE
-               SET subject = excluded.subject, body = excluded.body, html = excluded.html,
-                   sample_data = coalesce(excluded.sample_data, herald.template.sample_data),
-                   description = coalesce(excluded.description, herald.template.description)
-            """, [t.key, t.channel, t.locale, t.subject, t.body, t.html, t.sampleData, description])
-    }
-
-    /// Inserts or replaces one partial.
-    public func upsertPartial(_ p: PartialRecord) async throws {
-        try await connection.query("""
-            INSERT INTO herald.template_partial (name, locale, body) VALUES ($1, $2, $3)
-            ON CONFLICT (name, locale) DO UPDATE SET body = excluded.body
-            """, [p.name, p.locale, p.body])
-    }
-
     /// How `installTemplates` went.
     public struct InstallReport: Sendable, Equatable {
         /// Rows written (new, or replaced with `replace`).

@@ -57,14 +57,6 @@ public struct PostgresResult: Sendable {
     public var rows: [[String?]]
     /// For INSERT/UPDATE/DELETE: the number of rows affected.
     public var affectedRows: Int
-
-    /// The index of a column, or a decoding error naming it.
-    public func column(_ name: String) throws -> Int {
-        guard let index = columns.firstIndex(of: name) else {
-            throw PostgresError(kind: .decoding, message: "result has no column \(name)")
-        }
-        return index
-    }
 }
 
 /// A notification received on a channel the connection listens to.

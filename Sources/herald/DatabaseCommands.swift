@@ -150,7 +150,7 @@ struct CheckConfig: AsyncParsableCommand {
         print("configuration OK (\(config.source))")
         print("database: \(config.database.url.isEmpty ? "libpq defaults (PG* variables)" : redact(config.database.url))")
         print("worker: concurrency \(config.worker.concurrency), batch \(config.worker.batchSize), lease \(DurationText.format(config.worker.lease)), poll \(DurationText.format(config.worker.pollInterval)), grace \(DurationText.format(config.worker.shutdownGrace))")
-        print("retry: max \(config.retry.maxAttempts) attempts, backoff \(DurationText.format(config.retry.base))..\(DurationText.format(config.retry.cap))\(config.retry.jitter ? " with full jitter" : "")")
+        print("retry: max \(config.retry.maxAttempts) attempts, backoff \(DurationText.format(config.retry.base))..\(DurationText.format(config.retry.cap))\(config.retry.jitter ? " with equal jitter (each delay ½ to 1 of its step)" : "")")
         print("scheduling: default time zone \(config.scheduling.defaultTimeZone), minimum lead \(DurationText.format(config.scheduling.minimumLead))")
         for channel in Channel.allCases {
             let quiet = config.scheduling.quietHours[channel].map { "quiet hours \($0)" } ?? "no quiet hours"

@@ -149,24 +149,21 @@ struct Templates: AsyncParsableCommand {
             switch Renderer().render(message, channel: channel, catalog: catalog, context: context) {
             case .success(let r): rendered = r
             case .failure(let error):
+                if json {
+                    // Still JSON: the error, and what was rendered when rendering got that far.
+                    var out = error.rendered.map { Self.fields($0, channel: channel, version: template.record.version, zone: zone) } ?? [:]
+                    out["error"] = error.description
+                    print(try Self.jsonText(out))
+                    throw ExitCode(1)
+                }
                 if let partial = error.rendered { print(partial.body) }
                 throw fail("\(error)")
             }
-            let segments = channel == .sms ? SMSSegments(rendered.body) : nil
             if json {
-                var out: [String: Any] = ["template": rendered.template, "channel": channel.rawValue, "locale": rendered.locale,
-                                          "version": template.record.version, "time_zone": zone, "body": rendered.body]
-                if let subject = rendered.subject { out["subject"] = subject }
-                if let html = rendered.html { out["html"] = html }
-                if let segments {
-                    out["segments"] = segments.count
-                    out["encoding"] = segments.encoding.rawValue
-                    out["units"] = segments.units
-                }
-                let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                print(try Self.jsonText(Self.fields(rendered, channel: channel, version: template.record.version, zone: zone)))
                 return
             }
+            let segments = channel == .sms ? SMSSegments(rendered.body) : nil
             print("template: \(rendered.template) (\(channel.rawValue), \(rendered.locale), version \(template.record.version)); times in \(zone)")
             if let segments { print("segments: \(segments)") }
             if let subject = rendered.subject { print("subject: \(subject)") }
@@ -176,6 +173,26 @@ struct Templates: AsyncParsableCommand {
                 print("--- html ---")
                 print(html)
             }
+        }
+
+        /// What `--json` prints of a rendering.
+        static func fields(_ rendered: RenderedMessage, channel: Channel, version: Int, zone: String) -> [String: Any] {
+            var out: [String: Any] = ["template": rendered.template, "channel": channel.rawValue, "locale": rendered.locale,
+                                      "version": version, "time_zone": zone, "body": rendered.body]
+            if let subject = rendered.subject { out["subject"] = subject }
+            if let html = rendered.html { out["html"] = html }
+            if channel == .sms {
+                let segments = SMSSegments(rendered.body)
+                out["segments"] = segments.count
+                out["encoding"] = segments.encoding.rawValue
+                out["units"] = segments.units
+            }
+            return out
+        }
+
+        static func jsonText(_ object: [String: Any]) throws -> String {
+            String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+                   as: UTF8.self)
         }
     }
 }

@@ -185,6 +185,7 @@ import Testing
             #expect(s5 == 0 && text.contains("sms        sent         1"))
             let (s6, check, _) = try await HeraldProcess.run(["check-config", "--config", path, "--connect"])
             #expect(s6 == 0 && check.contains("configuration OK") && check.contains("channel sms: file; no quiet hours") && check.contains("channel email: no driver (messages wait); no quiet hours"))
+            #expect(check.contains("backoff 100ms..1s with equal jitter (each delay ½ to 1 of its step)"), "\(check)")
         }
     }
 

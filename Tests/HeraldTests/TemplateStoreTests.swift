@@ -112,6 +112,20 @@ import Testing
                                                        "--data", #"{"location":{"name":"Sol"}}"#, "--config", path])
             #expect(missing.0 == 1)
             #expect(missing.2 == "herald: template appointment.reminder (es) body uses event_at, missing from data\n")
+
+            // --json stays JSON when rendering fails: the error, and the SMS with its segments when it got that far.
+            try await db.query("UPDATE herald.template SET body = repeat('Ñandú ', 80) WHERE key = 'appointment.confirmed' AND channel = 'sms' AND locale = 'es'")
+            let long = try await HeraldProcess.run(["templates", "preview", "appointment.confirmed", "--channel", "sms", "--locale", "es",
+                                                    "--json", "--config", path])
+            #expect(long.0 == 1)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(long.1.utf8)) as? [String: Any], "\(long.1)")
+            #expect((doc["error"] as? String)?.contains("over the maximum of 3") == true && doc["segments"] as? Int == 8 && doc["encoding"] as? String == "UCS-2",
+                    "\(doc)")
+            let missingJSON = try await HeraldProcess.run(["templates", "preview", "appointment.reminder", "--channel", "sms", "--locale", "es",
+                                                           "--data", #"{"location":{"name":"Sol"}}"#, "--json", "--config", path])
+            #expect(missingJSON.0 == 1)
+            let missingDoc = try #require(try JSONSerialization.jsonObject(with: Data(missingJSON.1.utf8)) as? [String: Any], "\(missingJSON.1)")
+            #expect(missingDoc as NSDictionary == ["error": "template appointment.reminder (es) body uses event_at, missing from data"] as NSDictionary)
         }
     }
 
