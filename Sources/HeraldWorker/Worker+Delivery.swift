@@ -42,7 +42,6 @@ extension Worker {
             result = outcome
         }
 
-        let maxAttempts = message.maxAttempts ?? settings.maxAttempts
         var completion = Completion(messageID: message.id, attempt: message.attempt, result: .sent, driver: driverName,
                                     startedAt: startedAt, finishedAt: Date(), rendered: rendered)
         var optOut: String?
@@ -52,18 +51,16 @@ extension Worker {
             completion.responseCode = receipt.responseCode.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
         case .failure(let error):
             // Provider text is capped and freed of NULs before it is logged or stored.
-            let reason = SafeText.clean(error.reason)
             completion.responseCode = error.code.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
-            if case .optedOut = error { optOut = reason }
-            if case .transient(_, _, let retryAfter) = error, message.attempt < maxAttempts {
+            if case .optedOut = error { optOut = SafeText.clean(error.reason) }
+            switch settings.retryPolicy.next(after: error, attempt: message.attempt, rowMaximum: message.maxAttempts) {
+            case .retry(let delay, let reason):
                 completion.result = .retry
                 completion.error = reason
-                completion.retryIn = settings.backoff.delay(afterAttempt: message.attempt, retryAfter: retryAfter)
-            } else {
+                completion.retryIn = delay
+            case .fail(let reason):
                 completion.result = .failed
-                completion.error = error.isTransient
-                    ? SafeText.clean("gave up after \(message.attempt) attempts: \(reason)")
-                    : reason
+                completion.error = reason
             }
         }
         return Outcome(completion: completion, channel: message.channel, recipient: message.recipient, startedAt: clock, optOut: optOut)

@@ -15,6 +15,8 @@ public struct WorkerSettings: Sendable {
     public var listen: Bool
     public var maxAttempts: Int
     public var backoff: Backoff
+    /// What follows a failed attempt (``backoff`` and ``maxAttempts`` as one value).
+    public var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
     public var defaultLocale: String
     /// An SMS rendering to more segments than this fails (nil: no limit).
     public var smsMaxSegments: Int? = 3
