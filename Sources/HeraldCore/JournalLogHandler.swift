@@ -8,12 +8,17 @@ import Synchronization
 ///
 /// Metadata is printed as `key=value` pairs after the message, sorted by key;
 /// values containing spaces are quoted. In an interactive terminal (no
-/// `JOURNAL_STREAM` and a TTY) the level is printed as a word instead.
+/// `JOURNAL_STREAM` and a TTY) the level is printed as a word instead. Under systemd,
+/// with standard error connected to the journal, entries go to journald natively
+/// (``JournalSocket``) with the same text as `MESSAGE` plus one field per metadata key;
+/// an entry journald does not take is written to standard error as before.
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
     private let prefixStyle: PrefixStyle
+    /// Where entries go natively; nil: lines on standard error.
+    private let journal: JournalSocket?
 
     /// How the level is shown at the start of each line.
     public enum PrefixStyle: Sendable {
@@ -23,11 +28,17 @@ public struct JournalLogHandler: LogHandler {
         case word
     }
 
-    public init(label: String, level: Logger.Level = .info, prefixStyle: PrefixStyle = JournalLogHandler.defaultStyle()) {
+    public init(label: String, level: Logger.Level = .info, prefixStyle: PrefixStyle = JournalLogHandler.defaultStyle(),
+                journal: JournalSocket? = JournalLogHandler.processJournal) {
         self.label = label
         self.logLevel = level
         self.prefixStyle = prefixStyle
+        self.journal = journal
     }
+
+    /// This process's journal connection, made once: set when systemd connected standard
+    /// error to the journal (``JournalSocket/forThisProcess(environment:)``).
+    public static let processJournal: JournalSocket? = JournalSocket.forThisProcess()
 
     /// `syslogPriority` under systemd or when stderr is not a terminal; `word` otherwise.
     public static func defaultStyle() -> PrefixStyle {
@@ -53,22 +64,36 @@ public struct JournalLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        if let journal {
+            var fields: [(name: String, value: String)] = [
+                ("MESSAGE", Self.text(event.message.description, merged)), ("PRIORITY", String(Self.priority(of: event.level))),
+                ("SYSLOG_IDENTIFIER", "herald"), ("HERALD_LOGGER", label),
+            ]
+            for key in merged.keys.sorted() { fields.append((JournalSocket.fieldName(forMetadataKey: key), merged[key]!.description)) }
+            if journal.send(fields) { return }
+        }
         var line: String
         switch prefixStyle {
         case .syslogPriority: line = "<\(Self.priority(of: event.level))>"
         case .word: line = "\(event.level.rawValue): "
         }
-        line += event.message.description
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        line += Self.text(event.message.description, merged)
+        line += "\n"
+        StandardErrorLine.write(line)
+    }
+
+    /// The message and its metadata as one line of text (without the level).
+    static func text(_ message: String, _ merged: Logger.Metadata) -> String {
+        var line = message
         for key in Self.leading where merged[key] != nil {
             line += " \(key)=\(Self.format(merged[key]!))"
         }
         for key in merged.keys.sorted() where !Self.leading.contains(key) {
             line += " \(key)=\(Self.format(merged[key]!))"
         }
-        line += "\n"
-        StandardErrorLine.write(line)
+        return line
     }
 
     /// Keys printed first, in this order, so delivery lines read alike; the rest follow sorted.
