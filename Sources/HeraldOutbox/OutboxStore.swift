@@ -188,11 +188,12 @@ public struct OutboxStore: Sendable {
     }
 
     /// One message as the worker would claim it (for `herald explain`), without claiming it.
-    public func message(id: Int64) async throws -> (message: OutboxMessage, status: String)? {
+    public func message(id: Int64) async throws -> (message: OutboxMessage, status: MessageStatus)? {
         let result = try await connection.query(
             "SELECT \(Self.messageColumns), m.status FROM herald.message m WHERE m.id = $1::bigint", [id])
-        guard let row = result.rows.first, let message = Self.decodeMessage(row) else { return nil }
-        return (message, row[17] ?? "")
+        guard let row = result.rows.first, let message = Self.decodeMessage(row),
+              let status = row[17].flatMap(MessageStatus.init(rawValue:)) else { return nil }
+        return (message, status)
     }
 
     // MARK: Retention

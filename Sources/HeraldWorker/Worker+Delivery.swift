@@ -133,12 +133,12 @@ extension Worker {
         dueMayHaveChanged()
         switch explanation.decision {
         case .deferred(let until, let reasons):
-            metadata["status"] = "pending"
+            metadata["status"] = "\(MessageStatus.pending.rawValue)"
             metadata["until"] = "\(Int64(clampingFloor: until.timeIntervalSince1970))"
             metadata["reason"] = "\(reasons.joined(separator: "; "))"
             if kept { logger.info("deferred", metadata: metadata) }
         case .expired(let reason):
-            metadata["status"] = "expired"
+            metadata["status"] = "\(MessageStatus.expired.rawValue)"
             metadata["reason"] = "\(reason)"
             if kept { logger.warning("expired; not sent", metadata: metadata) }
         case .send:

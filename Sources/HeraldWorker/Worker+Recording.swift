@@ -100,7 +100,7 @@ extension Worker {
         let id = completion.messageID
         let millis = Int(clampingRounded: (ContinuousClock.now - outcome.startedAt).seconds * 1000)
         var metadata: Logger.Metadata = [
-            "message": "\(id)", "channel": "\(outcome.channel)", "status": "\(recorded ? completion.result.statusName : "discarded")",
+            "message": "\(id)", "channel": "\(outcome.channel)", "status": "\(recorded ? completion.result.status.rawValue : "discarded")",
             "attempt": "\(completion.attempt)", "duration_ms": "\(millis)", "driver": "\(completion.driver)",
         ]
         if let error = completion.error { metadata["error"] = "\(error)" }

@@ -437,11 +437,11 @@ public actor Worker: Service {
 
 extension Completion.Result {
     /// The message status this result leads to.
-    var statusName: String {
+    var status: MessageStatus {
         switch self {
-        case .sent: return "sent"
-        case .retry: return "pending"
-        case .failed: return "failed"
+        case .sent: return .sent
+        case .retry: return .pending
+        case .failed: return .failed
         }
     }
 }

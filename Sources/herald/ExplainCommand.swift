@@ -24,7 +24,7 @@ struct Explain: AsyncParsableCommand {
         }
         let connection = try await openConnection(config)
         let store = OutboxStore(connection: connection, workerID: "explain")
-        let found: (message: OutboxMessage, status: String)?
+        let found: (message: OutboxMessage, status: MessageStatus)?
         let planner: SchedulePlanner
         do {
             found = try await store.message(id: id)
@@ -35,7 +35,7 @@ struct Explain: AsyncParsableCommand {
         guard let (message, status) = found else { throw fail("no message \(id)") }
 
         var json: [String: Any] = [
-            "message": id, "status": status, "channel": message.channel, "at": iso(instant),
+            "message": id, "status": status.rawValue, "channel": message.channel, "at": iso(instant),
         ]
         let line: String
         if let channel = Channel(rawValue: message.channel) {
@@ -64,7 +64,7 @@ struct Explain: AsyncParsableCommand {
             json["reason"] = "unknown channel \"\(message.channel)\""
             line = "message \(id) (\(status)): would fail: unknown channel \"\(message.channel)\""
         }
-        if status != "pending" && status != "sending" {
+        if status.isFinished {
             json["note"] = "the message is \(status); the rules only apply to pending messages"
         }
         print(line)

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import HeraldOutbox
 import HeraldPostgres
 import Testing
@@ -82,6 +83,21 @@ import Testing
                 try await Migrator(connection: conn).verifyCurrent()
             } throws: { "\($0)".contains("newer than this herald") }
             await conn.close()
+        }
+    }
+}
+
+@Suite struct MessageStatusTests {
+    /// `MessageStatus` mirrors the `CHECK` constraint of `herald.message.status`, value for value.
+    @Test func theEnumIsTheDatabasesCheckConstraint() async throws {
+        try await TestDatabase.with { db in
+            let definition = try #require(try await db.scalar("""
+                SELECT pg_get_constraintdef(oid) FROM pg_constraint
+                 WHERE conrelid = 'herald.message'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%status%'
+                """))
+            let values = Set(definition.matches(of: /'([a-z_]+)'::text/).map { String($0.1) })
+            #expect(values == Set(MessageStatus.allCases.map(\.rawValue)), "\(definition)")
+            #expect(MessageStatus.allCases.filter { !$0.isFinished } == [.pending, .sending])
         }
     }
 }
