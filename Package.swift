@@ -45,23 +45,28 @@ let package = Package(
             "HeraldCore", "HeraldExecutors", "HeraldCurl", .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
+        // One message through the rules and rendering at one instant: pure, shared by the daemon and the CLI.
+        .target(name: "HeraldPipeline", dependencies: ["HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldScheduling"], swiftSettings: strict),
         // sd_notify over $NOTIFY_SOCKET.
         .target(name: "HeraldSystemd", swiftSettings: strict),
         // The daemon loop: claim, render, deliver, record; leases; shutdown.
         .target(name: "HeraldWorker", dependencies: [
             "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
+            "HeraldPipeline",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         // The command-line interface.
         .executableTarget(name: "herald", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
+            "HeraldPipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "HeraldTests", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling", "herald",
+            "HeraldPipeline",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Peers"], swiftSettings: strict),

@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldDrivers
 import HeraldOutbox
+import HeraldPipeline
 import HeraldRender
 import HeraldScheduling
 import Logging
@@ -31,7 +32,7 @@ extension Worker {
         let driverName = Channel(rawValue: message.channel).flatMap { drivers[$0]?.name } ?? "-"
         var rendered: RenderedMessage?
         let result: Result<DeliveryReceipt, DeliveryError>
-        switch await attempt(message, catalog: work.catalog, planner: work.planner) {
+        switch await attempt(message, pipeline: work.pipeline) {
         case .handled:
             return nil
         case .failed(let error, let r):
@@ -77,40 +78,28 @@ extension Worker {
         case delivered(RenderedMessage, Result<DeliveryReceipt, DeliveryError>)
     }
 
-    /// Rules, then rendering, then the driver.
-    nonisolated func attempt(_ message: OutboxMessage, catalog: TemplateCatalog, planner: SchedulePlanner) async -> Step {
-        guard let channel = Channel(rawValue: message.channel) else {
-            return .failed(.permanent("unknown channel \"\(message.channel)\"; expected sms, email or webhook"))
-        }
-        guard let driver = drivers[channel] else {
+    /// The pipeline's decision, then the driver.
+    nonisolated func attempt(_ message: OutboxMessage, pipeline: Pipeline) async -> Step {
+        if let channel = Channel(rawValue: message.channel), drivers[channel] == nil {
             return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
         }
-        let timeZone: String
-        let now = self.now
-        switch planner.evaluate(message, channel: channel, at: now) {
-        case .failure(let error):
-            return .failed(.permanent(error.description))
-        case .success(let explanation):
-            timeZone = explanation.timeZone
-            switch explanation.decision {
-            case .send:
-                break
-            case .deferred(let until, let reasons):
-                await reschedule(message, explanation: explanation) {
-                    try await $0.deferMessage(message.claimKey, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
-                }
-                return .handled
-            case .expired(let reason):
-                await reschedule(message, explanation: explanation) { try await $0.expireMessage(message.claimKey, reason: "expired: \(reason)") }
-                return .handled
-            }
-        }
         let rendered: RenderedMessage
-        let context = planner.renderContext(for: message, timeZone: timeZone, now: now, smsMaxSegments: settings.smsMaxSegments)
-        switch renderer.render(message, channel: channel, catalog: catalog, context: context) {
-        case .failure(let error):
-            return .failed(.permanent(error.description), error.rendered)
-        case .success(let r): rendered = r
+        switch pipeline.decide(message, at: now) {
+        case .failed(let failure):
+            return .failed(.permanent(failure.reason), failure.rendered)
+        case .deferred(let until, let reasons, let explanation):
+            await reschedule(message, explanation: explanation) {
+                try await $0.deferMessage(message.claimKey, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
+            }
+            return .handled
+        case .expired(let reason, let explanation):
+            await reschedule(message, explanation: explanation) { try await $0.expireMessage(message.claimKey, reason: "expired: \(reason)") }
+            return .handled
+        case .send(let r, _):
+            rendered = r
+        }
+        guard let driver = drivers[rendered.channel] else {
+            return .failed(.permanent("no driver configured for channel \(rendered.channel.rawValue)"))
         }
         do {
             return .delivered(rendered, .success(try await driver.deliver(rendered)))

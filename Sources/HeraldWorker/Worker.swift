@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldDrivers
 import HeraldOutbox
+import HeraldPipeline
 import HeraldPostgres
 import HeraldRender
 import HeraldScheduling
@@ -300,11 +301,10 @@ public actor Worker: Service {
     /// Starts claimed messages while delivery slots are free.
     private func startReady(group: inout DiscardingTaskGroup) {
         guard !ready.isEmpty else { return }
-        let snapshot = catalog
-        let rules = planner
+        let pipeline = currentPipeline
         while delivering < settings.concurrency, let message = nextStartable() {
             delivering += 1
-            group.addTask { await self.runSlot(Work(message: message, catalog: snapshot, planner: rules)) }
+            group.addTask { await self.runSlot(Work(message: message, pipeline: pipeline)) }
         }
     }
 
@@ -335,8 +335,12 @@ public actor Worker: Service {
     /// A claimed message with the templates and rules current when it started.
     struct Work: Sendable {
         let message: OutboxMessage
-        let catalog: TemplateCatalog
-        let planner: SchedulePlanner
+        let pipeline: Pipeline
+    }
+
+    /// The rules and templates as loaded now.
+    private var currentPipeline: Pipeline {
+        Pipeline(catalog: catalog, planner: planner, smsMaxSegments: settings.smsMaxSegments)
     }
 
     /// One delivery slot: delivers claimed messages one after another while some are
@@ -365,7 +369,7 @@ public actor Worker: Service {
             }
         }
         if !stopRequested, let message = nextStartable() {
-            return Work(message: message, catalog: catalog, planner: planner)
+            return Work(message: message, pipeline: currentPipeline)
         }
         delivering -= 1
         wake.signal()

@@ -3,13 +3,14 @@ import Foundation
 import HeraldConfig
 import HeraldCore
 import HeraldOutbox
+import HeraldPipeline
+import HeraldRender
 import HeraldScheduling
-import HeraldWorker
 
 struct Explain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Why hasn't message ID gone out? What the scheduling rules decide for it at an instant (default now).",
-        discussion: "Runs exactly the rules the worker applies to a claimed message, with the same configuration and locations. Prints a human line, then JSON.")
+        discussion: "Runs exactly what the worker runs for a claimed message (the scheduling rules, then rendering), with the same configuration, locations and templates. Prints a human line, then JSON.")
 
     @OptionGroup var options: GlobalOptions
     @Argument(help: "Message id.") var id: Int64
@@ -25,10 +26,13 @@ struct Explain: AsyncParsableCommand {
         let connection = try await openConnection(config)
         let store = OutboxStore(connection: connection, workerID: "explain")
         let found: (message: OutboxMessage, status: MessageStatus)?
-        let planner: SchedulePlanner
+        let pipeline: Pipeline
         do {
             found = try await store.message(id: id)
-            planner = SchedulePlanner(policy: config.scheduling, records: try await store.locations())
+            let catalog = TemplateCatalog(records: try await store.templates(), partials: try await store.partials(),
+                                          defaultLocale: config.defaultLocale)
+            pipeline = Pipeline(catalog: catalog, planner: SchedulePlanner(policy: config.scheduling, records: try await store.locations()),
+                                smsMaxSegments: config.smsMaxSegments)
         } catch {
             throw fail("explain failed: \(error)")
         }
@@ -37,32 +41,29 @@ struct Explain: AsyncParsableCommand {
         var json: [String: Any] = [
             "message": id, "status": status.rawValue, "channel": message.channel, "at": iso(instant),
         ]
+        func explained(_ e: Explanation) -> String {
+            json["decision"] = e.decision.name
+            json["time_zone"] = e.timeZone
+            json["earliest"] = iso(e.earliest)
+            json["summary"] = e.summary
+            return "message \(id) (\(status)): \(e.summary)"
+        }
+        // Exactly the worker's decision: the rules, then rendering.
         let line: String
-        if let channel = Channel(rawValue: message.channel) {
-            switch planner.evaluate(message, channel: channel, at: instant) {
-            case .failure(let error):
-                json["decision"] = "fail"
-                json["reason"] = error.description
-                line = "message \(id) (\(status)): would fail: \(error)"
-            case .success(let e):
-                json["decision"] = e.decision.name
-                json["time_zone"] = e.timeZone
-                json["earliest"] = iso(e.earliest)
-                json["summary"] = e.summary
-                switch e.decision {
-                case .send: break
-                case .deferred(let until, let reasons):
-                    json["until"] = iso(until)
-                    json["reasons"] = reasons
-                case .expired(let reason):
-                    json["reason"] = reason
-                }
-                line = "message \(id) (\(status)): \(e.summary)"
-            }
-        } else {
+        switch pipeline.decide(message, at: instant) {
+        case .failed(let failure):
             json["decision"] = "fail"
-            json["reason"] = "unknown channel \"\(message.channel)\""
-            line = "message \(id) (\(status)): would fail: unknown channel \"\(message.channel)\""
+            json["reason"] = failure.reason
+            line = "message \(id) (\(status)): would fail: \(failure.reason)"
+        case .send(_, let e):
+            line = explained(e)
+        case .deferred(let until, let reasons, let e):
+            line = explained(e)
+            json["until"] = iso(until)
+            json["reasons"] = reasons
+        case .expired(let reason, let e):
+            line = explained(e)
+            json["reason"] = reason
         }
         if status.isFinished {
             json["note"] = "the message is \(status); the rules only apply to pending messages"

@@ -3,6 +3,7 @@ import Foundation
 import HeraldConfig
 import HeraldCore
 import HeraldDrivers
+import HeraldPipeline
 import HeraldRender
 import Logging
 
@@ -46,10 +47,12 @@ struct SendTest: AsyncParsableCommand {
                                     timeZone: nil, data: "{\"host\": \"\(ProcessInfo.processInfo.hostName)\"}", attempt: 1, maxAttempts: nil,
                                     schedule: .init(sendAt: now))
         let rendered: RenderedMessage
-        switch Renderer().render(message, channel: channel, catalog: TemplateCatalog(records: records, defaultLocale: language),
-                                 context: RenderContext(timeZone: config.scheduling.defaultTimeZone, now: now)) {
-        case .success(let r): rendered = r
-        case .failure(let error): throw fail("cannot render the test message: \(error)")
+        // The worker's rendering step (sent at once: no quiet hours, no outbox).
+        let pipeline = Pipeline(catalog: TemplateCatalog(records: records, defaultLocale: language),
+                                planner: SchedulePlanner(policy: config.scheduling, records: []), smsMaxSegments: nil)
+        switch pipeline.render(message, at: now) {
+        case .success(let (r, _)): rendered = r
+        case .failure(let failure): throw fail("cannot render the test message: \(failure)")
         }
         if count > 1 { return try await sendMany(rendered, driver: driver) }
         let started = ContinuousClock.now

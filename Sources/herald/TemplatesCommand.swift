@@ -4,8 +4,8 @@ import HeraldConfig
 import HeraldCore
 import HeraldOutbox
 import HeraldRender
+import HeraldPipeline
 import HeraldScheduling
-import HeraldWorker
 
 /// `herald templates ...`: install, check and preview the messages clients read.
 struct Templates: AsyncParsableCommand {
@@ -138,26 +138,23 @@ struct Templates: AsyncParsableCommand {
             let message = OutboxMessage(id: 0, channel: channel.rawValue, recipient: "preview", template: key, locale: locale,
                                         timeZone: timeZone, data: dataText, attempt: 1, maxAttempts: nil,
                                         schedule: .init(sendAt: now, locationID: location))
-            let planner = SchedulePlanner(policy: config.scheduling, records: locations)
-            let zone: String
-            switch planner.evaluate(message, channel: channel, at: now) {
-            case .success(let explanation): zone = explanation.timeZone
-            case .failure(let error): throw fail("\(error)")
-            }
-            let context = planner.renderContext(for: message, timeZone: zone, now: now, smsMaxSegments: config.smsMaxSegments)
+            let pipeline = Pipeline(catalog: catalog, planner: SchedulePlanner(policy: config.scheduling, records: locations),
+                                    smsMaxSegments: config.smsMaxSegments)
             let rendered: RenderedMessage
-            switch Renderer().render(message, channel: channel, catalog: catalog, context: context) {
-            case .success(let r): rendered = r
-            case .failure(let error):
+            let zone: String
+            // The worker's own rendering step, in the zone its rules resolve, whatever the hour.
+            switch pipeline.render(message, at: now) {
+            case .success(let (r, z)): (rendered, zone) = (r, z)
+            case .failure(let failure):
                 if json {
                     // Still JSON: the error, and what was rendered when rendering got that far.
-                    var out = error.rendered.map { Self.fields($0, channel: channel, version: template.record.version, zone: zone) } ?? [:]
-                    out["error"] = error.description
+                    var out = failure.rendered.map { Self.fields($0, channel: channel, version: template.record.version, zone: timeZone ?? "") } ?? [:]
+                    out["error"] = failure.reason
                     print(try Self.jsonText(out))
                     throw ExitCode(1)
                 }
-                if let partial = error.rendered { print(partial.body) }
-                throw fail("\(error)")
+                if let partial = failure.rendered { print(partial.body) }
+                throw fail(failure.reason)
             }
             if json {
                 print(try Self.jsonText(Self.fields(rendered, channel: channel, version: template.record.version, zone: zone)))
@@ -178,7 +175,8 @@ struct Templates: AsyncParsableCommand {
         /// What `--json` prints of a rendering.
         static func fields(_ rendered: RenderedMessage, channel: Channel, version: Int, zone: String) -> [String: Any] {
             var out: [String: Any] = ["template": rendered.template, "channel": channel.rawValue, "locale": rendered.locale,
-                                      "version": version, "time_zone": zone, "body": rendered.body]
+                                      "version": version, "body": rendered.body]
+            if !zone.isEmpty { out["time_zone"] = zone }
             if let subject = rendered.subject { out["subject"] = subject }
             if let html = rendered.html { out["html"] = html }
             if channel == .sms {

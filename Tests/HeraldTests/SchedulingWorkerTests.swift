@@ -128,7 +128,8 @@ final class TestClock: Sendable {
                 INSERT INTO herald.message (channel, recipient, template, time_zone, data, send_at) VALUES
                   ('sms', '+34600111222', 't', 'Europe/Madrid', '{"name":"A"}', to_timestamp($1::float8)),
                   ('sms', '+34600111333', 't', 'Europe/Madrid', '{"name":"B"}', to_timestamp($1::float8)),
-                  ('sms', '+34600111444', 't', 'Mars/Olympus', '{"name":"C"}', to_timestamp($1::float8))
+                  ('sms', '+34600111444', 't', 'Mars/Olympus', '{"name":"C"}', to_timestamp($1::float8)),
+                  ('sms', '+34600111555', 't', 'Europe/Madrid', '{}', to_timestamp($1::float8))
                 """, [evening.timeIntervalSince1970])
             try await db.query("UPDATE herald.message SET event_at = to_timestamp($1::float8) WHERE id = 2",
                                [at("2027-01-15 08:15", "Europe/Madrid").timeIntervalSince1970])
@@ -150,6 +151,9 @@ final class TestClock: Sendable {
             #expect(out3.hasPrefix("message 1 (pending): send now (2027-01-15 08:00 Europe/Madrid)"))
             let (_, out4, _) = try await HeraldProcess.run(["explain", "3", "--config", path, "--at", atArg])
             #expect(out4.hasPrefix("message 3 (pending): would fail: unknown time zone \"Mars/Olympus\""))
+            // Rendering is part of the decision: explain says what the worker will do with a bad row.
+            let (_, out6, _) = try await HeraldProcess.run(["explain", "4", "--config", path, "--at", "2027-01-15T07:00:00Z"])
+            #expect(out6.hasPrefix("message 4 (pending): would fail: template t (en) body uses name, missing from data"), "\(out6)")
             let (s5, _, e5) = try await HeraldProcess.run(["explain", "99", "--config", path])
             #expect(s5 != 0 && e5.contains("no message 99"))
 
@@ -160,6 +164,7 @@ final class TestClock: Sendable {
             #expect(rows[0] == ["pending", json1["until"] as? String])
             #expect(rows[1][0] == "expired")
             #expect(rows[2][0] == "failed")
+            #expect(rows[3][0] == "pending", "deferred first: rendering comes after the rules")
         }
     }
 }
