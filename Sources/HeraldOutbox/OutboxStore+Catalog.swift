@@ -69,6 +69,29 @@ extension OutboxStore {
         }
     }
 
+    /// One line of `herald templates list`.
+    public struct TemplateSummary: Sendable, Equatable {
+        public var key: String
+        public var channel: String
+        public var locale: String
+        public var version: String
+        /// `updated_at` as `YYYY-MM-DD HH24:MI`.
+        public var updated: String
+        public var description: String
+    }
+
+    /// Every stored template's key, channel, locale, version, last edit and description.
+    public func templateSummaries() async throws -> [TemplateSummary] {
+        let result = try await connection.query("""
+            SELECT key, channel, locale, version, to_char(updated_at, 'YYYY-MM-DD HH24:MI'), coalesce(description, '')
+              FROM herald.template ORDER BY key, channel, locale
+            """)
+        return result.rows.map { row in
+            let c = row.map { $0 ?? "" }
+            return TemplateSummary(key: c[0], channel: c[1], locale: c[2], version: c[3], updated: c[4], description: c[5])
+        }
+    }
+
     /// Every shared partial.
     public func partials() async throws -> [PartialRecord] {
         let result = try await connection.query("SELECT name, locale, body FROM herald.template_partial ORDER BY name, locale")

@@ -48,14 +48,9 @@ struct Templates: AsyncParsableCommand {
             let config = try options.load()
             let connection = try await openConnection(config)
             do {
-                let result = try await connection.query("""
-                    SELECT key, channel, locale, version, to_char(updated_at, 'YYYY-MM-DD HH24:MI'), coalesce(description, '')
-                      FROM herald.template ORDER BY key, channel, locale
-                    """)
-                for row in result.rows {
-                    let cells = row.map { $0 ?? "" }
-                    print("\(cells[0].padding(toLength: 26, withPad: " ", startingAt: 0)) \(cells[1].padding(toLength: 8, withPad: " ", startingAt: 0)) "
-                          + "\(cells[2].padding(toLength: 6, withPad: " ", startingAt: 0)) v\(cells[3])  \(cells[4])  \(cells[5])")
+                for t in try await OutboxStore(connection: connection, workerID: "templates").templateSummaries() {
+                    print("\(t.key.padding(toLength: 26, withPad: " ", startingAt: 0)) \(t.channel.padding(toLength: 8, withPad: " ", startingAt: 0)) "
+                          + "\(t.locale.padding(toLength: 6, withPad: " ", startingAt: 0)) v\(t.version)  \(t.updated)  \(t.description)")
                 }
             } catch {
                 throw fail("list failed: \(error)")
