@@ -45,7 +45,7 @@ public actor Worker: Service {
     var pendingCompletions: [Outcome] = []
     var flushingCompletions = false
     /// When the retention job runs next (at the first maintenance pass, then every `pruneInterval`).
-    private var nextPrune = ContinuousClock.now
+    var nextPrune = ContinuousClock.now
     var templatesDirty = true
     /// Every claim not yet recorded (waiting in `ready`, being delivered, or having its
     /// outcome written), with its lease deadline by our own clock. Their leases are renewed.
@@ -381,38 +381,6 @@ public actor Worker: Service {
     func dueMayHaveChanged() {
         nextDueUnknown = true
         nextDue = nil
-    }
-
-    private func maintenance() async throws {
-        if let keep = settings.retention, ContinuousClock.now >= nextPrune {
-            nextPrune = ContinuousClock.now + settings.pruneInterval
-            try await prune(keep: keep)
-        }
-        let holding = leases.ids
-        let recovered = try await withDatabase {
-            try await $0.recoverExpiredLeases(defaultMaxAttempts: self.settings.maxAttempts, holding: holding)
-        }
-        if !recovered.isEmpty { dueMayHaveChanged() }
-        for row in recovered {
-            logger.warning("lease expired; message taken over from a stopped worker", metadata: [
-                "message": "\(row.id)", "previous_worker": "\(row.previousWorker)", "status": "\(row.status)",
-            ])
-        }
-    }
-
-    /// Deletes finished messages older than `keep`, one short batch at a time, at most
-    /// 100 batches a run so that claiming never waits long behind it.
-    private func prune(keep: Duration) async throws {
-        var deleted = 0
-        for _ in 0..<100 {
-            let n = try await withDatabase { try await $0.pruneBatch(keep: keep, batchSize: self.settings.pruneBatch) }
-            deleted += n
-            pingWatchdog()
-            if n < settings.pruneBatch { break }
-        }
-        if deleted > 0 {
-            logger.notice("pruned finished messages", metadata: ["deleted": "\(deleted)", "older_than": "\(DurationText.format(keep))"])
-        }
     }
 
     func pingWatchdog() {
