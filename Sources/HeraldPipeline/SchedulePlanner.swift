@@ -43,12 +43,8 @@ public struct SchedulePlanner: Sendable {
 
     /// What the rules decide for `message` at `now`.
     public func evaluate(_ message: OutboxMessage, channel: Channel, at now: Date) -> Result<Explanation, SchedulingError> {
-        let s = message.schedule
-        if let id = s.locationID, let reason = invalidLocations[id] { return .failure(.unsatisfiable(reason)) }
-        let input = ScheduleInput(
-            channel: channel, sendAt: s.sendAt, postpone: s.postpone, eventAt: s.eventAt, expiresAt: s.expiresAt,
-            timeZone: message.timeZone, locationID: s.locationID, businessHoursOnly: s.businessHoursOnly,
-            urgent: s.urgent, minimumLead: s.minimumLead)
+        if let id = message.schedule.locationID, let reason = invalidLocations[id] { return .failure(.unsatisfiable(reason)) }
+        let input = ScheduleInput(channel: channel, timeZone: message.timeZone, schedule: message.schedule)
         do {
             return .success(try scheduler.explain(input, at: now))
         } catch {

@@ -101,35 +101,37 @@ public struct SchedulingPolicy: Sendable, Equatable {
     ]
 }
 
-/// What the rules need to know about one message.
+/// What the rules need to know about one message: its channel and zone, and the
+/// message's own ``OutboxMessage/Schedule`` (the one schedule type, shared with the outbox row).
 public struct ScheduleInput: Sendable, Equatable {
     public var channel: Channel
-    public var sendAt: Date
-    public var postpone: Duration
-    public var eventAt: Date?
-    public var expiresAt: Date?
     public var timeZone: String?
-    public var locationID: String?
-    public var businessHoursOnly: Bool
-    /// Urgent transactional messages ("your appointment was cancelled") ignore quiet hours.
-    public var urgent: Bool
-    /// Per-message override of the minimum lead before `eventAt`.
-    public var minimumLead: Duration?
+    public var schedule: OutboxMessage.Schedule
+
+    public init(channel: Channel, timeZone: String?, schedule: OutboxMessage.Schedule) {
+        self.channel = channel
+        self.timeZone = timeZone
+        self.schedule = schedule
+    }
 
     public init(channel: Channel, sendAt: Date, postpone: Duration = .zero, eventAt: Date? = nil, expiresAt: Date? = nil,
                 timeZone: String? = nil, locationID: String? = nil, businessHoursOnly: Bool = false, urgent: Bool = false,
                 minimumLead: Duration? = nil) {
-        self.channel = channel
-        self.sendAt = sendAt
-        self.postpone = postpone
-        self.eventAt = eventAt
-        self.expiresAt = expiresAt
-        self.timeZone = timeZone
-        self.locationID = locationID
-        self.businessHoursOnly = businessHoursOnly
-        self.urgent = urgent
-        self.minimumLead = minimumLead
+        self.init(channel: channel, timeZone: timeZone, schedule: OutboxMessage.Schedule(
+            sendAt: sendAt, postpone: postpone, eventAt: eventAt, expiresAt: expiresAt, businessHoursOnly: businessHoursOnly,
+            locationID: locationID, urgent: urgent, minimumLead: minimumLead))
     }
+
+    public var sendAt: Date { get { schedule.sendAt } set { schedule.sendAt = newValue } }
+    public var postpone: Duration { get { schedule.postpone } set { schedule.postpone = newValue } }
+    public var eventAt: Date? { get { schedule.eventAt } set { schedule.eventAt = newValue } }
+    public var expiresAt: Date? { get { schedule.expiresAt } set { schedule.expiresAt = newValue } }
+    public var locationID: String? { get { schedule.locationID } set { schedule.locationID = newValue } }
+    public var businessHoursOnly: Bool { get { schedule.businessHoursOnly } set { schedule.businessHoursOnly = newValue } }
+    /// Urgent transactional messages ("your appointment was cancelled") ignore quiet hours.
+    public var urgent: Bool { get { schedule.urgent } set { schedule.urgent = newValue } }
+    /// Per-message override of the minimum lead before `eventAt`.
+    public var minimumLead: Duration? { get { schedule.minimumLead } set { schedule.minimumLead = newValue } }
 }
 
 /// What the rules decide for a message at an instant.
