@@ -66,7 +66,7 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
                 if n <= 3 { throw DeliveryError.transient("provider busy (\(n))", code: "503") }
                 return DeliveryReceipt(providerMessageID: "ok-\(m.id)", responseCode: "201")
             }
-            let backoff = Backoff(base: .milliseconds(150), cap: .seconds(5), jitter: false)
+            let backoff = Backoff(base: .milliseconds(150), cap: .seconds(30), jitter: false)
             try await drain(makeWorker(db, drivers: [.sms: driver], backoff: backoff))
 
             let row = try await db.query("SELECT status, attempts, provider_message_id, last_error FROM herald.message").rows[0]
@@ -77,11 +77,11 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             let times = driver.times(of: 1)
             #expect(times.count == 4)
             let gaps = zip(times.dropFirst(), times).map { ($0 - $1).seconds }
-            // Delays are 150, 300, 600 ms: each gap is at least its delay, and not much more (the
-            // slack absorbs a loaded machine; a worker waiting the 5 s cap, or any constant
-            // delay, fails one bound or the other).
+            // Delays are 150, 300, 600 ms: each gap is at least its delay (a constant delay fails),
+            // and far from the 30 s cap (a worker waiting the cap fails; the slack absorbs a
+            // loaded machine, seen stalling a retry by 2 s). RetryPolicyTests pin the values.
             for (gap, delay) in zip(gaps, [0.15, 0.3, 0.6]) {
-                #expect(gap >= delay * 0.95 && gap < delay + 1.5, "gaps \(gaps)")
+                #expect(gap >= delay * 0.95 && gap < delay + 10, "gaps \(gaps)")
             }
         }
     }
@@ -106,7 +106,17 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
         try await TestDatabase.with { db in
             try await db.addTemplate()
             try await db.enqueue(count: 16)
-            // Every delivery waits until all 16 are in the driver, then all finish at once.
+            // Every delivery waits until all 16 are in the driver, then all finish at once; the
+            // first write takes 300 ms (a trigger), so the others all arrive while it runs.
+            try await db.execute("""
+                CREATE TABLE public.t_once (x int); INSERT INTO public.t_once VALUES (1);
+                CREATE FUNCTION public.t_slow_first() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM public.t_once) THEN DELETE FROM public.t_once; PERFORM pg_sleep(0.3); END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER t_slow_first AFTER INSERT ON herald.attempt FOR EACH STATEMENT EXECUTE FUNCTION public.t_slow_first();
+                """)
             let gate = Gate(count: 16)
             let driver = ScriptedDriver { m, _ in
                 await gate.arriveAndWait()
@@ -118,7 +128,7 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             // timestamps than messages means several outcomes went in one statement.
             let statements = Int(try await db.scalar("SELECT count(DISTINCT updated_at) FROM herald.message") ?? "") ?? 0
             // The first outcome starts a write; the others, finishing while it runs, go together.
-            #expect(statements <= 6, "\(statements) statements for 16 outcomes")
+            #expect(statements <= 3, "\(statements) statements for 16 outcomes")
             #expect(try await db.scalar("SELECT count(*) FROM herald.attempt WHERE outcome = 'sent'") == "16")
         }
     }
