@@ -131,7 +131,13 @@ import Testing
             let socket = try NotifySocket()
             let herald = try HeraldProcess(["run", "--config", try config(db, out: try temporaryDirectory())],
                                            environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "600000"])
-            let received = socket.receive(for: .seconds(3))
+            // Until READY (startup may be slow on a loaded machine), then 2 s of watchdog pings (every 300 ms).
+            var received: [String] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !received.contains(where: { $0.contains("READY=1") }) && ContinuousClock.now < deadline {
+                received += socket.receive(for: .milliseconds(500))
+            }
+            received += socket.receive(for: .seconds(2))
             herald.signal(SIGTERM)
             #expect(await herald.wait(timeout: .seconds(10)) == 0)
             let ready = received.first { $0.contains("READY=1") }
