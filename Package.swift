@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "HeraldExecutors", swiftSettings: strict),
         // A small Swift wrapper over libpq.
         .target(name: "HeraldPostgres", dependencies: ["CLibPQ", "HeraldExecutors", "HeraldCore"], swiftSettings: strict),
-        // Value types shared by every module: messages, outcomes, backoff, durations, log format.
+        // Value types shared by every module: messages, outcomes, backoff, durations, outside text.
         .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The TOML configuration file and its environment overrides.
         .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldCurl", "HeraldPostgres", "TOMLKit"], swiftSettings: strict),
@@ -47,8 +47,8 @@ let package = Package(
         ], swiftSettings: strict),
         // One message through the rules and rendering at one instant: pure, shared by the daemon and the CLI.
         .target(name: "HeraldPipeline", dependencies: ["HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldScheduling"], swiftSettings: strict),
-        // sd_notify over $NOTIFY_SOCKET.
-        .target(name: "HeraldSystemd", swiftSettings: strict),
+        // systemd: sd_notify over $NOTIFY_SOCKET, and logging to the journal.
+        .target(name: "HeraldSystemd", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The daemon loop: claim, render, deliver, record; leases; shutdown.
         .target(name: "HeraldWorker", dependencies: [
             "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HeraldConfig
 import HeraldCore
+import HeraldSystemd
 import Logging
 
 /// The `herald` command.
