@@ -144,36 +144,39 @@ public struct OutboxStore: Sendable {
         RETURNING \(messageColumns)
         """
 
-    /// The columns ``decodeMessage(_:)`` reads, in order (prefixed `m.`).
+    /// The columns ``decodeMessage(_:_:)`` reads, by name (prefixed `m.`).
     static let messageColumns = """
-        m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text, m.attempts, m.max_attempts,
-        extract(epoch FROM m.send_at)::float8, extract(epoch FROM m.postpone)::float8, extract(epoch FROM m.event_at)::float8,
-        extract(epoch FROM m.expires_at)::float8, m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8
+        m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
+        extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
+        extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
+        m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead
         """
 
-    static func decodeMessage(_ row: [String?]) -> OutboxMessage? {
-        guard let id = row[0].flatMap({ Int64($0) }), let attempt = row[7].flatMap({ Int($0) }) else { return nil }
+    /// A message from a row of a result that has ``messageColumns``, read by column name.
+    static func decodeMessage(_ row: [String?], _ columns: RowDecoder) -> OutboxMessage? {
+        func text(_ name: String) -> String? { columns.text(row, name) }
+        guard let id = text("id").flatMap({ Int64($0) }), let attempt = text("attempts").flatMap({ Int($0) }) else { return nil }
         // Timestamps may be `infinity`/`-infinity` (extract gives ±Infinity) or absurd: they
         // pass through as dates, and the scheduling rules fail the message naming the column,
         // except where the meaning is plain: `send_at = -infinity` is "now" and
         // `expires_at = infinity` is "never expires".
-        func date(_ i: Int) -> Date? { row[i].flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) } }
-        func duration(_ i: Int) -> Duration? {
-            guard let seconds = row[i].flatMap({ Double($0) }) else { return nil }
+        func date(_ name: String) -> Date? { text(name).flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) } }
+        func duration(_ name: String) -> Duration? {
+            guard let seconds = text(name).flatMap({ Double($0) }) else { return nil }
             let limit = Duration.heraldMaximum.seconds + 1  // past the maximum: the rules say so
             return .milliseconds(Int64(clampingFloor: (min(max(seconds, -limit), limit) * 1000).rounded()))
         }
-        var sendAt = date(9) ?? Date(timeIntervalSince1970: 0)
+        var sendAt = date("send_at") ?? Date(timeIntervalSince1970: 0)
         if sendAt.timeIntervalSince1970 == -.infinity { sendAt = Date(timeIntervalSince1970: 0) }
-        var expiresAt = date(12)
+        var expiresAt = date("expires_at")
         if expiresAt?.timeIntervalSince1970 == .infinity { expiresAt = nil }
         return OutboxMessage(
-            id: id, channel: row[1] ?? "", recipient: row[2] ?? "", template: row[3] ?? "",
-            locale: row[4], timeZone: row[5], data: row[6] ?? "{}", attempt: attempt,
-            maxAttempts: row[8].flatMap { Int($0) },
-            schedule: .init(sendAt: sendAt, postpone: duration(10) ?? .zero,
-                            eventAt: date(11), expiresAt: expiresAt, businessHoursOnly: row[13] == "t",
-                            locationID: row[14], urgent: row[15] == "t", minimumLead: duration(16)))
+            id: id, channel: text("channel") ?? "", recipient: text("recipient") ?? "", template: text("template") ?? "",
+            locale: text("locale"), timeZone: text("time_zone"), data: text("data") ?? "{}", attempt: attempt,
+            maxAttempts: text("max_attempts").flatMap { Int($0) },
+            schedule: .init(sendAt: sendAt, postpone: duration("postpone") ?? .zero,
+                            eventAt: date("event_at"), expiresAt: expiresAt, businessHoursOnly: text("business_hours_only") == "t",
+                            locationID: text("location_id"), urgent: text("urgent") == "t", minimumLead: duration("min_lead")))
     }
 
     /// Claims up to `limit` due messages of the given channels (plus any of an
@@ -184,15 +187,17 @@ public struct OutboxStore: Sendable {
         let result = try await connection.query(Self.claimSQL, [
             workerID, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
         ])
-        return result.rows.compactMap(Self.decodeMessage)
+        let columns = RowDecoder(result)
+        return result.rows.compactMap { Self.decodeMessage($0, columns) }
     }
 
     /// One message as the worker would claim it (for `herald explain`), without claiming it.
     public func message(id: Int64) async throws -> (message: OutboxMessage, status: MessageStatus)? {
         let result = try await connection.query(
             "SELECT \(Self.messageColumns), m.status FROM herald.message m WHERE m.id = $1::bigint", [id])
-        guard let row = result.rows.first, let message = Self.decodeMessage(row),
-              let status = row[17].flatMap(MessageStatus.init(rawValue:)) else { return nil }
+        let columns = RowDecoder(result)
+        guard let row = result.rows.first, let message = Self.decodeMessage(row, columns),
+              let status = columns.text(row, "status").flatMap(MessageStatus.init(rawValue:)) else { return nil }
         return (message, status)
     }
 

@@ -59,6 +59,27 @@ public struct PostgresResult: Sendable {
     public var affectedRows: Int
 }
 
+/// Reads a result's rows by column name: each name's position is found once per result,
+/// so that a statement's columns can be reordered or added to without breaking its reader.
+public struct RowDecoder: Sendable {
+    private let positions: [String: Int]
+
+    public init(_ result: PostgresResult) {
+        var positions: [String: Int] = [:]
+        for (i, name) in result.columns.enumerated() where positions[name] == nil { positions[name] = i }
+        self.positions = positions
+    }
+
+    /// The value of column `name` in `row`; nil for SQL NULL or a column the result lacks.
+    public func text(_ row: [String?], _ name: String) -> String? {
+        guard let i = positions[name], i < row.count else { return nil }
+        return row[i]
+    }
+
+    /// Whether the result has a column of that name.
+    public func has(_ name: String) -> Bool { positions[name] != nil }
+}
+
 /// A notification received on a channel the connection listens to.
 public struct PostgresNotification: Sendable, Equatable {
     public var channel: String

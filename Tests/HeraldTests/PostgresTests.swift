@@ -35,6 +35,17 @@ import Testing
         }
     }
 
+    @Test func rowsAreReadByColumnName() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = try await db.connect()
+            let result = try await conn.query("SELECT 'x' AS b, NULL::text AS n, 1 AS a")
+            let columns = RowDecoder(result)
+            #expect(columns.text(result.rows[0], "a") == "1" && columns.text(result.rows[0], "b") == "x")
+            #expect(columns.text(result.rows[0], "n") == nil && columns.has("n") && !columns.has("missing"))
+            await conn.close()
+        }
+    }
+
     @Test func theDaemonsConnectionsRunUnderAStatementTimeout() async throws {
         try await TestDatabase.with(migrated: false) { db in
             let conn = PostgresConnection(connectionString: db.url, statementTimeout: .milliseconds(300))
