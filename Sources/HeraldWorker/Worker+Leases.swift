@@ -79,7 +79,9 @@ extension Worker {
         defer { cutoff.cancel() }
         do {
             if !(await main.isConnected) {
-                guard !hardStop else { return nil }
+                // No new connection during a known outage or past the grace period: connecting
+                // to a silent network could take connect_timeout, longer than the bound.
+                guard !hardStop, outageSince == nil else { return nil }
                 try await main.connect()
             }
             return try await store.release(claims)
