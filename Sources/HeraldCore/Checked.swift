@@ -15,9 +15,7 @@ extension Int64 {
     /// `value` rounded down and clamped to `Int64`'s range (NaN becomes 0).
     public init(clampingFloor value: Double) {
         if value.isNaN { self = 0; return }
-        if value >= 9.2e18 { self = .max; return }
-        if value <= -9.2e18 { self = .min; return }
-        self = Int64(value.rounded(.down))
+        self = Int64(exactly: value.rounded(.down)) ?? (value > 0 ? .max : .min)
     }
 }
 
@@ -35,8 +33,9 @@ extension Duration {
     /// `seconds` as a duration (millisecond precision), or nil when it is negative, not
     /// finite, or longer than `maximum`.
     public static func checked(seconds: Double, maximum: Duration = .heraldMaximum) -> Duration? {
-        guard seconds.isFinite, seconds >= 0, seconds <= maximum.seconds else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        guard seconds.isFinite, seconds >= 0, seconds <= maximum.seconds,
+              let millis = Int64(exactly: (seconds * 1000).rounded()) else { return nil }  // a caller's huge maximum too
+        return .milliseconds(millis)
     }
 
     /// `seconds` clamped into `0...maximum` (NaN becomes zero).

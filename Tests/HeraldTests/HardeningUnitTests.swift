@@ -23,6 +23,8 @@ import Testing
         #expect(Int64(checkedFloor: 1e30) == nil && Int64(checkedFloor: -2.5) == -3)
         #expect(Int64(clampingFloor: .infinity) == .max && Int64(clampingFloor: -1e300) == .min && Int64(clampingFloor: .nan) == 0)
         #expect(Int(clampingRounded: 2.5) == 3)
+        #expect(Int64(clampingFloor: 9.3e18) == .max && Int64(clampingFloor: -9.3e18) == .min && Int64(clampingFloor: 9.1e18) == 9_100_000_000_000_000_000)
+        #expect(Duration.checked(seconds: 1e17, maximum: .seconds(Int64.max)) == nil, "a huge caller maximum must not reach an overflowing conversion")
         #expect(Duration.checked(seconds: 1e30) == nil && Duration.checked(seconds: .infinity) == nil && Duration.checked(seconds: -1) == nil)
         #expect(Duration.clamped(seconds: .infinity) == .heraldMaximum && Duration.clamped(seconds: .nan) == .zero)
         #expect(!Date(timeIntervalSince1970: .infinity).isSchedulable && !Date(timeIntervalSince1970: 6.3e12).isSchedulable)
