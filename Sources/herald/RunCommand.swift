@@ -30,7 +30,7 @@ struct Run: AsyncParsableCommand {
         let worker = Worker(databaseURL: config.database.url, settings: settings,
                             drivers: makeDrivers(config, logger: logger), logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: worker.services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "herald.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         do {

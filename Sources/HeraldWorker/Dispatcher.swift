@@ -7,25 +7,23 @@ import HeraldRender
 import HeraldScheduling
 import Logging
 
-/// One claimed message through the pipeline: scheduling rules, rendering, the driver,
-/// and the outcome to record.
-extension Worker {
-    /// A delivery's result, waiting to be written, with what its log line needs.
-    struct Outcome: Sendable {
-        var completion: Completion
-        let channel: String
-        let recipient: String
-        let startedAt: ContinuousClock.Instant
-        /// Set when the provider reported an opt-out: recorded once the outcome is written.
-        let optOut: String?
+/// A claimed message with the templates and rules current when it started.
+struct Work: Sendable {
+    let message: OutboxMessage
+    let pipeline: Pipeline
+}
 
-        var claim: ClaimKey { ClaimKey(id: completion.messageID, attempt: completion.attempt) }
-    }
+/// One claimed message through the pipeline's decision and the driver: returns the outcome
+/// to record, or writes the deferral or expiry itself (neither is an attempt).
+struct Dispatcher: Sendable {
+    let drivers: [Channel: any Driver]
+    let context: DaemonContext
+    /// Where deferrals and expiries are written.
+    let main: DatabaseLink
 
-    /// Applies the scheduling rules, then renders and delivers one claimed message.
-    /// Returns the outcome to record, or nil when there is none (deferred, expired,
-    /// or released at shutdown).
-    nonisolated func deliver(_ work: Work) async -> Outcome? {
+    /// Returns the outcome to record, or nil when there is none (deferred, expired, or
+    /// released at shutdown).
+    func deliver(_ work: Work) async -> Outcome? {
         let message = work.message
         let startedAt = Date()
         let clock = ContinuousClock.now
@@ -54,7 +52,7 @@ extension Worker {
             // Provider text is capped and freed of NULs before it is logged or stored.
             completion.responseCode = error.code.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
             if case .optedOut = error { optOut = SafeText.clean(error.reason) }
-            switch settings.retryPolicy.next(after: error, attempt: message.attempt, rowMaximum: message.maxAttempts) {
+            switch context.settings.retryPolicy.next(after: error, attempt: message.attempt, rowMaximum: message.maxAttempts) {
             case .retry(let delay, let reason):
                 completion.result = .retry
                 completion.error = reason
@@ -79,12 +77,12 @@ extension Worker {
     }
 
     /// The pipeline's decision, then the driver.
-    nonisolated func attempt(_ message: OutboxMessage, pipeline: Pipeline) async -> Step {
+    func attempt(_ message: OutboxMessage, pipeline: Pipeline) async -> Step {
         if let channel = Channel(rawValue: message.channel), drivers[channel] == nil {
             return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
         }
         let rendered: RenderedMessage
-        switch pipeline.decide(message, at: now) {
+        switch pipeline.decide(message, at: context.now) {
         case .failed(let failure):
             return .failed(.permanent(failure.reason), failure.rendered)
         case .deferred(let until, let reasons, let explanation):
@@ -106,33 +104,31 @@ extension Worker {
         } catch let error as DeliveryError {
             return .delivered(rendered, .failure(error))
         } catch {
-            if await isReleased(message.claimKey) { return .handled }
+            if context.ledger.isReleased(message.claimKey) { return .handled }
             return .delivered(rendered, .failure(.transient(String(describing: error))))
         }
     }
 
-    func isReleased(_ claim: ClaimKey) -> Bool { released.contains(claim) }
-
     /// Records a deferral or an expiry (neither is an attempt) and logs one line.
-    func reschedule(_ message: OutboxMessage, explanation: Explanation, _ write: @Sendable (OutboxStore) async throws -> Bool) async {
+    private func reschedule(_ message: OutboxMessage, explanation: Explanation, _ write: @Sendable (OutboxStore) async throws -> Bool) async {
         var metadata: Logger.Metadata = [
             "message": "\(message.id)", "channel": "\(message.channel)", "time_zone": "\(explanation.timeZone)",
         ]
-        let kept = await persist(String(message.id), what: "a scheduling decision", failed: false, write)
-        dueMayHaveChanged()
+        let kept = await main.persist(String(message.id), what: "a scheduling decision", failed: false, write)
+        context.dueMayHaveChanged()
         switch explanation.decision {
         case .deferred(let until, let reasons):
             metadata["status"] = "\(MessageStatus.pending.rawValue)"
             metadata["until"] = "\(Int64(clampingFloor: until.timeIntervalSince1970))"
             metadata["reason"] = "\(reasons.joined(separator: "; "))"
-            if kept { logger.info("deferred", metadata: metadata) }
+            if kept { context.logger.info("deferred", metadata: metadata) }
         case .expired(let reason):
             metadata["status"] = "\(MessageStatus.expired.rawValue)"
             metadata["reason"] = "\(reason)"
-            if kept { logger.warning("expired; not sent", metadata: metadata) }
+            if kept { context.logger.warning("expired; not sent", metadata: metadata) }
         case .send:
             break
         }
-        finished(message.claimKey, result: nil)
+        context.finished(message.claimKey, result: nil)
     }
 }

@@ -2,26 +2,98 @@ import HeraldCore
 import HeraldOutbox
 import HeraldPostgres
 import Logging
+import ServiceLifecycle
+import Synchronization
 
-/// Writing outcomes: group commit, isolation of an outcome that cannot be stored, and the
-/// log line and bookkeeping once written.
-extension Worker {
-    /// Outcomes are group-committed: the first one starts a flush; those that arrive while
-    /// it runs go together in the next one (one `complete` statement for up to
-    /// ``maxCompletionBatch`` rows), on the recorder connection, retrying across
-    /// connection losses until stored (or shutdown gives up). An idle worker writes each
-    /// at once; a busy one writes many per round trip, with no timer adding latency.
-    static let maxCompletionBatch = 500
+/// A delivery's result, waiting to be written, with what its log line needs.
+struct Outcome: Sendable {
+    var completion: Completion
+    let channel: String
+    let recipient: String
+    let startedAt: ContinuousClock.Instant
+    /// Set when the provider reported an opt-out: recorded once the outcome is written.
+    let optOut: String?
 
-    func flushCompletions() async {
-        while !pendingCompletions.isEmpty {
-            let batch = Array(pendingCompletions.prefix(Self.maxCompletionBatch))
-            pendingCompletions.removeFirst(batch.count)
+    var claim: ClaimKey { ClaimKey(id: completion.messageID, attempt: completion.attempt) }
+}
+
+/// The outcome writer: group-commits delivery outcomes on its own connection.
+///
+/// Delivery slots hand outcomes over with ``submit(_:)`` and do not wait. The first one
+/// wakes the writer; those that arrive while it writes go together in the next statement
+/// (one `complete` for up to ``maxBatch`` rows), retried across connection losses until
+/// stored (or shutdown gives up). An idle daemon writes each at once; a busy one writes
+/// many per round trip, with no timer adding latency. On graceful shutdown it writes what
+/// is queued, then returns.
+public final class OutcomeWriter: Service, Sendable {
+    static let maxBatch = 500
+
+    let context: DaemonContext
+    let link: DatabaseLink
+    /// Opt-outs reported by a provider are written here (beside scheduling decisions).
+    let main: DatabaseLink
+    private let queue = Mutex(Queue())
+    private let signal = WakeSignal()
+
+    private struct Queue {
+        var outcomes: [Outcome] = []
+        var stopping = false
+    }
+
+    public init(context: DaemonContext, links: DatabaseLinks) {
+        self.context = context
+        self.link = links.recorder
+        self.main = links.main
+    }
+
+    /// Outcomes waiting to be written.
+    public var queued: Int { queue.withLock { $0.outcomes.count } }
+
+    /// Queues an outcome for writing (one whose claim was given back at shutdown is dropped).
+    func submit(_ outcome: Outcome) {
+        if context.ledger.isReleased(outcome.claim) {
+            context.finished(outcome.claim, result: nil)  // returned to pending at shutdown: nothing to record
+            return
+        }
+        queue.withLock { $0.outcomes.append(outcome) }
+        signal.signal()
+    }
+
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while true {
+                    await flush()
+                    if queue.withLock({ $0.stopping && $0.outcomes.isEmpty }) { return }
+                    await signal.wait(timeout: .seconds(3600))
+                }
+            } onGracefulShutdown: {
+                self.stop()
+            }
+        } onCancel: {
+            // The group is failing (another service threw): no more waiting for the database.
+            self.context.giveUp()
+            self.stop()
+        }
+    }
+
+    private func stop() {
+        queue.withLock { $0.stopping = true }
+        signal.signal()
+    }
+
+    private func flush() async {
+        while true {
+            let batch = queue.withLock { q -> [Outcome] in
+                let batch = Array(q.outcomes.prefix(Self.maxBatch))
+                q.outcomes.removeFirst(batch.count)
+                return batch
+            }
+            guard !batch.isEmpty else { return }
             let kept = await record(batch.map(\.completion))
             for outcome in batch { settle(outcome, recorded: kept.contains(outcome.completion.messageID)) }
-            wake.signal()
+            context.wake.signal()
         }
-        flushingCompletions = false
     }
 
     /// Writes outcomes; returns the ids recorded. A statement error (not a lost connection)
@@ -36,12 +108,12 @@ extension Worker {
             return kept
         case .failure(let error) where completions.count > 1:
             let half = completions.count / 2
-            logger.debug("outcome batch failed; splitting it", metadata: ["count": "\(completions.count)", "error": "\(error)"])
+            context.logger.debug("outcome batch failed; splitting it", metadata: ["count": "\(completions.count)", "error": "\(error)"])
             let first = await record(Array(completions[..<half]))
             return first.union(await record(Array(completions[half...])))
         case .failure(let error):
             let original = completions[0]
-            logger.error("outcome cannot be stored as it is; recording it without the provider's text", metadata: [
+            context.logger.error("outcome cannot be stored as it is; recording it without the provider's text", metadata: [
                 "message": "\(original.messageID)", "attempt": "\(original.attempt)", "error": "\(error)",
             ])
             var fallback = Completion(messageID: original.messageID, attempt: original.attempt,
@@ -53,8 +125,8 @@ extension Worker {
             switch await write([fallback]) {
             case .success(let kept): return kept
             case .failure(let again):
-                logger.error("outcome cannot be stored; the lease will expire and the message be retried",
-                             metadata: ["message": "\(original.messageID)", "error": "\(again)"])
+                context.logger.error("outcome cannot be stored; the lease will expire and the message be retried",
+                                     metadata: ["message": "\(original.messageID)", "error": "\(again)"])
                 return []
             }
         }
@@ -69,16 +141,14 @@ extension Worker {
         while true {
             do {
                 let again = replay
-                return .success(try await withDatabase(on: .recorder, retryOnLoss: false) {
-                    try await $0.complete(completions, replay: again)
-                })
+                return .success(try await link.withDatabase(retryOnLoss: false) { try await $0.complete(completions, replay: again) })
             } catch let error as PostgresError where !error.isTransient {
                 return .failure(error)
             } catch {
                 if error is PostgresError { replay = true }
-                if hardStop {
-                    logger.error("could not record the outcome before exit; the lease will expire and the message be retried",
-                                 metadata: ["message": "\(what)", "error": "\(error)"])
+                if context.hardStop {
+                    context.logger.error("could not record the outcome before exit; the lease will expire and the message be retried",
+                                         metadata: ["message": "\(what)", "error": "\(error)"])
                     return .success([])
                 }
                 if (error as? PostgresError)?.isConnectionLoss == true {
@@ -86,7 +156,7 @@ extension Worker {
                     // so that a failing reconnect is never retried in a tight loop.
                     try? await Task.sleep(for: .milliseconds(100))
                 } else {
-                    logger.warning("could not record the outcome; retrying", metadata: ["message": "\(what)", "error": "\(error)"])
+                    context.logger.warning("could not record the outcome; retrying", metadata: ["message": "\(what)", "error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
@@ -95,7 +165,7 @@ extension Worker {
 
     /// After an outcome is written (or found taken over): the opt-out it reported, its log
     /// line, and the bookkeeping.
-    func settle(_ outcome: Outcome, recorded: Bool) {
+    private func settle(_ outcome: Outcome, recorded: Bool) {
         let completion = outcome.completion
         let id = completion.messageID
         let millis = Int(clampingRounded: (ContinuousClock.now - outcome.startedAt).seconds * 1000)
@@ -106,6 +176,7 @@ extension Worker {
         if let error = completion.error { metadata["error"] = "\(error)" }
         if let retryIn = completion.retryIn { metadata["retry_in"] = "\(DurationText.format(retryIn))" }
         if let providerID = completion.providerMessageID { metadata["provider_id"] = "\(providerID)" }
+        let logger = context.logger
         if !recorded {
             logger.warning("delivery finished after the lease was taken over; result discarded", metadata: metadata)
         } else {
@@ -115,46 +186,31 @@ extension Worker {
             case .failed: logger.error("delivery failed", metadata: metadata)
             }
         }
-        if recorded && completion.result == .retry { dueMayHaveChanged() }
+        if recorded && completion.result == .retry { context.dueMayHaveChanged() }
         let claim = outcome.claim
         if recorded, let reason = outcome.optOut {
             // Kept in flight until the opt-out is stored, so shutdown waits for it.
-            let (channel, recipient) = (outcome.channel, outcome.recipient)
+            let (channel, recipient, main, context) = (outcome.channel, outcome.recipient, self.main, self.context)
             Task {
-                _ = await self.persist(String(id), what: "opt-out", failed: false) {
+                _ = await main.persist(String(id), what: "opt-out", failed: false) {
                     try await $0.recordOptOut(channel: channel, recipient: recipient, reason: reason)
                     return true
                 }
-                self.finished(claim, result: completion.result)
+                context.finished(claim, result: completion.result)
             }
             return
         }
-        finished(claim, result: recorded ? completion.result : nil, signal: false)
+        context.finished(claim, result: recorded ? completion.result : nil, signal: false)
     }
+}
 
-    /// Runs a write (a scheduling decision, an opt-out), across lost connections and
-    /// transient errors until it is stored. It gives up, logging why, on a statement error
-    /// that would fail every time, and past the shutdown grace: the lease then expires and
-    /// the message is taken over. `failed` is what to return then.
-    func persist<T: Sendable>(_ ids: String, what: String, failed: T, on link: Link = .main,
-                              _ write: @Sendable (OutboxStore) async throws -> T) async -> T {
-        while true {
-            do {
-                return try await withDatabase(on: link) { try await write($0) }
-            } catch {
-                if hardStop {
-                    logger.error("could not record \(what) before exit; the lease will expire and the message be retried",
-                                 metadata: ["message": "\(ids)", "error": "\(error)"])
-                    return failed
-                }
-                if let pg = error as? PostgresError, !pg.isTransient {
-                    logger.error("could not record \(what); giving up (the statement fails the same way every time); the lease will expire and the message be retried",
-                                 metadata: ["message": "\(ids)", "error": "\(error)"])
-                    return failed
-                }
-                logger.error("could not record \(what); retrying", metadata: ["message": "\(ids)", "error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
+extension Completion.Result {
+    /// The message status this result leads to.
+    var status: MessageStatus {
+        switch self {
+        case .sent: return .sent
+        case .retry: return .pending
+        case .failed: return .failed
         }
     }
 }

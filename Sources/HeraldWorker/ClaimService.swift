@@ -1,0 +1,249 @@
+import Foundation
+import HeraldCore
+import HeraldDrivers
+import HeraldOutbox
+import HeraldPipeline
+import HeraldRender
+import Logging
+import ServiceLifecycle
+
+/// Claiming and dispatch: startup, then the claim loop and the delivery slots.
+///
+/// - Claims batches with one `FOR UPDATE SKIP LOCKED` statement, only for channels that
+///   have a driver, and records the leases in the ``ClaimLedger`` (renewed by ``LeaseService``).
+/// - Runs up to `concurrency` deliveries at once; each hands its outcome to the
+///   ``OutcomeWriter`` without waiting and takes the next claimed message.
+/// - Wakes on a signal (NOTIFY, a finished batch of outcomes), at the earliest due time,
+///   and at least every poll interval.
+/// - On graceful shutdown it stops claiming, returns claims never started, lets deliveries
+///   in flight finish within the grace period, and returns the rest uncounted.
+public actor ClaimService: Service {
+    let context: DaemonContext
+    let links: DatabaseLinks
+    let writer: OutcomeWriter
+    let dispatcher: Dispatcher
+    var settings: WorkerSettings { context.settings }
+    var logger: Logger { context.logger }
+    let channelNames: [String]
+
+    private var catalog: TemplateCatalog
+    private var planner: SchedulePlanner
+    /// Claimed messages not started yet, last to start at the front (a claim runs ahead
+    /// of free delivery slots, so batch size and concurrency are independent).
+    var ready: [OutboxMessage] = []
+    /// Claims whose lease may have lapsed before they started: returned uncounted once the
+    /// database answers.
+    var lapsed: [ClaimKey] = []
+    /// Deliveries running (each holds one of `concurrency` slots until its driver returns;
+    /// writing the outcome does not hold a slot).
+    var delivering = 0
+    /// When the next pending message falls due, as last asked of the database; asked
+    /// again only when something may have changed it (a NOTIFY, a retry or deferral
+    /// written, a recovered lease, or a poll interval without news).
+    private var nextDue: ContinuousClock.Instant?
+    private var nextDueUnknown = true
+
+    public init(context: DaemonContext, links: DatabaseLinks, writer: OutcomeWriter, drivers: [Channel: any Driver]) {
+        self.context = context
+        self.links = links
+        self.writer = writer
+        self.dispatcher = Dispatcher(drivers: drivers, context: context, main: links.main)
+        self.channelNames = drivers.keys.map(\.rawValue).sorted()
+        self.catalog = TemplateCatalog(records: [], defaultLocale: context.settings.defaultLocale)
+        self.planner = SchedulePlanner(policy: context.settings.scheduling, records: [])
+    }
+
+    var main: DatabaseLink { links.main }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.runUntilStopped()
+        } onGracefulShutdown: {
+            self.context.requestStop()
+        }
+    }
+
+    private func runUntilStopped() async throws {
+        guard !channelNames.isEmpty else { throw Worker.WorkerError.noChannels }
+        do {
+            try await startup()
+        } catch where context.stopRequested {
+            logger.notice("stopped before startup completed", metadata: ["error": "\(error)"])
+            return
+        }
+        await withDiscardingTaskGroup { group in
+            await self.claimLoop(group: &group)
+            await self.drain()
+            if !context.ledger.isEmpty || main.inOutage {
+                // Past the grace period with the database unreachable or silent: a statement
+                // still blocked in libpq is cut off so that the process can exit.
+                links.abort()
+            }
+            group.cancelAll()
+        }
+        let counters = context.ledger.counters
+        logger.notice("herald stopped", metadata: ["sent": "\(counters.sent)", "retried": "\(counters.retried)", "failed": "\(counters.failed)"])
+    }
+
+    // MARK: Startup
+
+    private func startup() async throws {
+        try await main.withDatabase { _ in }
+        try await Migrator(connection: main.connection).verifyCurrent()
+        // One daemon per worker id: it takes back its own leases below, which is only safe
+        // when no other daemon with the same id is running.
+        guard try await main.lockWorkerID() else { throw Worker.WorkerError.duplicateWorkerID(settings.workerID) }
+        let maxAttempts = settings.maxAttempts
+        let own = try await main.withDatabase { try await $0.recoverExpiredLeases(defaultMaxAttempts: maxAttempts, limit: 10_000, includeOwn: true) }
+        if !own.isEmpty {
+            logger.warning("recovered messages left by a previous run of this worker", metadata: ["count": "\(own.count)"])
+        }
+        let names = channelNames
+        let waiting = try await main.withDatabase { try await $0.waitingCounts(excluding: names) }
+        for (channel, count) in waiting.sorted(by: { $0.key < $1.key }) {
+            logger.warning("channel has no driver configured; its messages wait", metadata: ["channel": "\(channel)", "waiting": "\(count)"])
+        }
+        try await reloadTemplates()
+        context.started.store(true, ordering: .releasing)
+        logger.notice("herald ready", metadata: [
+            "worker": "\(settings.workerID)", "channels": "\(names.joined(separator: ","))",
+            "concurrency": "\(settings.concurrency)", "batch": "\(settings.batchSize)",
+        ])
+        context.notifier.ready(status: "ready: worker \(settings.workerID), channels \(names.joined(separator: ","))")
+    }
+
+    private func reloadTemplates() async throws {
+        context.hints.withLock { $0.templatesDirty = false }
+        let records = try await main.withDatabase { try await $0.templates() }
+        let partials = try await main.withDatabase { try await $0.partials() }
+        catalog = TemplateCatalog(records: records, partials: partials, defaultLocale: settings.defaultLocale)
+        for problem in catalog.problems {
+            logger.error("template cannot be used; its messages will fail", metadata: ["error": "\(problem)"])
+        }
+        let locations = try await main.withDatabase { try await $0.locations() }
+        planner = SchedulePlanner(policy: settings.scheduling, records: locations)
+        for (id, reason) in planner.invalidLocations.sorted(by: { $0.key < $1.key }) {
+            logger.error("location cannot be used; its messages will fail", metadata: ["location": "\(id)", "error": "\(reason)"])
+        }
+        logger.debug("templates and locations loaded", metadata: ["templates": "\(catalog.count)", "locations": "\(locations.count)"])
+    }
+
+    // MARK: Claim loop
+
+    private func claimLoop(group: inout DiscardingTaskGroup) async {
+        var nextStatus = ContinuousClock.now + .seconds(10)
+        while !context.stopRequested {
+            context.pingWatchdog()
+            do {
+                if context.hints.withLock({ $0.templatesDirty }) { try await reloadTemplates() }
+                if ContinuousClock.now >= nextStatus {
+                    nextStatus = ContinuousClock.now + .seconds(10)
+                    let c = context.ledger.counters
+                    context.notifier.status("in flight \(context.ledger.count); sent \(c.sent), retried \(c.retried), failed \(c.failed)")
+                }
+                if !lapsed.isEmpty { try await releaseLapsed() }
+                startReady(group: &group)
+                var claimedPartly = false
+                // Claim when every claimed message has started, a slot is free, and the
+                // outcomes still being written are few enough (the next claim overlaps
+                // writing the last batch's outcomes, without running far ahead of it).
+                if ready.isEmpty && delivering < settings.concurrency && context.ledger.count - delivering < unrecordedLimit {
+                    let (limit, lease, names, at) = (settings.batchSize, settings.lease, channelNames, settings.clock?())
+                    let sentAt = ContinuousClock.now
+                    let messages = try await main.withDatabase { try await $0.claim(channels: names, limit: limit, lease: lease, now: at) }
+                    context.ledger.hold(messages.map(\.claimKey), sentAt: sentAt, lease: lease)
+                    ready = messages.reversed()
+                    startReady(group: &group)
+                    claimedPartly = messages.count < limit
+                    if messages.isEmpty && context.ledger.isEmpty && settings.exitWhenIdle, try await !hasUnfinishedWork() {
+                        logger.notice("outbox drained; exiting (--exit-when-idle)")
+                        context.requestStop()
+                        break
+                    }
+                    if !claimedPartly && delivering < settings.concurrency { continue }  // a full batch: more may be due
+                }
+                var timeout = settings.pollInterval
+                if context.hints.withLock({ h -> Bool in defer { h.dueChanged = false }; return h.dueChanged }) {
+                    nextDue = nil
+                    nextDueUnknown = true
+                }
+                if claimedPartly && nextDueUnknown {
+                    // Nothing more is due now: sleep until the next due time (asked only when unknown).
+                    nextDueUnknown = false
+                    let names = channelNames
+                    nextDue = try await main.withDatabase { try await $0.secondsUntilNextDue(channels: names) }
+                        .map { ContinuousClock.now + Duration.clamped(seconds: max(0.02, $0)) }
+                }
+                if let due = nextDue {
+                    let wait = due - ContinuousClock.now
+                    if wait <= .zero { nextDue = nil; nextDueUnknown = true; continue }
+                    timeout = min(timeout, wait)
+                }
+                if let watchdog = context.notifier.watchdogInterval { timeout = min(timeout, watchdog) }
+                if settings.exitWhenIdle { timeout = min(timeout, .milliseconds(500)) }
+                if await !context.wake.wait(timeout: timeout) { context.dueMayHaveChanged() }  // a quiet interval: look again
+            } catch {
+                if context.stopRequested { break }
+                logger.error("worker loop error; retrying", metadata: ["error": "\(error)"])
+                await context.wake.wait(timeout: .seconds(1))
+            }
+        }
+    }
+
+    private func hasUnfinishedWork() async throws -> Bool {
+        let (names, horizon, at) = (channelNames, settings.idleHorizon, settings.clock?())
+        return try await main.withDatabase { try await $0.hasUnfinishedWork(channels: names, horizon: horizon, now: at) }
+    }
+
+    /// Most outcomes waiting to be written before claiming pauses: two batches and a
+    /// round of deliveries. Bounds what a crash can leave `sending` (and send twice).
+    private var unrecordedLimit: Int { 2 * settings.batchSize + settings.concurrency }
+
+    /// Starts claimed messages while delivery slots are free.
+    private func startReady(group: inout DiscardingTaskGroup) {
+        guard !ready.isEmpty else { return }
+        let pipeline = currentPipeline
+        while delivering < settings.concurrency, let message = nextStartable() {
+            delivering += 1
+            group.addTask { await self.runSlot(Work(message: message, pipeline: pipeline)) }
+        }
+    }
+
+    /// The next claimed message whose lease is sure to last a while (half a lease); those
+    /// whose lease may have lapsed (renewals failed: the database is unreachable) are set
+    /// aside to be returned uncounted, never started: another worker may own them by now.
+    private func nextStartable() -> OutboxMessage? {
+        let now = ContinuousClock.now
+        while let message = ready.popLast() {
+            if context.ledger.mayStart(message.claimKey, now: now, margin: settings.lease / 2) { return message }
+            lapsed.append(message.claimKey)
+        }
+        return nil
+    }
+
+    /// The rules and templates as loaded now.
+    private var currentPipeline: Pipeline {
+        Pipeline(catalog: catalog, planner: planner, smsMaxSegments: settings.smsMaxSegments)
+    }
+
+    /// One delivery slot: delivers claimed messages one after another while some are
+    /// ready, handing each outcome to the writer without waiting for it to be written
+    /// (one hop to this actor per message, no wake-up of the claim loop).
+    private nonisolated func runSlot(_ first: Work) async {
+        var work: Work? = first
+        while let current = work {
+            if let outcome = await dispatcher.deliver(current) { writer.submit(outcome) }
+            work = await next()
+        }
+    }
+
+    /// The slot's next message, or nil (the slot is freed).
+    private func next() -> Work? {
+        if !context.stopRequested, let message = nextStartable() {
+            return Work(message: message, pipeline: currentPipeline)
+        }
+        delivering -= 1
+        context.wake.signal()
+        return nil
+    }
+}

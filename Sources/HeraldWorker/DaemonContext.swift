@@ -1,0 +1,125 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldSystemd
+import Logging
+import Synchronization
+
+/// What the daemon's services share, and nothing more: the settings, the stop request,
+/// the claims in flight, and the hints that wake the claim loop.
+///
+/// Every member is either immutable or guarded by its own lock, so each service reads and
+/// writes it synchronously, without a hop to another actor.
+public final class DaemonContext: Sendable {
+    public let settings: WorkerSettings
+    let logger: Logger
+    let notifier: SystemdNotifier
+    /// Wakes the claim loop: a NOTIFY arrived, a delivery or an outcome finished, or shutdown began.
+    let wake = WakeSignal()
+    /// Every claim not yet recorded, with its lease.
+    public let ledger = ClaimLedger()
+    /// What may have changed since the claim loop last looked.
+    let hints = Mutex(Hints())
+    /// Set when startup is done (schema checked, worker id locked, own leases recovered):
+    /// lease recovery and maintenance wait for it.
+    let started = Atomic<Bool>(false)
+    /// Since when the database is unreachable (nil: it answers), shared by the connections.
+    let outageSince = Mutex<ContinuousClock.Instant?>(nil)
+    private let stop = Mutex(StopState())
+    private let lastWatchdog = Mutex(ContinuousClock.now)
+
+    struct Hints {
+        /// Templates or locations changed (NOTIFY): reload before the next claim.
+        var templatesDirty = true
+        /// A message may have become due earlier than the claim loop believes.
+        var dueChanged = true
+    }
+
+    private struct StopState {
+        var requested = false
+        /// Past the grace period: give up on the database and exit.
+        var hard = false
+        /// When the grace period ends (set by the first stop request).
+        var graceDeadline: ContinuousClock.Instant?
+    }
+
+    public init(settings: WorkerSettings, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+        self.settings = settings
+        self.logger = logger
+        self.notifier = notifier
+    }
+
+    // MARK: Stop
+
+    /// Begins a graceful stop of the claim loop (what SIGTERM does through the service
+    /// group, and what `--exit-when-idle` does itself). Safe from any context.
+    public func requestStop() {
+        let grace = settings.shutdownGrace
+        stop.withLock {
+            $0.requested = true
+            if $0.graceDeadline == nil { $0.graceDeadline = .now + grace }
+        }
+        wake.signal()
+    }
+
+    /// Past the grace period: statements give up instead of waiting for the database.
+    func giveUp() { stop.withLock { $0.hard = true } }
+
+    var stopRequested: Bool { stop.withLock { $0.requested } }
+    var hardStop: Bool { stop.withLock { $0.hard } }
+    /// When a requested stop's grace period ends; nil while running.
+    var graceDeadline: ContinuousClock.Instant? { stop.withLock { $0.graceDeadline } }
+
+    /// True when a stop was requested and waiting for the database no longer helps:
+    /// nothing is in flight, or the grace period is over.
+    var givingUp: Bool {
+        if hardStop { return true }
+        guard stopRequested else { return false }
+        return ledger.isEmpty || (graceDeadline.map { ContinuousClock.now >= $0 } ?? false)
+    }
+
+    /// Waits until startup is done; false if `stop` was set first.
+    func waitForStartup(or stop: StopFlag) async -> Bool {
+        while !started.load(ordering: .acquiring) {
+            if await stop.sleep(for: .milliseconds(50)) { return false }
+        }
+        return true
+    }
+
+    /// Marks the database unreachable; true for the first failure of an outage (log it).
+    func beginOutage() -> Bool {
+        outageSince.withLock { since in
+            guard since == nil else { return false }
+            since = .now
+            return true
+        }
+    }
+
+    // MARK: Hints
+
+    /// Something may have made a message due earlier than the claim loop's next due time
+    /// (a NOTIFY, a retry or deferral written, a recovered lease).
+    func dueMayHaveChanged() { hints.withLock { $0.dueChanged = true } }
+
+    /// A claimed message is done with (recorded, rescheduled or given back). `signal`
+    /// wakes the claim loop, which may claim again; a group commit signals once per batch.
+    func finished(_ claim: ClaimKey, result: Completion.Result?, signal: Bool = true) {
+        ledger.finish(claim, result: result)
+        if signal { wake.signal() }
+    }
+
+    /// Tells systemd's watchdog the daemon is alive (at most every half interval).
+    func pingWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let now = ContinuousClock.now
+        let due = lastWatchdog.withLock { last -> Bool in
+            guard now - last >= interval / 2 else { return false }
+            last = now
+            return true
+        }
+        if due { notifier.watchdog() }
+    }
+
+    /// The current instant for the rules.
+    var now: Date { settings.clock?() ?? Date() }
+}

@@ -1,0 +1,79 @@
+import HeraldPostgres
+import Logging
+import ServiceLifecycle
+
+/// Listens on its own connection for `herald_message` (something became due),
+/// `herald_template` and `herald_location` (reload before the next claim), and wakes the
+/// claim loop. When the connection is lost it reconnects with backoff; the claim loop
+/// polls meanwhile, and is woken once the listener is back, so nothing sent while it was
+/// down waits for a poll.
+public final class NotificationListener: Service, Sendable {
+    static let channels = ["herald_message", "herald_template", "herald_location"]
+
+    let context: DaemonContext
+    let connection: PostgresConnection
+
+    public init(databaseURL: String, context: DaemonContext) {
+        self.context = context
+        self.connection = PostgresConnection(connectionString: databaseURL, applicationName: "herald-listen")
+    }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await self.loop(stop)
+            } onGracefulShutdown: {
+                stop.set()
+                self.connection.wake()
+            }
+        } onCancel: {
+            stop.set()
+            self.connection.wake()
+        }
+        await connection.close()
+    }
+
+    private func connect() async throws {
+        try await connection.connect()
+        for channel in Self.channels { try await connection.listen(channel) }
+    }
+
+    private func loop(_ stop: StopFlag) async {
+        let logger = context.logger
+        var delay = Duration.milliseconds(250)
+        var down = true
+        var first = true
+        while !stop.isSet && !Task.isCancelled {
+            do {
+                if down {
+                    try await connect()
+                    down = false
+                    delay = .milliseconds(250)
+                    if !first { logger.notice("notification connection restored") }
+                    first = false
+                    // Anything that became due before LISTEN took effect is claimed now.
+                    context.dueMayHaveChanged()
+                    context.wake.signal()
+                }
+                let notes = try await connection.waitForNotifications(timeout: .seconds(30))
+                if notes.contains(where: { $0.channel != "herald_message" }) {
+                    context.hints.withLock { $0.templatesDirty = true }
+                }
+                if !notes.isEmpty {
+                    context.dueMayHaveChanged()
+                    context.wake.signal()
+                }
+            } catch {
+                if stop.isSet { return }
+                if !down || first {
+                    logger.warning("notification connection lost; polling until it is back", metadata: ["error": "\(error)"])
+                    first = false
+                }
+                down = true
+                if await stop.sleep(for: delay) { return }
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+    }
+}
