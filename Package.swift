@@ -30,7 +30,7 @@ let package = Package(
         // Value types shared by every module: messages, outcomes, backoff, durations, outside text.
         .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The TOML configuration file and its environment overrides.
-        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldCurl", "HeraldPostgres", "TOMLKit"], swiftSettings: strict),
+        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldPostgres", "TOMLKit"], swiftSettings: strict),
         // All SQL: migrations (generated from sql/) and the outbox statements.
         .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldPostgres"], swiftSettings: strict),
         // The scheduling rules: postponement, quiet hours, business hours, cutoffs, time zones. Pure.

@@ -45,33 +45,6 @@ public struct Configuration: Sendable {
         public var backoff: Backoff { Backoff(base: base, cap: cap, jitter: jitter) }
     }
 
-    /// A channel's driver and its settings (`[channels.<name>]`).
-    public enum Driver: Sendable, Equatable {
-        /// Writes messages into `directory/<channel>/`.
-        case file(directory: String, from: String, delay: Duration)
-        /// Logs messages (no body unless `include_body`).
-        case log(includeBody: Bool)
-        /// Accepts every message at once, sends nothing (benchmarks).
-        case accept
-        /// Email through an SMTP server (libcurl).
-        case smtp(SMTPDriver.Settings)
-        /// SMS through a Twilio-compatible REST API (libcurl).
-        case twilio(TwilioDriver.Settings)
-        /// Signed JSON POSTs (libcurl).
-        case webhook(WebhookDriver.Settings)
-
-        public var name: String {
-            switch self {
-            case .file: return "file"
-            case .log: return "log"
-            case .accept: return "accept"
-            case .smtp: return "smtp"
-            case .twilio: return "twilio"
-            case .webhook: return "webhook"
-            }
-        }
-    }
-
     /// `[retention]`: deleting finished messages after a while.
     public struct Retention: Sendable, Equatable {
         /// Finished messages older than this are deleted by the daemon; nil (`"off"`): kept forever.
@@ -101,7 +74,7 @@ public struct Configuration: Sendable {
     /// `[log] level`
     public var logLevel: Logger.Level = .info
     /// Configured channels; a channel not here is not claimed.
-    public var channels: [Channel: Driver] = [:]
+    public var channels: [Channel: DriverConfiguration] = [:]
     /// Where the settings came from (for messages).
     public var source: String = "defaults"
 

@@ -1,6 +1,5 @@
 import Foundation
 import HeraldCore
-import HeraldCurl
 import HeraldPostgres
 import HeraldDrivers
 import HeraldScheduling
@@ -83,118 +82,22 @@ public struct ConfigurationLoader {
         }
     }
 
-    func driver(_ table: TOMLTable, path: String, file: String) throws -> Configuration.Driver {
-        var seen = Set<String>()
-        func value(_ key: String) -> RawValue? {
-            seen.insert(key)
-            return table[key].map { .toml($0) }
+    /// A `[channels.<name>]` section: the registry's driver named by `driver` reads the
+    /// rest itself; a key it never read is reported as unknown.
+    func driver(_ table: TOMLTable, path: String, file: String) throws -> DriverConfiguration {
+        let section = TOMLDriverSection(table: table, path: path, file: file, loader: self)
+        guard let nameRaw = table["driver"] else {
+            throw ConfigError(file: file, key: "\(path).driver", reason: "missing; expected \(DriverRegistry.names)")
         }
-        guard let nameRaw = value("driver") else {
-            throw ConfigError(file: file, key: "\(path).driver", reason: "missing; expected smtp, twilio, webhook, file, log or accept")
+        let name = try string(.toml(nameRaw), "\(path).driver", file)
+        section.seen.insert("driver")
+        guard let result = try DriverRegistry.configure(name, section: section) else {
+            throw ConfigError(file: file, key: "\(path).driver", reason: "unknown driver \"\(name)\"; expected \(DriverRegistry.names)")
         }
-        let name = try string(nameRaw, "\(path).driver", file)
-        let result: Configuration.Driver
-        switch name {
-        case "file":
-            let directory = try value("directory").map { try string($0, "\(path).directory", file) } ?? "/var/lib/herald/outbox"
-            let from = try value("from").map { try string($0, "\(path).from", file) } ?? "Herald <herald@localhost>"
-            let delay = try value("delay").map { try duration($0, "\(path).delay", file) } ?? .zero
-            guard !directory.isEmpty else { throw ConfigError(file: file, key: "\(path).directory", reason: "must not be empty") }
-            result = .file(directory: directory, from: from, delay: delay)
-        case "log":
-            let include = try value("include_body").map { try bool($0, "\(path).include_body", file) } ?? false
-            result = .log(includeBody: include)
-        case "accept":
-            result = .accept
-        case "smtp", "twilio", "webhook":
-            result = try network(name, value: value, path: path, file: file)
-        default:
-            throw ConfigError(file: file, key: "\(path).driver", reason: "unknown driver \"\(name)\"; expected smtp, twilio, webhook, file, log or accept")
-        }
-        for key in table.keys where !seen.contains(key) {
+        for key in table.keys where !section.seen.contains(key) {
             throw ConfigError(file: file, key: "\(path).\(key)", reason: "unknown key for the \(name) driver")
         }
         return result
-    }
-
-    /// The libcurl drivers' settings. Secrets come from a `*_file` key or, failing that,
-    /// from `$CREDENTIALS_DIRECTORY/<credential>` (systemd `LoadCredential=`); never from the file itself.
-    func network(_ name: String, value: (String) -> RawValue?, path: String, file: String) throws -> Configuration.Driver {
-        func text(_ key: String) throws -> String? {
-            try value(key).map { try string($0, "\(path).\(key)", file) }
-        }
-        func required(_ key: String) throws -> String {
-            guard let v = try text(key), !v.isEmpty else { throw ConfigError(file: file, key: "\(path).\(key)", reason: "required for the \(name) driver") }
-            return v
-        }
-        func secret(_ key: String, credential credentialName: String, required: Bool) throws -> String? {
-            if let secretPath = try text(key) { return try secretFile(secretPath, key: "\(path).\(key)", file: file) }
-            if let value = credential(credentialName) { return value }
-            if required {
-                throw ConfigError(file: file, key: "\(path).\(key)", reason: "required for the \(name) driver (or a systemd credential named \(credentialName))")
-            }
-            return nil
-        }
-        func url(_ key: String, schemes: [String], optional: Bool = false) throws -> String? {
-            guard let v = optional ? try text(key) : try required(key) else { return nil }
-            guard let scheme = v.split(separator: ":").first.map(String.init), schemes.contains(scheme.lowercased()) else {
-                throw ConfigError(file: file, key: "\(path).\(key)", reason: "must be a \(schemes.joined(separator: " or ")) URL, got \"\(v)\"")
-            }
-            return v
-        }
-        var throughput = Throughput()
-        throughput.maxConcurrent = try value("max_concurrent").map { try int($0, "\(path).max_concurrent", file, 1...256) } ?? 4
-        throughput.ratePerSecond = try value("rate").map { raw -> Double in
-            let rate: Double?
-            switch raw {
-            case .env(let s): rate = Double(s)
-            case .toml(let v): rate = v.double ?? v.int.map(Double.init)
-            }
-            guard let rate, rate >= 0.001, rate <= 100_000 else {
-                throw ConfigError(file: file, key: "\(path).rate", reason: "must be a number of messages per second from 0.001 to 100000")
-            }
-            return rate
-        }
-        throughput.connectTimeout = try value("connect_timeout").map { try duration($0, "\(path).connect_timeout", file, positive: true) } ?? .seconds(10)
-        throughput.timeout = try value("timeout").map { try duration($0, "\(path).timeout", file, positive: true) } ?? .seconds(30)
-        throughput.caFile = try text("ca_file")
-
-        switch name {
-        case "smtp":
-            let tlsText = try text("tls") ?? "required"
-            guard let tls = MailTransfer.TLS(rawValue: tlsText) else {
-                throw ConfigError(file: file, key: "\(path).tls", reason: "must be required, opportunistic or none")
-            }
-            let from = try required("from")
-            if case .failure(let e) = Recipients.mailbox(from) { throw ConfigError(file: file, key: "\(path).from", reason: e.reason) }
-            let username = try text("username")
-            return .smtp(SMTPDriver.Settings(
-                url: try url("url", schemes: ["smtp", "smtps"]) ?? "", tls: tls, username: username,
-                password: try secret("password_file", credential: "smtp-password", required: username != nil),
-                from: from, envelopeFrom: try text("envelope_from"), replyTo: try text("reply_to"),
-                unsubscribeURL: try url("unsubscribe_url", schemes: ["https", "http", "mailto"], optional: true),
-                reuseConnections: try value("reuse_connections").map { try bool($0, "\(path).reuse_connections", file) } ?? true,
-                throughput: throughput))
-        case "twilio":
-            let from = try text("from")
-            let service = try text("messaging_service_sid")
-            guard from != nil || service != nil else {
-                throw ConfigError(file: file, key: "\(path).from", reason: "the twilio driver needs from (an E.164 number) or messaging_service_sid")
-            }
-            if let from, let reason = Recipients.validatePhone(from) { throw ConfigError(file: file, key: "\(path).from", reason: reason) }
-            return .twilio(TwilioDriver.Settings(
-                baseURL: try url("base_url", schemes: ["https", "http"], optional: true) ?? "https://api.twilio.com",
-                accountSID: try required("account_sid"),
-                authToken: try secret("auth_token_file", credential: "twilio-auth-token", required: true) ?? "",
-                from: from, messagingServiceSID: service,
-                statusCallback: try url("status_callback", schemes: ["https", "http"], optional: true), throughput: throughput))
-        default:
-            return .webhook(WebhookDriver.Settings(
-                url: try url("url", schemes: ["https", "http"], optional: true),
-                secret: try secret("secret_file", credential: "webhook-secret", required: true) ?? "",
-                throughput: throughput,
-                allowPrivateAddresses: try value("allow_private_addresses").map { try bool($0, "\(path).allow_private_addresses", file) } ?? false))
-        }
     }
 
     // MARK: Keys

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import Logging
 import HeraldExecutors
 
 /// Writes each message into `directory/<channel>/`: email as an RFC 5322
@@ -65,5 +66,38 @@ actor FileWriter {
         } catch {
             throw DeliveryError.transient("cannot write \(folder.path)/\(name): \(error.localizedDescription)")
         }
+    }
+}
+
+extension FileDriver: ConfigurableDriver {
+    public static let kind = "file"
+
+    /// `directory` (default `/var/lib/herald/outbox`), `from` (the `From:` of email files),
+    /// `delay` (a simulated provider latency).
+    public struct Settings: Sendable, Equatable {
+        public var directory: String
+        public var from: String
+        public var delay: Duration
+
+        public init(directory: String = "/var/lib/herald/outbox", from: String = "Herald <herald@localhost>", delay: Duration = .zero) {
+            self.directory = directory
+            self.from = from
+            self.delay = delay
+        }
+    }
+
+    public static func settings(from section: any DriverSection) throws -> Settings {
+        var settings = Settings()
+        if let directory = try section.string("directory") {
+            guard !directory.isEmpty else { throw section.invalid("directory", "must not be empty") }
+            settings.directory = directory
+        }
+        settings.from = try section.string("from") ?? settings.from
+        settings.delay = try section.duration("delay", positive: false) ?? .zero
+        return settings
+    }
+
+    public static func make(_ settings: Settings, logger: Logger) -> FileDriver {
+        FileDriver(directory: URL(fileURLWithPath: settings.directory), from: settings.from, delay: settings.delay)
     }
 }

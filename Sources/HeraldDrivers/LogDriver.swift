@@ -24,3 +24,19 @@ public struct LogDriver: Driver {
         return DeliveryReceipt(providerMessageID: "log/\(message.id)-\(message.attempt)")
     }
 }
+
+extension LogDriver: ConfigurableDriver {
+    public static let kind = "log"
+
+    /// `include_body` (default false).
+    public struct Settings: Sendable, Equatable {
+        public var includeBody: Bool
+        public init(includeBody: Bool = false) { self.includeBody = includeBody }
+    }
+
+    public static func settings(from section: any DriverSection) throws -> Settings {
+        Settings(includeBody: try section.bool("include_body") ?? false)
+    }
+
+    public static func make(_ settings: Settings, logger: Logger) -> LogDriver { LogDriver(logger: logger, includeBody: settings.includeBody) }
+}

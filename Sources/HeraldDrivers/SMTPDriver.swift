@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import Logging
 import HeraldCurl
 
 /// Sends email to an SMTP server through libcurl: STARTTLS, AUTH, MIME.
@@ -95,4 +96,30 @@ public struct SMTPDriver: Driver {
         default: return transient(error, what: "SMTP")
         }
     }
+}
+
+extension SMTPDriver: ConfigurableDriver {
+    public static let kind = "smtp"
+
+    /// `url`, `tls`, `from`, `username`, `password_file` (or the credential `smtp-password`),
+    /// `envelope_from`, `reply_to`, `unsubscribe_url`, `reuse_connections`, and the shared
+    /// throughput keys.
+    public static func settings(from section: any DriverSection) throws -> Settings {
+        let throughput = try section.throughput()
+        guard let tls = MailTransfer.TLS(rawValue: try section.string("tls") ?? "required") else {
+            throw section.invalid("tls", "must be required, opportunistic or none")
+        }
+        let from = try section.required("from", for: kind)
+        if case .failure(let e) = Recipients.mailbox(from) { throw section.invalid("from", e.reason) }
+        let username = try section.string("username")
+        let url = try section.url("url", schemes: ["smtp", "smtps"], for: kind) ?? ""
+        let password = username == nil ? try section.secret("password_file", credential: "smtp-password")
+            : try section.requiredSecret("password_file", credential: "smtp-password", for: kind)
+        return Settings(url: url, tls: tls, username: username, password: password,
+                        from: from, envelopeFrom: try section.string("envelope_from"), replyTo: try section.string("reply_to"),
+                        unsubscribeURL: try section.url("unsubscribe_url", schemes: ["https", "http", "mailto"], optional: true, for: kind),
+                        reuseConnections: try section.bool("reuse_connections") ?? true, throughput: throughput)
+    }
+
+    public static func make(_ settings: Settings, logger: Logger) throws -> SMTPDriver { try SMTPDriver(settings) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import Logging
 import HeraldCurl
 
 /// Sends SMS through a Twilio-compatible REST API:
@@ -103,4 +104,29 @@ public struct TwilioDriver: Driver {
         }
         return out
     }
+}
+
+extension TwilioDriver: ConfigurableDriver {
+    public static let kind = "twilio"
+
+    /// `account_sid`, `auth_token_file` (or the credential `twilio-auth-token`), `from` or
+    /// `messaging_service_sid`, `base_url`, `status_callback`, and the shared throughput keys.
+    public static func settings(from section: any DriverSection) throws -> Settings {
+        let throughput = try section.throughput()
+        let from = try section.string("from")
+        let service = try section.string("messaging_service_sid")
+        guard from != nil || service != nil else {
+            throw section.invalid("from", "the twilio driver needs from (an E.164 number) or messaging_service_sid")
+        }
+        if let from, let reason = Recipients.validatePhone(from) { throw section.invalid("from", reason) }
+        return Settings(
+            baseURL: try section.url("base_url", schemes: ["https", "http"], optional: true, for: kind) ?? "https://api.twilio.com",
+            accountSID: try section.required("account_sid", for: kind),
+            authToken: try section.requiredSecret("auth_token_file", credential: "twilio-auth-token", for: kind),
+            from: from, messagingServiceSID: service,
+            statusCallback: try section.url("status_callback", schemes: ["https", "http"], optional: true, for: kind),
+            throughput: throughput)
+    }
+
+    public static func make(_ settings: Settings, logger: Logger) -> TwilioDriver { TwilioDriver(settings) }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HeraldCore
+import Logging
 import HeraldCurl
 
 /// POSTs a message's rendered JSON document to a URL, signed so the receiver
@@ -85,4 +86,21 @@ public struct WebhookDriver: Driver {
         let reason = "webhook answered \(status)" + (excerpt.isEmpty ? "" : ": \(excerpt)")
         throw httpFailure(response, reason: reason)
     }
+}
+
+extension WebhookDriver: ConfigurableDriver {
+    public static let kind = "webhook"
+
+    /// `url`, `secret_file` (or the credential `webhook-secret`), `allow_private_addresses`,
+    /// and the shared throughput keys.
+    public static func settings(from section: any DriverSection) throws -> Settings {
+        let throughput = try section.throughput()
+        return Settings(
+            url: try section.url("url", schemes: ["https", "http"], optional: true, for: kind),
+            secret: try section.requiredSecret("secret_file", credential: "webhook-secret", for: kind),
+            throughput: throughput,
+            allowPrivateAddresses: try section.bool("allow_private_addresses") ?? false)
+    }
+
+    public static func make(_ settings: Settings, logger: Logger) -> WebhookDriver { WebhookDriver(settings) }
 }

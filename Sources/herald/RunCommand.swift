@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
         var settings = WorkerSettings(config: config, exitWhenIdle: exitWhenIdle)
         settings.idleHorizon = horizon
         let worker = Worker(databaseURL: config.database.url, settings: settings,
-                            drivers: makeDrivers(config, logger: logger), logger: logger)
+                            drivers: try makeDrivers(config, logger: logger), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: worker.services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -63,25 +63,16 @@ extension WorkerSettings {
     }
 }
 
-/// One driver per configured channel.
-func makeDrivers(_ config: Configuration, logger: Logger) -> [Channel: any Driver] {
+/// One driver per configured channel, each built by its kind from its checked settings.
+/// A driver that cannot be built (the loader checked its settings, so this is a bug) stops
+/// the command like a configuration error, naming the section.
+func makeDrivers(_ config: Configuration, logger: Logger) throws -> [Channel: any Driver] {
     var drivers: [Channel: any Driver] = [:]
-    for (channel, driver) in config.channels {
-        switch driver {
-        case .file(let directory, let from, let delay):
-            drivers[channel] = FileDriver(directory: URL(fileURLWithPath: directory), from: from, delay: delay)
-        case .log(let includeBody):
-            drivers[channel] = LogDriver(logger: logger, includeBody: includeBody)
-        case .smtp(let settings):
-            // The loader checked `from`; a failure here is a bug, reported like a config error.
-            if let driver = try? SMTPDriver(settings) { drivers[channel] = driver }
-            else { logger.critical("smtp driver: from is not an address", metadata: ["from": "\(settings.from)"]) }
-        case .accept:
-            drivers[channel] = AcceptDriver()
-        case .twilio(let settings):
-            drivers[channel] = TwilioDriver(settings)
-        case .webhook(let settings):
-            drivers[channel] = WebhookDriver(settings)
+    for (channel, configuration) in config.channels {
+        do {
+            drivers[channel] = try configuration.make(logger: logger)
+        } catch {
+            throw fail("configuration error: \(config.source): channels.\(channel.rawValue): \(error)", code: 78)
         }
     }
     return drivers

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldConfig
 import HeraldCore
+import HeraldDrivers
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -68,8 +69,8 @@ import Testing
         #expect(config.retry.backoff == Backoff(base: .seconds(1), cap: .seconds(60), jitter: false))
         #expect(config.defaultLocale == "es")
         #expect(config.logLevel == .debug)
-        #expect(config.channels[.email] == .file(directory: "/tmp/out", from: "Herald <herald@localhost>", delay: .zero))
-        #expect(config.channels[.sms] == .log(includeBody: true))
+        #expect(config.channels[.email] == DriverConfiguration(FileDriver.self, settings: .init(directory: "/tmp/out", from: "Herald <herald@localhost>", delay: .zero)))
+        #expect(config.channels[.sms] == DriverConfiguration(LogDriver.self, settings: .init(includeBody: true)))
     }
 
     @Test(arguments: [

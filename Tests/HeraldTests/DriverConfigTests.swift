@@ -2,6 +2,7 @@ import Foundation
 import HeraldConfig
 import HeraldCore
 import HeraldDrivers
+import Logging
 import Testing
 
 @Suite struct DriverConfigTests {
@@ -39,8 +40,9 @@ import Testing
             secret_file = "\(try secret("s"))"
             rate = 2.5
             """, file: "t.toml")
-        guard case .smtp(let smtp)? = config.channels[.email], case .twilio(let sms)? = config.channels[.sms],
-              case .webhook(let hook)? = config.channels[.webhook] else { Issue.record("drivers not parsed"); return }
+        guard let smtp = config.channels[.email]?.settings(as: SMTPDriver.Settings.self),
+              let sms = config.channels[.sms]?.settings(as: TwilioDriver.Settings.self),
+              let hook = config.channels[.webhook]?.settings(as: WebhookDriver.Settings.self) else { Issue.record("drivers not parsed"); return }
         #expect(smtp.password == "pw" && smtp.tls == .opportunistic && !smtp.reuseConnections)
         #expect(smtp.throughput == Throughput(maxConcurrent: 2, connectTimeout: .seconds(3), timeout: .seconds(20)))
         #expect(sms.authToken == "tok" && sms.messagingServiceSID == "MG1" && sms.baseURL == "https://api.twilio.com")
@@ -50,7 +52,7 @@ import Testing
 
     @Test func theAcceptDriverTakesNoKeys() async throws {
         let config = try ConfigurationLoader(environment: [:]).parse("[channels.sms]\ndriver = \"accept\"", file: "t.toml")
-        #expect(config.channels[.sms] == .accept)
+        #expect(config.channels[.sms] == DriverConfiguration(AcceptDriver.self, settings: .init()))
         #expect(throws: ConfigError(file: "t.toml", key: "channels.sms.delay", reason: "unknown key for the accept driver")) {
             try ConfigurationLoader(environment: [:]).parse("[channels.sms]\ndriver = \"accept\"\ndelay = \"1s\"", file: "t.toml")
         }
@@ -67,7 +69,7 @@ import Testing
             account_sid = "AC1"
             from = "+34911000000"
             """, file: "t.toml")
-        guard case .twilio(let sms)? = config.channels[.sms] else { Issue.record("not parsed"); return }
+        guard let sms = config.channels[.sms]?.settings(as: TwilioDriver.Settings.self) else { Issue.record("not parsed"); return }
         #expect(sms.authToken == "from-credential")
     }
 
@@ -123,5 +125,31 @@ import Testing
         #expect(try Recipients.mailbox("\"López, Ana\" <ana@example.es>").get().name == "López, Ana")
         #expect(try Recipients.mailbox("Ana Lopez <ana@example.es>").get().header == "\"Ana Lopez\" <ana@example.es>")
         #expect(try Recipients.mailbox("ana@example.es").get().header == "ana@example.es")
+    }
+}
+
+@Suite struct DriverRegistryTests {
+    @Test func everyRegisteredDriverIsNamedOnceAndBuildsItself() throws {
+        let kinds = DriverRegistry.all.map { $0.kind }
+        #expect(Set(kinds).count == kinds.count, "each driver name is registered once")
+        #expect(DriverRegistry.names == "smtp, twilio, webhook, file, log or accept")
+        let dir = try temporaryDirectory()
+        let secret = dir.appendingPathComponent("s")
+        try "x".write(to: secret, atomically: true, encoding: .utf8)
+        let sections: [String: String] = [
+            "smtp": "url = \"smtp://127.0.0.1:25\"\nfrom = \"a@example.es\"\ntls = \"none\"",
+            "twilio": "account_sid = \"AC1\"\nfrom = \"+34911000000\"\nauth_token_file = \"\(secret.path)\"",
+            "webhook": "secret_file = \"\(secret.path)\"",
+            "file": "directory = \"\(dir.path)\"", "log": "", "accept": "",
+        ]
+        for kind in kinds {
+            let text = "[channels.sms]\ndriver = \"\(kind)\"\n\(try #require(sections[kind], "a section for \(kind)"))"
+            let config = try ConfigurationLoader(environment: [:]).parse(text, file: "t.toml")
+            let driver = try #require(config.channels[.sms]).make(logger: Logger(label: "t"))
+            #expect(driver.name == kind, "the driver built for driver = \"\(kind)\" records itself as \(kind)")
+            #expect(throws: ConfigError(file: "t.toml", key: "channels.sms.colour", reason: "unknown key for the \(kind) driver")) {
+                try ConfigurationLoader(environment: [:]).parse(text + "\ncolour = \"blue\"", file: "t.toml")
+            }
+        }
     }
 }

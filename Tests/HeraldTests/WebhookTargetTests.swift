@@ -59,7 +59,7 @@ import Testing
             allow_private_addresses = true
             """)
         let config = try ConfigurationLoader(environment: [:]).load(path: path)
-        guard case .webhook(let settings)? = config.channels[.webhook] else { Issue.record("no webhook driver"); return }
+        guard let settings = config.channels[.webhook]?.settings(as: WebhookDriver.Settings.self) else { Issue.record("no webhook driver"); return }
         #expect(settings.allowPrivateAddresses)
     }
 }

@@ -1,0 +1,131 @@
+import HeraldCore
+import Logging
+
+/// A driver's section of the configuration (`[channels.<name>]`) as the loader hands it
+/// over: typed reads of its keys, each remembered (any key never read is reported as
+/// unknown), and errors that name the key and the file.
+public protocol DriverSection {
+    /// The section's name, `channels.<channel>`.
+    var path: String { get }
+    func string(_ key: String) throws -> String?
+    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int?
+    func number(_ key: String) throws -> Double?
+    func bool(_ key: String) throws -> Bool?
+    func duration(_ key: String, positive: Bool) throws -> Duration?
+    /// The trimmed contents of the file `key` names or, without `key`, of the systemd
+    /// credential `credential` (`$CREDENTIALS_DIRECTORY`); secrets never sit in the file itself.
+    func secret(_ key: String, credential: String) throws -> String?
+    /// A configuration error naming `key` in this section and the file.
+    func invalid(_ key: String, _ reason: String) -> any Error
+}
+
+/// A kind of driver: the name written as `driver = "…"`, how it reads its own section,
+/// and how it is built from what it read (in the style of swift-jobs' drivers: options
+/// are a plain `Sendable` struct).
+public protocol ConfigurableDriver: Driver {
+    associatedtype Settings: Sendable & Equatable
+    /// The value of `driver` that selects this kind.
+    static var kind: String { get }
+    /// Reads and checks the section; a bad value throws ``DriverSection/invalid(_:_:)``.
+    static func settings(from section: any DriverSection) throws -> Settings
+    /// Builds the driver (once, when the daemon or `send-test` starts).
+    static func make(_ settings: Settings, logger: Logger) throws -> Self
+}
+
+/// Every driver Herald knows, by the name written in `driver = "…"`. Adding a driver is
+/// one file in this module (a type conforming to ``ConfigurableDriver``) and its line here.
+public enum DriverRegistry {
+    public static let all: [any ConfigurableDriver.Type] = [
+        SMTPDriver.self, TwilioDriver.self, WebhookDriver.self, FileDriver.self, LogDriver.self, AcceptDriver.self,
+    ]
+
+    /// The names, for messages: "smtp, twilio, webhook, file, log or accept".
+    public static var names: String {
+        let kinds = all.map { $0.kind }
+        return kinds.dropLast().joined(separator: ", ") + " or " + (kinds.last ?? "")
+    }
+
+    /// Reads a section for the driver named `kind`; nil when no driver has that name.
+    public static func configure(_ kind: String, section: any DriverSection) throws -> DriverConfiguration? {
+        guard let type = all.first(where: { $0.kind == kind }) else { return nil }
+        return try DriverConfiguration(type, section: section)
+    }
+}
+
+/// A channel's configured driver: its kind and checked settings, built into a ``Driver``
+/// by ``make(logger:)``.
+public struct DriverConfiguration: Sendable, Equatable, CustomStringConvertible {
+    /// The driver's name (`smtp`, `file`, …).
+    public let name: String
+    /// The driver's own `Settings` value (read it with ``settings(as:)``).
+    public let settings: any Sendable
+    private let build: @Sendable (Logger) throws -> any Driver
+    private let equal: @Sendable (any Sendable) -> Bool
+
+    init<D: ConfigurableDriver>(_ type: D.Type, section: any DriverSection) throws {
+        let settings = try type.settings(from: section)
+        self.init(type, settings: settings)
+    }
+
+    /// A configuration for driver type `type` with `settings` (tests, embedding).
+    public init<D: ConfigurableDriver>(_ type: D.Type, settings: D.Settings) {
+        self.name = type.kind
+        self.settings = settings
+        self.build = { try type.make(settings, logger: $0) }
+        self.equal = { ($0 as? D.Settings) == settings }
+    }
+
+    /// The settings, if this is a driver whose settings are `S`.
+    public func settings<S>(as type: S.Type) -> S? { settings as? S }
+
+    /// Builds the driver.
+    public func make(logger: Logger) throws -> any Driver { try build(logger) }
+
+    public static func == (a: DriverConfiguration, b: DriverConfiguration) -> Bool {
+        a.name == b.name && a.equal(b.settings)
+    }
+
+    public var description: String { name }
+}
+
+extension DriverSection {
+    /// A string that must be present and not empty.
+    public func required(_ key: String, for driver: String) throws -> String {
+        guard let value = try string(key), !value.isEmpty else { throw invalid(key, "required for the \(driver) driver") }
+        return value
+    }
+
+    /// A secret that must be present (in the file `key` names or the credential).
+    public func requiredSecret(_ key: String, credential: String, for driver: String) throws -> String {
+        guard let value = try secret(key, credential: credential) else {
+            throw invalid(key, "required for the \(driver) driver (or a systemd credential named \(credential))")
+        }
+        return value
+    }
+
+    /// A URL with one of `schemes`; nil when absent and `optional`.
+    public func url(_ key: String, schemes: [String], optional: Bool = false, for driver: String) throws -> String? {
+        guard let value = optional ? try string(key) : try required(key, for: driver) else { return nil }
+        guard let scheme = value.split(separator: ":").first.map(String.init), schemes.contains(scheme.lowercased()) else {
+            throw invalid(key, "must be a \(schemes.joined(separator: " or ")) URL, got \"\(value)\"")
+        }
+        return value
+    }
+
+    /// The keys every libcurl driver shares: `max_concurrent`, `rate`, `connect_timeout`,
+    /// `timeout`, `ca_file`.
+    public func throughput() throws -> Throughput {
+        var throughput = Throughput()
+        throughput.maxConcurrent = try int("max_concurrent", in: 1...256) ?? 4
+        if let rate = try number("rate") {
+            guard rate >= 0.001, rate <= 100_000 else {
+                throw invalid("rate", "must be a number of messages per second from 0.001 to 100000")
+            }
+            throughput.ratePerSecond = rate
+        }
+        throughput.connectTimeout = try duration("connect_timeout", positive: true) ?? .seconds(10)
+        throughput.timeout = try duration("timeout", positive: true) ?? .seconds(30)
+        throughput.caFile = try string("ca_file")
+        return throughput
+    }
+}
