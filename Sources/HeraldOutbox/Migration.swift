@@ -86,8 +86,8 @@ public struct Migrator: Sendable {
             """)
         let rows = try await connection.query("SELECT version, checksum FROM herald.schema_migrations")
         var done: [Int: String] = [:]
-        for row in rows.rows {
-            if let v = row[0].flatMap({ Int($0) }) { done[v] = row[1] ?? "" }
+        for row in rows.named {
+            if let v = row["version"].flatMap({ Int($0) }) { done[v] = row["checksum"] ?? "" }
         }
         var applied: [Migration] = []
         for migration in migrations {
@@ -111,9 +111,9 @@ public struct Migrator: Sendable {
     /// The highest applied version, or 0 for a database Herald has never migrated.
     public func currentVersion() async throws -> Int {
         let exists = try await connection.query("SELECT to_regclass('herald.schema_migrations') IS NOT NULL")
-        guard exists.rows.first?[0] == "t" else { return 0 }
+        guard exists.scalar == "t" else { return 0 }
         let result = try await connection.query("SELECT coalesce(max(version), 0) FROM herald.schema_migrations")
-        return Int(result.rows.first?[0] ?? "0") ?? 0
+        return Int(result.scalar ?? "0") ?? 0
     }
 
     /// Throws unless the database is at exactly this binary's schema version.

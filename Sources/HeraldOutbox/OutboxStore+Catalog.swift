@@ -32,24 +32,24 @@ extension OutboxStore {
     /// Every location with its opening hours and closed days.
     public func locations() async throws -> [LocationRecord] {
         let locations = try await connection.query(
-            "SELECT id, name, time_zone, lock_time_zone, quiet_hours::text, address, phone, website FROM herald.location ORDER BY id")
+            "SELECT id, name, time_zone, lock_time_zone, quiet_hours::text AS quiet_hours, address, phone, website FROM herald.location ORDER BY id")
         let hours = try await connection.query(
-            "SELECT location_id, weekday, opens::text, closes::text FROM herald.location_hours ORDER BY location_id, weekday, opens")
+            "SELECT location_id, weekday, opens::text AS opens, closes::text AS closes FROM herald.location_hours ORDER BY location_id, weekday, opens")
         let closed = try await connection.query(
-            "SELECT location_id, day::text FROM herald.location_closed ORDER BY location_id, day")
+            "SELECT location_id, day::text AS day FROM herald.location_closed ORDER BY location_id, day")
         var records: [String: LocationRecord] = [:]
-        for row in locations.rows {
-            let id = row[0] ?? ""
-            records[id] = LocationRecord(id: id, name: row[1] ?? id, timeZone: row[2] ?? "", lockTimeZone: row[3] == "t",
-                                         quietHours: row[4] ?? "{}", hours: [], closedDays: [],
-                                         address: row[5], phone: row[6], website: row[7])
+        for row in locations.named {
+            let id = row["id"] ?? ""
+            records[id] = LocationRecord(id: id, name: row["name"] ?? id, timeZone: row["time_zone"] ?? "", lockTimeZone: row["lock_time_zone"] == "t",
+                                         quietHours: row["quiet_hours"] ?? "{}", hours: [], closedDays: [],
+                                         address: row["address"], phone: row["phone"], website: row["website"])
         }
-        for row in hours.rows {
-            guard let id = row[0], let weekday = row[1].flatMap({ Int($0) }) else { continue }
-            records[id]?.hours.append((weekday, row[2] ?? "", row[3] ?? ""))
+        for row in hours.named {
+            guard let id = row["location_id"], let weekday = row["weekday"].flatMap({ Int($0) }) else { continue }
+            records[id]?.hours.append((weekday, row["opens"] ?? "", row["closes"] ?? ""))
         }
-        for row in closed.rows {
-            guard let id = row[0], let day = row[1] else { continue }
+        for row in closed.named {
+            guard let id = row["location_id"], let day = row["day"] else { continue }
             records[id]?.closedDays.append(day)
         }
         return records.values.sorted { $0.id < $1.id }
@@ -60,12 +60,12 @@ extension OutboxStore {
     /// Every stored template.
     public func templates() async throws -> [TemplateRecord] {
         let result = try await connection.query("""
-            SELECT key, channel, locale, subject, body, html, version, sample_data::text
+            SELECT key, channel, locale, subject, body, html, version, sample_data::text AS sample_data
               FROM herald.template ORDER BY key, channel, locale
             """)
-        return result.rows.map {
-            TemplateRecord(key: $0[0] ?? "", channel: $0[1] ?? "", locale: $0[2] ?? "", subject: $0[3], body: $0[4] ?? "", html: $0[5],
-                           version: $0[6].flatMap { Int($0) } ?? 1, sampleData: $0[7])
+        return result.named.map {
+            TemplateRecord(key: $0["key"] ?? "", channel: $0["channel"] ?? "", locale: $0["locale"] ?? "", subject: $0["subject"],
+                           body: $0["body"] ?? "", html: $0["html"], version: $0["version"].flatMap { Int($0) } ?? 1, sampleData: $0["sample_data"])
         }
     }
 
@@ -83,19 +83,19 @@ extension OutboxStore {
     /// Every stored template's key, channel, locale, version, last edit and description.
     public func templateSummaries() async throws -> [TemplateSummary] {
         let result = try await connection.query("""
-            SELECT key, channel, locale, version, to_char(updated_at, 'YYYY-MM-DD HH24:MI'), coalesce(description, '')
+            SELECT key, channel, locale, version, to_char(updated_at, 'YYYY-MM-DD HH24:MI') AS updated, coalesce(description, '') AS description
               FROM herald.template ORDER BY key, channel, locale
             """)
-        return result.rows.map { row in
-            let c = row.map { $0 ?? "" }
-            return TemplateSummary(key: c[0], channel: c[1], locale: c[2], version: c[3], updated: c[4], description: c[5])
+        return result.named.map { row in
+            TemplateSummary(key: row["key"] ?? "", channel: row["channel"] ?? "", locale: row["locale"] ?? "", version: row["version"] ?? "",
+                            updated: row["updated"] ?? "", description: row["description"] ?? "")
         }
     }
 
     /// Every shared partial.
     public func partials() async throws -> [PartialRecord] {
         let result = try await connection.query("SELECT name, locale, body FROM herald.template_partial ORDER BY name, locale")
-        return result.rows.map { PartialRecord(name: $0[0] ?? "", locale: $0[1] ?? "", body: $0[2] ?? "") }
+        return result.named.map { PartialRecord(name: $0["name"] ?? "", locale: $0["locale"] ?? "", body: $0["body"] ?? "") }
     }
 
     /// How `installTemplates` went.

@@ -82,8 +82,8 @@ extension OutboxStore {
     }
 
     static func claimKeys(_ result: PostgresResult) -> Set<ClaimKey> {
-        Set(result.rows.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }), let attempt = row[1].flatMap({ Int($0) }) else { return nil }
+        Set(result.named.compactMap { row in
+            guard let id = row["id"].flatMap({ Int64($0) }), let attempt = row["attempts"].flatMap({ Int($0) }) else { return nil }
             return ClaimKey(id: id, attempt: attempt)
         })
     }
@@ -129,9 +129,9 @@ extension OutboxStore {
             )
             SELECT id, worker, status FROM upd
             """, [defaultMaxAttempts, limit, includeOwn, workerID, PostgresArray(holding)])
-        return result.rows.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }) else { return nil }
-            return Recovered(id: id, previousWorker: row[1] ?? "?", status: row[2] ?? "?")
+        return result.named.compactMap { row in
+            guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
+            return Recovered(id: id, previousWorker: row["worker"] ?? "?", status: row["status"] ?? "?")
         }
     }
 
@@ -142,6 +142,6 @@ extension OutboxStore {
     public func lockWorkerID() async throws -> Bool {
         let result = try await connection.query(
             "SELECT pg_try_advisory_lock(hashtextextended('herald.worker:' || $1, 0))", [workerID])
-        return result.rows.first?[0] == "t"
+        return result.scalar == "t"
     }
 }

@@ -207,13 +207,13 @@ public struct OutboxStore: Sendable {
     public func pruneBatch(keep: Duration, batchSize: Int) async throws -> Int {
         let result = try await connection.query("SELECT herald.prune($1::float8 * interval '1 second', $2::int)",
                                                 [keep.seconds, batchSize])
-        return Int(result.rows.first?[0] ?? "0") ?? 0
+        return Int(result.scalar ?? "0") ?? 0
     }
 
     /// How many finished messages are older than `keep` (what a prune would delete).
     public func prunable(keep: Duration) async throws -> Int {
         let result = try await connection.query("SELECT herald.prunable($1::float8 * interval '1 second')", [keep.seconds])
-        return Int(result.rows.first?[0] ?? "0") ?? 0
+        return Int(result.scalar ?? "0") ?? 0
     }
 
     // MARK: Opt-outs
@@ -310,7 +310,7 @@ public struct OutboxStore: Sendable {
             PostgresArray(completions.map { $0.rendered?.templateVersion }),
             replay,
         ])
-        return Set(result.rows.compactMap { $0[0].flatMap { Int64($0) } })
+        return Set(result.named.compactMap { $0["id"].flatMap { Int64($0) } })
     }
 
     // MARK: Scheduling the next wake-up
@@ -319,24 +319,24 @@ public struct OutboxStore: Sendable {
     /// (negative or zero: one is due now); nil when none is pending.
     public func secondsUntilNextDue(channels: [String]) async throws -> Double? {
         let result = try await connection.query("""
-            SELECT (extract(epoch FROM next_attempt_at) - extract(epoch FROM now()))::float8 FROM herald.message
+            SELECT (extract(epoch FROM next_attempt_at) - extract(epoch FROM now()))::float8 AS seconds FROM herald.message
              WHERE status = 'pending' AND channel = ANY($1::text[])
              ORDER BY next_attempt_at, id LIMIT 1
             """, [PostgresArray(channels)])
-        return result.rows.first?[0].flatMap { Double($0) }
+        return result.named.first?["seconds"].flatMap { Double($0) }
     }
 
     /// Pending messages per channel, for the channels not in `configured`
     /// (startup warns: those wait until a driver is configured).
     public func waitingCounts(excluding configured: [String]) async throws -> [String: Int] {
         let result = try await connection.query("""
-            SELECT channel, count(*) FROM herald.message
+            SELECT channel, count(*) AS waiting FROM herald.message
              WHERE status = 'pending' AND channel <> ALL($1::text[]) AND channel = ANY($2::text[])
              GROUP BY channel
             """, [PostgresArray(configured), PostgresArray(Channel.allCases.map(\.rawValue))])
         var out: [String: Int] = [:]
-        for row in result.rows {
-            if let channel = row[0], let n = row[1].flatMap({ Int($0) }) { out[channel] = n }
+        for row in result.named {
+            if let channel = row["channel"], let n = row["waiting"].flatMap({ Int($0) }) { out[channel] = n }
         }
         return out
     }
@@ -348,7 +348,7 @@ public struct OutboxStore: Sendable {
         let result = try await connection.query(Self.unfinishedWorkSQL, [
             PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue)), horizon.seconds, now?.timeIntervalSince1970,
         ])
-        return result.rows.first?[0] == "t"
+        return result.scalar == "t"
     }
 
     static let unfinishedWorkSQL = """
@@ -374,7 +374,7 @@ public struct OutboxStore: Sendable {
                   m.sendAt?.timeIntervalSince1970, m.postpone?.seconds, m.eventAt?.timeIntervalSince1970,
                   m.expiresAt?.timeIntervalSince1970, m.dedupeKey, m.maxAttempts, m.locationID, m.businessHoursOnly,
                   m.urgent, m.minimumLead?.seconds])
-        guard let id = result.rows.first?[0].flatMap({ Int64($0) }) else {
+        guard let id = result.scalar.flatMap({ Int64($0) }) else {
             throw PostgresError(kind: .decoding, message: "INSERT returned no id")
         }
         return id
@@ -383,21 +383,21 @@ public struct OutboxStore: Sendable {
     /// Counts by channel and status, age of the oldest due message, failures in the last hour.
     public func status() async throws -> StatusReport {
         let counts = try await connection.query(
-            "SELECT channel, status, count(*) FROM herald.message GROUP BY channel, status ORDER BY channel, status")
+            "SELECT channel, status, count(*) AS count FROM herald.message GROUP BY channel, status ORDER BY channel, status")
         let oldest = try await connection.query("""
-            SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM herald.message
+            SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 AS age FROM herald.message
              WHERE status = 'pending' AND next_attempt_at <= now()
             """)
         let failed = try await connection.query("""
-            SELECT count(DISTINCT message_id) FROM herald.attempt
+            SELECT count(DISTINCT message_id) AS failed FROM herald.attempt
              WHERE outcome IN ('failed', 'lease_expired') AND finished_at > now() - interval '1 hour'
                AND message_id IN (SELECT id FROM herald.message WHERE status = 'failed')
             """)
         let version = try await Migrator(connection: connection).currentVersion()
         return StatusReport(
-            counts: counts.rows.map { .init(channel: $0[0] ?? "", status: $0[1] ?? "", count: Int($0[2] ?? "0") ?? 0) },
-            oldestDueAgeSeconds: oldest.rows.first?[0].flatMap { Double($0) },
-            failedLastHour: Int(failed.rows.first?[0] ?? "0") ?? 0,
+            counts: counts.named.map { .init(channel: $0["channel"] ?? "", status: $0["status"] ?? "", count: Int($0["count"] ?? "0") ?? 0) },
+            oldestDueAgeSeconds: oldest.named.first?["age"].flatMap { Double($0) },
+            failedLastHour: Int(failed.named.first?["failed"] ?? "0") ?? 0,
             schemaVersion: version)
     }
 }

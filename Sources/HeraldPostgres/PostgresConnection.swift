@@ -80,6 +80,28 @@ public struct RowDecoder: Sendable {
     public func has(_ name: String) -> Bool { positions[name] != nil }
 }
 
+/// One row of a result, read by column name (``PostgresResult/named``).
+public struct NamedRow: Sendable {
+    let decoder: RowDecoder
+    let values: [String?]
+
+    /// The value of column `name`; nil for SQL NULL or a column the result lacks.
+    public subscript(_ name: String) -> String? { decoder.text(values, name) }
+}
+
+extension PostgresResult {
+    /// The one value of a statement that returns a single column (`SELECT count(*)`,
+    /// `RETURNING id`): the first row's; nil for no row or SQL NULL.
+    public var scalar: String? { rows.first.flatMap { $0.first ?? nil } }
+
+    /// The rows, each read by column name: a statement's columns can be reordered or
+    /// added without breaking what decodes them.
+    public var named: [NamedRow] {
+        let decoder = RowDecoder(self)
+        return rows.map { NamedRow(decoder: decoder, values: $0) }
+    }
+}
+
 /// A notification received on a channel the connection listens to.
 public struct PostgresNotification: Sendable, Equatable {
     public var channel: String

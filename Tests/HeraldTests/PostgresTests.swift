@@ -42,6 +42,10 @@ import Testing
             let columns = RowDecoder(result)
             #expect(columns.text(result.rows[0], "a") == "1" && columns.text(result.rows[0], "b") == "x")
             #expect(columns.text(result.rows[0], "n") == nil && columns.has("n") && !columns.has("missing"))
+            let row = try #require(result.named.first)
+            #expect(row["a"] == "1" && row["b"] == "x" && row["n"] == nil && row["missing"] == nil)
+            #expect(try await conn.query("SELECT 42 AS answer").scalar == "42")
+            #expect(try await conn.query("SELECT 1 WHERE false").scalar == nil)
             await conn.close()
         }
     }
