@@ -53,37 +53,31 @@ public struct NewMessage: Sendable {
     public var locale: String?
     public var timeZone: String?
     public var data: String
-    public var sendAt: Date?
-    public var postpone: Duration?
-    public var eventAt: Date?
-    public var expiresAt: Date?
     public var dedupeKey: String?
     public var maxAttempts: Int?
-    public var locationID: String?
-    public var businessHoursOnly: Bool
-    public var urgent: Bool
-    public var minimumLead: Duration?
+    /// When and under which rules it may be sent: the same ``OutboxMessage/Schedule`` the
+    /// claimed message and the scheduling rules use.
+    public var schedule: OutboxMessage.Schedule
+    /// True when no `sendAt` was given: `send_at` is the database's `now()`, never the
+    /// caller's clock.
+    public var sendsNow: Bool
 
     public init(channel: String, recipient: String, template: String, locale: String? = nil, timeZone: String? = nil,
                 data: String = "{}", sendAt: Date? = nil, postpone: Duration? = nil, eventAt: Date? = nil,
                 expiresAt: Date? = nil, dedupeKey: String? = nil, maxAttempts: Int? = nil, locationID: String? = nil,
                 businessHoursOnly: Bool = false, urgent: Bool = false, minimumLead: Duration? = nil) {
-        self.locationID = locationID
-        self.businessHoursOnly = businessHoursOnly
-        self.urgent = urgent
-        self.minimumLead = minimumLead
         self.channel = channel
         self.recipient = recipient
         self.template = template
         self.locale = locale
         self.timeZone = timeZone
         self.data = data
-        self.sendAt = sendAt
-        self.postpone = postpone
-        self.eventAt = eventAt
-        self.expiresAt = expiresAt
         self.dedupeKey = dedupeKey
         self.maxAttempts = maxAttempts
+        self.sendsNow = sendAt == nil
+        self.schedule = OutboxMessage.Schedule(
+            sendAt: sendAt ?? Date(timeIntervalSince1970: 0), postpone: postpone ?? .zero, eventAt: eventAt, expiresAt: expiresAt,
+            businessHoursOnly: businessHoursOnly, locationID: locationID, urgent: urgent, minimumLead: minimumLead)
     }
 }
 
@@ -362,6 +356,7 @@ public struct OutboxStore: Sendable {
 
     /// Inserts one message; returns its id.
     public func enqueue(_ m: NewMessage) async throws -> Int64 {
+        let s = m.schedule
         let result = try await connection.query("""
             INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone,
                                         event_at, expires_at, dedupe_key, max_attempts, location_id, business_hours_only,
@@ -371,9 +366,9 @@ public struct OutboxStore: Sendable {
                     $13, $14::bool, $15::bool, $16::float8 * interval '1 second')
             RETURNING id
             """, [m.channel, m.recipient, m.template, m.locale, m.timeZone, m.data,
-                  m.sendAt?.timeIntervalSince1970, m.postpone?.seconds, m.eventAt?.timeIntervalSince1970,
-                  m.expiresAt?.timeIntervalSince1970, m.dedupeKey, m.maxAttempts, m.locationID, m.businessHoursOnly,
-                  m.urgent, m.minimumLead?.seconds])
+                  m.sendsNow ? nil : s.sendAt.timeIntervalSince1970, s.postpone.seconds, s.eventAt?.timeIntervalSince1970,
+                  s.expiresAt?.timeIntervalSince1970, m.dedupeKey, m.maxAttempts, s.locationID, s.businessHoursOnly,
+                  s.urgent, s.minimumLead?.seconds])
         guard let id = result.scalar.flatMap({ Int64($0) }) else {
             throw PostgresError(kind: .decoding, message: "INSERT returned no id")
         }

@@ -5,10 +5,11 @@ pattern), which occurrence of text to change (1 = first))."""
 OUTBOX = "Sources/HeraldOutbox/OutboxStore.swift"
 LEASES = "Sources/HeraldOutbox/OutboxStore+Leases.swift"
 SQL = "Sources/HeraldOutbox/Migrations+Generated.swift"
-WORKER = "Sources/HeraldWorker/Worker.swift"
-RECORDING = "Sources/HeraldWorker/Worker+Recording.swift"
-WLEASES = "Sources/HeraldWorker/Worker+Leases.swift"
-CONNECTIONS = "Sources/HeraldWorker/Worker+Connections.swift"
+CLAIMS = "Sources/HeraldWorker/ClaimService.swift"
+SHUTDOWN = "Sources/HeraldWorker/ClaimService+Shutdown.swift"
+WRITER = "Sources/HeraldWorker/OutcomeWriter.swift"
+WLEASES = "Sources/HeraldWorker/LeaseService.swift"
+CONTEXT = "Sources/HeraldWorker/DaemonContext.swift"
 RULES = "Sources/HeraldScheduling/Rules.swift"
 
 MUTATIONS = [
@@ -24,7 +25,7 @@ MUTATIONS = [
      "LeaseFencingTests", 1),
     ("expire-attempt", LEASES, "AND status = 'sending' AND attempts = $4::int", "AND status = 'sending' AND $4::int > 0",
      "LeaseFencingTests", 1),
-    ("recovery-takes-own-held", "Sources/HeraldWorker/Worker+Maintenance.swift", "holding: holding)", "holding: [])", "OutageTests", 1),
+    ("recovery-takes-own-held", WLEASES, "holding: holding)", "holding: [])", "OutageTests", 1),
     ("start-after-lapse", "Sources/HeraldWorker/LeaseBook.swift", "return deadline - now >= margin", "return true", "OutageTests", 1),
     ("completion-replay", OUTBOX, "WHERE $18::bool AND EXISTS", "WHERE false AND $18::bool AND EXISTS", "LeaseFencingTests", 1),
     ("replay-waits-for-first-try", OUTBOX, "        if replay {\n", "        if replay && false {\n", "CommittedOutcomeTests", 1),
@@ -51,17 +52,17 @@ MUTATIONS = [
      "RenderBudgetTests", 1),
     ("render-size-limit", "Sources/HeraldRender/Renderer.swift", "if bytes > partLimit {", "if bytes > partLimit * 1000 {",
      "RenderBudgetTests", 1),
-    ("group-commit", RECORDING, "Array(pendingCompletions.prefix(Self.maxCompletionBatch))", "Array(pendingCompletions.prefix(1))",
+    ("group-commit", WRITER, "Array(q.outcomes.prefix(Self.maxBatch))", "Array(q.outcomes.prefix(1))",
      "WorkerTests", 1),
-    ("outcome-isolation", RECORDING, "case .failure(let error) where completions.count > 1:", "case .failure(let error) where completions.count > 999_999:",
+    ("outcome-isolation", WRITER, "case .failure(let error) where completions.count > 1:", "case .failure(let error) where completions.count > 999_999:",
      "HostileInputTests", 1),
-    ("lease-renewal", WLEASES, "try await $0.renew(claims, lease: self.settings.lease)", "try await $0.renew([], lease: self.settings.lease)",
+    ("lease-renewal", WLEASES, "try await $0.renew(claims, lease: lease)", "try await $0.renew([], lease: lease)",
      "WorkerTests", 1),
-    ("shutdown-release", WLEASES, "let count = await giveBack(claims)", "let count: Int? = 0", "DaemonTests", 1),
-    ("shutdown-bounded", CONNECTIONS, "return leases.isEmpty || (graceDeadline.map { ContinuousClock.now >= $0 } ?? false)",
-     "return leases.isEmpty", "OutageTests", 1),
-    ("worker-id-lock", WORKER, "guard try await withDatabase(retryOnLoss: false, { try await $0.lockWorkerID() }) else {",
-     "guard try await withDatabase(retryOnLoss: false, { try await $0.lockWorkerID() }) || true else {", "OutageTests", 1),
+    ("shutdown-release", SHUTDOWN, "let count = await giveBack(claims)", "let count: Int? = 0", "DaemonTests", 1),
+    ("shutdown-bounded", CONTEXT, "return ledger.isEmpty || (graceDeadline.map { ContinuousClock.now >= $0 } ?? false)",
+     "return ledger.isEmpty", "OutageTests", 1),
+    ("worker-id-lock", CLAIMS, "guard try await main.lockWorkerID() else {",
+     "guard try await main.lockWorkerID() || true else {", "OutageTests", 1),
     ("outside-text-cleaned", "Sources/HeraldCore/SafeText.swift", "(v < 0x20 && v != 0x09 && v != 0x0A) || v == 0x7F ? \" \" : scalar",
      "scalar", "SafeTextTests|LeaseFencingTests|HostileInputTests", 1),
     ("retry-after-clamp", "Sources/HeraldCore/Backoff.swift", "let floor = retryAfter.clamped(to: Self.maximumRetryAfter)",
