@@ -65,7 +65,7 @@ public final class OutcomeWriter: Service, Sendable {
                 while true {
                     await flush()
                     if queue.withLock({ $0.stopping && $0.outcomes.isEmpty }) { return }
-                    await signal.wait(timeout: .seconds(3600))
+                    await signal.wait()
                 }
             } onGracefulShutdown: {
                 self.stop()

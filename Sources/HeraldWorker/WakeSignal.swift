@@ -30,6 +30,23 @@ final class WakeSignal: Sendable {
         waiter?.resume(returning: true)
     }
 
+    /// Returns after a signal, with no timer (the outcome writer's wait: it has nothing
+    /// to do until one comes, and a timer task per wait would cost more than the wait).
+    func wait() async {
+        _ = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.pending {
+                    s.pending = false
+                    return true
+                }
+                s.generation += 1
+                s.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume(returning: true) }
+        }
+    }
+
     /// Returns after a signal (true) or after `timeout` (false), whichever comes first.
     @discardableResult
     func wait(timeout: Duration) async -> Bool {
