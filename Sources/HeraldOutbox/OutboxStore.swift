@@ -121,21 +121,35 @@ public struct OutboxStore: Sendable {
             .replacingOccurrences(of: "to_timestamp($6::float8)", with: "NULL")
     }
 
+    /// Claims due messages; one whose recipient is opted out (made pending again after
+    /// the opt-out: a retry or a recovered lease) becomes `suppressed` with the reason
+    /// instead, uncounted, and is not returned.
     static let claimSQL = """
         WITH due AS (
-            SELECT id FROM herald.message
+            SELECT id, (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
+                         WHERE o.channel = message.channel
+                           AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) AS opted_out
+              FROM herald.message
              WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
                AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))
              ORDER BY next_attempt_at, id
              LIMIT $4
              FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE herald.message m
+               SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
+                   attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
+                   locked_by = CASE WHEN due.opted_out IS NULL THEN $1 END,
+                   claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
+                   locked_until = CASE WHEN due.opted_out IS NULL THEN now() + $5::float8 * interval '1 second' END,
+                   last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
+                                     ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
+                   updated_at = now()
+              FROM due
+             WHERE m.id = due.id
+            RETURNING \(messageColumns), m.status
         )
-        UPDATE herald.message m
-           SET status = 'sending', attempts = m.attempts + 1, locked_by = $1, claimed_at = now(),
-               locked_until = now() + $5::float8 * interval '1 second', updated_at = now()
-          FROM due
-         WHERE m.id = due.id
-        RETURNING \(messageColumns)
+        SELECT * FROM claimed WHERE status = 'sending'
         """
 
     /// The columns ``decodeMessage(_:_:)`` reads, by name (prefixed `m.`).

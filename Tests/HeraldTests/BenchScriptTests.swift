@@ -27,17 +27,19 @@ import Testing
             1: worker, 2: "'{sms,email,webhook}'", 3: "'{sms,email,webhook}'", 4: ":batch::int",
             5: "60", 6: "NULL",
         ])
-        // A data-modifying WITH must be top level: the claim's UPDATE becomes a second CTE.
-        let parts = claim.components(separatedBy: "\n)\nUPDATE ")
-        guard parts.count == 2 else { throw TestSetupError("claimSQL is no longer `WITH due AS (…) UPDATE …`: update this generator") }
-        let claimScript = parts[0] + "\n), claimed AS (\nUPDATE " + parts[1] + """
+        // The claim ends by selecting what it claimed: the script aggregates that instead.
+        let tail = "\n)\nSELECT * FROM claimed WHERE status = 'sending'"
+        guard claim.hasSuffix(tail) else {
+            throw TestSetupError("claimSQL no longer ends with `SELECT * FROM claimed WHERE status = 'sending'`: update this generator")
+        }
+        let claimScript = String(claim.dropLast(tail.count)) + """
 
             )
             SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,
                    coalesce(array_agg(attempts ORDER BY id)::text, '{}') AS numbers,
                    count(*) AS n,
                    coalesce(sum(length(data)), 0) AS data_bytes
-              FROM claimed
+              FROM claimed WHERE status = 'sending'
             \\gset
             """
         func fill(_ value: String) -> String { "array_fill(\(value), ARRAY[:n::int])" }

@@ -7,28 +7,37 @@
 -- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
 WITH due AS (
-    SELECT id FROM herald.message
+    SELECT id, (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
+                 WHERE o.channel = message.channel
+                   AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) AS opted_out
+      FROM herald.message
      WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp(NULL::float8), now())
        AND (channel = ANY('{sms,email,webhook}'::text[]) OR channel <> ALL('{sms,email,webhook}'::text[]))
      ORDER BY next_attempt_at, id
      LIMIT :batch::int
      FOR UPDATE SKIP LOCKED
 ), claimed AS (
-UPDATE herald.message m
-   SET status = 'sending', attempts = m.attempts + 1, locked_by = ('pgbench-' || :client_id), claimed_at = now(),
-       locked_until = now() + 60::float8 * interval '1 second', updated_at = now()
-  FROM due
- WHERE m.id = due.id
-RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
+    UPDATE herald.message m
+       SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
+           attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
+           locked_by = CASE WHEN due.opted_out IS NULL THEN ('pgbench-' || :client_id) END,
+           claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
+           locked_until = CASE WHEN due.opted_out IS NULL THEN now() + 60::float8 * interval '1 second' END,
+           last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
+                             ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
+           updated_at = now()
+      FROM due
+     WHERE m.id = due.id
+    RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
 extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
 extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
-m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead
+m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.status
 )
 SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,
        coalesce(array_agg(attempts ORDER BY id)::text, '{}') AS numbers,
        count(*) AS n,
        coalesce(sum(length(data)), 0) AS data_bytes
-  FROM claimed
+  FROM claimed WHERE status = 'sending'
 \gset
 
 WITH c AS (

@@ -1,0 +1,102 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldPostgres
+import Testing
+
+/// Consent in the database: one normal form for recipients, the ledger of every change,
+/// and opt-outs enforced on insert, on retry and at claim.
+@Suite struct ConsentTests {
+    /// The SQL function and the Swift one agree on generated text.
+    @Test func sqlAndSwiftNormaliseRecipientsAlike() async throws {
+        try await TestDatabase.with { db in
+            let pieces = ["+", "00", "0", "34", "600", "1", "9", " ", "-", ".", "(", ")", "/", "\t", "\n", "a", "Z", "é", "Á",
+                          "@", "<", ">", "ana", "Ana López ", "example.ES", "🙂", "\r"]
+            var generator = SystemRandomNumberGenerator()
+            var inputs: [(Channel, String)] = []
+            for i in 0..<600 {
+                let text = (0..<Int.random(in: 0...9, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+                inputs.append((Channel.allCases[i % 3], text))
+            }
+            inputs += [(.sms, "+34 600 11 22 33"), (.email, "Ana López <Ana@Example.ES>"), (.email, "a <b> <C>  ")]
+            let result = try await db.query("""
+                SELECT herald.normalize_recipient(c, r) AS key FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(c, r, n) ORDER BY n
+                """, [PostgresArray(inputs.map(\.0.rawValue)), PostgresArray(inputs.map(\.1))])
+            #expect(result.rows.count == inputs.count)
+            for ((channel, text), row) in zip(inputs, result.named) {
+                #expect(row["key"] == RecipientKey.normalize(text, channel: channel), "\(channel) \(text.debugDescription)")
+            }
+        }
+    }
+
+    @Test func anOptOutCoversEveryWrittenFormOfTheAddress() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate(channel: "email")
+            try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('email', 'Ana López <Ana@Example.es>', 't')")
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient, source) VALUES ('email', ' ANA@example.ES ', 'host')")
+            #expect(try await db.scalar("SELECT recipient FROM herald.opt_out") == "ana@example.es", "stored normalised")
+            #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 1") == "suppressed", "a pending one in another form")
+            try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('email', 'Ana@Example.es', 't')")
+            #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 2") == "suppressed", "a new one in another form")
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient) VALUES ('sms', '0034 600-11-22-33')")
+            try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34600112233', 't')")
+            #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 3") == "suppressed")
+        }
+    }
+
+    @Test func everyConsentChangeIsInTheLedgerWhichCannotBeRewritten() async throws {
+        try await TestDatabase.with { db in
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient, reason, source) VALUES ('sms', '+34 600 000 001', 'told the desk', 'host')")
+            try await db.execute("BEGIN; SET LOCAL herald.consent_source = 'keyword'; SET LOCAL herald.consent_reason = 'replied START'; DELETE FROM herald.opt_out; COMMIT")
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient, source) VALUES ('sms', '+34600000001', 'provider')")
+            try await db.query("DELETE FROM herald.opt_out")
+            let events = try await db.query("SELECT recipient, action, source, coalesce(reason, '-') AS reason FROM herald.consent_event ORDER BY id").named
+            #expect(events.map { [$0["recipient"], $0["action"], $0["source"], $0["reason"]] } == [
+                ["+34600000001", "opt_out", "host", "told the desk"], ["+34600000001", "opt_in", "keyword", "replied START"],
+                ["+34600000001", "opt_out", "provider", "-"], ["+34600000001", "opt_in", "host", "-"],
+            ])
+            await #expect(throws: (any Error).self) { try await db.execute("UPDATE herald.consent_event SET source = 'x'") }
+            await #expect(throws: (any Error).self) { try await db.execute("DELETE FROM herald.consent_event") }
+            #expect(try await db.scalar("SELECT count(*) FROM herald.consent_event") == "4")
+        }
+    }
+
+    @Test func retryRefusesAnOptedOutRecipientUntilTheyOptBackIn() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600000001', 'replied STOP')")
+            try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34 600 000 001', 't')")
+            #expect(try await db.scalar("SELECT status FROM herald.message") == "suppressed")
+            do {
+                try await db.execute("SELECT herald.retry(1)")
+                Issue.record("herald.retry made a message to an opted-out recipient due again")
+            } catch {
+                #expect("\(error)".contains("who opted out of sms (replied STOP)"), "\(error)")
+            }
+            #expect(try await db.scalar("SELECT status FROM herald.message") == "suppressed")
+            try await db.query("DELETE FROM herald.opt_out")
+            #expect(try await db.scalar("SELECT herald.retry(1)") == "message 1: suppressed -> pending")
+        }
+    }
+
+    @Test func aMessageMadePendingAgainForAnOptedOutRecipientIsSuppressedAtClaim() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.enqueue(count: 3)
+            // Message 2's recipient opts out while it is being sent; the attempt fails and is
+            // to be retried: it is pending again, and the claim must not send it.
+            let conn = try await db.connect()
+            let store = OutboxStore(connection: conn, workerID: "w")
+            let first = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            #expect(first.count == 3)
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34 600 000 002', 'replied STOP')")
+            try await db.execute("UPDATE herald.message SET status = 'pending', locked_by = NULL, locked_until = NULL")
+            let again = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            #expect(again.map(\.id).sorted() == [1, 3])
+            let row = try #require(try await db.query("SELECT status, attempts, last_error FROM herald.message WHERE id = 2").named.first)
+            #expect(row["status"] == "suppressed" && row["attempts"] == "1")
+            #expect(row["last_error"] == "recipient opted out of sms: replied STOP")
+            await conn.close()
+        }
+    }
+}
