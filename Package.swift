@@ -47,6 +47,8 @@ let package = Package(
         ], swiftSettings: strict),
         // One message through the rules and rendering at one instant: pure, shared by the daemon and the CLI.
         .target(name: "HeraldPipeline", dependencies: ["HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldScheduling"], swiftSettings: strict),
+        // What comes back from clients and providers, as pure logic: reply keywords, Twilio signatures.
+        .target(name: "HeraldInbound", dependencies: ["HeraldCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // systemd: sd_notify over $NOTIFY_SOCKET, and logging to the journal.
         .target(name: "HeraldSystemd", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The daemon loop: claim, render, deliver, record; leases; shutdown.
@@ -66,7 +68,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "HeraldTests", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling", "herald",
-            "HeraldPipeline",
+            "HeraldPipeline", "HeraldInbound",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Peers"], swiftSettings: strict),
