@@ -22,8 +22,9 @@ public actor ClaimService: Service {
     let links: DatabaseLinks
     let writer: OutcomeWriter
     let dispatcher: Dispatcher
-    var settings: WorkerSettings { context.settings }
-    var logger: Logger { context.logger }
+    /// Copied once: read on every claim and every slot hand-over.
+    let settings: WorkerSettings
+    let logger: Logger
     let channelNames: [String]
 
     private var catalog: TemplateCatalog
@@ -45,6 +46,8 @@ public actor ClaimService: Service {
 
     public init(context: DaemonContext, links: DatabaseLinks, writer: OutcomeWriter, drivers: [Channel: any Driver]) {
         self.context = context
+        self.settings = context.settings
+        self.logger = context.logger
         self.links = links
         self.writer = writer
         self.dispatcher = Dispatcher(drivers: drivers, context: context, main: links.main)
