@@ -121,14 +121,18 @@ public struct OutboxStore: Sendable {
             .replacingOccurrences(of: "to_timestamp($6::float8)", with: "NULL")
     }
 
-    /// Claims due messages; one whose recipient is opted out (made pending again after
-    /// the opt-out: a retry or a recovered lease) becomes `suppressed` with the reason
-    /// instead, uncounted, and is not returned.
+    /// Claims due messages. One whose recipient is opted out becomes `suppressed` with the
+    /// reason instead, uncounted, and is not returned. Only a message tried before is
+    /// looked up: that is how one can be pending after its recipient opted out (an attempt
+    /// to be retried, a recovered lease); a new one was checked when it was inserted, and
+    /// an opt-out suppresses what is pending (`herald.retry` refuses the rest), so the
+    /// common claim pays nothing for the check.
     static let claimSQL = """
         WITH due AS (
-            SELECT id, (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
+            SELECT id, CASE WHEN attempts > 0 THEN
+                       (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
                          WHERE o.channel = message.channel
-                           AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) AS opted_out
+                           AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END AS opted_out
               FROM herald.message
              WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
                AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))

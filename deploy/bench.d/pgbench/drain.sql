@@ -7,9 +7,10 @@
 -- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
 WITH due AS (
-    SELECT id, (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
+    SELECT id, CASE WHEN attempts > 0 THEN
+               (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
                  WHERE o.channel = message.channel
-                   AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) AS opted_out
+                   AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END AS opted_out
       FROM herald.message
      WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp(NULL::float8), now())
        AND (channel = ANY('{sms,email,webhook}'::text[]) OR channel <> ALL('{sms,email,webhook}'::text[]))
