@@ -54,7 +54,7 @@ let package = Package(
         // The daemon loop: claim, render, deliver, record; leases; shutdown.
         .target(name: "HeraldWorker", dependencies: [
             "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
-            "HeraldPipeline",
+            "HeraldPipeline", "HeraldInbound",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),

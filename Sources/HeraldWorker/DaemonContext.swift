@@ -16,6 +16,8 @@ public final class DaemonContext: Sendable {
     let notifier: SystemdNotifier
     /// Wakes the claim loop: a NOTIFY arrived, a delivery or an outcome finished, or shutdown began.
     let wake = WakeSignal()
+    /// Wakes the inbound processor (`NOTIFY herald_inbound`).
+    let inboundWake = WakeSignal()
     /// Every claim not yet recorded, with its lease.
     public let ledger = ClaimLedger()
     /// What may have changed since the claim loop last looked.

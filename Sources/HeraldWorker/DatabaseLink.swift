@@ -139,7 +139,7 @@ public final class DatabaseLink: Sendable {
 public final class DatabaseLinks: Service, Sendable {
     /// Claims, leases, scheduling decisions, maintenance.
     public let main: DatabaseLink
-    /// Outcomes (``OutcomeWriter``).
+    /// Outcomes (``OutcomeWriter``) and client replies (``InboundProcessor``).
     public let recorder: DatabaseLink
 
     public init(databaseURL: String, context: DaemonContext) {

@@ -4,11 +4,11 @@ import ServiceLifecycle
 
 /// Listens on its own connection for `herald_message` (something became due),
 /// `herald_template` and `herald_location` (reload before the next claim), and wakes the
-/// claim loop. When the connection is lost it reconnects with backoff; the claim loop
+/// claim loop; `herald_inbound` (a client replied) wakes the inbound processor. When the connection is lost it reconnects with backoff; the claim loop
 /// polls meanwhile, and is woken once the listener is back, so nothing sent while it was
 /// down waits for a poll.
 public final class NotificationListener: Service, Sendable {
-    static let channels = ["herald_message", "herald_template", "herald_location"]
+    static let channels = ["herald_message", "herald_template", "herald_location", "herald_inbound"]
 
     let context: DaemonContext
     let connection: PostgresConnection
@@ -57,13 +57,14 @@ public final class NotificationListener: Service, Sendable {
                     context.wake.signal()
                 }
                 let notes = try await connection.waitForNotifications(timeout: .seconds(30))
-                if notes.contains(where: { $0.channel != "herald_message" }) {
+                if notes.contains(where: { $0.channel == "herald_template" || $0.channel == "herald_location" }) {
                     context.hints.withLock { $0.templatesDirty = true }
                 }
-                if !notes.isEmpty {
+                if notes.contains(where: { $0.channel != "herald_inbound" }) {
                     context.dueMayHaveChanged()
                     context.wake.signal()
                 }
+                if notes.contains(where: { $0.channel == "herald_inbound" }) { context.inboundWake.signal() }
             } catch {
                 if stop.isSet { return }
                 if !down || first {

@@ -13,6 +13,7 @@ import ServiceLifecycle
 /// | ``OutcomeWriter`` | group-commits delivery outcomes |
 /// | ``NotificationListener`` | LISTEN on its own connection; wakes the claim loop |
 /// | ``MaintenanceService`` | retention (`[retention] keep`) |
+/// | ``InboundProcessor`` | client replies in `herald.inbound`: STOP, START, HELP, free text |
 /// | ``ClaimService`` | startup, claiming, delivery slots, graceful drain |
 ///
 /// ``services`` lists them in start order for one `ServiceGroup` (the CLI adds signal
@@ -26,6 +27,7 @@ public struct Worker: Sendable {
     public let writer: OutcomeWriter
     public let listener: NotificationListener?
     public let maintenance: MaintenanceService?
+    public let inbound: InboundProcessor
     public let claimer: ClaimService
 
     /// Errors that end the daemon.
@@ -51,6 +53,7 @@ public struct Worker: Sendable {
         writer = OutcomeWriter(context: context, links: links)
         listener = settings.listen ? NotificationListener(databaseURL: databaseURL, context: context) : nil
         maintenance = settings.retention == nil ? nil : MaintenanceService(context: context, links: links)
+        inbound = InboundProcessor(context: context, links: links)
         claimer = ClaimService(context: context, links: links, writer: writer, drivers: drivers)
     }
 
@@ -62,6 +65,7 @@ public struct Worker: Sendable {
         ]
         if let listener { list.append(.init(service: listener)) }
         if let maintenance { list.append(.init(service: maintenance)) }
+        list.append(.init(service: inbound))
         list.append(.init(service: claimer, successTerminationBehavior: .gracefullyShutdownGroup))
         return list
     }

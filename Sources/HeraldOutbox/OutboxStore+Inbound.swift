@@ -1,0 +1,80 @@
+import HeraldCore
+import HeraldPostgres
+
+/// Client replies in `herald.inbound`: read the unprocessed ones, then process each with
+/// one statement that marks it, applies what it asked for, and ties free text to the last
+/// message sent to that client.
+extension OutboxStore {
+    /// An unprocessed reply.
+    public struct InboundReply: Sendable, Equatable {
+        public var id: Int64
+        public var channel: String
+        /// Normalised on insert (`herald.normalize_recipient`).
+        public var from: String
+        public var body: String
+    }
+
+    /// What processing a reply does.
+    public enum InboundAction: String, Sendable {
+        /// Record an opt-out (source `keyword`).
+        case optOut = "opt_out"
+        /// Lift an opt-out, whatever its source (the ledger says `keyword`).
+        case optIn = "opt_in"
+        /// Nothing to change (the keyword is recorded).
+        case help
+        /// Free text: tie it to the last message sent to that client.
+        case reply
+    }
+
+    /// Up to `limit` unprocessed replies, oldest first (processing each is what takes its
+    /// row lock, with `SKIP LOCKED`).
+    public func unprocessedInbound(limit: Int) async throws -> [InboundReply] {
+        let result = try await connection.query("""
+            SELECT id, channel, from_address, body FROM herald.inbound
+             WHERE processed_at IS NULL ORDER BY id LIMIT $1
+            """, [limit])
+        return result.named.compactMap { row in
+            guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
+            return InboundReply(id: id, channel: row["channel"] ?? "", from: row["from_address"] ?? "", body: row["body"] ?? "")
+        }
+    }
+
+    /// Processes one reply, once: marks it (only if still unprocessed, so two processors
+    /// never both act on it), records or lifts the opt-out, and for free text finds the
+    /// message it answers. Returns false when another processor got there first.
+    public func processInbound(_ id: Int64, action: InboundAction, keyword: String?) async throws -> Bool {
+        let result = try await connection.query("""
+            WITH mark AS (
+                UPDATE herald.inbound i
+                   SET processed_at = now(), result = $2, keyword = $3,
+                       in_reply_to = CASE WHEN $2 = 'reply' THEN (
+                           SELECT m.id FROM herald.message m
+                            WHERE m.channel = i.channel AND m.status IN ('sent', 'delivered')
+                              AND herald.normalize_recipient(m.channel, m.recipient) = i.from_address
+                            ORDER BY m.sent_at DESC NULLS LAST LIMIT 1) END
+                 WHERE i.id = (SELECT id FROM herald.inbound WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED)
+                RETURNING i.id, i.channel, i.from_address
+            ), opt_out AS (
+                INSERT INTO herald.opt_out (channel, recipient, reason, source)
+                SELECT channel, from_address, format('replied %s (inbound %s)', $3, id), 'keyword' FROM mark WHERE $2 = 'opt_out'
+                ON CONFLICT (channel, recipient) DO NOTHING
+            ), opt_in AS (
+                DELETE FROM herald.opt_out o
+                 USING mark, (SELECT set_config('herald.consent_source', 'keyword', true),
+                                     set_config('herald.consent_reason', format('replied %s (inbound %s)', $3, $1), true)) AS ledger
+                 WHERE $2 = 'opt_in' AND o.channel = mark.channel AND o.recipient = mark.from_address
+            )
+            SELECT count(*) AS marked FROM mark
+            """, [id, action.rawValue, keyword])
+        return result.scalar == "1"
+    }
+
+    /// Marks a reply that cannot be processed (a statement error that would recur), with
+    /// the reason, so that it never blocks the ones after it.
+    public func failInbound(_ id: Int64, reason: String) async throws {
+        try await connection.query("""
+            UPDATE herald.inbound SET processed_at = now(), result = left('failed: ' || $2, 2000)
+             WHERE id = $1 AND processed_at IS NULL
+            """, [id, reason])
+    }
+}

@@ -1,0 +1,84 @@
+import HeraldCore
+import HeraldInbound
+import HeraldOutbox
+import HeraldPostgres
+import Logging
+import ServiceLifecycle
+
+/// Processes client replies in `herald.inbound`, whoever inserted them (Herald's own
+/// listener, another provider's webhook handler, a test): a STOP-type keyword records an
+/// opt-out, a START-type keyword lifts one, HELP is noted, anything else is kept as a
+/// reply tied to the last message sent to that client. Each row is processed once, even
+/// with several daemons (the statement that marks it takes its lock with `SKIP LOCKED`).
+///
+/// Woken by `NOTIFY herald_inbound` (through the ``NotificationListener``) and at least
+/// every poll interval; a crash loses nothing (rows stay unprocessed until one is done).
+public final class InboundProcessor: Service, Sendable {
+    let context: DaemonContext
+    let link: DatabaseLink
+    let keywords: ReplyKeywords
+
+    public init(context: DaemonContext, links: DatabaseLinks, keywords: ReplyKeywords = .standard) {
+        self.context = context
+        // On the recorder connection: replies are few, and the claim connection stays the
+        // claim loop's (its last statement is how tests and DBAs see the daemon idle).
+        self.link = links.recorder
+        self.keywords = keywords
+    }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                guard await self.context.waitForStartup(or: stop) else { return }
+                while !stop.isSet {
+                    let busy = await self.processBatch()
+                    if busy { continue }
+                    _ = await self.context.inboundWake.wait(timeout: self.context.settings.pollInterval)
+                }
+            } onGracefulShutdown: {
+                stop.set()
+                self.context.inboundWake.signal()
+            }
+        } onCancel: {
+            stop.set()
+            self.context.inboundWake.signal()
+        }
+    }
+
+    /// Processes up to 100 replies; true when there may be more.
+    func processBatch() async -> Bool {
+        do {
+            let replies = try await link.withDatabase { try await $0.unprocessedInbound(limit: 100) }
+            for reply in replies { try await process(reply) }
+            return replies.count == 100
+        } catch {
+            context.logger.error("could not process client replies; retrying", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    private func process(_ reply: OutboxStore.InboundReply) async throws {
+        let (action, keyword): (OutboxStore.InboundAction, String?) = switch keywords.classify(reply.body) {
+        case .optOut(let word): (.optOut, word)
+        case .optIn(let word): (.optIn, word)
+        case .help(let word): (.help, word)
+        case .text: (.reply, nil)
+        }
+        let processed: Bool
+        do {
+            processed = try await link.withDatabase { try await $0.processInbound(reply.id, action: action, keyword: keyword) }
+        } catch let error as PostgresError where !error.isTransient {
+            // It would fail the same way every time: the reply is marked failed, with the reason.
+            let reason = SafeText.clean(error.message + (error.sqlState.map { " (SQLSTATE \($0))" } ?? ""))
+            try await link.withDatabase { try await $0.failInbound(reply.id, reason: reason) }
+            context.logger.error("client reply could not be processed", metadata: ["inbound": "\(reply.id)", "error": "\(reason)"])
+            return
+        }
+        guard processed else { return }
+        context.logger.notice("client reply processed", metadata: [
+            "inbound": "\(reply.id)", "channel": "\(reply.channel)", "result": "\(action.rawValue)",
+            "keyword": "\(keyword ?? "-")",
+        ])
+    }
+}
