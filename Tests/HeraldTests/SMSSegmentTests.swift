@@ -5,25 +5,9 @@ import Testing
 /// Runs the independent Python counter (`Peers/sms_segments.py`, GSM 03.38 from the
 /// `gsm0338` package) over `texts`.
 func independentSegments(_ texts: [String]) throws -> [(String, Int, Int)] {
-    guard let python = ProcessInfo.processInfo.environment["HERALD_TEST_PYTHON"] else {
-        throw TestSetupError("HERALD_TEST_PYTHON is not set: run the tests with deploy/test (it makes a venv with gsm0338)")
-    }
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Peers/sms_segments.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script.path]
-    let input = Pipe(), output = Pipe(), errors = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    input.fileHandleForWriting.write(try JSONEncoder().encode(texts))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, let rows = try JSONSerialization.jsonObject(with: data) as? [[Any]] else {
-        throw TestSetupError("sms_segments.py failed: \(String(decoding: err, as: UTF8.self))")
+    let data = try runPeerScript("sms_segments.py", input: try JSONEncoder().encode(texts))
+    guard let rows = try JSONSerialization.jsonObject(with: data) as? [[Any]] else {
+        throw TestSetupError("sms_segments.py printed no rows")
     }
     return rows.map { ($0[0] as? String ?? "", $0[1] as? Int ?? -1, $0[2] as? Int ?? -1) }
 }

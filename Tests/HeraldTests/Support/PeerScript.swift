@@ -1,0 +1,24 @@
+import Foundation
+
+/// Runs `Peers/<script>` with the test venv's Python, `input` on stdin; returns stdout.
+func runPeerScript(_ script: String, input: Data) throws -> Data {
+    guard let python = ProcessInfo.processInfo.environment["HERALD_TEST_PYTHON"] else {
+        throw TestSetupError("HERALD_TEST_PYTHON is not set: run the tests with deploy/test (it makes a venv with the peers' packages)")
+    }
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Peers/\(script)")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [path.path]
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    stdin.fileHandleForWriting.write(input)
+    try stdin.fileHandleForWriting.close()
+    let data = stdout.fileHandleForReading.readDataToEndOfFile()
+    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw TestSetupError("\(script) failed: \(String(decoding: err, as: UTF8.self))") }
+    return data
+}
