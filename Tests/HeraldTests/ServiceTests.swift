@@ -68,6 +68,26 @@ import Testing
         }
     }
 
+    /// Recovery never takes a claim this daemon still holds, even when its lease has run
+    /// out in the database (renewals failed during an outage): the daemon may be
+    /// delivering it, and a takeover would send it twice.
+    @Test func recoveryLeavesClaimsThisDaemonHoldsWhateverTheirLease() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.enqueue(count: 2)
+            let claimed = try await claim(db, as: "w1", lease: .seconds(30))
+            try await db.execute("UPDATE herald.message SET locked_until = now() - interval '1 minute'")
+            let ctx = context(settings())
+            let held = try #require(claimed.first { $0.id == 1 })
+            ctx.ledger.hold([held.claimKey], sentAt: .now, lease: .seconds(30))
+            let links = DatabaseLinks(databaseURL: db.daemonURL, context: ctx)
+            await LeaseService(context: ctx, links: links).recover()
+            let rows = try await db.query("SELECT id, status FROM herald.message ORDER BY id").named
+            #expect(rows.map { $0["status"] } == ["sending", "pending"], "held: left alone; not held: taken over")
+            await links.main.connection.close()
+        }
+    }
+
     @Test func outcomeWriterAloneGroupCommitsWhatSlotsHandIt() async throws {
         try await TestDatabase.with { db in
             try await db.addTemplate()

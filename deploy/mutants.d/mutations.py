@@ -25,7 +25,7 @@ MUTATIONS = [
      "LeaseFencingTests", 1),
     ("expire-attempt", LEASES, "AND status = 'sending' AND attempts = $4::int", "AND status = 'sending' AND $4::int > 0",
      "LeaseFencingTests", 1),
-    ("recovery-takes-own-held", WLEASES, "holding: holding)", "holding: [])", "OutageTests", 1),
+    ("recovery-takes-own-held", WLEASES, "holding: holding)", "holding: [])", "ServiceTests|OutageTests", 1),
     ("start-after-lapse", "Sources/HeraldWorker/LeaseBook.swift", "return deadline - now >= margin", "return true", "OutageTests", 1),
     ("completion-replay", OUTBOX, "WHERE $18::bool AND EXISTS", "WHERE false AND $18::bool AND EXISTS", "LeaseFencingTests", 1),
     ("replay-waits-for-first-try", OUTBOX, "        if replay {\n", "        if replay && false {\n", "CommittedOutcomeTests", 1),
