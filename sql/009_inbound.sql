@@ -14,7 +14,9 @@ CREATE TABLE herald.inbound (
     -- What processing found: 'opt_out', 'opt_in', 'help', 'reply' (free text), or 'failed: …'.
     result       text,
     keyword      text,                              -- the keyword as read (STOP, BAJA, …)
-    in_reply_to  bigint REFERENCES herald.message (id) ON DELETE SET NULL,  -- the last message Herald sent to that client
+    -- The last message Herald sent to that client. No foreign key: retention may prune the
+    -- message (the reply stays), and herald.message stays free to prune or truncate.
+    in_reply_to  bigint,
     UNIQUE (provider, provider_id)
 );
 
