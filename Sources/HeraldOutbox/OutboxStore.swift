@@ -122,11 +122,11 @@ public struct OutboxStore: Sendable {
     }
 
     /// Claims due messages. One whose recipient is opted out becomes `suppressed` with the
-    /// reason instead, uncounted, and is not returned. Only a message tried before is
-    /// looked up: that is how one can be pending after its recipient opted out (an attempt
-    /// to be retried, a recovered lease); a new one was checked when it was inserted, and
-    /// an opt-out suppresses what is pending (`herald.retry` refuses the rest), so the
-    /// common claim pays nothing for the check.
+    /// reason instead, uncounted (the caller drops rows whose `status` is not `sending`).
+    /// Only a message tried before is looked up: that is how one can be pending after its
+    /// recipient opted out (an attempt to be retried, a recovered lease); a new one was
+    /// checked when it was inserted, an opt-out suppresses what is pending, and
+    /// `herald.retry` refuses the rest, so the common claim pays nothing for the check.
     static let claimSQL = """
         WITH due AS (
             SELECT id, CASE WHEN attempts > 0 THEN
@@ -139,21 +139,19 @@ public struct OutboxStore: Sendable {
              ORDER BY next_attempt_at, id
              LIMIT $4
              FOR UPDATE SKIP LOCKED
-        ), claimed AS (
-            UPDATE herald.message m
-               SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
-                   attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
-                   locked_by = CASE WHEN due.opted_out IS NULL THEN $1 END,
-                   claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
-                   locked_until = CASE WHEN due.opted_out IS NULL THEN now() + $5::float8 * interval '1 second' END,
-                   last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
-                                     ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
-                   updated_at = now()
-              FROM due
-             WHERE m.id = due.id
-            RETURNING \(messageColumns), m.status
         )
-        SELECT * FROM claimed WHERE status = 'sending'
+        UPDATE herald.message m
+           SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
+               attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
+               locked_by = CASE WHEN due.opted_out IS NULL THEN $1 END,
+               claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
+               locked_until = CASE WHEN due.opted_out IS NULL THEN now() + $5::float8 * interval '1 second' END,
+               last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
+                                 ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
+               updated_at = now()
+          FROM due
+         WHERE m.id = due.id
+        RETURNING \(messageColumns), m.status
         """
 
     /// The columns ``decodeMessage(_:_:)`` reads, by name (prefixed `m.`).
@@ -200,7 +198,9 @@ public struct OutboxStore: Sendable {
             workerID, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
         ])
         let columns = RowDecoder(result)
-        return result.rows.compactMap { Self.decodeMessage($0, columns) }
+        return result.rows.compactMap { row in
+            columns.text(row, "status") == MessageStatus.sending.rawValue ? Self.decodeMessage(row, columns) : nil
+        }
     }
 
     /// One message as the worker would claim it (for `herald explain`), without claiming it.

@@ -27,12 +27,11 @@ import Testing
             1: worker, 2: "'{sms,email,webhook}'", 3: "'{sms,email,webhook}'", 4: ":batch::int",
             5: "60", 6: "NULL",
         ])
-        // The claim ends by selecting what it claimed: the script aggregates that instead.
-        let tail = "\n)\nSELECT * FROM claimed WHERE status = 'sending'"
-        guard claim.hasSuffix(tail) else {
-            throw TestSetupError("claimSQL no longer ends with `SELECT * FROM claimed WHERE status = 'sending'`: update this generator")
-        }
-        let claimScript = String(claim.dropLast(tail.count)) + """
+        // A data-modifying WITH must be top level: the claim's UPDATE becomes a second CTE,
+        // and the script aggregates what it claimed (not what it suppressed).
+        let parts = claim.components(separatedBy: "\n)\nUPDATE ")
+        guard parts.count == 2 else { throw TestSetupError("claimSQL is no longer `WITH due AS (…) UPDATE …`: update this generator") }
+        let claimScript = parts[0] + "\n), claimed AS (\nUPDATE " + parts[1] + """
 
             )
             SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,

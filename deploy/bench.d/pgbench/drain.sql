@@ -18,18 +18,18 @@ WITH due AS (
      LIMIT :batch::int
      FOR UPDATE SKIP LOCKED
 ), claimed AS (
-    UPDATE herald.message m
-       SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
-           attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
-           locked_by = CASE WHEN due.opted_out IS NULL THEN ('pgbench-' || :client_id) END,
-           claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
-           locked_until = CASE WHEN due.opted_out IS NULL THEN now() + 60::float8 * interval '1 second' END,
-           last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
-                             ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
-           updated_at = now()
-      FROM due
-     WHERE m.id = due.id
-    RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
+UPDATE herald.message m
+   SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
+       attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
+       locked_by = CASE WHEN due.opted_out IS NULL THEN ('pgbench-' || :client_id) END,
+       claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
+       locked_until = CASE WHEN due.opted_out IS NULL THEN now() + 60::float8 * interval '1 second' END,
+       last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
+                         ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
+       updated_at = now()
+  FROM due
+ WHERE m.id = due.id
+RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
 extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
 extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
 m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.status
