@@ -22,8 +22,10 @@ CREATE TABLE herald.inbound (
 
 CREATE INDEX inbound_unprocessed ON herald.inbound (id) WHERE processed_at IS NULL;
 
--- The last message sent to a client, for in_reply_to: only sent rows are indexed.
-CREATE INDEX message_sent_to_idx ON herald.message (channel, herald.normalize_recipient(channel, recipient), sent_at)
+-- The last message sent to a client, for in_reply_to: only sent rows are indexed, by the
+-- recipient as written (a sent SMS went to an E.164 number, which is its normal form; an
+-- index on the normalised form would run its regular expressions on every completion).
+CREATE INDEX message_sent_to_idx ON herald.message (channel, recipient, sent_at)
     WHERE status IN ('sent', 'delivered');
 CREATE INDEX inbound_from ON herald.inbound (channel, from_address, received_at);
 

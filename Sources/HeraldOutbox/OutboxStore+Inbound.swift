@@ -50,7 +50,7 @@ extension OutboxStore {
                        in_reply_to = CASE WHEN $2 = 'reply' THEN (
                            SELECT m.id FROM herald.message m
                             WHERE m.channel = i.channel AND m.status IN ('sent', 'delivered')
-                              AND herald.normalize_recipient(m.channel, m.recipient) = i.from_address
+                              AND m.recipient = i.from_address
                             ORDER BY m.sent_at DESC NULLS LAST LIMIT 1) END
                  WHERE i.id = (SELECT id FROM herald.inbound WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED)
                 RETURNING i.id, i.channel, i.from_address

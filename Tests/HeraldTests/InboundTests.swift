@@ -78,7 +78,7 @@ import Testing
             try await db.query("""
                 INSERT INTO herald.message (channel, recipient, template, status, sent_at) VALUES
                   ('sms', '+34600000001', 't', 'sent', now() - interval '2 days'),
-                  ('sms', '+34 600 000 001', 't', 'sent', now() - interval '1 hour'),
+                  ('sms', '+34600000001', 't', 'sent', now() - interval '1 hour'),
                   ('sms', '+34600000001', 't', 'pending', NULL),
                   ('sms', '+34600000009', 't', 'sent', now())
                 """)
