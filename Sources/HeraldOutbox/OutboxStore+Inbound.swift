@@ -11,8 +11,14 @@ extension OutboxStore {
         public var channel: String
         /// Normalised on insert (`herald.normalize_recipient`).
         public var from: String
-        public var body: String
+        /// The reply's text, when it is short enough to be a keyword (``keywordLimit``
+        /// characters); nil for a longer one, which can only be free text (a 10 MB body
+        /// inserted by another system is never read into memory).
+        public var body: String?
     }
+
+    /// Longer replies are free text without being read.
+    public static let keywordLimit = 64
 
     /// What processing a reply does.
     public enum InboundAction: String, Sendable {
@@ -30,12 +36,14 @@ extension OutboxStore {
     /// row lock, with `SKIP LOCKED`).
     public func unprocessedInbound(limit: Int) async throws -> [InboundReply] {
         let result = try await connection.query("""
-            SELECT id, channel, from_address, body FROM herald.inbound
+            SELECT id, channel, from_address,
+                   CASE WHEN length(body) <= $2 THEN body END AS body
+              FROM herald.inbound
              WHERE processed_at IS NULL ORDER BY id LIMIT $1
-            """, [limit])
+            """, [limit, Self.keywordLimit])
         return result.named.compactMap { row in
             guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
-            return InboundReply(id: id, channel: row["channel"] ?? "", from: row["from_address"] ?? "", body: row["body"] ?? "")
+            return InboundReply(id: id, channel: row["channel"] ?? "", from: row["from_address"] ?? "", body: row["body"])
         }
     }
 

@@ -59,7 +59,7 @@ public final class InboundProcessor: Service, Sendable {
     }
 
     private func process(_ reply: OutboxStore.InboundReply) async throws {
-        let (action, keyword): (OutboxStore.InboundAction, String?) = switch keywords.classify(reply.body) {
+        let (action, keyword): (OutboxStore.InboundAction, String?) = switch reply.body.map(keywords.classify) ?? .text {
         case .optOut(let word): (.optOut, word)
         case .optIn(let word): (.optIn, word)
         case .help(let word): (.help, word)

@@ -87,9 +87,12 @@ import Testing
             let running = Task { try await group.run() }
             try await reply(db, "SM9", from: "+34600000001", "No puedo ir el martes, ¿el miércoles?")
             try await reply(db, "SM10", from: "+34699999999", "¿Quién es?")
-            #expect(try await processed(db, 2))
+            // A 10 MB body from another system (and a NUL-free STOP after 64 spaces) is free text, never read whole.
+            try await db.execute("INSERT INTO herald.inbound (provider, provider_id, from_address, body) VALUES ('other', 'big', '+34600000001', repeat('x', 10000000))")
+            try await reply(db, "SM11", from: "+34600000005", String(repeating: " ", count: 64) + "STOP")
+            #expect(try await processed(db, 4))
             let rows = try await db.query("SELECT result, coalesce(in_reply_to::text, '-') AS in_reply_to FROM herald.inbound ORDER BY id").named
-            #expect(rows.map { [$0["result"], $0["in_reply_to"]] } == [["reply", "2"], ["reply", "-"]])
+            #expect(rows.map { [$0["result"], $0["in_reply_to"]] } == [["reply", "2"], ["reply", "-"], ["reply", "2"], ["reply", "-"]])
             #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
             await group.triggerGracefulShutdown()
             try await running.value
