@@ -32,42 +32,40 @@ import Testing
         try await TestDatabase.with { db in
             try await db.addTemplate()
             let (inbound, _, links) = processor(db)
-            let group = ServiceGroup(configuration: .init(services: [.init(service: inbound)], logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }))
-            let running = Task { try await group.run() }
-            try await db.query("INSERT INTO herald.message (channel, recipient, template, send_at) VALUES ('sms', '+34600000001', 't', now() + interval '1 day')")
-            try await reply(db, "SM1", from: "+34 600 00 00 01", "Baja")
-            #expect(try await processed(db, 1))
-            #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 1") == "suppressed", "an already-pending message")
-            let row = try #require(try await db.query("SELECT recipient, source, reason FROM herald.opt_out").named.first)
-            #expect(row["recipient"] == "+34600000001" && row["source"] == "keyword" && row["reason"] == "replied BAJA (inbound 1)")
-            try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34600000001', 't')")
-            #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 2") == "suppressed", "a later message")
+            try await runAlone(inbound) { () async throws -> Void in
+                try await db.query("INSERT INTO herald.message (channel, recipient, template, send_at) VALUES ('sms', '+34600000001', 't', now() + interval '1 day')")
+                try await reply(db, "SM1", from: "+34 600 00 00 01", "Baja")
+                #expect(try await processed(db, 1))
+                #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 1") == "suppressed", "an already-pending message")
+                let row = try #require(try await db.query("SELECT recipient, source, reason FROM herald.opt_out").named.first)
+                #expect(row["recipient"] == "+34600000001" && row["source"] == "keyword" && row["reason"] == "replied BAJA (inbound 1)")
+                try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34600000001', 't')")
+                #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 2") == "suppressed", "a later message")
 
-            // The same provider message delivered twice is one row.
-            try await reply(db, "SM1", from: "+34600000001", "Baja")
-            #expect(try await db.scalar("SELECT count(*) FROM herald.inbound") == "1")
+                // The same provider message delivered twice is one row.
+                try await reply(db, "SM1", from: "+34600000001", "Baja")
+                #expect(try await db.scalar("SELECT count(*) FROM herald.inbound") == "1")
 
-            // An opt-out from the provider (error 21610) is lifted by START too.
-            try await db.query("UPDATE herald.opt_out SET source = 'provider'")
-            try await reply(db, "SM2", from: "+34600000001", " start ")
-            #expect(try await processed(db, 2))
-            #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
-            try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34600000001', 't')")
-            #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 3") == "pending", "sent again after START")
-            let ledger = try await db.query("SELECT action, source, coalesce(reason, '-') AS reason FROM herald.consent_event ORDER BY id").named
-            #expect(ledger.map { [$0["action"], $0["source"], $0["reason"]] } == [
-                ["opt_out", "keyword", "replied BAJA (inbound 1)"], ["opt_in", "keyword", "replied START (inbound 3)"],  // the duplicate insert used id 2
-            ])
+                // An opt-out from the provider (error 21610) is lifted by START too.
+                try await db.query("UPDATE herald.opt_out SET source = 'provider'")
+                try await reply(db, "SM2", from: "+34600000001", " start ")
+                #expect(try await processed(db, 2))
+                #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
+                try await db.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34600000001', 't')")
+                #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 3") == "pending", "sent again after START")
+                let ledger = try await db.query("SELECT action, source, coalesce(reason, '-') AS reason FROM herald.consent_event ORDER BY id").named
+                #expect(ledger.map { [$0["action"], $0["source"], $0["reason"]] } == [
+                    ["opt_out", "keyword", "replied BAJA (inbound 1)"], ["opt_in", "keyword", "replied START (inbound 3)"],  // the duplicate insert used id 2
+                ])
 
-            try await reply(db, "SM3", from: "+34600000002", "ARRÊT")
-            try await reply(db, "SM4", from: "+34600000003", "aide")
-            #expect(try await processed(db, 4))
-            let results = try await db.query("SELECT provider_id, result, keyword FROM herald.inbound ORDER BY id").named
-            #expect(results.map { [$0["provider_id"], $0["result"], $0["keyword"]] } == [
-                ["SM1", "opt_out", "BAJA"], ["SM2", "opt_in", "START"], ["SM3", "opt_out", "ARRET"], ["SM4", "help", "AIDE"],
-            ])
-            await group.triggerGracefulShutdown()
-            try await running.value
+                try await reply(db, "SM3", from: "+34600000002", "ARRÊT")
+                try await reply(db, "SM4", from: "+34600000003", "aide")
+                #expect(try await processed(db, 4))
+                let results = try await db.query("SELECT provider_id, result, keyword FROM herald.inbound ORDER BY id").named
+                #expect(results.map { [$0["provider_id"], $0["result"], $0["keyword"]] } == [
+                    ["SM1", "opt_out", "BAJA"], ["SM2", "opt_in", "START"], ["SM3", "opt_out", "ARRET"], ["SM4", "help", "AIDE"],
+                ])
+            }
             await links.recorder.connection.close()
         }
     }
@@ -83,19 +81,17 @@ import Testing
                   ('sms', '+34600000009', 't', 'sent', now())
                 """)
             let (inbound, _, links) = processor(db)
-            let group = ServiceGroup(configuration: .init(services: [.init(service: inbound)], logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }))
-            let running = Task { try await group.run() }
-            try await reply(db, "SM9", from: "+34600000001", "No puedo ir el martes, ¿el miércoles?")
-            try await reply(db, "SM10", from: "+34699999999", "¿Quién es?")
-            // A 10 MB body from another system (and a NUL-free STOP after 64 spaces) is free text, never read whole.
-            try await db.execute("INSERT INTO herald.inbound (provider, provider_id, from_address, body) VALUES ('other', 'big', '+34600000001', repeat('x', 10000000))")
-            try await reply(db, "SM11", from: "+34600000005", String(repeating: " ", count: 64) + "STOP")
-            #expect(try await processed(db, 4))
-            let rows = try await db.query("SELECT result, coalesce(in_reply_to::text, '-') AS in_reply_to FROM herald.inbound ORDER BY id").named
-            #expect(rows.map { [$0["result"], $0["in_reply_to"]] } == [["reply", "2"], ["reply", "-"], ["reply", "2"], ["reply", "-"]])
-            #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
-            await group.triggerGracefulShutdown()
-            try await running.value
+            try await runAlone(inbound) { () async throws -> Void in
+                try await reply(db, "SM9", from: "+34600000001", "No puedo ir el martes, ¿el miércoles?")
+                try await reply(db, "SM10", from: "+34699999999", "¿Quién es?")
+                // A 10 MB body from another system (and a NUL-free STOP after 64 spaces) is free text, never read whole.
+                try await db.execute("INSERT INTO herald.inbound (provider, provider_id, from_address, body) VALUES ('other', 'big', '+34600000001', repeat('x', 10000000))")
+                try await reply(db, "SM11", from: "+34600000005", String(repeating: " ", count: 64) + "STOP")
+                #expect(try await processed(db, 4))
+                let rows = try await db.query("SELECT result, coalesce(in_reply_to::text, '-') AS in_reply_to FROM herald.inbound ORDER BY id").named
+                #expect(rows.map { [$0["result"], $0["in_reply_to"]] } == [["reply", "2"], ["reply", "-"], ["reply", "2"], ["reply", "-"]])
+                #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
+            }
             await links.recorder.connection.close()
         }
     }

@@ -20,23 +20,6 @@ import Testing
         DaemonContext(settings: settings, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
     }
 
-    /// Runs `service` alone in a group while `body` runs, then shuts the group down
-    /// gracefully and waits for the service to return.
-    func alone(_ service: any Service, _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(configuration: .init(services: [.init(service: service)],
-                                                      logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }))
-        let running = Task { try await group.run() }
-        do {
-            try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await running.value
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await running.value
-    }
-
     /// Claims every pending message as `worker` the way the claim loop does.
     func claim(_ db: TestDatabase, as worker: String, lease: Duration) async throws -> [OutboxMessage] {
         let conn = try await db.connect()
@@ -55,7 +38,7 @@ import Testing
             ctx.started.store(true, ordering: .releasing)
             let before = try #require(try await db.scalar("SELECT extract(epoch FROM locked_until) FROM herald.message WHERE id = 1"))
             let links = DatabaseLinks(databaseURL: db.daemonURL, context: ctx)
-            try await alone(LeaseService(context: ctx, links: links)) { () async throws -> Void in
+            try await runAlone(LeaseService(context: ctx, links: links)) { () async throws -> Void in
                 #expect(try await db.waitUntil {
                     try await db.scalar("SELECT status FROM herald.message WHERE id = 2") == "pending"
                 }, "the expired lease is taken over")
@@ -97,7 +80,7 @@ import Testing
             ctx.ledger.hold(claimed.map(\.claimKey), sentAt: .now, lease: .seconds(30))
             let links = DatabaseLinks(databaseURL: db.daemonURL, context: ctx)
             let writer = OutcomeWriter(context: ctx, links: links)
-            try await alone(writer) { () async throws -> Void in
+            try await runAlone(writer) { () async throws -> Void in
                 for message in claimed {
                     writer.submit(Outcome(completion: Completion(messageID: message.id, attempt: message.attempt, result: .sent,
                                                                  driver: "test", startedAt: Date(), finishedAt: Date()),
@@ -116,7 +99,7 @@ import Testing
         try await TestDatabase.with { db in
             let ctx = context(settings())
             ctx.hints.withLock { $0 = .init(templatesDirty: false, dueChanged: false) }
-            try await alone(NotificationListener(databaseURL: db.daemonURL, context: ctx)) { () async throws -> Void in
+            try await runAlone(NotificationListener(databaseURL: db.daemonURL, context: ctx)) { () async throws -> Void in
                 // Connecting marks the due time stale (anything that became due before LISTEN).
                 #expect(try await db.waitUntil { ctx.hints.withLock { $0.dueChanged } })
                 #expect(try await db.waitUntil {
@@ -148,7 +131,7 @@ import Testing
             s.pruneBatch = 2
             let ctx = context(s)
             let links = DatabaseLinks(databaseURL: db.daemonURL, context: ctx)
-            try await alone(MaintenanceService(context: ctx, links: links)) { () async throws -> Void in
+            try await runAlone(MaintenanceService(context: ctx, links: links)) { () async throws -> Void in
                 try await Task.sleep(for: .milliseconds(400))
                 #expect(try await db.scalar("SELECT count(*) FROM herald.message") == "7", "nothing is pruned before startup is done")
                 ctx.started.store(true, ordering: .releasing)
@@ -166,7 +149,7 @@ import Testing
             let ctx = context(settings(grace: .milliseconds(500)))
             let links = DatabaseLinks(databaseURL: db.daemonURL, context: ctx)
             let writer = OutcomeWriter(context: ctx, links: links)
-            try await alone(ClaimService(context: ctx, links: links, writer: writer, drivers: [.sms: driver])) { () async throws -> Void in
+            try await runAlone(ClaimService(context: ctx, links: links, writer: writer, drivers: [.sms: driver])) { () async throws -> Void in
                 #expect(try await db.waitUntil { driver.deliveries.count == 3 && writer.queued == 3 })
                 #expect(try await db.statusCounts() == ["sending": 3], "outcomes wait for the writer, which is not running")
             }
