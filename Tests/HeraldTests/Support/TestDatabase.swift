@@ -80,6 +80,10 @@ struct TestDatabase: Sendable {
 
     /// Runs `body` with a fresh migrated database (or an empty one with `migrated: false`).
     static func with<T: Sendable>(migrated: Bool = true, _ body: (TestDatabase) async throws -> T) async throws -> T {
+        try await DatabaseGate.run { try await withFresh(migrated: migrated, body) }
+    }
+
+    private static func withFresh<T: Sendable>(migrated: Bool, _ body: (TestDatabase) async throws -> T) async throws -> T {
         let name = "herald_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         let admin = PostgresConnection(connectionString: try TestServer.adminURL)
         try await admin.connect()
