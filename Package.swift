@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"4.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         // libpq, the PostgreSQL client library (Debian: libpq-dev).
@@ -30,7 +34,7 @@ let package = Package(
         // Value types shared by every module: messages, outcomes, backoff, durations, outside text.
         .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The TOML configuration file and its environment overrides.
-        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldPostgres", "TOMLKit"], swiftSettings: strict),
+        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldPostgres", "HeraldInbound", "TOMLKit"], swiftSettings: strict),
         // All SQL: migrations (generated from sql/) and the outbox statements.
         .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldPostgres"], swiftSettings: strict),
         // The scheduling rules: postponement, quiet hours, business hours, cutoffs, time zones. Pure.
@@ -56,19 +60,32 @@ let package = Package(
             "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
             "HeraldPipeline", "HeraldInbound",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+        // The HTTP listener: provider webhooks (replies, receipts), unsubscribe links, health, metrics.
+        .target(name: "HeraldHTTP", dependencies: [
+            "HeraldCore", "HeraldOutbox", "HeraldPostgres", "HeraldInbound", "HeraldWorker",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         // The command-line interface.
         .executableTarget(name: "herald", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
-            "HeraldPipeline",
+            "HeraldPipeline", "HeraldHTTP", "HeraldInbound",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "HeraldTests", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling", "herald",
-            "HeraldPipeline", "HeraldInbound",
+            "HeraldPipeline", "HeraldInbound", "HeraldHTTP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Peers"], swiftSettings: strict),

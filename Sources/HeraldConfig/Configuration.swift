@@ -1,4 +1,5 @@
 import Foundation
+import HeraldInbound
 import HeraldCore
 import HeraldDrivers
 import HeraldScheduling
@@ -61,6 +62,30 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// `[http]`: the listener for provider webhooks, unsubscribe links, health and metrics.
+    public struct HTTP: Sendable {
+        /// `listen = "127.0.0.1:8088"`: host and port; nil keeps the listener off.
+        public var host: String?
+        public var port = 0
+        /// `public_url`: the URL providers and clients reach Herald at (signatures are computed over it).
+        public var publicURL: String?
+        /// Twilio's auth token, read from `twilio_auth_token_file` or the credential `twilio-auth-token` (never from this file).
+        public var twilioAuthToken: String?
+        /// The key unsubscribe links are signed with, from `link_key_file` or the credential
+        /// `link-key`; nil: Herald makes one and keeps it in `herald.secret`.
+        public var linkKey: [UInt8]?
+        /// `max_body`: largest request body accepted (bytes).
+        public var maxBodyBytes = 64 * 1024
+        /// `connections`: the listener's own database connections.
+        public var connections = 4
+
+        /// True when `[http] listen` is set.
+        public var enabled: Bool { host != nil }
+    }
+
+    public var http = HTTP()
+    /// `[replies]`: keyword lists and Herald's answers to STOP, START and HELP.
+    public var replies = ReplySettings()
     public var retention = Retention()
     public var database = Database()
     public var worker = Worker()

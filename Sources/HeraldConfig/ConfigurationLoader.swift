@@ -66,6 +66,10 @@ public struct ConfigurationLoader {
                 for name in section.keys {
                     try set(section: key, key: name, .toml(section[name]!), file: file, config: &config)
                 }
+            case "http", "replies":
+                for name in section.keys {
+                    try setInbound(section: key, key: name, .toml(section[name]!), file: file, config: &config)
+                }
             case "channels":
                 for name in section.keys {
                     guard let channel = Channel(rawValue: name) else {
@@ -77,7 +81,7 @@ public struct ConfigurationLoader {
                     config.channels[channel] = try driver(settings, path: "channels.\(name)", file: file)
                 }
             default:
-                throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, scheduling, quiet_hours, render, retention, log or channels")
+                throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, scheduling, quiet_hours, render, retention, log, http, replies or channels")
             }
         }
     }
@@ -112,6 +116,8 @@ public struct ConfigurationLoader {
         "quiet_hours": ["sms", "email", "webhook"],
         "retention": ["keep", "batch", "interval"],
         "log": ["level"],
+        "http": ["listen", "public_url", "twilio_auth_token_file", "link_key_file", "max_body", "connections"],
+        "replies": ["opt_out", "opt_in", "help", "stop_reply", "start_reply", "help_reply"],
     ]
 
     func set(section: String, key: String, _ raw: RawValue, file: String, config: inout Configuration) throws {
@@ -177,6 +183,7 @@ public struct ConfigurationLoader {
 
     /// Checks that span several keys, once everything is read.
     func validate(_ config: Configuration) throws {
+        try validateInbound(config)
         if config.retry.cap < config.retry.base {
             throw ConfigError(file: config.source, key: "retry.cap", reason: "must not be smaller than retry.base")
         }
@@ -197,6 +204,10 @@ public struct ConfigurationLoader {
             for key in names {
                 let variable = "HERALD_\(section.uppercased())_\(key.uppercased())"
                 if let value = environment[variable] {
+                    if section == "http" || section == "replies" {
+                        try setInbound(section: section, key: key, .env(value), file: "environment", config: &config)
+                        continue
+                    }
                     try set(section: section, key: key, .env(value), file: "environment", config: &config)
                 }
             }
@@ -205,6 +216,10 @@ public struct ConfigurationLoader {
 
     /// With no database URL anywhere, use a systemd credential named `database-url` if there is one.
     func resolveSecrets(_ config: inout Configuration, file: String) throws {
+        if config.http.twilioAuthToken == nil { config.http.twilioAuthToken = credential("twilio-auth-token") }
+        if config.http.linkKey == nil, let key = credential("link-key") {
+            config.http.linkKey = try linkKey(key, key: "credential link-key", file: file)
+        }
         guard config.database.url.isEmpty, let url = credential("database-url") else { return }
         config.database.url = url
     }

@@ -83,6 +83,9 @@ public struct RenderedMessage: Sendable, Equatable {
     public var segments: Int?
     /// `herald.template.version` of the template rendered.
     public var templateVersion: Int?
+    /// Email: this message's one-click unsubscribe link (RFC 8058), signed by Herald; the
+    /// driver puts it in `List-Unsubscribe`.
+    public var unsubscribeURL: String?
 
     public init(id: Int64, channel: Channel, recipient: String, template: String, locale: String, attempt: Int, subject: String?, body: String, html: String?,
                 segments: Int? = nil, templateVersion: Int? = nil) {

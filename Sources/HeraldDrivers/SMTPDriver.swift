@@ -73,7 +73,7 @@ public struct SMTPDriver: Driver {
             "Message-ID: \(messageID)",
         ]
         if let replyTo = settings.replyTo { headers.append("Reply-To: \(replyTo)") }
-        if let url = settings.unsubscribeURL {
+        if let url = message.unsubscribeURL ?? settings.unsubscribeURL {
             headers.append("List-Unsubscribe: <\(url)>")
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         }

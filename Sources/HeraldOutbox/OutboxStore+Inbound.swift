@@ -47,34 +47,70 @@ extension OutboxStore {
         }
     }
 
-    /// Processes one reply, once: marks it (only if still unprocessed, so two processors
-    /// never both act on it), records or lifts the opt-out, and for free text finds the
-    /// message it answers. Returns false when another processor got there first.
-    public func processInbound(_ id: Int64, action: InboundAction, keyword: String?) async throws -> Bool {
-        let result = try await connection.query("""
-            WITH mark AS (
-                UPDATE herald.inbound i
-                   SET processed_at = now(), result = $2, keyword = $3,
-                       in_reply_to = CASE WHEN $2 = 'reply' THEN (
-                           SELECT m.id FROM herald.message m
-                            WHERE m.channel = i.channel AND m.status IN ('sent', 'delivered')
-                              AND m.recipient = i.from_address
-                            ORDER BY m.sent_at DESC NULLS LAST LIMIT 1) END
-                 WHERE i.id = (SELECT id FROM herald.inbound WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED)
-                RETURNING i.id, i.channel, i.from_address
-            ), opt_out AS (
-                INSERT INTO herald.opt_out (channel, recipient, reason, source)
-                SELECT channel, from_address, format('replied %s (inbound %s)', $3, id), 'keyword' FROM mark WHERE $2 = 'opt_out'
-                ON CONFLICT (channel, recipient) DO NOTHING
-            ), opt_in AS (
-                DELETE FROM herald.opt_out o
-                 USING mark, (SELECT set_config('herald.consent_source', 'keyword', true),
-                                     set_config('herald.consent_reason', format('replied %s (inbound %s)', $3, $1), true)) AS ledger
-                 WHERE $2 = 'opt_in' AND o.channel = mark.channel AND o.recipient = mark.from_address
-            )
-            SELECT count(*) AS marked FROM mark
-            """, [id, action.rawValue, keyword])
-        return result.scalar == "1"
+    /// Processes one reply, once, in one transaction: marks it (only if still unprocessed,
+    /// taking its lock with `SKIP LOCKED`, so two processors never both act on it), records
+    /// or lifts the opt-out, ties free text to the last message sent to that client, and
+    /// queues Herald's answer (`reply` template, in the locale and for the location of that
+    /// last message) when one is given. Returns false when another processor got there first.
+    ///
+    /// The answer is a second statement so that it sees the opt-out change of the first:
+    /// `reply.started` must not be suppressed by the opt-out it lifts, and `reply.stopped`
+    /// is the one message allowed after a STOP (`consent_exempt`, which only that template
+    /// may carry).
+    public func processInbound(_ id: Int64, action: InboundAction, keyword: String?, reply: String? = nil) async throws -> Bool {
+        try await inTransaction {
+            let result = try await connection.query("""
+                WITH target AS (
+                    SELECT id, channel, from_address FROM herald.inbound
+                     WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED
+                ), last AS (
+                    SELECT m.id, coalesce(m.rendered_locale, m.locale) AS locale, m.location_id, m.time_zone
+                      FROM herald.message m, target t
+                     WHERE m.channel = t.channel AND m.status IN ('sent', 'delivered') AND m.recipient = t.from_address
+                     ORDER BY m.sent_at DESC NULLS LAST LIMIT 1
+                ), mark AS (
+                    UPDATE herald.inbound i
+                       SET processed_at = now(), result = $2, keyword = $3,
+                           in_reply_to = CASE WHEN $2 = 'reply' THEN (SELECT id FROM last) END
+                      FROM target WHERE i.id = target.id
+                    RETURNING i.id, i.channel, i.from_address
+                ), opt_out AS (
+                    INSERT INTO herald.opt_out (channel, recipient, reason, source)
+                    SELECT channel, from_address, format('replied %s (inbound %s)', $3, id), 'keyword' FROM mark WHERE $2 = 'opt_out'
+                    ON CONFLICT (channel, recipient) DO NOTHING
+                ), opt_in AS (
+                    DELETE FROM herald.opt_out o
+                     USING mark, (SELECT set_config('herald.consent_source', 'keyword', true),
+                                         set_config('herald.consent_reason', format('replied %s (inbound %s)', $3, $1), true)) AS ledger
+                     WHERE $2 = 'opt_in' AND o.channel = mark.channel AND o.recipient = mark.from_address
+                )
+                SELECT mark.channel, mark.from_address, last.locale, last.location_id, last.time_zone
+                  FROM mark LEFT JOIN last ON true
+                """, [id, action.rawValue, keyword])
+            guard let row = result.named.first else { return false }
+            if let reply {
+                try await connection.query("""
+                    INSERT INTO herald.message (channel, recipient, template, locale, location_id, time_zone, data, urgent, consent_exempt, dedupe_key)
+                    VALUES ($1, $2, $3, $4, $5, $6, jsonb_build_object('keyword', $7::text, 'inbound_id', $8::bigint), true,
+                            $3 = 'reply.stopped', 'herald:reply:' || $8::text)
+                    ON CONFLICT (dedupe_key) DO NOTHING
+                    """, [row["channel"], row["from_address"], reply, row["locale"], row["location_id"], row["time_zone"], keyword, id])
+            }
+            return true
+        }
+    }
+
+    /// Runs `body` in a transaction on this store's connection; rolls back when it throws.
+    func inTransaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await connection.execute("BEGIN")
+        do {
+            let value = try await body()
+            try await connection.execute("COMMIT")
+            return value
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// Marks a reply that cannot be processed (a statement error that would recur), with

@@ -94,6 +94,10 @@ public struct StatusReport: Sendable, Codable, Equatable {
     /// Messages that ended `failed` in the last hour.
     public var failedLastHour: Int
     public var schemaVersion: Int
+    /// Recipients opted out now, by channel.
+    public var optedOut: [String: Int] = [:]
+    /// Client replies not processed yet.
+    public var inboundWaiting: Int = 0
 }
 
 /// Every statement Herald runs against the outbox, on one connection.
@@ -129,7 +133,7 @@ public struct OutboxStore: Sendable {
     /// `herald.retry` refuses the rest, so the common claim pays nothing for the check.
     static let claimSQL = """
         WITH due AS (
-            SELECT id, CASE WHEN attempts > 0 THEN
+            SELECT id, CASE WHEN attempts > 0 AND NOT consent_exempt THEN
                        (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
                          WHERE o.channel = message.channel
                            AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END AS opted_out
@@ -407,10 +411,20 @@ public struct OutboxStore: Sendable {
                AND message_id IN (SELECT id FROM herald.message WHERE status = 'failed')
             """)
         let version = try await Migrator(connection: connection).currentVersion()
-        return StatusReport(
+        var report = StatusReport(
             counts: counts.named.map { .init(channel: $0["channel"] ?? "", status: $0["status"] ?? "", count: Int($0["count"] ?? "0") ?? 0) },
             oldestDueAgeSeconds: oldest.named.first?["age"].flatMap { Double($0) },
             failedLastHour: Int(failed.named.first?["failed"] ?? "0") ?? 0,
             schemaVersion: version)
+        if version >= 8 {
+            for row in try await connection.query("SELECT channel, count(*) AS count FROM herald.opt_out GROUP BY channel").named {
+                report.optedOut[row["channel"] ?? ""] = Int(row["count"] ?? "0") ?? 0
+            }
+        }
+        if version >= 9 {
+            report.inboundWaiting = Int(try await connection.query(
+                "SELECT count(*) FROM herald.inbound WHERE processed_at IS NULL").scalar ?? "0") ?? 0
+        }
+        return report
     }
 }

@@ -119,7 +119,7 @@ public actor ClaimService: Service {
         context.hints.withLock { $0.templatesDirty = false }
         let records = try await main.withDatabase { try await $0.templates() }
         let partials = try await main.withDatabase { try await $0.partials() }
-        catalog = TemplateCatalog(records: records, partials: partials, defaultLocale: settings.defaultLocale)
+        catalog = TemplateCatalog(records: BuiltinTemplates.withReplies(records), partials: partials, defaultLocale: settings.defaultLocale)
         for problem in catalog.problems {
             logger.error("template cannot be used; its messages will fail", metadata: ["error": "\(problem)"])
         }
@@ -154,6 +154,7 @@ public actor ClaimService: Service {
                     let (limit, lease, names, at) = (settings.batchSize, settings.lease, channelNames, settings.clock?())
                     let sentAt = ContinuousClock.now
                     let messages = try await main.withDatabase { try await $0.claim(channels: names, limit: limit, lease: lease, now: at) }
+                    context.metrics.observe(.claim, since: sentAt)
                     context.ledger.hold(messages.map(\.claimKey), sentAt: sentAt, lease: lease)
                     ready = messages.reversed()
                     startReady(group: &group)

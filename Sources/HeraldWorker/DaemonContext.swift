@@ -13,6 +13,8 @@ import Synchronization
 public final class DaemonContext: Sendable {
     public let settings: WorkerSettings
     let logger: Logger
+    /// Counters and latency histograms (`/metrics`).
+    public let metrics: DaemonMetrics
     let notifier: SystemdNotifier
     /// Wakes the claim loop: a NOTIFY arrived, a delivery or an outcome finished, or shutdown began.
     let wake = WakeSignal()
@@ -45,8 +47,10 @@ public final class DaemonContext: Sendable {
         var graceDeadline: ContinuousClock.Instant?
     }
 
-    public init(settings: WorkerSettings, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+    public init(settings: WorkerSettings, logger: Logger, notifier: SystemdNotifier = SystemdNotifier(),
+                metrics: DaemonMetrics = DaemonMetrics()) {
         self.settings = settings
+        self.metrics = metrics
         self.logger = logger
         self.notifier = notifier
     }

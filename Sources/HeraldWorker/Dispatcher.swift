@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldDrivers
+import HeraldInbound
 import HeraldOutbox
 import HeraldPipeline
 import HeraldRender
@@ -81,8 +82,11 @@ struct Dispatcher: Sendable {
         if let channel = Channel(rawValue: message.channel), drivers[channel] == nil {
             return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
         }
-        let rendered: RenderedMessage
-        switch pipeline.decide(message, at: context.now) {
+        var rendered: RenderedMessage
+        let renderStart = ContinuousClock.now
+        let decision = pipeline.decide(message, at: context.now)
+        context.metrics.observe(.render, since: renderStart)
+        switch decision {
         case .failed(let failure):
             return .failed(.permanent(failure.reason), failure.rendered)
         case .deferred(let until, let reasons, let explanation):
@@ -99,6 +103,11 @@ struct Dispatcher: Sendable {
         guard let driver = drivers[rendered.channel] else {
             return .failed(.permanent("no driver configured for channel \(rendered.channel.rawValue)"))
         }
+        if rendered.channel == .email, let links = context.settings.unsubscribeLinks {
+            rendered.unsubscribeURL = links.url(messageID: message.id, channel: .email, recipient: message.recipient)
+        }
+        let deliverStart = ContinuousClock.now
+        defer { context.metrics.observe(.deliver, since: deliverStart, channel: rendered.channel.rawValue) }
         do {
             return .delivered(rendered, .success(try await driver.deliver(rendered)))
         } catch let error as DeliveryError {

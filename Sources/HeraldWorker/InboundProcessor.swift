@@ -16,14 +16,14 @@ import ServiceLifecycle
 public final class InboundProcessor: Service, Sendable {
     let context: DaemonContext
     let link: DatabaseLink
-    let keywords: ReplyKeywords
+    let replies: ReplySettings
 
-    public init(context: DaemonContext, links: DatabaseLinks, keywords: ReplyKeywords = .standard) {
+    public init(context: DaemonContext, links: DatabaseLinks) {
         self.context = context
         // On the recorder connection: replies are few, and the claim connection stays the
         // claim loop's (its last statement is how tests and DBAs see the daemon idle).
         self.link = links.recorder
-        self.keywords = keywords
+        self.replies = context.settings.replies
     }
 
     public func run() async throws {
@@ -46,12 +46,17 @@ public final class InboundProcessor: Service, Sendable {
         }
     }
 
-    /// Processes up to 100 replies; true when there may be more.
+    /// Processes up to 100 replies, and delivery receipts still waiting for their message;
+    /// true when there may be more.
     func processBatch() async -> Bool {
         do {
             let replies = try await link.withDatabase { try await $0.unprocessedInbound(limit: 100) }
             for reply in replies { try await process(reply) }
-            return replies.count == 100
+            let receipts = try await link.withDatabase { try await $0.applyReceipts() }
+            if receipts.unknown > 0 {
+                context.logger.warning("delivery receipts for messages Herald never recorded; marked unknown", metadata: ["count": "\(receipts.unknown)"])
+            }
+            return replies.count == 100 || receipts.settled + receipts.unknown == 100
         } catch {
             context.logger.error("could not process client replies; retrying", metadata: ["error": "\(error)"])
             return false
@@ -59,7 +64,8 @@ public final class InboundProcessor: Service, Sendable {
     }
 
     private func process(_ reply: OutboxStore.InboundReply) async throws {
-        let (action, keyword): (OutboxStore.InboundAction, String?) = switch reply.body.map(keywords.classify) ?? .text {
+        let meaning = reply.body.map(replies.keywords.classify) ?? .text
+        let (action, keyword): (OutboxStore.InboundAction, String?) = switch meaning {
         case .optOut(let word): (.optOut, word)
         case .optIn(let word): (.optIn, word)
         case .help(let word): (.help, word)
@@ -67,15 +73,19 @@ public final class InboundProcessor: Service, Sendable {
         }
         let processed: Bool
         do {
-            processed = try await link.withDatabase { try await $0.processInbound(reply.id, action: action, keyword: keyword) }
+            let answer = reply.channel == "sms" ? replies.replyTemplate(for: meaning) : nil
+            processed = try await link.withDatabase { try await $0.processInbound(reply.id, action: action, keyword: keyword, reply: answer) }
         } catch let error as PostgresError where !error.isTransient {
             // It would fail the same way every time: the reply is marked failed, with the reason.
             let reason = SafeText.clean(error.message + (error.sqlState.map { " (SQLSTATE \($0))" } ?? ""))
             try await link.withDatabase { try await $0.failInbound(reply.id, reason: reason) }
+            context.metrics.inbound(result: "failed")
             context.logger.error("client reply could not be processed", metadata: ["inbound": "\(reply.id)", "error": "\(reason)"])
             return
         }
         guard processed else { return }
+        context.metrics.inbound(result: action.rawValue)
+        if action == .optOut { context.metrics.optOut(channel: reply.channel, source: "keyword") }
         context.logger.notice("client reply processed", metadata: [
             "inbound": "\(reply.id)", "channel": "\(reply.channel)", "result": "\(action.rawValue)",
             "keyword": "\(keyword ?? "-")",

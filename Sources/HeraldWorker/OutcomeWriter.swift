@@ -141,7 +141,10 @@ public final class OutcomeWriter: Service, Sendable {
         while true {
             do {
                 let again = replay
-                return .success(try await link.withDatabase(retryOnLoss: false) { try await $0.complete(completions, replay: again) })
+                let start = ContinuousClock.now
+                let kept = try await link.withDatabase(retryOnLoss: false) { try await $0.complete(completions, replay: again) }
+                context.metrics.observe(.record, since: start)
+                return .success(kept)
             } catch let error as PostgresError where !error.isTransient {
                 return .failure(error)
             } catch {
@@ -186,9 +189,11 @@ public final class OutcomeWriter: Service, Sendable {
             case .failed: logger.error("delivery failed", metadata: metadata)
             }
         }
+        if recorded { context.metrics.delivery(channel: outcome.channel, outcome: completion.result.rawValue) }
         if recorded && completion.result == .retry { context.dueMayHaveChanged() }
         let claim = outcome.claim
         if recorded, let reason = outcome.optOut {
+            context.metrics.optOut(channel: outcome.channel, source: "provider")
             // Kept in flight until the opt-out is stored, so shutdown waits for it.
             let (channel, recipient, main, context) = (outcome.channel, outcome.recipient, self.main, self.context)
             Task {

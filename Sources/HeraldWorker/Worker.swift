@@ -46,8 +46,8 @@ public struct Worker: Sendable {
     }
 
     public init(databaseURL: String, settings: WorkerSettings, drivers: [Channel: any Driver],
-                logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
-        context = DaemonContext(settings: settings, logger: logger, notifier: notifier)
+                logger: Logger, notifier: SystemdNotifier = SystemdNotifier(), metrics: DaemonMetrics = DaemonMetrics()) {
+        context = DaemonContext(settings: settings, logger: logger, notifier: notifier, metrics: metrics)
         links = DatabaseLinks(databaseURL: databaseURL, context: context)
         leases = LeaseService(context: context, links: links)
         writer = OutcomeWriter(context: context, links: links)
@@ -67,6 +67,14 @@ public struct Worker: Sendable {
         if let maintenance { list.append(.init(service: maintenance)) }
         list.append(.init(service: inbound))
         list.append(.init(service: claimer, successTerminationBehavior: .gracefullyShutdownGroup))
+        return list
+    }
+
+    /// ``services`` with `extra` (the HTTP listener) placed before the claim loop: started
+    /// once the database links are, stopped right after the claim loop has drained.
+    public func services(adding extra: [any Service]) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        var list = services
+        list.insert(contentsOf: extra.map { .init(service: $0) }, at: list.count - 1)
         return list
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldInbound
 import HeraldScheduling
 
 /// What the worker needs to know, independent of where it was configured.
@@ -31,6 +32,11 @@ public struct WorkerSettings: Sendable {
     /// The longest any of the worker's statements may run (PostgreSQL's `statement_timeout`),
     /// so a stuck server cannot block the claim loop until the watchdog kills it (nil: the server's).
     public var statementTimeout: Duration? = .seconds(60)
+    /// Signs each email's one-click unsubscribe link (`[http] public_url` and the link key);
+    /// nil: the SMTP channel's own `unsubscribe_url`, if any.
+    public var unsubscribeLinks: UnsubscribeLinks?
+    /// Keyword lists and Herald's answers to them (`[replies]`).
+    public var replies = ReplySettings()
     /// Quiet hours, time zones and the minimum lead.
     public var scheduling: SchedulingPolicy
     /// An injected clock (tests): replaces the database's `now()` for "is it due" and

@@ -134,6 +134,10 @@ struct Status: AsyncParsableCommand {
             print("no message is due")
         }
         print("failed in the last hour: \(report.failedLastHour)")
+        for (channel, count) in report.optedOut.sorted(by: { $0.key < $1.key }) {
+            print("opted out of \(channel): \(count)")
+        }
+        if report.inboundWaiting > 0 { print("client replies waiting to be processed: \(report.inboundWaiting)") }
     }
 }
 

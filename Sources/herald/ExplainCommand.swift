@@ -29,7 +29,7 @@ struct Explain: AsyncParsableCommand {
         let pipeline: Pipeline
         do {
             found = try await store.message(id: id)
-            let catalog = TemplateCatalog(records: try await store.templates(), partials: try await store.partials(),
+            let catalog = TemplateCatalog(records: BuiltinTemplates.withReplies(try await store.templates()), partials: try await store.partials(),
                                           defaultLocale: config.defaultLocale)
             pipeline = Pipeline(catalog: catalog, planner: SchedulePlanner(policy: config.scheduling, records: try await store.locations()),
                                 smsMaxSegments: config.smsMaxSegments)

@@ -3,6 +3,8 @@ import Foundation
 import HeraldConfig
 import HeraldCore
 import HeraldDrivers
+import HeraldHTTP
+import HeraldInbound
 import HeraldOutbox
 import HeraldSystemd
 import HeraldWorker
@@ -27,10 +29,17 @@ struct Run: AsyncParsableCommand {
         guard let horizon = DurationText.parse(idleHorizon) else { throw fail("--idle-horizon: not a duration: \(idleHorizon)", code: 64) }
         var settings = WorkerSettings(config: config, exitWhenIdle: exitWhenIdle)
         settings.idleHorizon = horizon
+        var metrics = DaemonMetrics()
+        var extra: [any Service] = []
+        if let listen = try await ListenerSetup(config: config, logger: logger) {
+            metrics = DaemonMetrics(factory: listen.factory)
+            settings.unsubscribeLinks = listen.links
+            extra.append(listen.listener)
+        }
         let worker = Worker(databaseURL: config.database.url, settings: settings,
-                            drivers: try makeDrivers(config, logger: logger), logger: logger)
+                            drivers: try makeDrivers(config, logger: logger), logger: logger, metrics: metrics)
         let group = ServiceGroup(configuration: .init(
-            services: worker.services,
+            services: worker.services(adding: extra),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "herald.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         do {
@@ -60,6 +69,7 @@ extension WorkerSettings {
         self.pruneBatch = config.retention.batch
         self.pruneInterval = config.retention.interval
         self.statementTimeout = config.database.statementTimeout
+        self.replies = config.replies
     }
 }
 
@@ -68,7 +78,13 @@ extension WorkerSettings {
 /// the command like a configuration error, naming the section.
 func makeDrivers(_ config: Configuration, logger: Logger) throws -> [Channel: any Driver] {
     var drivers: [Channel: any Driver] = [:]
-    for (channel, configuration) in config.channels {
+    for (channel, var configuration) in config.channels {
+        // Twilio reports delivery to the listener unless the channel names its own callback.
+        if let publicURL = config.http.publicURL, config.http.enabled,
+           var twilio = configuration.settings(as: TwilioDriver.Settings.self), twilio.statusCallback == nil {
+            twilio.statusCallback = publicURL + ListenerSettings.Path.twilioStatus
+            configuration = DriverConfiguration(TwilioDriver.self, settings: twilio)
+        }
         do {
             drivers[channel] = try configuration.make(logger: logger)
         } catch {

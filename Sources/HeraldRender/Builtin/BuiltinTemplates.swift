@@ -16,10 +16,14 @@ public enum BuiltinTemplates {
     public static let locales = ["es", "fr", "en"]
 
     /// Every template key, in the order of the product's settings pages.
-    public static var keys: [String] { texts.map(\.key).reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
+    public static var keys: [String] { (texts.map(\.key) + replies.map(\.key)).reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
 
     /// Every built-in template: for each key and locale, one SMS, one email and one webhook.
     public static var records: [TemplateRecord] {
+        messageRecords + replies
+    }
+
+    static var messageRecords: [TemplateRecord] {
         texts.flatMap { t -> [TemplateRecord] in
             let sample = sampleData(key: t.key, locale: t.locale)
             return [
@@ -33,7 +37,7 @@ public enum BuiltinTemplates {
 
     /// What each built-in template is for (`herald.template.description`).
     public static func description(key: String) -> String {
-        descriptions[key] ?? key
+        descriptions[key] ?? replyDescriptions[key] ?? key
     }
 
     // MARK: Producing text and HTML from one source

@@ -1,0 +1,116 @@
+import HeraldCore
+import HeraldInbound
+import HeraldOutbox
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// The daemon's HTTP listener (`[http] listen`), a service beside the others: Twilio's
+/// inbound and status webhooks, one-click unsubscribe links, `/healthz` and `/metrics`.
+///
+/// It only stores what arrives (durably, before answering) and reads for health and
+/// metrics; the ``InboundProcessor`` acts on client replies. It has its own database
+/// connections (`herald-http`), so a burst of webhooks never delays claiming or recording.
+public final class HTTPListener: Service, Sendable {
+    let settings: ListenerSettings
+    let logger: Logger
+    let database: ListenerDatabase
+    let exporter: MetricsExporter
+    let unsubscribeKey: [UInt8]?
+    private let bound = Mutex<BoundState>(BoundState())
+
+    private struct BoundState {
+        var port: Int?
+        var waiters: [CheckedContinuation<Int?, Never>] = []
+        var finished = false
+    }
+
+    /// - Parameters:
+    ///   - registry: where the daemon's metrics are (the factory given to ``DaemonMetrics``).
+    ///   - unsubscribeKey: the key unsubscribe tokens are signed with (nil: links refused).
+    public init(settings: ListenerSettings, databaseURL: String, registry: PrometheusCollectorRegistry,
+                unsubscribeKey: [UInt8]?, logger: Logger, connections: Int = 4) {
+        self.settings = settings
+        self.logger = logger
+        self.database = ListenerDatabase(databaseURL: databaseURL, size: connections)
+        self.exporter = MetricsExporter(registry: registry)
+        self.unsubscribeKey = unsubscribeKey
+    }
+
+    public func run() async throws {
+        let router = Router()
+        TwilioRoutes(listener: self).add(to: router)
+        UnsubscribeRoutes(listener: self).add(to: router)
+        HealthRoutes(listener: self).add(to: router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "herald"),
+            onServerRunning: { [weak self] channel in self?.listening(on: channel.localAddress?.port) },
+            logger: logger)
+        defer { self.listening(on: nil, finished: true) }
+        do {
+            try await app.run()
+        } catch {
+            logger.critical("HTTP listener failed", metadata: ["listen": "\(settings.host):\(settings.port)", "error": "\(error)"])
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    /// The port the listener is bound to once it accepts connections (nil if it failed to start).
+    public func boundPort() async -> Int? {
+        await withCheckedContinuation { continuation in
+            let ready = bound.withLock { s -> Int?? in
+                if let port = s.port { return .some(port) }
+                if s.finished { return .some(nil) }
+                s.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    private func listening(on port: Int?, finished: Bool = false) {
+        let waiters = bound.withLock { s -> [CheckedContinuation<Int?, Never>] in
+            if let port { s.port = port }
+            if finished { s.finished = true }
+            guard s.port != nil || s.finished else { return [] }
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        let port = bound.withLock { $0.port }
+        if let port, !finished { logger.notice("HTTP listener ready", metadata: ["port": "\(port)", "public_url": "\(settings.publicURL)"]) }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    /// Counts one request by endpoint and result (`herald_http_requests_total`).
+    func count(_ endpoint: String, _ result: String) {
+        exporter.request(endpoint: endpoint, result: result)
+    }
+}
+
+extension HTTPListener {
+    /// A plain-text or markup response.
+    static func respond(_ status: HTTPResponse.Status, _ body: String, type: String = "text/plain; charset=utf-8",
+                        headers extra: HTTPFields = [:]) -> Response {
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "no-store"]
+        headers.append(contentsOf: extra)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// Reads a request body up to the limit; nil (and a 413 to send) when it is larger.
+    /// A declared `Content-Length` over the limit is refused before reading anything.
+    func body(of request: Request) async throws -> [UInt8]? {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > settings.maxBodyBytes { return nil }
+        do {
+            let buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            return nil
+        }
+    }
+}
