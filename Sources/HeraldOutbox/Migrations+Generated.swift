@@ -694,6 +694,10 @@ BEGIN
 END
 $$;
 
+-- CREATE OR REPLACE resets what 007 and 008 set: the triggers act for whoever writes.
+ALTER FUNCTION herald.opt_out_suppress_pending() SECURITY DEFINER SET search_path = pg_catalog, herald;
+ALTER FUNCTION herald.message_check_opt_out() SECURITY DEFINER SET search_path = pg_catalog, herald;
+
 -- Secrets Herald makes for itself (the key that signs unsubscribe links when no key file
 -- is configured): readable by the daemon only.
 CREATE TABLE herald.secret (

@@ -64,7 +64,7 @@ extension OutboxStore {
                     SELECT id, channel, from_address FROM herald.inbound
                      WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED
                 ), last AS (
-                    SELECT m.id, coalesce(m.rendered_locale, m.locale) AS locale, m.location_id, m.time_zone
+                    SELECT m.id, coalesce(m.locale, m.rendered_locale) AS locale, m.location_id, m.time_zone
                       FROM herald.message m, target t
                      WHERE m.channel = t.channel AND m.status IN ('sent', 'delivered') AND m.recipient = t.from_address
                      ORDER BY m.sent_at DESC NULLS LAST LIMIT 1
@@ -91,7 +91,7 @@ extension OutboxStore {
             if let reply {
                 try await connection.query("""
                     INSERT INTO herald.message (channel, recipient, template, locale, location_id, time_zone, data, urgent, consent_exempt, dedupe_key)
-                    VALUES ($1, $2, $3, $4, $5, $6, jsonb_build_object('keyword', $7::text, 'inbound_id', $8::bigint), true,
+                    VALUES ($1, $2, $3, $4, $5, $6, jsonb_build_object('keyword', $7::text, 'inbound_id', $8::bigint, 'location', '{}'::jsonb), true,
                             $3 = 'reply.stopped', 'herald:reply:' || $8::text)
                     ON CONFLICT (dedupe_key) DO NOTHING
                     """, [row["channel"], row["from_address"], reply, row["locale"], row["location_id"], row["time_zone"], keyword, id])

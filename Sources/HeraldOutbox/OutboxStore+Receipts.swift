@@ -26,6 +26,12 @@ extension OutboxStore {
         public var waiting: Int
         /// Receipts given up on this time: no message with that id after an hour.
         public var unknown: Int
+
+        public init(settled: Int, waiting: Int, unknown: Int) {
+            self.settled = settled
+            self.waiting = waiting
+            self.unknown = unknown
+        }
     }
 
     /// Stores one receipt and applies it at once when its message is known.

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldInbound
 import HeraldOutbox
 @testable import HeraldWorker
 import Logging
@@ -10,7 +11,9 @@ import Testing
 /// would) and processed by the inbound processor, alone, against the real database.
 @Suite struct InboundTests {
     func processor(_ db: TestDatabase) -> (InboundProcessor, DaemonContext, DatabaseLinks) {
-        let settings = WorkerSettings(workerID: "w", pollInterval: .milliseconds(200), scheduling: .init(quietHours: [:]))
+        var settings = WorkerSettings(workerID: "w", pollInterval: .milliseconds(200), scheduling: .init(quietHours: [:]))
+        // Herald's answers are RepliesTests' subject: here only consent and free text.
+        settings.replies = ReplySettings(confirmStop: false, confirmStart: false, answerHelp: false)
         let context = DaemonContext(settings: settings, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
         context.started.store(true, ordering: .releasing)
         let links = DatabaseLinks(databaseURL: db.daemonURL, context: context)

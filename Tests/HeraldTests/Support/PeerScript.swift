@@ -22,3 +22,13 @@ func runPeerScript(_ script: String, input: Data) throws -> Data {
     guard process.terminationStatus == 0 else { throw TestSetupError("\(script) failed: \(String(decoding: err, as: UTF8.self))") }
     return data
 }
+
+/// ``runPeerScript(_:input:)`` on a thread of its own, so that a long peer (a burst of
+/// requests) runs while the test goes on.
+func runPeerScriptInBackground(_ script: String, input: Data) async throws -> Data {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try runPeerScript(script, input: input) })
+        }
+    }
+}

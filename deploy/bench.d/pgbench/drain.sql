@@ -7,7 +7,7 @@
 -- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
 WITH due AS (
-    SELECT id, CASE WHEN attempts > 0 THEN
+    SELECT id, CASE WHEN attempts > 0 AND NOT consent_exempt THEN
                (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
                  WHERE o.channel = message.channel
                    AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END AS opted_out
