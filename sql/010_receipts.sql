@@ -60,8 +60,28 @@ REVOKE ALL ON herald.secret FROM PUBLIC;
 GRANT SELECT, INSERT ON herald.secret TO herald_daemon;
 -- herald_admin has every table by 007's ALL TABLES grant, which did not cover this new one.
 
--- The daemon queues its replies to keywords, and records receipts and link unsubscribes.
-GRANT INSERT ON herald.message TO herald_daemon;
+-- The daemon answers keyword replies, and only that: it may not enqueue messages (007), so
+-- it queues Herald's own reply templates through this function, which sets the exemption
+-- for the STOP confirmation and nothing else.
+CREATE FUNCTION herald.queue_reply(p_channel text, p_recipient text, p_template text, p_locale text,
+                                   p_location_id text, p_time_zone text, p_data jsonb, p_dedupe_key text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    IF p_template NOT IN ('reply.stopped', 'reply.started', 'reply.help') THEN
+        RAISE EXCEPTION 'herald.queue_reply: % is not one of Herald''s reply templates', p_template;
+    END IF;
+    INSERT INTO herald.message (channel, recipient, template, locale, location_id, time_zone, data, urgent, consent_exempt, dedupe_key)
+    VALUES (p_channel, p_recipient, p_template, p_locale, p_location_id, p_time_zone, p_data, true,
+            p_template = 'reply.stopped', p_dedupe_key)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id INTO new_id;
+    RETURN new_id;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION herald.queue_reply(text, text, text, text, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION herald.queue_reply(text, text, text, text, text, text, jsonb, text) TO herald_daemon, herald_admin;
 
 -- Delivery receipts (status callbacks), stored as they come and applied to their message:
 -- one arriving before Herald has recorded the provider's id (the callback can beat the

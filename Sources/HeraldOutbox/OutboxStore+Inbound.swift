@@ -90,10 +90,9 @@ extension OutboxStore {
             guard let row = result.named.first else { return false }
             if let reply {
                 try await connection.query("""
-                    INSERT INTO herald.message (channel, recipient, template, locale, location_id, time_zone, data, urgent, consent_exempt, dedupe_key)
-                    VALUES ($1, $2, $3, $4, $5, $6, jsonb_build_object('keyword', $7::text, 'inbound_id', $8::bigint, 'location', '{}'::jsonb), true,
-                            $3 = 'reply.stopped', 'herald:reply:' || $8::text)
-                    ON CONFLICT (dedupe_key) DO NOTHING
+                    SELECT herald.queue_reply($1, $2, $3, $4, $5, $6,
+                                              jsonb_build_object('keyword', $7::text, 'inbound_id', $8::bigint, 'location', '{}'::jsonb),
+                                              'herald:reply:' || $8::text)
                     """, [row["channel"], row["from_address"], reply, row["locale"], row["location_id"], row["time_zone"], keyword, id])
             }
             return true

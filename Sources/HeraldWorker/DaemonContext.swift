@@ -87,7 +87,9 @@ public final class DaemonContext: Sendable {
     /// Waits until startup is done; false if `stop` was set first.
     func waitForStartup(or stop: StopFlag) async -> Bool {
         while !started.load(ordering: .acquiring) {
-            if await stop.sleep(for: .milliseconds(50)) { return false }
+            // A stop during the wait still counts a startup that finished meanwhile (the
+            // claim loop can start, drain and stop within one pause with --exit-when-idle).
+            if await stop.sleep(for: .milliseconds(50)) { return started.load(ordering: .acquiring) }
         }
         return true
     }

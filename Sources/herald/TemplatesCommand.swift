@@ -28,7 +28,7 @@ struct Templates: AsyncParsableCommand {
             let store = OutboxStore(connection: connection, workerID: "templates")
             let templates = BuiltinTemplates.records
             let partials = BuiltinTemplates.partials
-            let descriptions = Dictionary(uniqueKeysWithValues: BuiltinTemplates.keys.map { ($0, BuiltinTemplates.description(key: $0)) })
+            let descriptions = Dictionary(uniqueKeysWithValues: (BuiltinTemplates.keys + BuiltinTemplates.replyKeys).map { ($0, BuiltinTemplates.description(key: $0)) })
             do {
                 let report = try await store.installTemplates(templates, partials: partials, descriptions: descriptions, replace: replace)
                 print("built-in templates: \(templates.count) templates and \(partials.count) partials in \(BuiltinTemplates.locales.joined(separator: ", ")); "

@@ -29,6 +29,27 @@ func renderBuiltin(_ key: String, _ channel: Channel, _ locale: String, zone: St
         #expect(BuiltinTemplates.records.allSatisfy { $0.sampleData != nil })
     }
 
+    /// Herald's answers to STOP, START and HELP: at most two SMS segments each (accents make
+    /// Spanish and French UCS-2), in every locale, with and without a known location, and
+    /// none tells a client to reply CANCEL.
+    @Test func replyTemplatesExistInEveryLocaleAndFitOneSegment() throws {
+        #expect(BuiltinTemplates.replyKeys == ["reply.stopped", "reply.started", "reply.help"])
+        for key in BuiltinTemplates.replyKeys {
+            for locale in ["es", "fr", "en"] {
+                let withLocation = try renderBuiltin(key, .sms, locale)
+                #expect((withLocation.segments ?? 9) <= 2, "\(key) \(locale): \(withLocation.body)")
+                #expect(withLocation.body.hasPrefix(locale == "es" ? "Peluquería Sol" : locale == "fr" ? "Salon Lumière" : "Bright Smile Dental"))
+                let bare = try renderBuiltin(key, .sms, locale, data: #"{"keyword":"STOP","location":{}}"#)
+                #expect((bare.segments ?? 9) <= 2 && !bare.body.hasPrefix(":") && !bare.body.contains("{{"), "\(key) \(locale): \(bare.body)")
+                #expect(!bare.body.uppercased().contains("CANCEL"))
+            }
+        }
+        let mine = TemplateRecord(key: "reply.help", channel: "sms", locale: "es", subject: nil, body: "edited", html: nil)
+        let merged = BuiltinTemplates.withReplies([mine])
+        #expect(merged.filter { $0.key == "reply.help" && $0.locale == "es" } == [mine], "an edited row wins")
+        #expect(merged.count == 9)
+    }
+
     @Test(arguments: BuiltinTemplateTests.keys)
     func everyBuiltinRendersInEveryLocale(key: String) throws {
         for locale in ["es", "fr", "en"] {

@@ -54,7 +54,8 @@ import Testing
             settings.pruneBatch = 4
             try await drain(Worker(databaseURL: db.daemonURL, settings: settings, drivers: [.sms: ScriptedDriver()],
                                    logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }))
-            #expect(try await db.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM herald.message") == "12,13,14")
+            let left = try await db.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM herald.message")
+            #expect(left == "12,13,14")
         }
     }
 

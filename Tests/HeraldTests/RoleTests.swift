@@ -44,6 +44,14 @@ import Testing
             #expect(try await attempt(db, as: "herald_daemon", "UPDATE herald.template SET body = 'x'") == "42501")
             #expect(try await attempt(db, as: "herald_daemon", "DROP TABLE herald.attempt") == "42501")
             #expect(try await attempt(db, as: "herald_daemon", "SELECT herald.prune('1 day', 10)") == nil)
+            // Herald's own answers to keywords, and nothing else, go through herald.queue_reply.
+            #expect(try await attempt(db, as: "herald_daemon",
+                                      "SELECT herald.queue_reply('sms', '+1', 't', NULL, NULL, NULL, '{}', NULL)") == "P0001")
+            #expect(try await attempt(db, as: "herald_daemon",
+                                      "SELECT herald.queue_reply('sms', '+1', 'reply.help', NULL, NULL, NULL, '{}', NULL)") == nil)
+            #expect(try await attempt(db, as: "herald_host",
+                                      "SELECT herald.queue_reply('sms', '+1', 'reply.stopped', NULL, NULL, NULL, '{}', NULL)") == "42501")
+            #expect(try await attempt(db, as: "herald_host", "SELECT * FROM herald.secret") == "42501")
             let owner = try await db.scalar("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'herald.message'::regclass")
             #expect(owner != "herald_daemon")
         }

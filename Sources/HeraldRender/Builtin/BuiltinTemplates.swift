@@ -16,7 +16,7 @@ public enum BuiltinTemplates {
     public static let locales = ["es", "fr", "en"]
 
     /// Every template key, in the order of the product's settings pages.
-    public static var keys: [String] { (texts.map(\.key) + replies.map(\.key)).reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
+    public static var keys: [String] { texts.map(\.key).reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
 
     /// Every built-in template: for each key and locale, one SMS, one email and one webhook.
     public static var records: [TemplateRecord] {

@@ -22,6 +22,9 @@ extension BuiltinTemplates {
         reply("reply.help", "en", "{{#location.name}}{{location.name}}: {{/location.name}}texts about your appointments and orders.{{#location.phone}} Help: {{location.phone}}.{{/location.phone}} Reply STOP to unsubscribe."),
     ]
 
+    /// The reply template keys.
+    public static let replyKeys = ["reply.stopped", "reply.started", "reply.help"]
+
     /// `records` plus every reply template `records` has no row for (same key, channel and locale).
     public static func withReplies(_ records: [TemplateRecord]) -> [TemplateRecord] {
         let present = Set(records.map { "\($0.key)\u{0}\($0.channel)\u{0}\($0.locale)" })
