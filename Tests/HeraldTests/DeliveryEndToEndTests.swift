@@ -3,7 +3,7 @@ import Testing
 
 /// The real binary, configured for SMTP, a Twilio-compatible API and webhooks, against local peers.
 @Suite struct DeliveryEndToEndTests {
-    func config(_ db: TestDatabase, smtp: Peer, http: Peer) throws -> String {
+    func config(_ db: TestDatabase, smtp: Peer, http: Peer, extra: String = "") throws -> String {
         let dir = try temporaryDirectory()
         try "s3cret pass".write(to: dir.appendingPathComponent("smtp-password"), atomically: true, encoding: .utf8)
         try "tok-secret".write(to: dir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
@@ -39,6 +39,7 @@ import Testing
             driver = "webhook"
             url = "http://127.0.0.1:\(http.port)/hook"
             secret_file = "\(dir.appendingPathComponent("hook").path)"
+            \(extra)
             """)
     }
 

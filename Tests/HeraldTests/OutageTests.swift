@@ -99,7 +99,7 @@ import Testing
             let path = try config(db, hook: hook, seconds: 0, lease: "30s", grace: "1s")
             let first = try HeraldProcess(["run", "--config", path])
             #expect(try await db.waitUntil {
-                try await db.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1"
+                try await db.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
             })
             let (status, _, stderr) = try await HeraldProcess.run(["run", "--config", path], timeout: .seconds(30))
             #expect(status == 1)
