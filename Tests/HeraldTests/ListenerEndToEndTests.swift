@@ -27,10 +27,12 @@ import Testing
             let herald = try HeraldProcess(["run", "--config", path])
             defer { herald.signal(SIGKILL) }
             var port: Int?
-            #expect(try await db.waitUntil {
+            let ready = try await db.waitUntil {
                 port = herald.stderr.firstMatch(of: /HTTP listener ready port=(\d+)/).flatMap { Int($0.1) }
-                return try await port != nil && db.statusCounts() == ["sent": 2]
-            }, "\(herald.stderr)")
+                guard port != nil else { return false }
+                return try await db.statusCounts() == ["sent": 2]
+            }
+            #expect(ready, "\(herald.stderr)")
             let peer = TwilioPeer(port: try #require(port), token: "twilio-auth-Zq9")
 
             let sms = try #require(http.requests().first { $0["kind"] as? String == "sms" }?["form"] as? [String: String])
