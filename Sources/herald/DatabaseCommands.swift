@@ -160,6 +160,11 @@ struct CheckConfig: AsyncParsableCommand {
             let quiet = config.scheduling.quietHours[channel].map { "quiet hours \($0)" } ?? "no quiet hours"
             print("channel \(channel.rawValue): \(config.channels[channel].map(\.name) ?? "no driver (messages wait)"); \(quiet)")
         }
+        if let host = config.http.host, let url = config.http.publicURL {
+            print("http: listening on \(host):\(config.http.port) as \(url); Twilio auth token \(config.http.twilioAuthToken == nil ? "missing (Twilio requests get 403)" : "set"); unsubscribe link key \(config.http.linkKey == nil ? "kept in herald.secret" : "configured")")
+        } else {
+            print("http: off (no [http] listen)")
+        }
         if connect {
             let connection = try await openConnection(config)
             do {

@@ -4,6 +4,7 @@ import HeraldHTTP
 import HeraldInbound
 import HeraldOutbox
 import HeraldPostgres
+import Logging
 import Prometheus
 import Testing
 
@@ -32,6 +33,13 @@ import Testing
                 huge.params["MessageSid"] = "SMBIG"
                 huge.params["Body"] = String(repeating: "x", count: 70_000)
                 #expect(try await peer.send(huge).status == 413)
+                var long = good
+                long.params["MessageSid"] = "SMLONG"
+                long.params["Body"] = String(repeating: "ñ", count: 5000)
+                #expect(try await peer.send(long).status == 200)
+                #expect(try await db.scalar("SELECT octet_length(body) <= 4096 AND octet_length(body) > 4000 FROM herald.inbound WHERE provider_id = 'SMLONG'") == "t",
+                        "a signed body is still capped before it is stored")
+                try await db.query("DELETE FROM herald.inbound WHERE provider_id = 'SMLONG'")
                 var garbage = good
                 garbage.raw_body = "Body=%zz"
                 #expect(try await peer.send(garbage).status == 400)
@@ -94,6 +102,11 @@ import Testing
             // One never matched is marked unknown after an hour.
             try await db.query("INSERT INTO herald.receipt (provider, provider_message_id, status, received_at) VALUES ('twilio', 'SMZ', 'delivered', now() - interval '2 hours')")
             #expect(try await OutboxStore(connection: daemon, workerID: "w").applyReceipts() == .init(settled: 0, waiting: 0, unknown: 1))
+            // Retention removes applied receipts with the old messages.
+            try await db.query("UPDATE herald.receipt SET applied_at = now() - interval '100 days' WHERE provider_message_id = 'SMZ'")
+            _ = try await daemon.query("SELECT herald.prune('30 days', 100)")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.receipt WHERE provider_message_id = 'SMZ'") == "0")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.receipt") == "8")
             await daemon.close()
         }
     }
@@ -123,6 +136,14 @@ import Testing
                 #expect(refused.status == 400 && refused.body.contains("not valid"))
                 #expect(try await peer.get("/unsubscribe/v1.abc.def", headers: ["Accept-Language": "es"]).body.contains("no es válido"))
             }
+            // A link whose message retention has pruned still works: the recipient is in the token.
+            let orphan = links.url(messageID: 987_654, channel: .email, recipient: "luis@example.es")
+            try await withListener(db, key: key) { (_: HTTPListener, peer: TwilioPeer) async throws -> Void in
+                let path = String(orphan.dropFirst("https://herald.example.com/hooks".count))
+                #expect(try await peer.send(TwilioPeer.Request(path: path, sign: "none", raw_body: "List-Unsubscribe=One-Click")).status == 200)
+            }
+            #expect(try await db.scalar("SELECT reason FROM herald.opt_out WHERE recipient = 'luis@example.es'") == "one-click unsubscribe link (message 987654)")
+            try await db.query("DELETE FROM herald.opt_out WHERE recipient = 'luis@example.es'")
             let row = try #require(try await db.query("SELECT channel, recipient, source, reason FROM herald.opt_out").named.first)
             #expect([row["channel"], row["recipient"], row["source"], row["reason"]]
                     == ["email", "ana@example.es", "unsubscribe", "one-click unsubscribe link (message 1)"])
@@ -156,6 +177,22 @@ import Testing
                 let stale = try await peer.get("/healthz")
                 #expect(stale.status == 503 && stale.body.contains("herald migrate"))
             }
+        }
+    }
+
+    @Test func withoutTheDatabaseTheListenerAnswers503AtOnce() async throws {
+        let settings = ListenerSettings(host: "127.0.0.1", port: 0, publicURL: "https://herald.example.com/hooks", twilioAuthToken: "12345")
+        let registry = PrometheusCollectorRegistry()
+        let listener = HTTPListener(settings: settings, databaseURL: "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2",
+                                    registry: registry, unsubscribeKey: nil, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        try await runAlone(listener) { () async throws -> Void in
+            let peer = TwilioPeer(port: try #require(await listener.boundPort()))
+            let started = ContinuousClock.now
+            #expect(try await peer.send(TwilioPeer.sms("SM1", from: "+34600000001", "STOP")).status == 503)
+            #expect(try await peer.get("/healthz").status == 503)
+            let metrics = try await peer.get("/metrics")
+            #expect(metrics.status == 200 && metrics.body.contains("herald_database_up 0"))
+            #expect(ContinuousClock.now - started < .seconds(15))
         }
     }
 
