@@ -33,6 +33,10 @@ import Testing
                 huge.params["MessageSid"] = "SMBIG"
                 huge.params["Body"] = String(repeating: "x", count: 70_000)
                 #expect(try await peer.send(huge).status == 413)
+                // A declared length over the limit is refused at once, without waiting for the body.
+                let liar = TwilioPeer.Request(raw_request: "POST /webhooks/twilio/inbound HTTP/1.1\r\nHost: h\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nBody=x")
+                #expect(try await peer.send([liar], timeout: 5).first?.status == 413)
                 var long = good
                 long.params["MessageSid"] = "SMLONG"
                 long.params["Body"] = String(repeating: "ñ", count: 5000)
@@ -51,7 +55,7 @@ import Testing
                 let text = registry.emitToString()
                 #expect(text.contains(#"herald_http_requests_total{endpoint="twilio_inbound",result="forbidden"} 5"#))
                 #expect(text.contains(#"herald_http_requests_total{endpoint="twilio_inbound",result="duplicate"} 1"#))
-                #expect(text.contains(#"herald_http_requests_total{endpoint="twilio_inbound",result="too_large"} 1"#))
+                #expect(text.contains(#"herald_http_requests_total{endpoint="twilio_inbound",result="too_large"} 2"#))
             }
         }
     }

@@ -5,7 +5,7 @@ stdin: {"base": "http://127.0.0.1:PORT", "public_url": "https://...", "token": "
         "concurrency": 1, "timeout": 10,
         "requests": [{"method": "POST", "path": "/webhooks/twilio/inbound", "params": {...},
                       "sign": "twilio" | "none" | "wrong-token" | "url:<other public url>" | "tamper",
-                      "raw_body": "...", "headers": {...}}]}
+                      "raw_body": "...", "headers": {...}, "raw_request": "POST / HTTP/1.1\r\n..."}]}
 stdout: a JSON list, in order, of {"status": HTTP status or 0 when no answer came, "body": text}.
 """
 import concurrent.futures
@@ -22,7 +22,22 @@ base, public_url, token = job["base"], job["public_url"], job["token"]
 timeout = job.get("timeout", 10)
 
 
+def send_raw(req):
+    """Writes req["raw_request"] as is (headers may lie about the body) and reads the status line."""
+    import socket
+    host, port = base.split("//")[1].split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            sock.sendall(req["raw_request"].encode())
+            data = sock.recv(65536).decode("latin-1")
+        return {"status": int(data.split(" ")[1]) if data.startswith("HTTP/") else 0, "body": data}
+    except Exception as error:
+        return {"status": 0, "body": repr(error)}
+
+
 def send(req):
+    if "raw_request" in req:
+        return send_raw(req)
     params = req.get("params", {})
     path = req.get("path", "/webhooks/twilio/inbound")
     headers = {"Content-Type": "application/x-www-form-urlencoded"}

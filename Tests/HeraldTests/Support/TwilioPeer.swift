@@ -19,6 +19,8 @@ struct TwilioPeer: Sendable {
         var sign = "twilio"
         var raw_body: String?
         var headers: [String: String]?
+        /// Sent as is over a socket (a request whose headers lie about its body).
+        var raw_request: String?
     }
 
     struct Reply: Decodable, Sendable {
