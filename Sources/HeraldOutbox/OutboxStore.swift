@@ -125,18 +125,22 @@ public struct OutboxStore: Sendable {
             .replacingOccurrences(of: "to_timestamp($6::float8)", with: "NULL")
     }
 
-    /// Claims due messages. One whose recipient is opted out becomes `suppressed` with the
-    /// reason instead, uncounted (the caller drops rows whose `status` is not `sending`).
-    /// Only a message tried before is looked up: that is how one can be pending after its
-    /// recipient opted out (an attempt to be retried, a recovered lease); a new one was
-    /// checked when it was inserted, an opt-out suppresses what is pending, and
-    /// `herald.retry` refuses the rest, so the common claim pays nothing for the check.
+    /// Claims due messages. One that may not go out now becomes `suppressed` with the reason
+    /// instead, uncounted (the caller drops rows whose `status` is not `sending`):
+    /// - its contact's preference or consent excludes the channel (checked for every message
+    ///   with a `contact_id`: a reminder created days ago follows a preference changed since);
+    /// - its recipient opted out. Only a message tried before is looked up: that is how one
+    ///   can be pending after its recipient opted out (an attempt to be retried, a recovered
+    ///   lease); a new one was checked when it was inserted, an opt-out suppresses what is
+    ///   pending, and `herald.retry` refuses the rest, so the common claim pays nothing.
     static let claimSQL = """
         WITH due AS (
-            SELECT id, CASE WHEN attempts > 0 AND NOT consent_exempt THEN
-                       (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
-                         WHERE o.channel = message.channel
-                           AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END AS opted_out
+            SELECT id, coalesce(
+                       CASE WHEN contact_id IS NOT NULL THEN herald.contact_block(contact_id, channel) END,
+                       CASE WHEN attempts > 0 AND NOT consent_exempt THEN
+                           (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
+                             WHERE o.channel = message.channel
+                               AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END) AS blocked
               FROM herald.message
              WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
                AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))
@@ -145,13 +149,12 @@ public struct OutboxStore: Sendable {
              FOR UPDATE SKIP LOCKED
         )
         UPDATE herald.message m
-           SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
-               attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
-               locked_by = CASE WHEN due.opted_out IS NULL THEN $1 END,
-               claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
-               locked_until = CASE WHEN due.opted_out IS NULL THEN now() + $5::float8 * interval '1 second' END,
-               last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
-                                 ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
+           SET status = CASE WHEN due.blocked IS NULL THEN 'sending' ELSE 'suppressed' END,
+               attempts = m.attempts + CASE WHEN due.blocked IS NULL THEN 1 ELSE 0 END,
+               locked_by = CASE WHEN due.blocked IS NULL THEN $1 END,
+               claimed_at = CASE WHEN due.blocked IS NULL THEN now() ELSE m.claimed_at END,
+               locked_until = CASE WHEN due.blocked IS NULL THEN now() + $5::float8 * interval '1 second' END,
+               last_error = coalesce(due.blocked, m.last_error),
                updated_at = now()
           FROM due
          WHERE m.id = due.id

@@ -7,10 +7,12 @@
 -- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
 WITH due AS (
-    SELECT id, CASE WHEN attempts > 0 AND NOT consent_exempt THEN
-               (SELECT coalesce(o.reason, o.source) FROM herald.opt_out o
-                 WHERE o.channel = message.channel
-                   AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END AS opted_out
+    SELECT id, coalesce(
+               CASE WHEN contact_id IS NOT NULL THEN herald.contact_block(contact_id, channel) END,
+               CASE WHEN attempts > 0 AND NOT consent_exempt THEN
+                   (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
+                     WHERE o.channel = message.channel
+                       AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END) AS blocked
       FROM herald.message
      WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp(NULL::float8), now())
        AND (channel = ANY('{sms,email,webhook}'::text[]) OR channel <> ALL('{sms,email,webhook}'::text[]))
@@ -19,13 +21,12 @@ WITH due AS (
      FOR UPDATE SKIP LOCKED
 ), claimed AS (
 UPDATE herald.message m
-   SET status = CASE WHEN due.opted_out IS NULL THEN 'sending' ELSE 'suppressed' END,
-       attempts = m.attempts + CASE WHEN due.opted_out IS NULL THEN 1 ELSE 0 END,
-       locked_by = CASE WHEN due.opted_out IS NULL THEN ('pgbench-' || :client_id) END,
-       claimed_at = CASE WHEN due.opted_out IS NULL THEN now() ELSE m.claimed_at END,
-       locked_until = CASE WHEN due.opted_out IS NULL THEN now() + 60::float8 * interval '1 second' END,
-       last_error = CASE WHEN due.opted_out IS NULL THEN m.last_error
-                         ELSE format('recipient opted out of %s: %s', m.channel, due.opted_out) END,
+   SET status = CASE WHEN due.blocked IS NULL THEN 'sending' ELSE 'suppressed' END,
+       attempts = m.attempts + CASE WHEN due.blocked IS NULL THEN 1 ELSE 0 END,
+       locked_by = CASE WHEN due.blocked IS NULL THEN ('pgbench-' || :client_id) END,
+       claimed_at = CASE WHEN due.blocked IS NULL THEN now() ELSE m.claimed_at END,
+       locked_until = CASE WHEN due.blocked IS NULL THEN now() + 60::float8 * interval '1 second' END,
+       last_error = coalesce(due.blocked, m.last_error),
        updated_at = now()
   FROM due
  WHERE m.id = due.id
