@@ -72,12 +72,13 @@ CREATE TRIGGER message_contact BEFORE INSERT ON herald.message
     FOR EACH ROW WHEN (NEW.contact_id IS NOT NULL) EXECUTE FUNCTION herald.message_check_contact();
 
 -- Cancels a subject's pending messages (an appointment cancelled or moved); returns how
--- many. Messages already being handed to a provider (sending) finish.
+-- many. Messages already being handed to a provider (sending) finish. Their dedupe_key is
+-- freed, as when a message is superseded, so the same key can be used again.
 CREATE FUNCTION herald.cancel_subject(p_subject_type text, p_subject_id text, p_reason text DEFAULT NULL) RETURNS integer
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
     WITH gone AS (
         UPDATE herald.message
-           SET status = 'cancelled', updated_at = now(),
+           SET status = 'cancelled', updated_at = now(), dedupe_key = NULL,
                last_error = format('cancelled with %s %s by %s: %s', p_subject_type, p_subject_id, session_user,
                                    coalesce(p_reason, 'no reason given'))
          WHERE subject_type = p_subject_type AND subject_id = p_subject_id AND status = 'pending'

@@ -372,6 +372,7 @@ public struct OutboxStore: Sendable {
 
     static let unfinishedWorkSQL = """
         SELECT EXISTS (SELECT 1 FROM herald.message WHERE status = 'sending')
+            OR EXISTS (SELECT 1 FROM herald.event WHERE state = 'pending')
             OR EXISTS (SELECT 1 FROM herald.message
                         WHERE status = 'pending' AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
                           AND next_attempt_at <= coalesce(to_timestamp($4::float8), now()) + $3::float8 * interval '1 second')

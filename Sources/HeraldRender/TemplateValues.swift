@@ -214,8 +214,8 @@ struct LazyText: MustacheParent, MustacheCustomRenderable, CustomStringConvertib
 }
 
 /// `2026-05-10T11:00:00Z`, without building an `ISO8601DateFormatter` per message.
-enum ISO8601 {
-    static func string(_ date: Date) -> String {
+public enum ISO8601 {
+    public static func string(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)

@@ -20,6 +20,8 @@ public final class DaemonContext: Sendable {
     let wake = WakeSignal()
     /// Wakes the inbound processor (`NOTIFY herald_inbound`).
     let inboundWake = WakeSignal()
+    /// `NOTIFY herald_event`: the host recorded an event.
+    let eventWake = WakeSignal()
     /// Every claim not yet recorded, with its lease.
     public let ledger = ClaimLedger()
     /// What may have changed since the claim loop last looked.

@@ -139,12 +139,20 @@ public final class DatabaseLink: Sendable {
 public final class DatabaseLinks: Service, Sendable {
     /// Claims, leases, scheduling decisions, maintenance.
     public let main: DatabaseLink
-    /// Outcomes (``OutcomeWriter``) and client replies (``InboundProcessor``).
+    /// Outcomes (``OutcomeWriter``).
     public let recorder: DatabaseLink
+    /// Client replies and receipts (``InboundProcessor``). It and ``events`` run
+    /// transactions of several statements, so each has a connection no other service's
+    /// statements can land inside.
+    public let inbound: DatabaseLink
+    /// Event expansion (``EventExpander``).
+    public let events: DatabaseLink
 
     public init(databaseURL: String, context: DaemonContext) {
         main = DatabaseLink(databaseURL: databaseURL, applicationName: "herald", context: context, holdsWorkerID: true)
         recorder = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-record", context: context, holdsWorkerID: false)
+        inbound = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-inbound", context: context, holdsWorkerID: false)
+        events = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-events", context: context, holdsWorkerID: false)
     }
 
     public func run() async throws {
@@ -156,11 +164,15 @@ public final class DatabaseLinks: Service, Sendable {
         }
         await main.connection.close()
         await recorder.connection.close()
+        await inbound.connection.close()
+        await events.connection.close()
     }
 
     /// Cuts off statements blocked in libpq (past the grace period, database silent).
     func abort() {
         main.connection.abort()
         recorder.connection.abort()
+        inbound.connection.abort()
+        events.connection.abort()
     }
 }

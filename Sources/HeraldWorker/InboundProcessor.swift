@@ -20,9 +20,10 @@ public final class InboundProcessor: Service, Sendable {
 
     public init(context: DaemonContext, links: DatabaseLinks) {
         self.context = context
-        // On the recorder connection: replies are few, and the claim connection stays the
-        // claim loop's (its last statement is how tests and DBAs see the daemon idle).
-        self.link = links.recorder
+        // Its own connection: processing a reply is a transaction of two statements, and
+        // another service's statement on the same connection would land inside it (and be
+        // rolled back with it).
+        self.link = links.inbound
         self.replies = context.settings.replies
     }
 

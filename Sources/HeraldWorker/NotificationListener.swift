@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// polls meanwhile, and is woken once the listener is back, so nothing sent while it was
 /// down waits for a poll.
 public final class NotificationListener: Service, Sendable {
-    static let channels = ["herald_message", "herald_template", "herald_location", "herald_inbound"]
+    static let channels = ["herald_message", "herald_template", "herald_location", "herald_inbound", "herald_event"]
 
     let context: DaemonContext
     let connection: PostgresConnection
@@ -60,7 +60,8 @@ public final class NotificationListener: Service, Sendable {
                 if notes.contains(where: { $0.channel == "herald_template" || $0.channel == "herald_location" }) {
                     context.hints.withLock { $0.templatesDirty = true }
                 }
-                if notes.contains(where: { $0.channel != "herald_inbound" }) {
+                if notes.contains(where: { $0.channel == "herald_event" }) { context.eventWake.signal() }
+                if notes.contains(where: { $0.channel != "herald_inbound" && $0.channel != "herald_event" }) {
                     context.dueMayHaveChanged()
                     context.wake.signal()
                 }

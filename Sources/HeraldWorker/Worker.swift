@@ -14,6 +14,7 @@ import ServiceLifecycle
 /// | ``NotificationListener`` | LISTEN on its own connection; wakes the claim loop |
 /// | ``MaintenanceService`` | retention (`[retention] keep`) |
 /// | ``InboundProcessor`` | client replies in `herald.inbound`: STOP, START, HELP, free text |
+/// | ``EventExpander`` | the host's events in `herald.event`, into messages by `herald.rule` |
 /// | ``ClaimService`` | startup, claiming, delivery slots, graceful drain |
 ///
 /// ``services`` lists them in start order for one `ServiceGroup` (the CLI adds signal
@@ -28,6 +29,7 @@ public struct Worker: Sendable {
     public let listener: NotificationListener?
     public let maintenance: MaintenanceService?
     public let inbound: InboundProcessor
+    public let events: EventExpander
     public let claimer: ClaimService
 
     /// Errors that end the daemon.
@@ -54,6 +56,7 @@ public struct Worker: Sendable {
         listener = settings.listen ? NotificationListener(databaseURL: databaseURL, context: context) : nil
         maintenance = settings.retention == nil ? nil : MaintenanceService(context: context, links: links)
         inbound = InboundProcessor(context: context, links: links)
+        events = EventExpander(context: context, links: links)
         claimer = ClaimService(context: context, links: links, writer: writer, drivers: drivers)
     }
 
@@ -66,6 +69,7 @@ public struct Worker: Sendable {
         if let listener { list.append(.init(service: listener)) }
         if let maintenance { list.append(.init(service: maintenance)) }
         list.append(.init(service: inbound))
+        list.append(.init(service: events))
         list.append(.init(service: claimer, successTerminationBehavior: .gracefullyShutdownGroup))
         return list
     }

@@ -69,7 +69,7 @@ import Testing
                     ["SM1", "opt_out", "BAJA"], ["SM2", "opt_in", "START"], ["SM3", "opt_out", "ARRET"], ["SM4", "help", "AIDE"],
                 ])
             }
-            await links.recorder.connection.close()
+            await links.inbound.connection.close()
         }
     }
 
@@ -95,7 +95,7 @@ import Testing
                 #expect(rows.map { [$0["result"], $0["in_reply_to"]] } == [["reply", "2"], ["reply", "-"], ["reply", "2"], ["reply", "-"]])
                 #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
             }
-            await links.recorder.connection.close()
+            await links.inbound.connection.close()
         }
     }
 }

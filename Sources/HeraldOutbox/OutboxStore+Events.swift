@@ -1,0 +1,243 @@
+import Foundation
+import HeraldCore
+import HeraldPostgres
+
+/// Events and rules: claiming a pending event, the rules it matches (with their send times
+/// computed by PostgreSQL's interval arithmetic in the message's zone), and the statements
+/// that enqueue, cancel, log and finish — all inside one transaction per event.
+extension OutboxStore {
+    /// A pending event, as the host recorded it.
+    public struct EventRow: Sendable, Equatable {
+        public var id: Int64
+        public var subjectType: String
+        public var subjectID: String
+        public var type: String
+        public var status: String?
+        public var previousStatus: String?
+        public var startsAt: Date?
+        public var previousStartsAt: Date?
+        public var endsAt: Date?
+        public var locationID: String?
+        public var contactID: String?
+        /// The event's `data`, a JSON object as text.
+        public var data: String
+    }
+
+    /// The event's client, with why each channel may not be used now (`herald.contact_block`).
+    public struct EventContact: Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var email: String?
+        public var phone: String?
+        public var locale: String?
+        public var timeZone: String?
+        public var smsBlock: String?
+        public var emailBlock: String?
+    }
+
+    /// A rule that matches an event, with the instant its messages are due.
+    public struct MatchedRule: Sendable, Equatable {
+        public var name: String
+        public var channels: [String]
+        public var template: String
+        /// A reminder (`send_before`), after the visit (`send_after`), or at once.
+        public var isReminder: Bool
+        public var isAfter: Bool
+        /// `starts_at - send_before` or `(ends_at | starts_at) + send_after` in the zone; nil: now.
+        public var sendAt: Date?
+        public var postpone: Double
+        public var businessHoursOnly: Bool
+        public var urgent: Bool
+        public var emailFrom: String?
+        public var smsFrom: String?
+        public var toStaff: Bool
+    }
+
+    /// The location's staff addresses and senders.
+    public struct EventLocation: Sendable, Equatable {
+        public var timeZone: String
+        public var staffEmail: String?
+        public var staffPhone: String?
+        public var emailFrom: String?
+        public var smsFrom: String?
+    }
+
+    /// Takes the oldest pending event (its row lock, `SKIP LOCKED`); call inside a transaction.
+    public func claimEvent() async throws -> EventRow? {
+        let result = try await connection.query("""
+            SELECT id, subject_type, subject_id, type, status, previous_status,
+                   extract(epoch FROM starts_at)::float8 AS starts_at, extract(epoch FROM previous_starts_at)::float8 AS previous_starts_at,
+                   extract(epoch FROM ends_at)::float8 AS ends_at, location_id, contact_id, data::text AS data
+              FROM herald.event WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+            """)
+        guard let row = result.named.first, let id = row["id"].flatMap({ Int64($0) }) else { return nil }
+        func date(_ name: String) -> Date? { row[name].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil } }
+        return EventRow(id: id, subjectType: row["subject_type"] ?? "", subjectID: row["subject_id"] ?? "", type: row["type"] ?? "",
+                        status: row["status"], previousStatus: row["previous_status"], startsAt: date("starts_at"),
+                        previousStartsAt: date("previous_starts_at"), endsAt: date("ends_at"), locationID: row["location_id"],
+                        contactID: row["contact_id"], data: row["data"] ?? "{}")
+    }
+
+    /// The event's contact, if it names one that exists.
+    public func eventContact(_ id: String) async throws -> EventContact? {
+        let result = try await connection.query("""
+            SELECT id, name, email, phone, locale, time_zone,
+                   herald.contact_block(id, 'sms') AS sms_block, herald.contact_block(id, 'email') AS email_block
+              FROM herald.contact WHERE id = $1
+            """, [id])
+        guard let row = result.named.first else { return nil }
+        return EventContact(id: row["id"] ?? id, name: row["name"], email: row["email"], phone: row["phone"], locale: row["locale"],
+                            timeZone: row["time_zone"], smsBlock: row["sms_block"], emailBlock: row["email_block"])
+    }
+
+    /// The location's staff addresses and senders; nil when it does not exist.
+    public func eventLocation(_ id: String) async throws -> EventLocation? {
+        let result = try await connection.query("SELECT time_zone, staff_email, staff_phone, email_from, sms_from FROM herald.location WHERE id = $1", [id])
+        guard let row = result.named.first else { return nil }
+        return EventLocation(timeZone: row["time_zone"] ?? "UTC", staffEmail: row["staff_email"], staffPhone: row["staff_phone"], emailFrom: row["email_from"], smsFrom: row["sms_from"])
+    }
+
+    /// The enabled rules the event matches: same subject type; its event type (a reminder
+    /// rule also on `time_changed`, to plan the new time); `to_status` if set; its location
+    /// among `location_ids` if set. Send times are computed in `zone` by PostgreSQL, so
+    /// `'1 day'` keeps the wall-clock time across a DST change and `'24 hours'` is exactly
+    /// 24 hours. Call inside the event's transaction (the zone is set for it only).
+    public func matchingRules(_ event: EventRow, zone: String) async throws -> [MatchedRule] {
+        // timestamptz ± interval applies days and months in the session's zone and the
+        // time part exactly: set it to the message's zone for this transaction.
+        try await connection.query("SELECT set_config('TimeZone', $1, true)", [zone])
+        let result = try await connection.query("""
+            SELECT r.name, array_to_string(r.channels, ',') AS channels, r.template,
+                   r.send_before IS NOT NULL AS is_reminder, r.send_after IS NOT NULL AS is_after,
+                   extract(epoch FROM CASE
+                       WHEN r.send_before IS NOT NULL THEN e.starts_at - r.send_before
+                       WHEN r.send_after IS NOT NULL THEN coalesce(e.ends_at, e.starts_at) + r.send_after
+                   END)::float8 AS send_at,
+                   extract(epoch FROM r.postpone)::float8 AS postpone, r.business_hours_only, r.urgent, r.email_from, r.sms_from,
+                   r.recipient = 'staff' AS to_staff
+              FROM herald.rule r, herald.event e
+             WHERE e.id = $1 AND r.enabled AND r.subject_type = e.subject_type
+               AND (r.on_event = e.type OR (r.send_before IS NOT NULL AND e.type = 'time_changed'))
+               AND (r.to_status IS NULL OR r.to_status = e.status)
+               AND (r.location_ids IS NULL OR e.location_id = ANY (r.location_ids))
+             ORDER BY r.name
+            """, [event.id])
+        return result.named.map { row in
+            MatchedRule(name: row["name"] ?? "", channels: (row["channels"] ?? "").split(separator: ",").map(String.init),
+                        template: row["template"] ?? "", isReminder: row["is_reminder"] == "t", isAfter: row["is_after"] == "t",
+                        sendAt: row["send_at"].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
+                        postpone: row["postpone"].flatMap { Double($0) } ?? 0, businessHoursOnly: row["business_hours_only"] == "t",
+                        urgent: row["urgent"] == "t", emailFrom: row["email_from"], smsFrom: row["sms_from"], toStaff: row["to_staff"] == "t")
+        }
+    }
+
+    /// One message a rule calls for (``enqueueForRule(_:)``).
+    public struct RuleMessage: Sendable, Equatable {
+        public var eventID: Int64
+        public var rule: String
+        public var channel: String
+        public var recipient: String
+        public var locale: String?
+        public var timeZone: String?
+        public var data: String
+        public var sendAt: Date?
+        public var eventAt: Date?
+        public var locationID: String?
+        public var contactID: String?
+        public var sender: String?
+        public var dedupeKey: String
+
+        public init(eventID: Int64, rule: String, channel: String, recipient: String, locale: String?, timeZone: String?, data: String,
+                    sendAt: Date?, eventAt: Date?, locationID: String?, contactID: String?, sender: String?, dedupeKey: String) {
+            self.eventID = eventID
+            self.rule = rule
+            self.channel = channel
+            self.recipient = recipient
+            self.locale = locale
+            self.timeZone = timeZone
+            self.data = data
+            self.sendAt = sendAt
+            self.eventAt = eventAt
+            self.locationID = locationID
+            self.contactID = contactID
+            self.sender = sender
+            self.dedupeKey = dedupeKey
+        }
+    }
+
+    /// Enqueues a rule's message (`herald.enqueue_for_rule`); nil when it exists already.
+    public func enqueueForRule(_ m: RuleMessage) async throws -> Int64? {
+        let result = try await connection.query("""
+            SELECT herald.enqueue_for_rule($1, $2, $3, $4, $5, $6, $7::jsonb, to_timestamp($8::float8), to_timestamp($9::float8),
+                                           $10, $11, $12, $13) AS id
+            """, [m.eventID, m.rule, m.channel, m.recipient, m.locale, m.timeZone, m.data, m.sendAt?.timeIntervalSince1970,
+                  m.eventAt?.timeIntervalSince1970, m.locationID, m.contactID, m.sender, m.dedupeKey])
+        return result.scalar.flatMap { Int64($0) }
+    }
+
+    /// Cancels the subject's pending messages (all, or reminders only); returns their ids.
+    public func cancelForEvent(_ eventID: Int64, remindersOnly: Bool) async throws -> [Int64] {
+        try await connection.query("SELECT herald.cancel_for_event($1, $2) AS id", [eventID, remindersOnly])
+            .rows.compactMap { row in row.first.flatMap { $0 }.flatMap { Int64($0) } }
+    }
+
+    /// One line of what expanding an event did.
+    public struct EventOutcome: Sendable, Equatable {
+        public var rule: String?
+        public var channel: String?
+        public var action: String
+        public var messageID: Int64?
+        public var reason: String?
+
+        public init(rule: String?, channel: String?, action: String, messageID: Int64?, reason: String?) {
+            self.rule = rule
+            self.channel = channel
+            self.action = action
+            self.messageID = messageID
+            self.reason = reason
+        }
+    }
+
+    /// Logs what expanding an event did and marks it done (or failed, with the reason).
+    public func finishEvent(_ id: Int64, outcomes: [EventOutcome], error: String?) async throws {
+        if !outcomes.isEmpty {
+            try await connection.query("""
+                INSERT INTO herald.event_outcome (event_id, rule_name, channel, action, message_id, reason)
+                SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+                """, [id, PostgresArray(outcomes.map(\.rule)), PostgresArray(outcomes.map(\.channel)), PostgresArray(outcomes.map(\.action)),
+                      PostgresArray(outcomes.map(\.messageID)), PostgresArray(outcomes.map(\.reason))])
+        }
+        try await connection.query("""
+            UPDATE herald.event SET state = CASE WHEN $2::text IS NULL THEN 'done' ELSE 'failed' END, processed_at = now(),
+                   error = left($2, 2000)
+             WHERE id = $1
+            """, [id, error])
+    }
+
+    /// Marks an event failed outside a transaction (after a rollback).
+    public func failEvent(_ id: Int64, reason: String) async throws {
+        try await connection.query("""
+            UPDATE herald.event SET state = 'failed', processed_at = now(), error = left($2, 2000) WHERE id = $1 AND state = 'pending'
+            """, [id, reason])
+    }
+
+    /// Claims the oldest pending event and expands it with `work` in one transaction: the
+    /// messages, cancellations and the log commit together with the event marked done.
+    /// A statement error inside `work` (a bad time zone, a rule that no longer applies) is
+    /// rolled back and the event marked failed with the reason, so it never blocks the
+    /// events after it. Returns false when no event is pending.
+    public func expandNextEvent(_ work: (EventRow) async throws -> (outcomes: [EventOutcome], error: String?)) async throws -> Bool {
+        try await inTransaction {
+            guard let event = try await claimEvent() else { return false }
+            try await connection.execute("SAVEPOINT expand")
+            do {
+                let (outcomes, error) = try await work(event)
+                try await finishEvent(event.id, outcomes: outcomes, error: error)
+            } catch let error as PostgresError where !error.isConnectionLoss {
+                try await connection.execute("ROLLBACK TO SAVEPOINT expand")
+                try await finishEvent(event.id, outcomes: [], error: "could not be expanded: \(error.message)")
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldRender
+import HeraldScheduling
+
+/// What expanding one event does, decided without I/O from what the database returned: the
+/// subject's messages to cancel, the messages the matching rules call for, and the ones
+/// they would call for but cannot have, each with the reason. Whether a reminder is still
+/// worth sending is decided by the same scheduling rules the worker applies
+/// (``SchedulePlanner``), not a second copy.
+public struct EventPlan: Sendable, Equatable {
+    /// Which of the subject's pending messages to cancel first.
+    public enum Cancel: Sendable, Equatable {
+        /// The subject was cancelled: every pending message.
+        case all
+        /// Its time changed: the reminders planned for the old time.
+        case reminders
+    }
+
+    public var cancel: Cancel?
+    public var messages: [OutboxStore.RuleMessage] = []
+    /// Rule × channel pairs that make no message, with the reason.
+    public var skipped: [OutboxStore.EventOutcome] = []
+    /// Set when the event itself is bad input: nothing is done and the event fails with it.
+    public var failure: String?
+
+    /// The event types Herald knows.
+    public static let eventTypes = ["created", "status_changed", "time_changed", "cancelled", "completed", "confirmed", "declined"]
+
+    /// Plans `event` at `now`. `location` is nil when the event names no location or one that
+    /// does not exist (`locationExists` tells which).
+    public static func make(event: OutboxStore.EventRow, rules: [OutboxStore.MatchedRule], contact: OutboxStore.EventContact?,
+                            location: OutboxStore.EventLocation?, planner: SchedulePlanner, now: Date) -> EventPlan {
+        var plan = EventPlan()
+        guard eventTypes.contains(event.type) else {
+            plan.failure = "unknown event type \"\(SafeText.clean(event.type, limit: 64))\"; expected \(eventTypes.joined(separator: ", "))"
+            return plan
+        }
+        if let id = event.locationID, location == nil {
+            plan.failure = "unknown location \"\(SafeText.clean(id, limit: 64))\" (not in herald.location)"
+            return plan
+        }
+        if let id = event.contactID, contact == nil {
+            plan.failure = "unknown contact \"\(SafeText.clean(id, limit: 64))\" (not in herald.contact)"
+            return plan
+        }
+        guard let data = templateData(event: event, contact: contact) else {
+            plan.failure = "data is not a JSON object"
+            return plan
+        }
+        switch event.type {
+        case "cancelled": plan.cancel = .all
+        case "time_changed": plan.cancel = .reminders
+        default: break
+        }
+        for rule in rules {
+            for name in rule.channels {
+                guard let channel = Channel(rawValue: name) else { continue }
+                switch message(rule, channel, event: event, contact: contact, location: location, data: data, planner: planner, now: now) {
+                case .success(let m): plan.messages.append(m)
+                case .failure(let why): plan.skipped.append(.init(rule: rule.name, channel: name, action: "skipped", messageID: nil, reason: why.reason))
+                }
+            }
+        }
+        return plan
+    }
+
+    struct Skip: Error { let reason: String }
+
+    static func message(_ rule: OutboxStore.MatchedRule, _ channel: Channel, event: OutboxStore.EventRow, contact: OutboxStore.EventContact?,
+                        location: OutboxStore.EventLocation?, data: String, planner: SchedulePlanner, now: Date) -> Result<OutboxStore.RuleMessage, Skip> {
+        // Who it goes to.
+        let recipient: String?
+        if rule.toStaff {
+            recipient = channel == .email ? location?.staffEmail : channel == .sms ? location?.staffPhone : nil
+            if recipient == nil { return .failure(Skip(reason: "the location has no staff \(channel == .sms ? "phone" : channel.rawValue) address")) }
+        } else {
+            guard let contact else { return .failure(Skip(reason: "the event names no contact")) }
+            switch channel {
+            case .sms:
+                if let block = contact.smsBlock { return .failure(Skip(reason: block)) }
+                recipient = contact.phone
+            case .email:
+                if let block = contact.emailBlock { return .failure(Skip(reason: block)) }
+                recipient = contact.email
+            case .webhook:
+                recipient = nil
+            }
+            if recipient?.isEmpty ?? true { return .failure(Skip(reason: "contact \(contact.id) has no \(channel == .sms ? "phone" : channel.rawValue) address")) }
+        }
+        guard let recipient else { return .failure(Skip(reason: "no address")) }
+        // When.
+        if (rule.isReminder || rule.isAfter) && rule.sendAt == nil {
+            return .failure(Skip(reason: "the event has no \(rule.isReminder ? "starts_at" : "starts_at or ends_at") to count from"))
+        }
+        if rule.isReminder, let at = rule.sendAt, at < now {
+            return .failure(Skip(reason: "too late: the reminder was due at \(ISO8601.string(at))"))
+        }
+        let sendAt = rule.sendAt ?? now
+        let eventAt = rule.isAfter ? nil : event.startsAt
+        let schedule = OutboxMessage.Schedule(sendAt: sendAt, postpone: Duration.clamped(seconds: rule.postpone), eventAt: eventAt,
+                                              businessHoursOnly: rule.businessHoursOnly, locationID: event.locationID, urgent: rule.urgent)
+        let draft = OutboxMessage(id: 0, channel: channel.rawValue, recipient: recipient, template: rule.template,
+                                  locale: contact?.locale, timeZone: contact?.timeZone, data: data, attempt: 1, maxAttempts: nil, schedule: schedule)
+        let earliest = max(now, sendAt.addingTimeInterval(rule.postpone))
+        switch planner.evaluate(draft, channel: channel, at: earliest) {
+        case .failure(let error): return .failure(Skip(reason: "cannot be scheduled: \(error)"))
+        case .success(let explanation):
+            if case .expired(let reason) = explanation.decision { return .failure(Skip(reason: "too late: \(reason)")) }
+        }
+        let sender = channel == .email ? (rule.emailFrom ?? location?.emailFrom) : channel == .sms ? (rule.smsFrom ?? location?.smsFrom) : nil
+        let key = ["herald", "rule", rule.name, event.subjectType, event.subjectID, channel.rawValue, rule.toStaff ? "staff" : "client",
+                   event.type, event.status ?? "", event.startsAt.map { String(Int64(clampingFloor: $0.timeIntervalSince1970)) } ?? ""]
+            .joined(separator: ":")
+        return .success(OutboxStore.RuleMessage(
+            eventID: event.id, rule: rule.name, channel: channel.rawValue, recipient: recipient, locale: contact?.locale,
+            timeZone: contact?.timeZone, data: data, sendAt: rule.sendAt, eventAt: eventAt, locationID: event.locationID,
+            contactID: rule.toStaff ? nil : contact?.id, sender: sender, dedupeKey: key))
+    }
+
+    /// The templates' variables: the event's `data`, plus `client.name`, `event_at`,
+    /// `previous_event_at`, `ends_at`, `status` and `previous_status` where it has none.
+    static func templateData(event: OutboxStore.EventRow, contact: OutboxStore.EventContact?) -> String? {
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)), var data = parsed as? [String: Any] else { return nil }
+        var client = data["client"] as? [String: Any] ?? [:]
+        if client["name"] == nil, let name = contact?.name { client["name"] = name }
+        if !client.isEmpty { data["client"] = client }
+        if data["event_at"] == nil, let at = event.startsAt { data["event_at"] = ISO8601.string(at) }
+        if data["previous_event_at"] == nil, let at = event.previousStartsAt { data["previous_event_at"] = ISO8601.string(at) }
+        if data["ends_at"] == nil, let at = event.endsAt { data["ends_at"] = ISO8601.string(at) }
+        if data["status"] == nil, let s = event.status { data["status"] = s }
+        if data["previous_status"] == nil, let s = event.previousStatus { data["previous_status"] = s }
+        guard let json = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
+        return String(decoding: json, as: UTF8.self)
+    }
+}

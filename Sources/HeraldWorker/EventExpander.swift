@@ -1,0 +1,109 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldPipeline
+import HeraldPostgres
+import Logging
+import ServiceLifecycle
+
+/// Expands the host's events (`herald.event`) into messages by the business's rules
+/// (`herald.rule`): one transaction per event, taken with `SKIP LOCKED` (several daemons
+/// share the work), that cancels what the event makes obsolete, enqueues what the
+/// matching rules call for, logs every decision in `herald.event_outcome` and marks the
+/// event done — or failed, with the reason, so the next events keep flowing.
+///
+/// Woken by `NOTIFY herald_event` and at least every poll interval.
+public final class EventExpander: Service, Sendable {
+    let context: DaemonContext
+    let link: DatabaseLink
+
+    public init(context: DaemonContext, links: DatabaseLinks) {
+        self.context = context
+        self.link = links.events
+    }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                guard await self.context.waitForStartup(or: stop) else { return }
+                while !stop.isSet {
+                    let busy = await self.expandBatch(limit: 100)
+                    if busy { continue }
+                    _ = await self.context.eventWake.wait(timeout: self.context.settings.pollInterval)
+                }
+            } onGracefulShutdown: {
+                stop.set()
+                self.context.eventWake.signal()
+            }
+        } onCancel: {
+            stop.set()
+            self.context.eventWake.signal()
+        }
+    }
+
+    /// Expands up to `limit` events; true when there may be more.
+    func expandBatch(limit: Int) async -> Bool {
+        do {
+            let locations = try await link.withDatabase { try await $0.locations() }
+            let planner = SchedulePlanner(policy: context.settings.scheduling, records: locations)
+            for _ in 0..<limit {
+                guard try await expandOne(planner: planner) else { return false }
+            }
+            return true
+        } catch {
+            context.logger.error("could not expand events; retrying", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Expands the oldest pending event; false when there is none.
+    func expandOne(planner: SchedulePlanner) async throws -> Bool {
+        let defaultZone = context.settings.scheduling.defaultTimeZone
+        let now = context.now
+        let logger = context.logger
+        return try await link.withDatabase { store in
+            try await store.expandNextEvent { event in
+                let contact = try await event.contactID.asyncMap { try await store.eventContact($0) } ?? nil
+                let location = try await event.locationID.asyncMap { try await store.eventLocation($0) } ?? nil
+                let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
+                let rules = try await store.matchingRules(event, zone: zone)
+                let plan = EventPlan.make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now)
+                if let failure = plan.failure {
+                    logger.error("event cannot be expanded", metadata: ["event": "\(event.id)", "error": "\(failure)"])
+                    return ([], failure)
+                }
+                var outcomes: [OutboxStore.EventOutcome] = []
+                if let cancel = plan.cancel {
+                    for id in try await store.cancelForEvent(event.id, remindersOnly: cancel == .reminders) {
+                        outcomes.append(.init(rule: nil, channel: nil, action: "cancelled", messageID: id,
+                                              reason: cancel == .all ? "the \(event.subjectType) was cancelled" : "its time changed"))
+                    }
+                }
+                for message in plan.messages {
+                    if let id = try await store.enqueueForRule(message) {
+                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: "created", messageID: id, reason: nil))
+                    } else {
+                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: "skipped", messageID: nil,
+                                              reason: "already created (the same event recorded again)"))
+                    }
+                }
+                outcomes += plan.skipped
+                logger.info("event expanded", metadata: [
+                    "event": "\(event.id)", "subject": "\(event.subjectType) \(event.subjectID)", "type": "\(event.type)",
+                    "created": "\(outcomes.filter { $0.action == "created" }.count)",
+                    "cancelled": "\(outcomes.filter { $0.action == "cancelled" }.count)",
+                    "skipped": "\(outcomes.filter { $0.action == "skipped" }.count)",
+                ])
+                return (outcomes, nil)
+            }
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldPostgres
+import HeraldScheduling
+@testable import HeraldWorker
+import Logging
+import Testing
+
+/// Events expanded into messages by rules, by the expander alone against the real database.
+@Suite struct EventTests {
+    func expander(_ db: TestDatabase, zone: String = "Europe/Madrid") -> (EventExpander, DatabaseLinks) {
+        var policy = SchedulingPolicy(quietHours: [:])
+        policy.defaultTimeZone = zone
+        let settings = WorkerSettings(workerID: "w", pollInterval: .milliseconds(100), scheduling: policy)
+        let context = DaemonContext(settings: settings, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        context.started.store(true, ordering: .releasing)
+        let links = DatabaseLinks(databaseURL: db.daemonURL, context: context)
+        return (EventExpander(context: context, links: links), links)
+    }
+
+    /// Runs the expander until no event is pending.
+    func expand(_ db: TestDatabase) async throws {
+        let (service, links) = expander(db)
+        try await runAlone(service) { () async throws -> Void in
+            #expect(try await db.waitUntil { try await db.scalar("SELECT count(*) FROM herald.event WHERE state = 'pending'") == "0" })
+        }
+        await links.events.connection.close()
+    }
+
+    func setUp(_ db: TestDatabase) async throws {
+        let conn = try await db.connect()
+        _ = try await OutboxStore(connection: conn, workerID: "cli").installDefaultRules()
+        await conn.close()
+        try await db.execute("""
+            INSERT INTO herald.location (id, name, time_zone, staff_email) VALUES ('sol', 'Peluquería Sol', 'Europe/Madrid', 'recepcion@sol.example');
+            INSERT INTO herald.contact (id, name, email, phone, locale, time_zone) VALUES
+              ('ana', 'Ana', 'ana@example.es', '+34600000001', 'es', 'Europe/Madrid');
+            """)
+    }
+
+    func messages(_ db: TestDatabase) async throws -> [[String?]] {
+        try await db.query("""
+            SELECT rule_name, channel, status, to_char(send_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') AS send_at
+              FROM herald.message ORDER BY id
+            """).named.map { [$0["rule_name"], $0["channel"], $0["status"], $0["send_at"]] }
+    }
+
+    @Test func createdMakesTheConfirmationAndTheEnabledRemindersOnly() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.query("""
+                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-03-28 10:00+02', contact_id => 'ana',
+                                           location_id => 'sol', status => 'confirmed', data => '{"service":"corte"}')
+                """)
+            try await expand(db)
+            let rows = try await messages(db)
+            #expect(rows.filter { $0[0] == "appointment.confirmation" }.map { [$0[1], $0[2]] } == [["sms", "pending"], ["email", "pending"]])
+            // '1 day' before 10:00 on the day Madrid moves to summer time: 10:00 the day before, 23 hours earlier.
+            #expect(rows.filter { $0[0] == "appointment.reminder.1d" }.map { [$0[1], $0[3]] } == [["sms", "2027-03-27T09:00Z"], ["email", "2027-03-27T09:00Z"]])
+            #expect(rows.count == 4, "the 6-hour reminder is off by default: \(rows)")
+            let reminder = try #require(try await db.query("""
+                SELECT subject_type, subject_id, contact_id, template, locale, time_zone, data->>'service' AS service, data->'client'->>'name' AS name,
+                       event_at = '2027-03-28 10:00+02' AS at FROM herald.message WHERE rule_name = 'appointment.reminder.1d' LIMIT 1
+                """).named.first)
+            #expect([reminder["subject_type"], reminder["subject_id"], reminder["contact_id"], reminder["template"], reminder["locale"],
+                     reminder["time_zone"], reminder["service"], reminder["name"], reminder["at"]]
+                    == ["appointment", "A-1", "ana", "appointment.reminder", "es", "Europe/Madrid", "corte", "Ana", "t"])
+            #expect(try await db.scalar("SELECT state || ' ' || (processed_at IS NOT NULL) FROM herald.event") == "done true")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.event_outcome WHERE action = 'created'") == "4")
+        }
+    }
+
+    @Test func statusChangedToXMatchesOnlyX() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.execute("""
+                SELECT herald.record_event('work_order', 'W-1', 'status_changed', status => 'in_repair', previous_status => 'received', contact_id => 'ana');
+                SELECT herald.record_event('work_order', 'W-1', 'status_changed', status => 'ready', previous_status => 'in_repair', contact_id => 'ana');
+                """)
+            try await expand(db)
+            #expect(try await messages(db).map { [$0[0], $0[1]] } == [["work_order.ready", "sms"], ["work_order.ready", "email"]])
+        }
+    }
+
+    @Test func offsetsInMinutesHoursAndDaysAcrossDaylightSavingChanges() async throws {
+        try await TestDatabase.with { db in
+            try await db.execute("""
+                INSERT INTO herald.rule (name, subject_type, on_event, channels, template, send_before) VALUES
+                  ('r.1d', 'appointment', 'created', '{sms}', 't', '1 day'),
+                  ('r.24h', 'appointment', 'created', '{sms}', 't', '24 hours'),
+                  ('r.90m', 'appointment', 'created', '{sms}', 't', '90 minutes');
+                INSERT INTO herald.contact (id, phone, time_zone) VALUES
+                  ('madrid', '+34600000001', 'Europe/Madrid'), ('paris', '+33600000001', 'Europe/Paris'), ('toronto', '+14165550100', 'America/Toronto');
+                -- Madrid springs forward on 28 March 2027, Paris falls back on 31 October 2027, Toronto springs forward on 14 March 2027.
+                SELECT herald.record_event('appointment', 'M', 'created', starts_at => '2027-03-28 10:00+02', contact_id => 'madrid');
+                SELECT herald.record_event('appointment', 'P', 'created', starts_at => '2027-10-31 10:00+01', contact_id => 'paris');
+                SELECT herald.record_event('appointment', 'T', 'created', starts_at => '2027-03-14 15:00-04', contact_id => 'toronto');
+                """)
+            try await expand(db)
+            let rows = try await db.query("""
+                SELECT subject_id || ' ' || rule_name || ' ' || to_char(send_at AT TIME ZONE 'UTC', 'MM-DD"T"HH24:MI') AS x
+                  FROM herald.message ORDER BY subject_id, rule_name
+                """).rows.map { $0[0] ?? "" }
+            #expect(rows == [
+                "M r.1d 03-27T09:00", "M r.24h 03-27T08:00", "M r.90m 03-28T06:30",   // 10:00 CET the day before is 23 h earlier
+                "P r.1d 10-30T08:00", "P r.24h 10-30T09:00", "P r.90m 10-31T07:30",   // 10:00 CEST the day before is 25 h earlier
+                "T r.1d 03-13T20:00", "T r.24h 03-13T19:00", "T r.90m 03-14T17:30",   // 15:00 EST the day before is 23 h earlier
+            ])
+        }
+    }
+
+    @Test func aRescheduleMovesTheRemindersAndACancellationCancelsThem() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol')")
+            try await expand(db)
+            try await db.query("""
+                SELECT herald.record_event('appointment', 'A-1', 'time_changed', starts_at => '2027-05-12 17:30+02',
+                                           previous_starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol')
+                """)
+            try await expand(db)
+            let rows = try await messages(db)
+            #expect(rows.filter { $0[0] == "appointment.reminder.1d" }.map { [$0[2], $0[3]] } == [
+                ["cancelled", "2027-05-09T11:00Z"], ["cancelled", "2027-05-09T11:00Z"], ["pending", "2027-05-11T15:30Z"], ["pending", "2027-05-11T15:30Z"],
+            ])
+            #expect(rows.filter { $0[0] == "appointment.confirmation" }.map { $0[2] } == ["pending", "pending"], "not a reminder: kept")
+            let moved = try #require(try await db.query("""
+                SELECT data->>'previous_event_at' AS before, data->>'event_at' AS after FROM herald.message WHERE rule_name = 'appointment.rescheduled' LIMIT 1
+                """).named.first)
+            #expect(moved["before"] == "2027-05-10T11:00:00Z" && moved["after"] == "2027-05-12T15:30:00Z")
+
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'cancelled', starts_at => '2027-05-12 17:30+02', contact_id => 'ana', location_id => 'sol')")
+            try await expand(db)
+            let after = try await messages(db)
+            #expect(after.filter { $0[2] == "pending" }.map { $0[0] } == ["appointment.cancelled", "appointment.cancelled"])
+            #expect(try await db.scalar("SELECT bool_and(urgent) FROM herald.message WHERE rule_name = 'appointment.cancelled'") == "t")
+            #expect(try await db.scalar("""
+                SELECT string_agg(DISTINCT reason, ',') FROM herald.event_outcome WHERE action = 'cancelled' AND event_id = 3
+                """) == "the appointment was cancelled")
+        }
+    }
+
+    @Test func replayingAnEventCreatesNothingTwice() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            let event = "SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana')"
+            try await db.query(event)
+            try await expand(db)
+            try await db.query(event)
+            try await db.query(event)
+            try await expand(db)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message") == "4")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.event_outcome WHERE event_id IN (2, 3) AND reason LIKE 'already created%'") == "8")
+        }
+    }
+
+    @Test func completedSchedulesFeedbackAfterTheVisit() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.query("""
+                SELECT herald.record_event('appointment', 'A-1', 'completed', starts_at => '2027-05-10 13:00+02', ends_at => '2027-05-10 14:00+02',
+                                           contact_id => 'ana')
+                """)
+            try await expand(db)
+            #expect(try await messages(db).map { [$0[0], $0[3]] } == [["appointment.feedback", "2027-05-10T13:00Z"], ["appointment.feedback", "2027-05-10T13:00Z"]])
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE event_at IS NULL") == "2", "no cutoff after the visit")
+        }
+    }
+
+    @Test func whatCannotBeSentIsSkippedWithTheReason() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.contact (id, name, email, phone, preference) VALUES ('mailonly', 'Eva', 'eva@example.es', '+34600000002', 'email'),
+                                                                                     ('nophone', 'Luis', 'luis@example.es', NULL, 'both');
+                INSERT INTO herald.rule (name, subject_type, on_event, channels, template, recipient) VALUES
+                  ('staff.created', 'appointment', 'created', '{email,sms}', 't', 'staff');
+                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => now() + interval '2 hours', contact_id => 'mailonly', location_id => 'sol');
+                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'nophone');
+                """)
+            try await expand(db)
+            let skipped = try await db.query("""
+                SELECT event_id || ' ' || rule_name || ' ' || channel || ': ' || reason AS line FROM herald.event_outcome
+                 WHERE action = 'skipped' ORDER BY event_id, rule_name, channel
+                """).rows.map { $0[0] ?? "" }
+            #expect(skipped.contains("1 appointment.confirmation sms: contact mailonly prefers email, not sms"))
+            #expect(skipped.contains { $0.hasPrefix("1 appointment.reminder.1d email: too late: the reminder was due at ") })
+            #expect(skipped.contains("1 staff.created sms: the location has no staff phone address"))
+            #expect(skipped.contains("2 appointment.confirmation sms: contact nophone has no phone address"))
+            #expect(skipped.contains("2 staff.created email: the location has no staff email address"), "A-2 names no location")
+            let staff = try await db.scalar("SELECT recipient || ' ' || coalesce(contact_id, '-') FROM herald.message WHERE rule_name = 'staff.created'")
+            #expect(staff == "recepcion@sol.example -")
+        }
+    }
+
+    @Test func badEventsFailWithAReasonAndTheOthersFlow() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.contact (id, phone, time_zone) VALUES ('mars', '+34600000003', 'Mars/Olympus_Mons');
+                SELECT herald.record_event('appointment', 'A-1', 'exploded', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'atlantis');
+                SELECT herald.record_event('appointment', 'A-3', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ghost');
+                SELECT herald.record_event('appointment', 'A-4', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'mars');
+                SELECT herald.record_event('appointment', 'A-5', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana');
+                """)
+            try await expand(db)
+            let events = try await db.query("SELECT subject_id, state, coalesce(error, '-') AS error FROM herald.event ORDER BY id").named
+            #expect(events.map { [$0["subject_id"], $0["state"]] } == [["A-1", "failed"], ["A-2", "failed"], ["A-3", "failed"], ["A-4", "failed"], ["A-5", "done"]])
+            #expect(events[0]["error"]?.hasPrefix("unknown event type \"exploded\"; expected created, status_changed") == true)
+            #expect(events[1]["error"] == "unknown location \"atlantis\" (not in herald.location)")
+            #expect(events[2]["error"] == "unknown contact \"ghost\" (not in herald.contact)")
+            #expect(events[3]["error"]?.contains("Mars/Olympus_Mons") == true, "\(events[3])")
+            #expect(try await db.scalar("SELECT count(DISTINCT subject_id) FROM herald.message") == "1")
+        }
+    }
+
+    @Test func theDaemonEnqueuesOnlyWhatARuleSays() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', contact_id => 'ana')")
+            let conn = try await db.connect()
+            try await conn.execute("SET ROLE herald_daemon")
+            let call = "SELECT herald.enqueue_for_rule(1, '%@', '%@', '+34600000001', NULL, NULL, '{}', NULL, NULL, NULL, NULL, NULL, 'k-%@')"
+            func attempt(_ rule: String, _ channel: String) async -> String? {
+                do {
+                    _ = try await conn.query(call.replacingOccurrences(of: "%@", with: rule, options: [], range: call.range(of: "%@"))
+                        .replacingOccurrences(of: "%@", with: channel, options: [], range: nil))
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            #expect(await attempt("appointment.reminder.6h", "sms")?.contains("does not apply") == true, "a disabled rule")
+            #expect(await attempt("lead.created", "email")?.contains("does not apply") == true, "another subject type")
+            #expect(await attempt("appointment.confirmation", "webhook")?.contains("does not apply") == true, "a channel the rule does not use")
+            #expect(await attempt("appointment.confirmation", "sms") == nil)
+            await #expect(throws: PostgresError.self) { try await conn.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+1', 't')") }
+            await conn.close()
+        }
+    }
+}
