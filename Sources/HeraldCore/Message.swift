@@ -23,6 +23,8 @@ public struct OutboxMessage: Sendable, Equatable {
     /// The row's own `max_attempts`, when set.
     public var maxAttempts: Int?
     /// When and whether to send: the inputs of the scheduling rules.
+    /// The sender it goes out as (a rule's or location's `email_from` / `sms_from`); nil: the channel's.
+    public var sender: String?
     public var schedule: Schedule
 
     /// The columns the scheduling rules read.
@@ -86,6 +88,8 @@ public struct RenderedMessage: Sendable, Equatable {
     /// Email: this message's one-click unsubscribe link (RFC 8058), signed by Herald; the
     /// driver puts it in `List-Unsubscribe`.
     public var unsubscribeURL: String?
+    /// The sender to use instead of the channel's configured one (`herald.message.sender`).
+    public var sender: String?
 
     public init(id: Int64, channel: Channel, recipient: String, template: String, locale: String, attempt: Int, subject: String?, body: String, html: String?,
                 segments: Int? = nil, templateVersion: Int? = nil) {

@@ -64,9 +64,19 @@ public struct SMTPDriver: Driver {
         case .success(let m): to = m
         case .failure(let e): throw DeliveryError.permanent(e.reason)
         }
-        let messageID = EmailFormat.messageID(for: message, host: String(from.address.split(separator: "@").last ?? "herald.localhost"))
+        // A rule's or location's sender (email_from) replaces the channel's `from`.
+        let sender: Recipients.Mailbox
+        if let override = message.sender {
+            switch Recipients.mailbox(override) {
+            case .success(let m): sender = m
+            case .failure(let e): throw DeliveryError.permanent("sender \(e.reason)")
+            }
+        } else {
+            sender = from
+        }
+        let messageID = EmailFormat.messageID(for: message, host: String(sender.address.split(separator: "@").last ?? "herald.localhost"))
         var headers = [
-            "From: \(from.header)",
+            "From: \(sender.header)",
             "To: \(to.header)",
             "Subject: \(EmailFormat.encodeHeader(message.subject ?? ""))",
             "Date: \(EmailFormat.date(Date()))",
@@ -78,7 +88,7 @@ public struct SMTPDriver: Driver {
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         }
         let mail = MailTransfer(url: settings.url, tls: settings.tls, username: settings.username, password: settings.password,
-                                envelopeFrom: settings.envelopeFrom ?? from.address, recipients: [to.address],
+                                envelopeFrom: settings.envelopeFrom ?? sender.address, recipients: [to.address],
                                 headers: headers, text: message.body, html: message.html)
         do {
             let reply = try await transport.run { try await $0.send(mail, cancellation: $1) }

@@ -55,7 +55,9 @@ public struct TwilioDriver: Driver {
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
         if let reason = Recipients.validatePhone(message.recipient) { throw DeliveryError.permanent(reason) }
         var fields = [("To", message.recipient), ("Body", message.body)]
-        if let service = settings.messagingServiceSID { fields.append(("MessagingServiceSid", service)) }
+        // A rule's or location's sender (sms_from) replaces the channel's.
+        if let sender = message.sender { fields.append(("From", sender)) }
+        else if let service = settings.messagingServiceSID { fields.append(("MessagingServiceSid", service)) }
         else if let from = settings.from { fields.append(("From", from)) }
         if let callback = settings.statusCallback { fields.append(("StatusCallback", callback)) }
         let request = HTTPRequest(

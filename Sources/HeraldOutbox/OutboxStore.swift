@@ -166,7 +166,7 @@ public struct OutboxStore: Sendable {
         m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
         extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
         extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
-        m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead
+        m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender
         """
 
     /// A message from a row of a result that has ``messageColumns``, read by column name.
@@ -187,13 +187,15 @@ public struct OutboxStore: Sendable {
         if sendAt.timeIntervalSince1970 == -.infinity { sendAt = Date(timeIntervalSince1970: 0) }
         var expiresAt = date("expires_at")
         if expiresAt?.timeIntervalSince1970 == .infinity { expiresAt = nil }
-        return OutboxMessage(
+        var message = OutboxMessage(
             id: id, channel: text("channel") ?? "", recipient: text("recipient") ?? "", template: text("template") ?? "",
             locale: text("locale"), timeZone: text("time_zone"), data: text("data") ?? "{}", attempt: attempt,
             maxAttempts: text("max_attempts").flatMap { Int($0) },
             schedule: .init(sendAt: sendAt, postpone: duration("postpone") ?? .zero,
                             eventAt: date("event_at"), expiresAt: expiresAt, businessHoursOnly: text("business_hours_only") == "t",
                             locationID: text("location_id"), urgent: text("urgent") == "t", minimumLead: duration("min_lead")))
+        message.sender = columns.has("sender") ? text("sender") : nil
+        return message
     }
 
     /// Claims up to `limit` due messages of the given channels (plus any of an

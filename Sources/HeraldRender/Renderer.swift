@@ -173,6 +173,7 @@ public struct Renderer: Sendable {
                 id: message.id, channel: channel, recipient: message.recipient, template: name, locale: locale,
                 attempt: message.attempt, subject: subject.map(Self.oneLine), body: body, html: html,
                 templateVersion: template.record.version)
+            rendered.sender = message.sender
             switch channel {
             case .sms:
                 body = body.trimmingWhiteSpace
