@@ -241,3 +241,49 @@ extension OutboxStore {
         }
     }
 }
+
+extension OutboxStore {
+    /// What expanding one event did, for `herald explain --event`.
+    public struct EventReport: Sendable, Equatable {
+        /// `event 12: appointment A-1042 time_changed (done …)`.
+        public var summary: String
+        /// One line per message created, skipped or cancelled.
+        public var lines: [String]
+        /// The rules that matched (created or skipped something).
+        public var rules: [String]
+    }
+
+    /// The report for event `id`; nil when there is no such event.
+    public func eventReport(_ id: Int64) async throws -> EventReport? {
+        let events = try await connection.query("""
+            SELECT subject_type, subject_id, type, coalesce(status, '') AS status, state, coalesce(error, '') AS error,
+                   coalesce(to_char(processed_at, 'YYYY-MM-DD HH24:MI:SS TZ'), '') AS processed_at
+              FROM herald.event WHERE id = $1
+            """, [id])
+        guard let e = events.named.first else { return nil }
+        var summary = "event \(id): \(e["subject_type"] ?? "") \(e["subject_id"] ?? "") \(e["type"] ?? "")"
+        if let status = e["status"], !status.isEmpty { summary += " → \(status)" }
+        switch e["state"] {
+        case "pending": summary += " (pending: not expanded yet)"
+        case "failed": summary += " (failed: \(e["error"] ?? ""))"
+        default: summary += " (done \(e["processed_at"] ?? ""))"
+        }
+        let outcomes = try await connection.query("""
+            SELECT action, coalesce(rule_name, '') AS rule, coalesce(channel, '') AS channel, message_id, coalesce(reason, '') AS reason
+              FROM herald.event_outcome WHERE event_id = $1 ORDER BY CASE action WHEN 'cancelled' THEN 0 WHEN 'created' THEN 1 ELSE 2 END, id
+            """, [id]).named
+        var lines: [String] = []
+        var rules: [String] = []
+        for o in outcomes {
+            let rule = o["rule"] ?? ""
+            if !rule.isEmpty && !rules.contains(rule) { rules.append(rule) }
+            switch o["action"] {
+            case "cancelled": lines.append("cancelled message \(o["message_id"] ?? "?") (\(o["reason"] ?? ""))")
+            case "created": lines.append("created   message \(o["message_id"] ?? "?") by \(rule) (\(o["channel"] ?? ""))")
+            default: lines.append("skipped   \(rule) (\(o["channel"] ?? "")): \(o["reason"] ?? "")")
+            }
+        }
+        if lines.isEmpty && e["state"] == "done" { lines.append("no rule matched") }
+        return EventReport(summary: summary, lines: lines, rules: rules)
+    }
+}

@@ -13,11 +13,18 @@ struct Explain: AsyncParsableCommand {
         discussion: "Runs exactly what the worker runs for a claimed message (the scheduling rules, then rendering), with the same configuration, locations and templates. Prints a human line, then JSON.")
 
     @OptionGroup var options: GlobalOptions
-    @Argument(help: "Message id.") var id: Int64
+    @Argument(help: "Message id.") var id: Int64?
+    @Option(name: .long, help: "Explain an event instead (herald.event id): the rules it matched, the messages it created, skipped and cancelled.")
+    var event: Int64?
     @Option(help: "Instant to decide at, ISO 8601 (default now).") var at: String?
 
     func run() async throws {
         let config = try options.load()
+        if let event {
+            try await explainEvent(event, config: config)
+            return
+        }
+        guard let id else { throw fail("give a message id, or --event ID", code: 64) }
         var instant = Date()
         if let at {
             guard let parsed = parseInstant(at) else { throw fail("--at: not an ISO 8601 instant: \(at)", code: 64) }
@@ -76,5 +83,24 @@ struct Explain: AsyncParsableCommand {
     private func iso(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         return f.string(from: date)
+    }
+}
+
+extension Explain {
+    /// `herald explain --event ID`: what expanding the event did, from `herald.event_outcome`.
+    func explainEvent(_ id: Int64, config: Configuration) async throws {
+        let connection = try await openConnection(config)
+        let report: OutboxStore.EventReport?
+        do {
+            report = try await OutboxStore(connection: connection, workerID: "explain").eventReport(id)
+        } catch {
+            await connection.close()
+            throw fail("explain failed: \(error)")
+        }
+        await connection.close()
+        guard let report else { throw fail("no event \(id)") }
+        print(report.summary)
+        for line in report.lines { print("  " + line) }
+        if !report.rules.isEmpty { print("rules matched: \(report.rules.joined(separator: ", "))") }
     }
 }

@@ -141,6 +141,29 @@ import Testing
         }
     }
 
+    @Test func explainEventListsWhatTheExpansionDid() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.execute("""
+                UPDATE herald.contact SET preference = 'email' WHERE id = 'ana';
+                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'A-1', 'time_changed', starts_at => '2027-05-11 13:00+02', contact_id => 'ana');
+                """)
+            try await expand(db)
+            let (status, out, err) = try await HeraldProcess.run(["explain", "--event", "2"], environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(status == 0, "\(err)")
+            let lines = out.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("event 2: appointment A-1 time_changed (done ") == true, "\(out)")
+            #expect(lines.contains("  cancelled message 2 (its time changed)"), "\(out)")
+            #expect(lines.contains("  created   message 3 by appointment.reminder.1d (email)"), "\(out)")
+            #expect(lines.contains("  created   message 4 by appointment.rescheduled (email)"), "\(out)")
+            #expect(lines.contains("  skipped   appointment.reminder.1d (sms): contact ana prefers email, not sms"), "\(out)")
+            #expect(lines.last == "rules matched: appointment.reminder.1d, appointment.rescheduled", "\(out)")
+            let missing = try await HeraldProcess.run(["explain", "--event", "99"], environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(missing.0 == 1 && missing.2.contains("no event 99"))
+        }
+    }
+
     @Test func replayingAnEventCreatesNothingTwice() async throws {
         try await TestDatabase.with { db in
             try await setUp(db)
