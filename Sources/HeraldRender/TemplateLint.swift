@@ -22,6 +22,26 @@ public struct TemplateLint: Sendable {
         self.context = context
     }
 
+    /// An enabled rule's needs: its template on each of its channels, in each locale its
+    /// messages can have (the contacts' locales and the default), found directly or by the
+    /// fallback a message uses. One problem per rule, channel and missing set of locales.
+    public func checkRules(_ rules: [(name: String, template: String, channels: [String])], locales: [String]) -> [Problem] {
+        var problems: [Problem] = []
+        for rule in rules {
+            for channel in rule.channels {
+                let missing = locales.filter {
+                    if case .failure = catalog.lookup(key: rule.template, channel: channel, locale: $0) { return true }
+                    return false
+                }
+                if !missing.isEmpty {
+                    problems.append(Problem(template: "rule \(rule.name)",
+                                            reason: "no template \(rule.template) for \(channel) in locale\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) (nor a fallback)"))
+                }
+            }
+        }
+        return problems
+    }
+
     /// Names of sections opened inside a section of the same name
     /// (`{{#items}}…{{#items}}…{{/items}}…{{/items}}`), in order of appearance.
     public static func sectionsNestedOverThemselves(_ source: String) -> [String] {

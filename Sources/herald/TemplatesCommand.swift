@@ -70,7 +70,12 @@ struct Templates: AsyncParsableCommand {
             let config = try options.load()
             let (records, partials) = try await loadTemplates(config, builtin: builtin)
             let context = RenderContext(timeZone: config.scheduling.defaultTimeZone, now: Date(), smsMaxSegments: config.smsMaxSegments)
-            let problems = TemplateLint(records: records, partials: partials, defaultLocale: config.defaultLocale, context: context).run()
+            let lint = TemplateLint(records: records, partials: partials, defaultLocale: config.defaultLocale, context: context)
+            var problems = lint.run()
+            if !builtin {
+                let needs = try await loadRuleNeeds(config)
+                problems += lint.checkRules(needs.rules, locales: Array(Set(needs.locales + [config.defaultLocale])).sorted())
+            }
             for problem in problems { print(problem) }
             if problems.isEmpty {
                 print("\(records.count) templates and \(partials.count) partials: no problems")
@@ -199,5 +204,18 @@ private func loadTemplates(_ config: Configuration, builtin: Bool) async throws 
         return (try await store.templates(), try await store.partials())
     } catch {
         throw fail("cannot read templates: \(error)")
+    }
+}
+
+/// What the enabled rules need from the templates (`herald templates lint`).
+private func loadRuleNeeds(_ config: Configuration) async throws -> (rules: [(name: String, template: String, channels: [String])], locales: [String]) {
+    let connection = try await openConnection(config)
+    do {
+        let needs = try await OutboxStore(connection: connection, workerID: "templates").ruleNeeds()
+        await connection.close()
+        return needs
+    } catch {
+        await connection.close()
+        throw fail("cannot read rules: \(error)")
     }
 }

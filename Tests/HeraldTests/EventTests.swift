@@ -164,6 +164,25 @@ import Testing
         }
     }
 
+    @Test func lintChecksThatEveryEnabledRuleHasItsTemplates() async throws {
+        try await TestDatabase.with { db in
+            let path = try writeConfig("[database]\nurl = \"\(db.url)\"\n[render]\ndefault_locale = \"es\"")
+            _ = try await HeraldProcess.run(["templates", "install-defaults", "--config", path])
+            _ = try await HeraldProcess.run(["rules", "install-defaults", "--config", path])
+            let clean = try await HeraldProcess.run(["templates", "lint", "--config", path])
+            #expect(clean.0 == 0, "\(clean.1)\(clean.2)")
+            try await db.execute("""
+                INSERT INTO herald.rule (name, subject_type, on_event, channels, template) VALUES ('custom', 'appointment', 'created', '{sms,email}', 'custom.welcome');
+                INSERT INTO herald.template (key, channel, locale, body) VALUES ('custom.welcome', 'sms', 'de', 'Willkommen');
+                INSERT INTO herald.contact (id, locale) VALUES ('c', 'de');
+                """)
+            let broken = try await HeraldProcess.run(["templates", "lint", "--config", path])
+            #expect(broken.0 == 1)
+            #expect(broken.1.contains("rule custom: no template custom.welcome for sms in locale es (nor a fallback)"), "\(broken.1)")
+            #expect(broken.1.contains("rule custom: no template custom.welcome for email in locales de, es (nor a fallback)"), "\(broken.1)")
+        }
+    }
+
     @Test func replayingAnEventCreatesNothingTwice() async throws {
         try await TestDatabase.with { db in
             try await setUp(db)
