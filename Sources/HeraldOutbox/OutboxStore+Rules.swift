@@ -43,6 +43,22 @@ extension OutboxStore {
               channels: ["sms", "email"], template: "work_order.ready", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "client"),
         .init(name: "lead.created", enabled: true, subjectType: "lead", onEvent: "created", toStatus: nil,
               channels: ["email"], template: "lead.created", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "client"),
+        .init(name: "appointment.status_changed", enabled: false, subjectType: "appointment", onEvent: "status_changed", toStatus: nil,
+              channels: ["sms", "email"], template: "appointment.status_changed", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "client"),
+        .init(name: "lead.status_changed", enabled: false, subjectType: "lead", onEvent: "status_changed", toStatus: nil,
+              channels: ["email"], template: "lead.status_changed", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "client"),
+        // Seed 002's notifications to the business: by email to the location's staff_email
+        // (skipped, with the reason in herald.event_outcome, where a location has none).
+        .init(name: "staff.appointment.created", enabled: true, subjectType: "appointment", onEvent: "created", toStatus: nil,
+              channels: ["email"], template: "staff.appointment.created", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "staff"),
+        .init(name: "staff.appointment.time_changed", enabled: true, subjectType: "appointment", onEvent: "time_changed", toStatus: nil,
+              channels: ["email"], template: "staff.appointment.time_changed", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "staff"),
+        .init(name: "staff.appointment.cancelled", enabled: true, subjectType: "appointment", onEvent: "cancelled", toStatus: nil,
+              channels: ["email"], template: "staff.appointment.cancelled", sendBefore: nil, sendAfter: nil, urgent: true, recipient: "staff"),
+        .init(name: "staff.appointment.status_changed", enabled: false, subjectType: "appointment", onEvent: "status_changed", toStatus: nil,
+              channels: ["email"], template: "staff.appointment.status_changed", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "staff"),
+        .init(name: "staff.lead.created", enabled: true, subjectType: "lead", onEvent: "created", toStatus: nil,
+              channels: ["email"], template: "staff.lead.created", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "staff"),
     ]
 
     /// Installs ``defaultRules``; rules that exist (perhaps edited) are kept. Returns how many were written.

@@ -119,12 +119,14 @@ public struct EventPlan: Sendable, Equatable {
             contactID: rule.toStaff ? nil : contact?.id, sender: sender, dedupeKey: key))
     }
 
-    /// The templates' variables: the event's `data`, plus `client.name`, `event_at`,
+    /// The templates' variables: the event's `data`, plus `client.name`, `.phone`, `.email`, `event_at`,
     /// `previous_event_at`, `ends_at`, `status` and `previous_status` where it has none.
     static func templateData(event: OutboxStore.EventRow, contact: OutboxStore.EventContact?) -> String? {
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)), var data = parsed as? [String: Any] else { return nil }
         var client = data["client"] as? [String: Any] ?? [:]
         if client["name"] == nil, let name = contact?.name { client["name"] = name }
+        if client["phone"] == nil, let phone = contact?.phone { client["phone"] = phone }
+        if client["email"] == nil, let email = contact?.email { client["email"] = email }
         if !client.isEmpty { data["client"] = client }
         if data["event_at"] == nil, let at = event.startsAt { data["event_at"] = ISO8601.string(at) }
         if data["previous_event_at"] == nil, let at = event.previousStartsAt { data["previous_event_at"] = ISO8601.string(at) }

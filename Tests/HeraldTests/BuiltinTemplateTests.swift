@@ -16,7 +16,9 @@ func renderBuiltin(_ key: String, _ channel: Channel, _ locale: String, zone: St
 @Suite struct BuiltinTemplateTests {
     static let keys = ["appointment.pending", "appointment.confirmed", "appointment.declined", "appointment.cancelled",
                        "appointment.rescheduled", "appointment.reminder", "appointment.feedback",
-                       "work_order.created", "work_order.status_changed", "work_order.ready", "lead.created"]
+                       "work_order.created", "work_order.status_changed", "work_order.ready", "lead.created",
+                       "appointment.status_changed", "lead.status_changed", "staff.appointment.created", "staff.appointment.time_changed",
+                       "staff.appointment.cancelled", "staff.appointment.status_changed", "staff.lead.created"]
 
     @Test func everyPromisedMessageTypeExistsInEveryLocaleAndChannel() {
         #expect(BuiltinTemplates.keys == Self.keys)

@@ -58,7 +58,9 @@ import Testing
             #expect(rows.filter { $0[0] == "appointment.confirmation" }.map { [$0[1], $0[2]] } == [["sms", "pending"], ["email", "pending"]])
             // '1 day' before 10:00 on the day Madrid moves to summer time: 10:00 the day before, 23 hours earlier.
             #expect(rows.filter { $0[0] == "appointment.reminder.1d" }.map { [$0[1], $0[3]] } == [["sms", "2027-03-27T09:00Z"], ["email", "2027-03-27T09:00Z"]])
-            #expect(rows.count == 4, "the 6-hour reminder is off by default: \(rows)")
+            #expect(rows.filter { $0[0] == "staff.appointment.created" }.map { [$0[1], $0[2]] } == [["email", "pending"]], "the location's staff is told")
+            #expect(rows.count == 5, "the 6-hour reminder is off by default: \(rows)")
+            #expect(try await db.scalar("SELECT recipient FROM herald.message WHERE rule_name = 'staff.appointment.created'") == "recepcion@sol.example")
             let reminder = try #require(try await db.query("""
                 SELECT subject_type, subject_id, contact_id, template, locale, time_zone, data->>'service' AS service, data->'client'->>'name' AS name,
                        event_at = '2027-03-28 10:00+02' AS at FROM herald.message WHERE rule_name = 'appointment.reminder.1d' LIMIT 1
@@ -67,7 +69,7 @@ import Testing
                      reminder["time_zone"], reminder["service"], reminder["name"], reminder["at"]]
                     == ["appointment", "A-1", "ana", "appointment.reminder", "es", "Europe/Madrid", "corte", "Ana", "t"])
             #expect(try await db.scalar("SELECT state || ' ' || (processed_at IS NOT NULL) FROM herald.event") == "done true")
-            #expect(try await db.scalar("SELECT count(*) FROM herald.event_outcome WHERE action = 'created'") == "4")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.event_outcome WHERE action = 'created'") == "5")
         }
     }
 
@@ -133,7 +135,7 @@ import Testing
             try await db.query("SELECT herald.record_event('appointment', 'A-1', 'cancelled', starts_at => '2027-05-12 17:30+02', contact_id => 'ana', location_id => 'sol')")
             try await expand(db)
             let after = try await messages(db)
-            #expect(after.filter { $0[2] == "pending" }.map { $0[0] } == ["appointment.cancelled", "appointment.cancelled"])
+            #expect(after.filter { $0[2] == "pending" }.map { $0[0] } == ["appointment.cancelled", "appointment.cancelled", "staff.appointment.cancelled"])
             #expect(try await db.scalar("SELECT bool_and(urgent) FROM herald.message WHERE rule_name = 'appointment.cancelled'") == "t")
             #expect(try await db.scalar("""
                 SELECT string_agg(DISTINCT reason, ',') FROM herald.event_outcome WHERE action = 'cancelled' AND event_id = 3
@@ -158,7 +160,8 @@ import Testing
             #expect(lines.contains("  created   message 3 by appointment.reminder.1d (email)"), "\(out)")
             #expect(lines.contains("  created   message 4 by appointment.rescheduled (email)"), "\(out)")
             #expect(lines.contains("  skipped   appointment.reminder.1d (sms): contact ana prefers email, not sms"), "\(out)")
-            #expect(lines.last == "rules matched: appointment.reminder.1d, appointment.rescheduled", "\(out)")
+            #expect(lines.last == "rules matched: appointment.reminder.1d, appointment.rescheduled, staff.appointment.time_changed", "\(out)")
+            #expect(lines.contains("  skipped   staff.appointment.time_changed (email): the location has no staff email address"), "\(out)")
             let missing = try await HeraldProcess.run(["explain", "--event", "99"], environment: ["HERALD_DATABASE_URL": db.url])
             #expect(missing.0 == 1 && missing.2.contains("no event 99"))
         }

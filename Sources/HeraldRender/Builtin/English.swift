@@ -73,5 +73,46 @@ extension BuiltinTemplates {
                 "Thank you for contacting {{location.name}}.",
                 "We've received your request{{#lead.subject}} about \"{{lead.subject}}\"{{/lead.subject}} and will get back to you as soon as possible.",
             ]),
+        BuiltinText("appointment.status_changed", "en",
+            sms: "{{location.name}}: your appointment on {{event_at.datetime}} is now: {{status}}.",
+            subject: "Your appointment on {{event_at.date}}: {{status}}", [
+                "The status of your appointment{{#service}} for {{service}}{{/service}} on {{event_at.datetime_long}} has changed.",
+                "Current status: {{status}}",
+            ], links: [("Manage my booking", "manage_url")]),
+        BuiltinText("lead.status_changed", "en",
+            sms: "{{location.name}}: your request is now: {{status}}.",
+            subject: "Your request: {{status}}", [
+                "The status of your request{{#lead.subject}} about \"{{lead.subject}}\"{{/lead.subject}} has changed.",
+                "Current status: {{status}}",
+            ]),
+        BuiltinText("staff.appointment.created", "en",
+            sms: "New booking: {{client.name}}, {{event_at.datetime}}{{#service}} ({{service}}){{/service}}.",
+            subject: "New booking: {{client.name}}, {{event_at.datetime}}", greeting: "Hello team,", [
+                "{{client.name}} booked{{#service}} {{service}}{{/service}} for {{event_at.datetime_long}}.",
+                "{{#client.phone}}Phone: {{client.phone}}{{/client.phone}}{{#client.email}}\nEmail: {{client.email}}{{/client.email}}",
+            ]),
+        BuiltinText("staff.appointment.time_changed", "en",
+            sms: "Booking moved: {{client.name}}, {{previous_event_at.datetime}} → {{event_at.datetime}}.",
+            subject: "Booking moved: {{client.name}}, now {{event_at.datetime}}", greeting: "Hello team,", [
+                "{{client.name}}'s booking{{#service}} for {{service}}{{/service}} has moved.",
+                "Before: {{previous_event_at.datetime_long}}\nNow: {{event_at.datetime_long}}",
+            ]),
+        BuiltinText("staff.appointment.cancelled", "en",
+            sms: "Booking cancelled: {{client.name}}, {{event_at.datetime}}.",
+            subject: "Booking cancelled: {{client.name}}, {{event_at.datetime}}", greeting: "Hello team,", [
+                "{{client.name}}'s booking{{#service}} for {{service}}{{/service}} on {{event_at.datetime_long}} was cancelled.",
+                "{{#reason}}Reason: {{reason}}{{/reason}}",
+            ]),
+        BuiltinText("staff.appointment.status_changed", "en",
+            sms: "Booking {{client.name}}, {{event_at.datetime}}: {{status}}.",
+            subject: "Booking {{client.name}}, {{event_at.datetime}}: {{status}}", greeting: "Hello team,", [
+                "The booking of {{client.name}} on {{event_at.datetime_long}} is now: {{status}}.",
+            ]),
+        BuiltinText("staff.lead.created", "en",
+            sms: "New enquiry from {{client.name}}{{#lead.subject}}: {{lead.subject}}{{/lead.subject}}.",
+            subject: "New enquiry from {{client.name}}", greeting: "Hello team,", [
+                "{{client.name}} sent an enquiry{{#lead.subject}} about \"{{lead.subject}}\"{{/lead.subject}}.",
+                "{{#client.phone}}Phone: {{client.phone}}{{/client.phone}}{{#client.email}}\nEmail: {{client.email}}{{/client.email}}",
+            ]),
     ]
 }

@@ -73,5 +73,46 @@ extension BuiltinTemplates {
                 "Merci d'avoir contacté {{location.name}}.",
                 "Nous avons bien reçu votre demande{{#lead.subject}} concernant « {{lead.subject}} »{{/lead.subject}} et nous vous répondrons dans les meilleurs délais.",
             ]),
+        BuiltinText("appointment.status_changed", "fr",
+            sms: "{{location.name}} : votre rendez-vous du {{event_at.datetime}} a changé de statut : {{status}}.",
+            subject: "Votre rendez-vous du {{event_at.date}} : {{status}}", [
+                "Le statut de votre rendez-vous{{#service}} pour {{service}}{{/service}} du {{event_at.datetime_long}} a changé.",
+                "Statut actuel : {{status}}",
+            ], links: [("Gérer mon rendez-vous", "manage_url")]),
+        BuiltinText("lead.status_changed", "fr",
+            sms: "{{location.name}} : votre demande a changé de statut : {{status}}.",
+            subject: "Votre demande : {{status}}", [
+                "Le statut de votre demande{{#lead.subject}} concernant « {{lead.subject}} »{{/lead.subject}} a changé.",
+                "Statut actuel : {{status}}",
+            ]),
+        BuiltinText("staff.appointment.created", "fr",
+            sms: "Nouveau rendez-vous : {{client.name}}, {{event_at.datetime}}{{#service}} ({{service}}){{/service}}.",
+            subject: "Nouveau rendez-vous : {{client.name}}, {{event_at.datetime}}", greeting: "Bonjour à l’équipe,", [
+                "{{client.name}} a réservé{{#service}} {{service}}{{/service}} pour le {{event_at.datetime_long}}.",
+                "{{#client.phone}}Téléphone : {{client.phone}}{{/client.phone}}{{#client.email}}\nE-mail : {{client.email}}{{/client.email}}",
+            ]),
+        BuiltinText("staff.appointment.time_changed", "fr",
+            sms: "Rendez-vous déplacé : {{client.name}}, {{previous_event_at.datetime}} → {{event_at.datetime}}.",
+            subject: "Rendez-vous déplacé : {{client.name}}, désormais {{event_at.datetime}}", greeting: "Bonjour à l’équipe,", [
+                "Le rendez-vous de {{client.name}}{{#service}} pour {{service}}{{/service}} a été déplacé.",
+                "Avant : {{previous_event_at.datetime_long}}\nDésormais : {{event_at.datetime_long}}",
+            ]),
+        BuiltinText("staff.appointment.cancelled", "fr",
+            sms: "Rendez-vous annulé : {{client.name}}, {{event_at.datetime}}.",
+            subject: "Rendez-vous annulé : {{client.name}}, {{event_at.datetime}}", greeting: "Bonjour à l’équipe,", [
+                "Le rendez-vous de {{client.name}}{{#service}} pour {{service}}{{/service}} du {{event_at.datetime_long}} a été annulé.",
+                "{{#reason}}Motif : {{reason}}{{/reason}}",
+            ]),
+        BuiltinText("staff.appointment.status_changed", "fr",
+            sms: "Rendez-vous de {{client.name}}, {{event_at.datetime}} : {{status}}.",
+            subject: "Rendez-vous de {{client.name}}, {{event_at.datetime}} : {{status}}", greeting: "Bonjour à l’équipe,", [
+                "Le rendez-vous de {{client.name}} du {{event_at.datetime_long}} est désormais : {{status}}.",
+            ]),
+        BuiltinText("staff.lead.created", "fr",
+            sms: "Nouvelle demande de {{client.name}}{{#lead.subject}} : {{lead.subject}}{{/lead.subject}}.",
+            subject: "Nouvelle demande de {{client.name}}", greeting: "Bonjour à l’équipe,", [
+                "{{client.name}} a envoyé une demande{{#lead.subject}} concernant « {{lead.subject}} »{{/lead.subject}}.",
+                "{{#client.phone}}Téléphone : {{client.phone}}{{/client.phone}}{{#client.email}}\nE-mail : {{client.email}}{{/client.email}}",
+            ]),
     ]
 }

@@ -18,6 +18,13 @@ extension BuiltinTemplates {
         "work_order.status_changed": "Work order status changed (order.status)",
         "work_order.ready": "Work order ready for pickup",
         "lead.created": "Enquiry (lead) received",
+        "appointment.status_changed": "Booking status changed (status)",
+        "lead.status_changed": "Enquiry status changed (status)",
+        "staff.appointment.created": "To the location's staff: new booking",
+        "staff.appointment.time_changed": "To the location's staff: booking moved (previous_event_at -> event_at)",
+        "staff.appointment.cancelled": "To the location's staff: booking cancelled",
+        "staff.appointment.status_changed": "To the location's staff: booking status changed",
+        "staff.lead.created": "To the location's staff: new enquiry",
     ]
 
     /// The partials the built-in templates use, in each locale.
@@ -73,6 +80,24 @@ extension BuiltinTemplates {
         switch key {
         case "appointment.pending", "appointment.confirmed", "appointment.declined", "appointment.cancelled":
             data["manage_url"] = base
+        case "appointment.status_changed":
+            data["manage_url"] = base
+            data["status"] = ["es": "confirmada", "fr": "confirmé", "en": "confirmed"][locale] ?? "confirmed"
+        case "lead.status_changed":
+            data["lead"] = ["subject": ["es": "presupuesto de reparación", "fr": "devis de réparation", "en": "repair quote"][locale] ?? "repair quote"]
+            data["status"] = ["es": "en estudio", "fr": "en cours d’étude", "en": "under review"][locale] ?? "under review"
+        case "staff.appointment.created", "staff.appointment.cancelled", "staff.appointment.status_changed", "staff.appointment.time_changed":
+            var client = data["client"] as? [String: Any] ?? [:]
+            client["phone"] = "+34 600 11 22 33"
+            client["email"] = "cliente@example.com"
+            data["client"] = client
+            data["previous_event_at"] = locale == "en" ? "2026-05-11T10:30:00-04:00" : "2026-05-11T10:30:00+02:00"
+            data["status"] = ["es": "confirmada", "fr": "confirmé", "en": "confirmed"][locale] ?? "confirmed"
+        case "staff.lead.created":
+            var client = data["client"] as? [String: Any] ?? [:]
+            client["phone"] = "+34 600 11 22 33"
+            data["client"] = client
+            data["lead"] = ["subject": ["es": "presupuesto de reparación", "fr": "devis de réparation", "en": "repair quote"][locale] ?? "repair quote"]
         case "appointment.rescheduled":
             data["manage_url"] = base
             data["previous_event_at"] = locale == "en" ? "2026-05-11T10:30:00-04:00" : "2026-05-11T10:30:00+02:00"

@@ -73,5 +73,46 @@ extension BuiltinTemplates {
                 "Gracias por ponerte en contacto con {{location.name}}.",
                 "Hemos recibido tu consulta{{#lead.subject}} sobre «{{lead.subject}}»{{/lead.subject}} y te responderemos lo antes posible.",
             ]),
+        BuiltinText("appointment.status_changed", "es",
+            sms: "{{location.name}}: tu cita del {{event_at.datetime}} ha cambiado de estado: {{status}}.",
+            subject: "Tu cita del {{event_at.date}}: {{status}}", [
+                "Tu cita{{#service}} para {{service}}{{/service}} del {{event_at.datetime_long}} ha cambiado de estado.",
+                "Estado actual: {{status}}",
+            ], links: [("Gestionar mi cita", "manage_url")]),
+        BuiltinText("lead.status_changed", "es",
+            sms: "{{location.name}}: tu solicitud ha cambiado de estado: {{status}}.",
+            subject: "Tu solicitud: {{status}}", [
+                "Tu solicitud{{#lead.subject}} sobre «{{lead.subject}}»{{/lead.subject}} ha cambiado de estado.",
+                "Estado actual: {{status}}",
+            ]),
+        BuiltinText("staff.appointment.created", "es",
+            sms: "Nueva cita: {{client.name}}, {{event_at.datetime}}{{#service}} ({{service}}){{/service}}.",
+            subject: "Nueva cita: {{client.name}}, {{event_at.datetime}}", greeting: "Hola, equipo:", [
+                "{{client.name}} ha reservado{{#service}} {{service}}{{/service}} para el {{event_at.datetime_long}}.",
+                "{{#client.phone}}Teléfono: {{client.phone}}{{/client.phone}}{{#client.email}}\nCorreo: {{client.email}}{{/client.email}}",
+            ]),
+        BuiltinText("staff.appointment.time_changed", "es",
+            sms: "Cita movida: {{client.name}}, {{previous_event_at.datetime}} → {{event_at.datetime}}.",
+            subject: "Cita movida: {{client.name}}, ahora {{event_at.datetime}}", greeting: "Hola, equipo:", [
+                "La cita de {{client.name}}{{#service}} para {{service}}{{/service}} ha cambiado de hora.",
+                "Antes: {{previous_event_at.datetime_long}}\nAhora: {{event_at.datetime_long}}",
+            ]),
+        BuiltinText("staff.appointment.cancelled", "es",
+            sms: "Cita cancelada: {{client.name}}, {{event_at.datetime}}.",
+            subject: "Cita cancelada: {{client.name}}, {{event_at.datetime}}", greeting: "Hola, equipo:", [
+                "Se ha cancelado la cita de {{client.name}}{{#service}} para {{service}}{{/service}} del {{event_at.datetime_long}}.",
+                "{{#reason}}Motivo: {{reason}}{{/reason}}",
+            ]),
+        BuiltinText("staff.appointment.status_changed", "es",
+            sms: "Cita de {{client.name}}, {{event_at.datetime}}: {{status}}.",
+            subject: "Cita de {{client.name}}, {{event_at.datetime}}: {{status}}", greeting: "Hola, equipo:", [
+                "La cita de {{client.name}} del {{event_at.datetime_long}} está ahora: {{status}}.",
+            ]),
+        BuiltinText("staff.lead.created", "es",
+            sms: "Nueva consulta de {{client.name}}{{#lead.subject}}: {{lead.subject}}{{/lead.subject}}.",
+            subject: "Nueva consulta de {{client.name}}", greeting: "Hola, equipo:", [
+                "{{client.name}} ha enviado una consulta{{#lead.subject}} sobre «{{lead.subject}}»{{/lead.subject}}.",
+                "{{#client.phone}}Teléfono: {{client.phone}}{{/client.phone}}{{#client.email}}\nCorreo: {{client.email}}{{/client.email}}",
+            ]),
     ]
 }
