@@ -1,13 +1,13 @@
--- Demo data for deploy/demo: a hair salon in Madrid (es), a physiotherapy clinic
--- in Paris (fr) and a phone repair shop in Toronto (en). The templates are the
--- built-in ones (deploy/demo runs `herald templates install-defaults` first);
--- the messages carry only data: names, times, links. Dates are real timestamps
--- that the templates print in each client's language and time zone.
+-- Demo data for deploy/demo: a hair salon in Madrid (es), a physiotherapy clinic in Paris
+-- (fr) and a phone repair shop in Toronto (en). deploy/demo installs the built-in templates
+-- and the default rules first; this file only records what a booking application would:
+-- the businesses, their clients, and what happened to appointments, work orders and leads.
+-- Herald's rules turn those events into messages.
 
-INSERT INTO herald.location (id, name, time_zone, lock_time_zone, address, phone) VALUES
-('olivia-madrid', 'Peluquería Olivia', 'Europe/Madrid', false, 'Calle de Fuencarral 45, 28004 Madrid', '+34 910 123 456'),
-('kine-bastille', 'Cabinet Kiné Bastille', 'Europe/Paris', false, '12 rue de la Roquette, 75011 Paris', '+33 1 43 00 00 00'),
-('fixit-queen', 'FixIt Phones', 'America/Toronto', false, '210 Queen St W, Toronto, ON', '+1 416 555 0100');
+INSERT INTO herald.location (id, name, time_zone, lock_time_zone, address, phone, staff_email) VALUES
+('olivia-madrid', 'Peluquería Olivia', 'Europe/Madrid', false, 'Calle de Fuencarral 45, 28004 Madrid', '+34 910 123 456', 'recepcion@olivia.example.es'),
+('kine-bastille', 'Cabinet Kiné Bastille', 'Europe/Paris', false, '12 rue de la Roquette, 75011 Paris', '+33 1 43 00 00 00', NULL),
+('fixit-queen', 'FixIt Phones', 'America/Toronto', false, '210 Queen St W, Toronto, ON', '+1 416 555 0100', 'desk@fixit.example.ca');
 
 -- The repair shop's opening hours: Mon-Fri 09:00-13:00 and 15:00-19:00 (lunch break), Sat 10:00-14:00.
 INSERT INTO herald.location_hours (location_id, weekday, opens, closes)
@@ -15,49 +15,64 @@ SELECT 'fixit-queen', d, o, c FROM generate_series(1, 5) d, (VALUES ('09:00'::ti
 UNION ALL SELECT 'fixit-queen', 6, '10:00', '14:00';
 INSERT INTO herald.location_closed (location_id, day) VALUES ('fixit-queen', '2026-12-25'), ('fixit-queen', '2027-01-01');
 
--- Appointments two days from now at 13:00 / 09:30 / 16:15 local time; urgent = not held by quiet hours
--- (the demo should show its messages whatever the time of day it is run).
-INSERT INTO herald.message (channel, recipient, template, locale, time_zone, location_id, event_at, urgent, data, send_at, postpone, dedupe_key) VALUES
-('email', 'lucia.fernandez@example.es', 'appointment.confirmed', 'es-ES', 'Europe/Madrid', 'olivia-madrid',
- ((current_date + 2) + time '13:00') AT TIME ZONE 'Europe/Madrid', false,
- '{"client":{"name":"Lucía"},"service":"corte y peinado","manage_url":"https://citas.example.es/c/8f2a"}',
- now(), '0', 'appt-1001-confirmed'),
-('sms', '+34600111221', 'appointment.reminder', 'es', 'Europe/Madrid', 'olivia-madrid',
- ((current_date + 2) + time '13:00') AT TIME ZONE 'Europe/Madrid', true,
- '{"client":{"name":"Lucía"},"manage_url":"https://citas.example.es/c/8f2a"}',
- now(), '0', 'appt-1001-reminder'),
-('email', 'camille.martin@example.fr', 'appointment.rescheduled', 'fr-FR', 'Europe/Paris', 'kine-bastille',
- ((current_date + 2) + time '09:30') AT TIME ZONE 'Europe/Paris', false,
- jsonb_build_object('client', jsonb_build_object('name', 'Camille'), 'service', 'une séance de kinésithérapie',
-                    'previous_event_at', to_char(((current_date + 1) + time '18:00') AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD"T"HH24:MI:SSOF'),
-                    'manage_url', 'https://rdv.example.fr/r/77c1'),
- now(), '0', 'appt-2001-rescheduled'),
-('sms', '+33612345678', 'appointment.reminder', 'fr', 'Europe/Paris', 'kine-bastille',
- ((current_date + 2) + time '09:30') AT TIME ZONE 'Europe/Paris', true,
- '{"client":{"name":"Camille"},"manage_url":"https://rdv.example.fr/r/77c1"}',
- now(), '0', 'appt-2001-reminder'),
--- "Postpone sending by one hour": stays pending; `herald explain 5` says until when.
-('sms', '+33687654321', 'appointment.feedback', 'fr-FR', 'Europe/Paris', 'kine-bastille', NULL, false,
- '{"client":{"name":"Hugo"},"feedback_url":"https://avis.example.fr/f/91"}',
- now(), '1 hour', 'appt-2002-feedback'),
-('email', 'sam.taylor@example.ca', 'appointment.reminder', 'en-CA', 'America/Toronto', 'fixit-queen',
- ((current_date + 2) + time '16:15') AT TIME ZONE 'America/Toronto', false,
- '{"client":{"name":"Sam"},"service":"screen replacement","confirm_url":"https://book.example.ca/c/3d9","cancel_url":"https://book.example.ca/x/3d9"}',
- now(), '0', 'appt-3001-reminder'),
-('sms', '+14165550141', 'work_order.ready', 'en', 'America/Toronto', 'fixit-queen', NULL, true,
- '{"client":{"name":"Sam"},"order":{"number":"WO-5521","device":"iPhone 13","total":{"amount":"189.00","currency":"CAD"}}}',
- now(), '0', 'wo-5521-ready'),
-('webhook', 'https://crm.example.ca/hooks/herald', 'work_order.status_changed', 'en', 'America/Toronto', 'fixit-queen', NULL, false,
- '{"client":{"name":"Sam"},"order":{"number":"WO-5521","status":"ready for pickup","device":"iPhone 13"}}',
- now(), '0', 'wo-5521-status-ready');
+-- "Ready for pickup" only while the shop is open (sent now if it is, else at the next opening).
+UPDATE herald.rule SET business_hours_only = true WHERE name = 'work_order.ready';
 
--- Only during the shop's business hours: sent now if it is open in Toronto, else deferred to the next opening.
-INSERT INTO herald.message (channel, recipient, template, locale, data, location_id, business_hours_only, dedupe_key) VALUES
-('sms', '+14165550143', 'work_order.ready', 'en',
- '{"client":{"name":"Priya"},"order":{"number":"WO-5530","device":"Pixel 8","total":{"amount":"95.00","currency":"CAD"}}}',
- 'fixit-queen', true, 'wo-5530-ready');
+-- The clients, as the booking application knows them (preference: seeds 000/001).
+INSERT INTO herald.contact (id, name, email, phone, locale, time_zone, preference, sms_consent) VALUES
+('lucia', 'Lucía', 'lucia.fernandez@example.es', '+34600111221', 'es', 'Europe/Madrid', 'both', true),
+('camille', 'Camille', 'camille.martin@example.fr', '+33612345678', 'fr', 'Europe/Paris', 'both', true),
+('hugo', 'Hugo', 'hugo.bernard@example.fr', '+33687654321', 'fr', 'Europe/Paris', 'sms', true),
+('sam', 'Sam', 'sam.taylor@example.ca', '+14165550141', 'en', 'America/Toronto', 'both', true),
+('priya', 'Priya', 'priya.shah@example.ca', '+14165550143', 'en', 'America/Toronto', 'sms', true),
+('noor', 'Noor', 'noor@example.ca', NULL, 'en', 'America/Toronto', 'email', NULL);
 
-INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone, dedupe_key) VALUES
--- A bad row on purpose: the template uses {{order.number}}, the data has no order. It fails
+-- Lucía books a haircut two days from now at 13:00: confirmation (SMS + email), a reminder the
+-- day before, and a note to the salon's front desk.
+SELECT herald.record_event('appointment', 'A-1001', 'created',
+    starts_at => ((current_date + 2) + time '13:00') AT TIME ZONE 'Europe/Madrid', contact_id => 'lucia',
+    location_id => 'olivia-madrid', status => 'confirmed',
+    data => '{"service":"corte y peinado","manage_url":"https://citas.example.es/c/8f2a"}');
+
+-- Camille booked physiotherapy for three days from now at 18:00, then moved it to 09:30 a day
+-- earlier: the
+-- reminder planned for the old time is cancelled, a new one follows the appointment, and she
+-- gets a "your appointment has moved" message.
+SELECT herald.record_event('appointment', 'A-2001', 'created',
+    starts_at => ((current_date + 3) + time '18:00') AT TIME ZONE 'Europe/Paris', contact_id => 'camille',
+    location_id => 'kine-bastille', data => '{"service":"une séance de kinésithérapie","manage_url":"https://rdv.example.fr/r/77c1"}');
+SELECT herald.record_event('appointment', 'A-2001', 'time_changed',
+    starts_at => ((current_date + 2) + time '09:30') AT TIME ZONE 'Europe/Paris',
+    previous_starts_at => ((current_date + 3) + time '18:00') AT TIME ZONE 'Europe/Paris', contact_id => 'camille',
+    location_id => 'kine-bastille', data => '{"service":"une séance de kinésithérapie","manage_url":"https://rdv.example.fr/r/77c1"}');
+
+-- Hugo's session just ended: "how was it?" an hour later (he prefers SMS).
+SELECT herald.record_event('appointment', 'A-2002', 'completed',
+    starts_at => now() - interval '1 hour', ends_at => now() - interval '5 minutes', contact_id => 'hugo',
+    location_id => 'kine-bastille', data => '{"feedback_url":"https://avis.example.fr/f/91"}');
+
+-- Sam books a screen replacement in Toronto, then cancels it: the reminders never go, he gets
+-- the cancellation at once (urgent: quiet hours do not hold it), and so does the shop's desk.
+SELECT herald.record_event('appointment', 'A-3001', 'created',
+    starts_at => ((current_date + 2) + time '16:15') AT TIME ZONE 'America/Toronto', contact_id => 'sam',
+    location_id => 'fixit-queen', data => '{"service":"screen replacement"}');
+SELECT herald.record_event('appointment', 'A-3001', 'cancelled',
+    starts_at => ((current_date + 2) + time '16:15') AT TIME ZONE 'America/Toronto', contact_id => 'sam',
+    location_id => 'fixit-queen', data => '{"service":"screen replacement","reason":"the part is out of stock"}');
+
+-- Work orders at the repair shop: "status changed to ready" (only that status has a rule on).
+SELECT herald.record_event('work_order', 'WO-5521', 'status_changed', status => 'in_repair', previous_status => 'received',
+    contact_id => 'sam', location_id => 'fixit-queen', data => '{"order":{"number":"WO-5521","device":"iPhone 13"}}');
+SELECT herald.record_event('work_order', 'WO-5530', 'status_changed', status => 'ready', previous_status => 'in_repair',
+    contact_id => 'priya', location_id => 'fixit-queen',
+    data => '{"order":{"number":"WO-5530","device":"Pixel 8","total":{"amount":"95.00","currency":"CAD"}}}');
+
+-- An enquiry: acknowledged by email, and the desk is told.
+SELECT herald.record_event('lead', 'L-77', 'created', contact_id => 'noor', location_id => 'fixit-queen',
+    data => '{"lead":{"subject":"battery replacement quote"}}');
+
+-- A host can still enqueue directly. A bad row on purpose: the template uses {{order.number}},
+-- the data has no order. Urgent, so no quiet hour holds it: whatever the time of day, it fails
 -- with a readable reason (never an SMS with a hole); the rest flow.
-('sms', '+14165550199', 'work_order.status_changed', 'en', 'America/Toronto', '{"client":{"name":"Alex"}}', now(), '0', NULL);
+INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, urgent) VALUES
+('sms', '+14165550199', 'work_order.status_changed', 'en', 'America/Toronto', '{"client":{"name":"Alex"}}', true);

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+/// deploy/demo's data through the real binary: it runs from events and rules, a reschedule
+/// moves the reminders, and the deliberately bad row fails with its readable reason
+/// whatever the hour (it is urgent: no quiet hour can merely defer it).
+@Suite struct DemoDataTests {
+    @Test func theDemoRunsFromEventsAndItsBadRowAlwaysFailsReadably() async throws {
+        try await TestDatabase.with { db in
+            let out = try temporaryDirectory()
+            let path = try writeConfig("""
+                [database]
+                url = "\(db.url)"
+                [worker]
+                poll_interval = "200ms"
+                [channels.email]
+                driver = "file"
+                directory = "\(out.path)"
+                from = "Herald demo <demo@herald.localhost>"
+                [channels.sms]
+                driver = "file"
+                directory = "\(out.path)"
+                """)
+            #expect(try await HeraldProcess.run(["templates", "install-defaults", "--config", path]).0 == 0)
+            #expect(try await HeraldProcess.run(["rules", "install-defaults", "--config", path]).0 == 0)
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            try await db.execute(try String(contentsOf: root.appendingPathComponent("deploy/demo-data.sql"), encoding: .utf8))
+            let run = try await HeraldProcess.run(["run", "--exit-when-idle", "--config", path], timeout: .seconds(90))
+            #expect(run.0 == 0, "\(run.2)")
+            #expect(try await db.scalar("SELECT string_agg(DISTINCT state, ',') FROM herald.event") == "done")
+            #expect(try await db.scalar("SELECT status || ': ' || last_error FROM herald.message WHERE subject_type IS NULL")
+                    == "failed: template work_order.status_changed (en) body uses location, order, missing from data")
+            // Camille's move: the reminders for the old time are cancelled, new ones wait for the new time.
+            let reminders = try await db.query("""
+                SELECT status, count(*) AS n FROM herald.message WHERE subject_id = 'A-2001' AND rule_name = 'appointment.reminder.1d'
+                 GROUP BY status ORDER BY status
+                """).named.map { "\($0["status"] ?? "") \($0["n"] ?? "")" }
+            #expect(reminders == ["cancelled 2", "pending 2"])
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE subject_id = 'A-2001' AND rule_name = 'appointment.rescheduled'") == "2")
+            // Sam's cancellation went at once; his reminders never will.
+            #expect(try await db.scalar("SELECT string_agg(status, ',' ORDER BY channel) FROM herald.message WHERE subject_id = 'A-3001' AND rule_name = 'appointment.cancelled'") == "sent,sent")
+            #expect(try await db.scalar("SELECT string_agg(DISTINCT status, ',') FROM herald.message WHERE subject_id = 'A-3001' AND rule_name = 'appointment.reminder.1d'") == "cancelled")
+        }
+    }
+}
