@@ -54,7 +54,13 @@ CREATE TABLE herald.rule (
     recipient           text        NOT NULL DEFAULT 'client' CHECK (recipient IN ('client', 'staff')),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     CHECK (send_before IS NULL OR send_after IS NULL),
-    CHECK (channels <@ ARRAY['sms', 'email', 'webhook'] AND cardinality(channels) > 0)
+    CHECK (channels <@ ARRAY['sms', 'email', 'webhook'] AND cardinality(channels) > 0),
+    -- A rule with a typo would never match: the names are checked when it is written.
+    CONSTRAINT rule_subject_type_is_a_name CHECK (subject_type ~ '^[a-z][a-z0-9_]{0,62}$'),
+    CONSTRAINT rule_on_event_is_an_event_type
+        CHECK (on_event IN ('created', 'status_changed', 'time_changed', 'cancelled', 'completed', 'confirmed', 'declined')),
+    CONSTRAINT rule_to_status_is_a_name CHECK (to_status IS NULL OR to_status ~ '^[A-Za-z0-9][A-Za-z0-9_ .-]{0,63}$'),
+    CONSTRAINT rule_template_is_a_key CHECK (template ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$')
 );
 COMMENT ON TABLE herald.rule IS
     'Notification rules: on an event of a subject type (and status), which template goes by which channels, and when.';

@@ -39,6 +39,8 @@ public final class MetricsExporter: Sendable {
         "oldest_due_age_seconds": "Seconds since the oldest due pending message became due (0 when none is due).",
         "failed_last_hour": "Messages that ended failed in the last hour.",
         "inbound_waiting": "Client replies stored and not processed yet.",
+        "events_waiting": "Events recorded by the host and not expanded yet.",
+        "events_failed_last_hour": "Events that could not be expanded in the last hour (herald explain --event ID).",
         "schema_version": "The outbox's schema version.",
     ]
 
@@ -74,6 +76,8 @@ public final class MetricsExporter: Sendable {
         gauge("oldest_due_age_seconds").set(report.oldestDueAgeSeconds ?? 0)
         gauge("failed_last_hour").set(Double(report.failedLastHour))
         gauge("inbound_waiting").set(Double(report.inboundWaiting))
+        gauge("events_waiting").set(Double(report.eventsWaiting))
+        gauge("events_failed_last_hour").set(Double(report.eventsFailedLastHour))
         gauge("schema_version").set(Double(report.schemaVersion))
     }
 

@@ -98,6 +98,9 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var optedOut: [String: Int] = [:]
     /// Client replies not processed yet.
     public var inboundWaiting: Int = 0
+    /// Events not expanded yet, and events that failed in the last hour.
+    public var eventsWaiting: Int = 0
+    public var eventsFailedLastHour: Int = 0
 }
 
 /// Every statement Herald runs against the outbox, on one connection.
@@ -430,6 +433,15 @@ public struct OutboxStore: Sendable {
         if version >= 9 {
             report.inboundWaiting = Int(try await connection.query(
                 "SELECT count(*) FROM herald.inbound WHERE processed_at IS NULL").scalar ?? "0") ?? 0
+        }
+        if version >= 12 {
+            let events = try await connection.query("""
+                SELECT count(*) FILTER (WHERE state = 'pending') AS waiting,
+                       count(*) FILTER (WHERE state = 'failed' AND processed_at > now() - interval '1 hour') AS failed
+                  FROM herald.event WHERE state = 'pending' OR (state = 'failed' AND processed_at > now() - interval '1 hour')
+                """).named.first
+            report.eventsWaiting = events?["waiting"].flatMap { Int($0) } ?? 0
+            report.eventsFailedLastHour = events?["failed"].flatMap { Int($0) } ?? 0
         }
         return report
     }

@@ -34,15 +34,25 @@ public struct EventPlan: Sendable, Equatable {
                             location: OutboxStore.EventLocation?, planner: SchedulePlanner, now: Date) -> EventPlan {
         var plan = EventPlan()
         guard eventTypes.contains(event.type) else {
-            plan.failure = "unknown event type \"\(SafeText.clean(event.type, limit: 64))\"; expected \(eventTypes.joined(separator: ", "))"
+            plan.failure = "unknown event type \"\(oneLine(event.type))\"; expected \(eventTypes.joined(separator: ", "))"
             return plan
         }
+        if !isName(event.subjectType, first: { $0.isLowercase || $0.isNumber }, rest: "_", limit: 63) {
+            plan.failure = "invalid subject type \"\(oneLine(event.subjectType))\"; expected a lower-case name such as appointment or work_order"
+            return plan
+        }
+        for (name, value) in [("status", event.status), ("previous_status", event.previousStatus)] {
+            if let value, !isName(value, first: { $0.isLetter || $0.isNumber }, rest: "_ .-", limit: 64) {
+                plan.failure = "invalid \(name) \"\(oneLine(value))\"; expected a name of letters, digits, _ . - or spaces (at most 64)"
+                return plan
+            }
+        }
         if let id = event.locationID, location == nil {
-            plan.failure = "unknown location \"\(SafeText.clean(id, limit: 64))\" (not in herald.location)"
+            plan.failure = "unknown location \"\(oneLine(id))\" (not in herald.location)"
             return plan
         }
         if let id = event.contactID, contact == nil {
-            plan.failure = "unknown contact \"\(SafeText.clean(id, limit: 64))\" (not in herald.contact)"
+            plan.failure = "unknown contact \"\(oneLine(id))\" (not in herald.contact)"
             return plan
         }
         guard let data = templateData(event: event, contact: contact) else {
@@ -67,6 +77,17 @@ public struct EventPlan: Sendable, Equatable {
     }
 
     struct Skip: Error { let reason: String }
+
+    /// Outside text quoted in an error: capped, cleaned, on one line.
+    static func oneLine(_ text: String) -> String {
+        SafeText.clean(text, limit: 64).replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
+    }
+
+    /// A status or subject type: ASCII letters and digits, `rest`'s characters after the first.
+    static func isName(_ text: String, first: (Character) -> Bool, rest: String, limit: Int) -> Bool {
+        guard let head = text.first, text.count <= limit, head.isASCII, first(head) else { return false }
+        return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || rest.contains($0)) }
+    }
 
     static func message(_ rule: OutboxStore.MatchedRule, _ channel: Channel, event: OutboxStore.EventRow, contact: OutboxStore.EventContact?,
                         location: OutboxStore.EventLocation?, data: String, planner: SchedulePlanner, now: Date) -> Result<OutboxStore.RuleMessage, Skip> {

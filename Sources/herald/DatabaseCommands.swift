@@ -138,6 +138,8 @@ struct Status: AsyncParsableCommand {
             print("opted out of \(channel): \(count)")
         }
         if report.inboundWaiting > 0 { print("client replies waiting to be processed: \(report.inboundWaiting)") }
+        if report.eventsWaiting > 0 { print("events waiting to be expanded: \(report.eventsWaiting)") }
+        if report.eventsFailedLastHour > 0 { print("events failed in the last hour: \(report.eventsFailedLastHour) (herald explain --event ID)") }
     }
 }
 

@@ -249,15 +249,33 @@ import Testing
                 SELECT herald.record_event('appointment', 'A-3', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ghost');
                 SELECT herald.record_event('appointment', 'A-4', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'mars');
                 SELECT herald.record_event('appointment', 'A-5', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana');
+                SELECT herald.record_event('Appointment!', 'A-6', 'created', contact_id => 'ana');
+                SELECT herald.record_event('work_order', 'W-7', 'status_changed', status => E'ready\n; DROP TABLE x', contact_id => 'ana');
                 """)
             try await expand(db)
             let events = try await db.query("SELECT subject_id, state, coalesce(error, '-') AS error FROM herald.event ORDER BY id").named
-            #expect(events.map { [$0["subject_id"], $0["state"]] } == [["A-1", "failed"], ["A-2", "failed"], ["A-3", "failed"], ["A-4", "failed"], ["A-5", "done"]])
+            #expect(events.map { [$0["subject_id"], $0["state"]] } == [["A-1", "failed"], ["A-2", "failed"], ["A-3", "failed"], ["A-4", "failed"], ["A-5", "done"],
+                                                                        ["A-6", "failed"], ["W-7", "failed"]])
+            #expect(events[5]["error"]?.hasPrefix("invalid subject type \"Appointment!\"") == true, "\(events[5])")
+            #expect(events[6]["error"]?.hasPrefix("invalid status \"ready ; DROP TABLE x\"") == true, "\(events[6])")
+            // Rules are checked when they are written: a typo there would silently never match.
+            for (column, value, constraint) in [("subject_type", "'Appoint ment'", "rule_subject_type_is_a_name"),
+                                                ("on_event", "'booked'", "rule_on_event_is_an_event_type")] {
+                do {
+                    try await db.execute("INSERT INTO herald.rule (name, subject_type, on_event, template) VALUES ('bad', 'appointment', 'created', 't')"
+                        .replacingOccurrences(of: column == "subject_type" ? "'appointment'" : "'created'", with: value))
+                    Issue.record("a rule with a bad \(column) was accepted")
+                } catch {
+                    #expect("\(error)".contains(constraint), "\(error)")
+                }
+            }
             #expect(events[0]["error"]?.hasPrefix("unknown event type \"exploded\"; expected created, status_changed") == true)
             #expect(events[1]["error"] == "unknown location \"atlantis\" (not in herald.location)")
             #expect(events[2]["error"] == "unknown contact \"ghost\" (not in herald.contact)")
             #expect(events[3]["error"]?.contains("Mars/Olympus_Mons") == true, "\(events[3])")
             #expect(try await db.scalar("SELECT count(DISTINCT subject_id) FROM herald.message") == "1")
+            let (code, out, _) = try await HeraldProcess.run(["status"], environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(code == 0 && out.contains("events failed in the last hour: 6 (herald explain --event ID)"), "\(out)")
         }
     }
 
