@@ -92,4 +92,17 @@ MUTATIONS = [
      "RepliesTests", 1),
     ("body-size-limit", "Sources/HeraldHTTP/HTTPListener.swift", "declared > settings.maxBodyBytes { return nil }", "declared < 0 { return nil }",
      "ListenerTests", 1),
+    # Subjects, contacts, events and rules (issue 14).
+    ("contact-checked-at-claim", OUTBOX, "CASE WHEN contact_id IS NOT NULL THEN herald.contact_block(contact_id, channel) END,",
+     "CASE WHEN false THEN herald.contact_block(contact_id, channel) END,", "SubjectTests", 1),
+    ("event-replay-dedupe", SQL, "    IF EXISTS (SELECT 1 FROM herald.message WHERE dedupe_key = p_dedupe_key) THEN",
+     "    IF false THEN", "EventTests", 1),
+    ("reschedule-cancels-reminders", "Sources/HeraldPipeline/EventPlan.swift", 'case "time_changed": plan.cancel = .reminders',
+     'case "time_changed": plan.cancel = nil', "EventTests", 1),
+    ("too-late-reminder", "Sources/HeraldPipeline/EventPlan.swift", "if rule.isReminder, let at = rule.sendAt, at < now {",
+     "if rule.isReminder, let at = rule.sendAt, at < now, false {", "EventTests", 1),
+    ("rule-applies-to-event", SQL, "NOT r.enabled OR r.subject_type <> e.subject_type OR NOT (p_channel = ANY (r.channels)) THEN",
+     "false THEN", "EventTests", 1),
+    ("event-failure-isolated", "Sources/HeraldOutbox/OutboxStore+Events.swift", '                try await connection.execute("ROLLBACK TO SAVEPOINT expand")\n',
+     '                throw error\n', "EventTests", 1),
 ]
