@@ -97,15 +97,30 @@ public struct Migrator: Sendable {
                 }
                 continue
             }
-            try await connection.execute("BEGIN")
-            try await connection.execute(migration.sql)
-            try await connection.query(
-                "INSERT INTO herald.schema_migrations (version, name, checksum) VALUES ($1::integer, $2, $3)",
-                [migration.version, migration.name, migration.checksum])
-            try await connection.execute("COMMIT")
+            // Roles are shared by every database of the server, and the advisory lock only
+            // serialises migrations of this one: another database's migration can create a
+            // role between 007's "if not exists" and its CREATE ROLE. That migration is
+            // rolled back and run once more (the role then exists).
+            for attempt in 1...2 {
+                do {
+                    try await apply(migration)
+                    break
+                } catch let error as PostgresError where attempt == 1 && ["23505", "42710"].contains(error.sqlState ?? "") {
+                    _ = try? await connection.execute("ROLLBACK")
+                }
+            }
             applied.append(migration)
         }
         return applied
+    }
+
+    private func apply(_ migration: Migration) async throws {
+        try await connection.execute("BEGIN")
+        try await connection.execute(migration.sql)
+        try await connection.query(
+            "INSERT INTO herald.schema_migrations (version, name, checksum) VALUES ($1::integer, $2, $3)",
+            [migration.version, migration.name, migration.checksum])
+        try await connection.execute("COMMIT")
     }
 
     /// The highest applied version, or 0 for a database Herald has never migrated.

@@ -23,23 +23,7 @@ public final class EventExpander: Service, Sendable {
     }
 
     public func run() async throws {
-        let stop = StopFlag()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                guard await self.context.waitForStartup(or: stop) else { return }
-                while !stop.isSet {
-                    let busy = await self.expandBatch(limit: 100)
-                    if busy { continue }
-                    _ = await self.context.eventWake.wait(timeout: self.context.settings.pollInterval)
-                }
-            } onGracefulShutdown: {
-                stop.set()
-                self.context.eventWake.signal()
-            }
-        } onCancel: {
-            stop.set()
-            self.context.eventWake.signal()
-        }
+        await context.drainLoop(wake: context.eventWake) { await self.expandBatch(limit: 100) }
     }
 
     /// Expands up to `limit` events; true when there may be more.

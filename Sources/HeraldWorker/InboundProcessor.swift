@@ -28,23 +28,7 @@ public final class InboundProcessor: Service, Sendable {
     }
 
     public func run() async throws {
-        let stop = StopFlag()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                guard await self.context.waitForStartup(or: stop) else { return }
-                while !stop.isSet {
-                    let busy = await self.processBatch()
-                    if busy { continue }
-                    _ = await self.context.inboundWake.wait(timeout: self.context.settings.pollInterval)
-                }
-            } onGracefulShutdown: {
-                stop.set()
-                self.context.inboundWake.signal()
-            }
-        } onCancel: {
-            stop.set()
-            self.context.inboundWake.signal()
-        }
+        await context.drainLoop(wake: context.inboundWake) { await self.processBatch() }
     }
 
     /// Processes up to 100 replies, and delivery receipts still waiting for their message;
