@@ -143,6 +143,33 @@ import Testing
         }
     }
 
+    @Test func locationFiltersPostponeAndFlagsComeFromTheRule() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.location (id, name, time_zone) VALUES ('norte', 'Peluquería Olivia Norte', 'Europe/Madrid');
+                INSERT INTO herald.location_hours (location_id, weekday, opens, closes) SELECT 'sol', d, '00:00', '23:59' FROM generate_series(1, 7) d;
+                INSERT INTO herald.rule (name, subject_type, on_event, channels, template, location_ids, postpone, business_hours_only, urgent) VALUES
+                  ('only.sol', 'appointment', 'completed', '{sms}', 't', '{sol}', '1 hour', true, true);
+                SELECT herald.record_event('appointment', 'A-1', 'completed', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol');
+                SELECT herald.record_event('appointment', 'A-2', 'completed', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'norte');
+                """)
+            try await expand(db)
+            let rows = try await db.query("""
+                SELECT subject_id, postpone::text AS postpone, business_hours_only AS bh, urgent FROM herald.message WHERE rule_name = 'only.sol'
+                """).named.map { [$0["subject_id"], $0["postpone"], $0["bh"], $0["urgent"]] }
+            #expect(rows == [["A-1", "01:00:00", "t", "t"]], "only the listed location, with the rule's postpone and flags")
+            // A business-hours-only rule for a location with no opening hours cannot be scheduled: skipped, saying so.
+            try await db.execute("""
+                DELETE FROM herald.location_hours;
+                SELECT herald.record_event('appointment', 'A-3', 'completed', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol');
+                """)
+            try await expand(db)
+            let reason = try await db.scalar("SELECT reason FROM herald.event_outcome WHERE event_id = 3 AND rule_name = 'only.sol'")
+            #expect(reason?.hasPrefix("cannot be scheduled: ") == true, "\(reason ?? "-")")
+        }
+    }
+
     @Test func explainEventListsWhatTheExpansionDid() async throws {
         try await TestDatabase.with { db in
             try await setUp(db)
