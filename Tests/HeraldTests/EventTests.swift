@@ -170,6 +170,30 @@ import Testing
         }
     }
 
+    /// With a 30-second poll, only `NOTIFY herald_event` can make the daemon expand at once.
+    @Test func aRecordedEventWakesTheDaemon() async throws {
+        try await TestDatabase.with { db in
+            try await setUp(db)
+            let worker = makeWorker(db, drivers: [.sms: ScriptedDriver(), .email: ScriptedDriver()], poll: .seconds(30), exitWhenIdle: false)
+            let running = Task { try await worker.run() }
+            // Started, and the expander's first look at herald.event is over (its last statement
+            // is the COMMIT of a transaction that found nothing).
+            #expect(try await db.waitUntil {
+                guard try await db.isIdle() else { return false }
+                return try await db.scalar("""
+                    SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND application_name = 'herald-events' AND state = 'idle' AND query = 'COMMIT'
+                    """) == "1"
+            })
+            let start = ContinuousClock.now
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana')")
+            #expect(try await db.waitUntil(timeout: .seconds(10)) { try await db.scalar("SELECT state FROM herald.event") == "done" })
+            #expect(ContinuousClock.now - start < .seconds(10), "woken by NOTIFY, not by the 30-second poll")
+            worker.requestStop()
+            try await running.value
+        }
+    }
+
     @Test func explainEventListsWhatTheExpansionDid() async throws {
         try await TestDatabase.with { db in
             try await setUp(db)
