@@ -19,8 +19,8 @@ extension OutboxStore {
         public var endsAt: Date?
         public var locationID: String?
         public var contactID: String?
-        /// The event's `data`, a JSON object as text.
-        public var data: String
+        /// The event's `data`, a JSON object as text; nil when over ``OutboxStore/eventDataLimit``.
+        public var data: String?
     }
 
     /// The event's client, with why each channel may not be used now (`herald.contact_block`).
@@ -67,16 +67,20 @@ extension OutboxStore {
         let result = try await connection.query("""
             SELECT id, subject_type, subject_id, type, status, previous_status,
                    extract(epoch FROM starts_at)::float8 AS starts_at, extract(epoch FROM previous_starts_at)::float8 AS previous_starts_at,
-                   extract(epoch FROM ends_at)::float8 AS ends_at, location_id, contact_id, data::text AS data
+                   extract(epoch FROM ends_at)::float8 AS ends_at, location_id, contact_id,
+                   CASE WHEN octet_length(data::text) <= $1 THEN data::text END AS data
               FROM herald.event WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
-            """)
+            """, [Self.eventDataLimit])
         guard let row = result.named.first, let id = row["id"].flatMap({ Int64($0) }) else { return nil }
         func date(_ name: String) -> Date? { row[name].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil } }
         return EventRow(id: id, subjectType: row["subject_type"] ?? "", subjectID: row["subject_id"] ?? "", type: row["type"] ?? "",
                         status: row["status"], previousStatus: row["previous_status"], startsAt: date("starts_at"),
                         previousStartsAt: date("previous_starts_at"), endsAt: date("ends_at"), locationID: row["location_id"],
-                        contactID: row["contact_id"], data: row["data"] ?? "{}")
+                        contactID: row["contact_id"], data: row["data"])
     }
+
+    /// Event data larger than this (bytes of JSON text) is not read: the event fails, saying so.
+    public static let eventDataLimit = 256 * 1024
 
     /// The event's contact, if it names one that exists.
     public func eventContact(_ id: String) async throws -> EventContact? {

@@ -55,6 +55,10 @@ public struct EventPlan: Sendable, Equatable {
             plan.failure = "unknown contact \"\(oneLine(id))\" (not in herald.contact)"
             return plan
         }
+        guard event.data != nil else {
+            plan.failure = "data is larger than \(OutboxStore.eventDataLimit / 1024) KB"
+            return plan
+        }
         guard let data = templateData(event: event, contact: contact) else {
             plan.failure = "data is not a JSON object"
             return plan
@@ -143,7 +147,8 @@ public struct EventPlan: Sendable, Equatable {
     /// The templates' variables: the event's `data`, plus `client.name`, `.phone`, `.email`, `event_at`,
     /// `previous_event_at`, `ends_at`, `status` and `previous_status` where it has none.
     static func templateData(event: OutboxStore.EventRow, contact: OutboxStore.EventContact?) -> String? {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)), var data = parsed as? [String: Any] else { return nil }
+        guard let text = event.data, let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
+              var data = parsed as? [String: Any] else { return nil }
         var client = data["client"] as? [String: Any] ?? [:]
         if client["name"] == nil, let name = contact?.name { client["name"] = name }
         if client["phone"] == nil, let phone = contact?.phone { client["phone"] = phone }
