@@ -60,25 +60,4 @@ public struct ListenerSettings: Sendable {
         public static let health = "/healthz"
         public static let metrics = "/metrics"
     }
-
-    /// `StatusCallback` for Twilio when the channel sets none.
-    public var statusCallbackURL: String { publicURL + Path.twilioStatus }
-}
-
-/// Twilio's message statuses as they bear on Herald's: only final ones change a message.
-public enum ReceiptStatus: Sendable, Equatable {
-    /// `delivered` (and WhatsApp's `read`): the handset has it.
-    case delivered
-    /// `undelivered` or `failed`: the carrier or Twilio gave up.
-    case undelivered
-    /// `queued`, `sending`, `sent`, `accepted`, `scheduled`, …: on its way, nothing to record.
-    case inFlight
-
-    public init(twilio status: String) {
-        switch status.lowercased() {
-        case "delivered", "read": self = .delivered
-        case "undelivered", "failed": self = .undelivered
-        default: self = .inFlight
-        }
-    }
 }

@@ -218,13 +218,6 @@ extension OutboxStore {
             """, [id, error])
     }
 
-    /// Marks an event failed outside a transaction (after a rollback).
-    public func failEvent(_ id: Int64, reason: String) async throws {
-        try await connection.query("""
-            UPDATE herald.event SET state = 'failed', processed_at = now(), error = left($2, 2000) WHERE id = $1 AND state = 'pending'
-            """, [id, reason])
-    }
-
     /// Claims the oldest pending event and expands it with `work` in one transaction: the
     /// messages, cancellations and the log commit together with the event marked done.
     /// A statement error inside `work` (a bad time zone, a rule that no longer applies) is

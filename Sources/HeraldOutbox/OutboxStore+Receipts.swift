@@ -102,13 +102,6 @@ extension OutboxStore {
         return !result.rows.isEmpty
     }
 
-    /// True when `recipient` is opted out of `channel` now.
-    public func isOptedOut(channel: String, recipient: String) async throws -> Bool {
-        try await connection.query("""
-            SELECT 1 FROM herald.opt_out WHERE channel = $1 AND recipient = herald.normalize_recipient($1, $2)
-            """, [channel, recipient]).rows.isEmpty == false
-    }
-
     /// The highest migration applied (`herald.schema_migrations`).
     public func schemaVersion() async throws -> Int {
         try await Migrator(connection: connection).currentVersion()

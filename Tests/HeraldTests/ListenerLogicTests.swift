@@ -4,7 +4,7 @@ import HeraldConfig
 import HeraldInbound
 import Testing
 
-/// The listener's pure parts: form bodies, unsubscribe tokens, receipt statuses, answers,
+/// The listener's pure parts: form bodies, unsubscribe tokens, answers,
 /// page language, and the `[http]` / `[replies]` configuration.
 @Suite struct ListenerLogicTests {
     @Test func formBodiesDecodeStrictly() throws {
@@ -38,14 +38,6 @@ import Testing
         #expect(UnsubscribeToken.verify("v1." + graft, key: key) == nil)
         for garbage in ["", "v1", "v1..", "v2.\(token.dropFirst(3))", String(repeating: "A", count: 5000), "v1.%%%.%%%"] {
             #expect(UnsubscribeToken.verify(garbage, key: key) == nil)
-        }
-    }
-
-    @Test func onlyFinalTwilioStatusesCount() {
-        #expect(ReceiptStatus(twilio: "delivered") == .delivered && ReceiptStatus(twilio: "READ") == .delivered)
-        #expect(ReceiptStatus(twilio: "undelivered") == .undelivered && ReceiptStatus(twilio: "failed") == .undelivered)
-        for status in ["queued", "sending", "sent", "accepted", "scheduled", "canceled", "", "garbage"] {
-            #expect(ReceiptStatus(twilio: status) == .inFlight)
         }
     }
 
