@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         // One message through the rules and rendering at one instant: pure, shared by the daemon and the CLI.
-        .target(name: "HeraldPipeline", dependencies: ["HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldScheduling"], swiftSettings: strict),
+        .target(name: "HeraldPipeline", dependencies: ["HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldScheduling", "HeraldInbound"], swiftSettings: strict),
         // What comes back from clients and providers, as pure logic: reply keywords, Twilio signatures.
         .target(name: "HeraldInbound", dependencies: ["HeraldCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // systemd: sd_notify over $NOTIFY_SOCKET, and logging to the journal.
@@ -65,7 +65,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The HTTP listener: provider webhooks (replies, receipts), unsubscribe links, health, metrics.
         .target(name: "HeraldHTTP", dependencies: [
-            "HeraldCore", "HeraldOutbox", "HeraldPostgres", "HeraldInbound", "HeraldWorker",
+            "HeraldCore", "HeraldOutbox", "HeraldPostgres", "HeraldInbound", "HeraldWorker", "HeraldRender",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

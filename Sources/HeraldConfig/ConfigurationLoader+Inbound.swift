@@ -24,6 +24,8 @@ extension ConfigurationLoader {
         case "replies.opt_out": config.replies.keywords.optOut = Set(try words(raw, path, file).map(ReplyKeywords.fold))
         case "replies.opt_in": config.replies.keywords.optIn = Set(try words(raw, path, file).map(ReplyKeywords.fold))
         case "replies.help": config.replies.keywords.help = Set(try words(raw, path, file).map(ReplyKeywords.fold))
+        case "replies.confirm": config.replies.keywords.confirm = Set(try words(raw, path, file).map(ReplyKeywords.fold))
+        case "replies.decline": config.replies.keywords.decline = Set(try words(raw, path, file).map(ReplyKeywords.fold))
         case "replies.stop_reply": config.replies.confirmStop = try bool(raw, path, file)
         case "replies.start_reply": config.replies.confirmStart = try bool(raw, path, file)
         case "replies.help_reply": config.replies.answerHelp = try bool(raw, path, file)
@@ -40,7 +42,13 @@ extension ConfigurationLoader {
                               reason: "required with http.listen: the URL Twilio and clients use to reach Herald (signatures are computed over it)")
         }
         let k = config.replies.keywords
-        for (a, b, name) in [(k.optOut, k.optIn, "replies.opt_in"), (k.optOut, k.help, "replies.help"), (k.optIn, k.help, "replies.help")] {
+        // An answer word may also be an opt-in word (YES): it answers when a reminder awaits
+        // an answer and opts in otherwise. It may never be an opt-out word (CANCEL is STOP
+        // to carriers), a help word, or both answers.
+        for (a, b, name) in [(k.optOut, k.optIn, "replies.opt_in"), (k.optOut, k.help, "replies.help"), (k.optIn, k.help, "replies.help"),
+                             (k.optOut, k.confirm, "replies.confirm"), (k.optOut, k.decline, "replies.decline"),
+                             (k.help, k.confirm, "replies.confirm"), (k.help, k.decline, "replies.decline"),
+                             (k.confirm, k.decline, "replies.decline")] {
             if let shared = a.intersection(b).sorted().first {
                 throw ConfigError(file: config.source, key: name, reason: "\"\(shared)\" is in two keyword lists; a word can mean only one thing")
             }

@@ -117,7 +117,7 @@ public struct ConfigurationLoader {
         "retention": ["keep", "batch", "interval"],
         "log": ["level"],
         "http": ["listen", "public_url", "twilio_auth_token_file", "link_key_file", "max_body", "connections"],
-        "replies": ["opt_out", "opt_in", "help", "stop_reply", "start_reply", "help_reply"],
+        "replies": ["opt_out", "opt_in", "help", "confirm", "decline", "stop_reply", "start_reply", "help_reply"],
     ]
 
     func set(section: String, key: String, _ raw: RawValue, file: String, config: inout Configuration) throws {

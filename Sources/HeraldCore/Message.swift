@@ -22,10 +22,23 @@ public struct OutboxMessage: Sendable, Equatable {
     public var attempt: Int
     /// The row's own `max_attempts`, when set.
     public var maxAttempts: Int?
-    /// When and whether to send: the inputs of the scheduling rules.
     /// The sender it goes out as (a rule's or location's `email_from` / `sms_from`); nil: the channel's.
     public var sender: String?
+    /// What the message is about (`subject_type`, `subject_id`), when the host or a rule said.
+    public var subject: Subject?
+    /// When and whether to send: the inputs of the scheduling rules.
     public var schedule: Schedule
+
+    /// The appointment (work order, lead, …) a message is about.
+    public struct Subject: Sendable, Equatable {
+        public var type: String
+        public var id: String
+
+        public init(type: String, id: String) {
+            self.type = type
+            self.id = id
+        }
+    }
 
     /// The columns the scheduling rules read.
     public struct Schedule: Sendable, Equatable {

@@ -19,7 +19,10 @@ public final class HTTPListener: Service, Sendable {
     let logger: Logger
     let database: ListenerDatabase
     let exporter: MetricsExporter
+    /// Signs unsubscribe and answer links.
     let unsubscribeKey: [UInt8]?
+    /// The zone answer pages show times in when neither the message nor its location has one.
+    let defaultTimeZone: String
     private let bound = Mutex<BoundState>(BoundState())
 
     private struct BoundState {
@@ -30,20 +33,23 @@ public final class HTTPListener: Service, Sendable {
 
     /// - Parameters:
     ///   - registry: where the daemon's metrics are (the factory given to ``DaemonMetrics``).
-    ///   - unsubscribeKey: the key unsubscribe tokens are signed with (nil: links refused).
+    ///   - unsubscribeKey: the key unsubscribe and answer tokens are signed with (nil: links refused).
+    ///   - defaultTimeZone: `[scheduling] default_time_zone`, for answer pages.
     public init(settings: ListenerSettings, databaseURL: String, registry: PrometheusCollectorRegistry,
-                unsubscribeKey: [UInt8]?, logger: Logger, connections: Int = 4) {
+                unsubscribeKey: [UInt8]?, logger: Logger, connections: Int = 4, defaultTimeZone: String = "UTC") {
         self.settings = settings
         self.logger = logger
         self.database = ListenerDatabase(databaseURL: databaseURL, size: connections)
         self.exporter = MetricsExporter(registry: registry)
         self.unsubscribeKey = unsubscribeKey
+        self.defaultTimeZone = defaultTimeZone
     }
 
     public func run() async throws {
         let router = Router()
         TwilioRoutes(listener: self).add(to: router)
         UnsubscribeRoutes(listener: self).add(to: router)
+        AnswerRoutes(listener: self).add(to: router)
         HealthRoutes(listener: self).add(to: router)
         let app = Application(
             router: router,

@@ -51,18 +51,11 @@ struct UnsubscribeRoutes: Sendable {
 /// The unsubscribe pages, in Spanish, French or English (by `Accept-Language`): small,
 /// no script, readable without styles.
 struct UnsubscribePage: Sendable {
-    static let contentType = "text/html; charset=utf-8"
+    static let contentType = HTMLPage.contentType
     let language: String
 
     /// The first of es, fr, en the browser asks for; English otherwise.
-    static func language(acceptLanguage: String?) -> String {
-        for part in (acceptLanguage ?? "").lowercased().split(separator: ",") {
-            let tag = part.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            let primary = String(tag.prefix(2))
-            if ["es", "fr", "en"].contains(primary) { return primary }
-        }
-        return "en"
-    }
+    static func language(acceptLanguage: String?) -> String { HTMLPage.language(acceptLanguage: acceptLanguage) }
 
     private var text: [String: String] {
         switch language {
@@ -86,7 +79,7 @@ struct UnsubscribePage: Sendable {
         return document("""
             <p>\(ask)</p>
             <form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">\
-            <button type="submit" style="font-size:1rem;padding:.6em 1.2em;background:#1a56db;color:#fff;border:0;border-radius:4px">\(text["button"] ?? "")</button></form>
+            \(HTMLPage.button(text["button"] ?? "", colour: "#1a56db"))</form>
             """)
     }
 
@@ -98,19 +91,8 @@ struct UnsubscribePage: Sendable {
     func unavailable() -> String { document("<p role=\"alert\">\(text["unavailable"] ?? "")</p>") }
 
     private func document(_ body: String) -> String {
-        """
-        <!DOCTYPE html>
-        <html lang="\(language)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">\
-        <meta name="robots" content="noindex"><title>\(text["title"] ?? "")</title></head>
-        <body style="font-family:Arial,Helvetica,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5">
-        <h1 style="font-size:1.4rem">\(text["title"] ?? "")</h1>
-        \(body)
-        </body></html>
-        """
+        HTMLPage(language: language, title: text["title"] ?? "").document(body)
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ text: String) -> String { HTMLPage.escape(text) }
 }

@@ -21,29 +21,54 @@ public struct UnsubscribeToken: Sendable, Equatable {
         self.recipient = recipient
     }
 
-    /// Longest token accepted (a recipient is at most a few hundred characters).
-    public static let maxLength = 2048
-
     /// The signed token.
     public func sign(key: [UInt8]) -> String {
-        let key = SymmetricKey(data: key)
-        let payload = Data("\(messageID)\n\(channel)\n\(recipient)".utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return "v1." + Self.base64URL(payload) + "." + Self.base64URL(Data(mac))
+        SignedToken.sign(version: "v1", fields: [String(messageID), channel, recipient], key: key)
     }
 
     /// The token's content when its signature is right; nil for anything else (wrong key,
     /// altered payload, truncated, not a token). The MAC is compared in constant time.
     public static func verify(_ token: String, key: [UInt8]) -> UnsubscribeToken? {
-        let key = SymmetricKey(data: key)
+        guard let fields = SignedToken.verify(token, version: "v1", count: 3, key: key),
+              let id = Int64(fields[0]), !fields[1].isEmpty, !fields[2].isEmpty else { return nil }
+        return UnsubscribeToken(messageID: id, channel: fields[1], recipient: fields[2])
+    }
+}
+
+/// The format of Herald's signed link tokens: `<version>.<payload>.<mac>`, the payload
+/// being newline-separated fields, both parts URL-safe base64 without padding, the MAC an
+/// HMAC-SHA256 over the version and payload under a key only Herald holds.
+enum SignedToken {
+    /// Longest token accepted.
+    static let maxLength = 2048
+
+    static func sign(version: String, fields: [String], key: [UInt8]) -> String {
+        let payload = Data(fields.joined(separator: "\n").utf8)
+        return version + "." + base64URL(payload) + "." + base64URL(mac(version: version, payload: payload, key: key))
+    }
+
+    /// The fields of a token of this version whose MAC is right and that has exactly
+    /// `count` fields; nil otherwise. The MAC is compared in constant time.
+    static func verify(_ token: String, version: String, count: Int, key: [UInt8]) -> [String]? {
         guard token.utf8.count <= maxLength else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "v1",
-              let payload = decodeBase64URL(parts[1]), let mac = decodeBase64URL(parts[2]) else { return nil }
-        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { return nil }
+        guard parts.count == 3, parts[0] == version,
+              let payload = decodeBase64URL(parts[1]), let given = decodeBase64URL(parts[2]) else { return nil }
+        let expected = mac(version: version, payload: payload, key: key)
+        guard expected.count == given.count else { return nil }
+        var difference: UInt8 = 0
+        for (a, b) in zip(expected, given) { difference |= a ^ b }
+        guard difference == 0 else { return nil }
         let fields = String(decoding: payload, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        guard fields.count == 3, let id = Int64(fields[0]), !fields[1].isEmpty, !fields[2].isEmpty else { return nil }
-        return UnsubscribeToken(messageID: id, channel: String(fields[1]), recipient: String(fields[2]))
+        guard fields.count == count else { return nil }
+        return fields.map(String.init)
+    }
+
+    /// `v1` tokens (unsubscribe) are signed over the payload alone, as they always were, so
+    /// links already sent keep working; later versions also over the version.
+    private static func mac(version: String, payload: Data, key: [UInt8]) -> Data {
+        let signed = version == "v1" ? payload : Data((version + ".").utf8) + payload
+        return Data(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key)))
     }
 
     static func base64URL(_ data: Data) -> String {

@@ -59,6 +59,16 @@ extension OutboxStore {
               channels: ["email"], template: "staff.appointment.status_changed", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "staff"),
         .init(name: "staff.lead.created", enabled: true, subjectType: "lead", onEvent: "created", toStatus: nil,
               channels: ["email"], template: "staff.lead.created", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "staff"),
+        // Seed 003: the client's answer to a reminder (link or SMS reply) is acknowledged to the
+        // client, and the business gets an email with it.
+        .init(name: "appointment.client_confirmed", enabled: true, subjectType: "appointment", onEvent: "confirmed", toStatus: nil,
+              channels: ["sms", "email"], template: "appointment.client_confirmed", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "client"),
+        .init(name: "appointment.client_declined", enabled: true, subjectType: "appointment", onEvent: "declined", toStatus: nil,
+              channels: ["sms", "email"], template: "appointment.client_declined", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "client"),
+        .init(name: "staff.appointment.client_confirmed", enabled: true, subjectType: "appointment", onEvent: "confirmed", toStatus: nil,
+              channels: ["email"], template: "staff.appointment.client_confirmed", sendBefore: nil, sendAfter: nil, urgent: false, recipient: "staff"),
+        .init(name: "staff.appointment.client_declined", enabled: true, subjectType: "appointment", onEvent: "declined", toStatus: nil,
+              channels: ["email"], template: "staff.appointment.client_declined", sendBefore: nil, sendAfter: nil, urgent: true, recipient: "staff"),
     ]
 
     /// Installs ``defaultRules``; rules that exist (perhaps edited) are kept. Returns how many were written.

@@ -148,7 +148,8 @@ public struct OutboxStore: Sendable {
         m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
         extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
         extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
-        m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender
+        m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender,
+        m.subject_type, m.subject_id
         """
 
     /// A message from a row of a result that has ``messageColumns``, read by column name.
@@ -177,6 +178,9 @@ public struct OutboxStore: Sendable {
                             eventAt: date("event_at"), expiresAt: expiresAt, businessHoursOnly: text("business_hours_only") == "t",
                             locationID: text("location_id"), urgent: text("urgent") == "t", minimumLead: duration("min_lead")))
         message.sender = columns.has("sender") ? text("sender") : nil
+        if let type = text("subject_type"), let subjectID = text("subject_id") {
+            message.subject = .init(type: type, id: subjectID)
+        }
         return message
     }
 

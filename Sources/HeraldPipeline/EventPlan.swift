@@ -65,7 +65,7 @@ public struct EventPlan: Sendable, Equatable {
         }
         switch event.type {
         case "cancelled": plan.cancel = .all
-        case "time_changed": plan.cancel = .reminders
+        case "time_changed", "declined": plan.cancel = .reminders
         default: break
         }
         for rule in rules {

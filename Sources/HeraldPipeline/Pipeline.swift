@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldInbound
 import HeraldRender
 import HeraldScheduling
 
@@ -12,12 +13,28 @@ public struct Pipeline: Sendable {
     public let planner: SchedulePlanner
     /// `[render] sms_max_segments` (nil: no limit).
     public let smsMaxSegments: Int?
+    /// Signs the answer links of messages with a subject (nil: the listener is off, and
+    /// templates see only the links the host wrote).
+    public let answers: Answers?
     private let renderer = Renderer()
 
-    public init(catalog: TemplateCatalog, planner: SchedulePlanner, smsMaxSegments: Int?) {
+    /// How clients answer reminders: the links' signer, and whether SMS replies answer.
+    public struct Answers: Sendable {
+        public var links: AnswerLinks
+        /// Whether replies `1`/`2` answer (the listener receives Twilio's inbound SMS).
+        public var byReply: Bool
+
+        public init(links: AnswerLinks, byReply: Bool) {
+            self.links = links
+            self.byReply = byReply
+        }
+    }
+
+    public init(catalog: TemplateCatalog, planner: SchedulePlanner, smsMaxSegments: Int?, answers: Answers? = nil) {
         self.catalog = catalog
         self.planner = planner
         self.smsMaxSegments = smsMaxSegments
+        self.answers = answers
     }
 
     /// What becomes of a claimed message.
@@ -74,7 +91,13 @@ public struct Pipeline: Sendable {
     }
 
     private func render(_ message: OutboxMessage, channel: Channel, timeZone: String, at now: Date) -> Result<RenderedMessage, PipelineFailure> {
-        let context = planner.renderContext(for: message, timeZone: timeZone, now: now, smsMaxSegments: smsMaxSegments)
+        var context = planner.renderContext(for: message, timeZone: timeZone, now: now, smsMaxSegments: smsMaxSegments)
+        if let answers, let subject = message.subject {
+            let urls = answers.links.urls(messageID: message.id, subjectType: subject.type, subjectID: subject.id,
+                                          eventAt: message.schedule.eventAt, now: now)
+            for (name, url) in urls { context.defaults[name] = .string(url) }
+            context.defaults["answer_by_reply"] = .bool(answers.byReply && channel == .sms)
+        }
         return renderer.render(message, channel: channel, catalog: catalog, context: context)
             .mapError { PipelineFailure($0.description, rendered: $0.rendered) }
     }

@@ -56,12 +56,17 @@ public struct RenderContext: Sendable {
     public var location: LocationDetails?
     /// `[render] sms_max_segments`; nil for no limit.
     public var smsMaxSegments: Int?
+    /// Values Herald offers where the data has none of that name (the answer links
+    /// `confirm_url`, `cancel_url`, `manage_url`, and `answer_by_reply`): what the host
+    /// wrote wins.
+    public var defaults: [String: JSONValue]
 
-    public init(timeZone: String, now: Date, location: LocationDetails? = nil, smsMaxSegments: Int? = nil) {
+    public init(timeZone: String, now: Date, location: LocationDetails? = nil, smsMaxSegments: Int? = nil, defaults: [String: JSONValue] = [:]) {
         self.timeZone = timeZone
         self.now = now
         self.location = location
         self.smsMaxSegments = smsMaxSegments
+        self.defaults = defaults
     }
 }
 
@@ -99,6 +104,7 @@ public struct LocationDetails: Sendable, Equatable {
 /// - `event_at`: the message's `event_at` column, unless the data has its own;
 /// - `location`: the message's location (name, address, phone, website), with the
 ///   data's `location` object, if any, overriding field by field;
+/// - the context's ``RenderContext/defaults`` (answer links), unless the data has its own;
 /// - `herald`: `message_id`, `channel`, `recipient`, `template`, `locale`,
 ///   `time_zone`, `now`, and `data_json` (the data as a JSON document, for webhooks).
 public struct Renderer: Sendable {
@@ -129,6 +135,7 @@ public struct Renderer: Sendable {
         if data["event_at"] == nil, let eventAt = message.schedule.eventAt {
             data["event_at"] = .string(ISO8601.string(eventAt))
         }
+        for (name, value) in context.defaults where data[name] == nil { data[name] = value }
         if let location = context.location {
             var merged = location.json
             if case .object(let own)? = data["location"] { merged.merge(own) { _, new in new } }

@@ -227,7 +227,7 @@ public actor ClaimService: Service {
 
     /// The rules and templates as loaded now.
     private var currentPipeline: Pipeline {
-        Pipeline(catalog: catalog, planner: planner, smsMaxSegments: settings.smsMaxSegments)
+        Pipeline(catalog: catalog, planner: planner, smsMaxSegments: settings.smsMaxSegments, answers: settings.answers)
     }
 
     /// One delivery slot: delivers claimed messages one after another while some are

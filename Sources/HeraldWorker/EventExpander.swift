@@ -61,7 +61,8 @@ public final class EventExpander: Service, Sendable {
                 if let cancel = plan.cancel {
                     for id in try await store.cancelForEvent(event.id, remindersOnly: cancel == .reminders) {
                         outcomes.append(.init(rule: nil, channel: nil, action: "cancelled", messageID: id,
-                                              reason: cancel == .all ? "the \(event.subjectType) was cancelled" : "its time changed"))
+                                              reason: cancel == .all ? "the \(event.subjectType) was cancelled"
+                                                  : event.type == "declined" ? "the client declined" : "its time changed"))
                     }
                 }
                 for message in plan.messages {

@@ -49,6 +49,14 @@ public final class InboundProcessor: Service, Sendable {
     }
 
     private func process(_ reply: OutboxStore.InboundReply) async throws {
+        if let body = reply.body, reply.channel == "sms", let answer = replies.keywords.answer(body) {
+            do {
+                if try await self.answer(reply, action: answer, word: ReplyKeywords.fold(body)) { return }
+            } catch let error as PostgresError where !error.isTransient {
+                try await fail(reply, error)
+                return
+            }
+        }
         let meaning = reply.body.map(replies.keywords.classify) ?? .text
         let (action, keyword): (OutboxStore.InboundAction, String?) = switch meaning {
         case .optOut(let word): (.optOut, word)
@@ -61,11 +69,7 @@ public final class InboundProcessor: Service, Sendable {
             let answer = reply.channel == "sms" ? replies.replyTemplate(for: meaning) : nil
             processed = try await link.withDatabase { try await $0.processInbound(reply.id, action: action, keyword: keyword, reply: answer) }
         } catch let error as PostgresError where !error.isTransient {
-            // It would fail the same way every time: the reply is marked failed, with the reason.
-            let reason = SafeText.clean(error.message + (error.sqlState.map { " (SQLSTATE \($0))" } ?? ""))
-            try await link.withDatabase { try await $0.failInbound(reply.id, reason: reason) }
-            context.metrics.inbound(result: "failed")
-            context.logger.error("client reply could not be processed", metadata: ["inbound": "\(reply.id)", "error": "\(reason)"])
+            try await fail(reply, error)
             return
         }
         guard processed else { return }
@@ -75,5 +79,36 @@ public final class InboundProcessor: Service, Sendable {
             "inbound": "\(reply.id)", "channel": "\(reply.channel)", "result": "\(action.rawValue)",
             "keyword": "\(keyword ?? "-")",
         ])
+    }
+
+    /// A statement error that would recur: the reply is marked failed, with the reason, so it
+    /// never blocks the ones after it.
+    private func fail(_ reply: OutboxStore.InboundReply, _ error: PostgresError) async throws {
+        let reason = SafeText.clean(error.message + (error.sqlState.map { " (SQLSTATE \($0))" } ?? ""))
+        try await link.withDatabase { try await $0.failInbound(reply.id, reason: reason) }
+        context.metrics.inbound(result: "failed")
+        context.logger.error("client reply could not be processed", metadata: ["inbound": "\(reply.id)", "error": "\(reason)"])
+    }
+
+    /// An answer word (`1`, `2`, `SI`, `NON`, …) answers the most recent reminder sent to
+    /// that number that awaits one; false when none does (the reply then means what its
+    /// keyword says: `2` is text for the business). `YES` from an opted-out number opts in.
+    private func answer(_ reply: OutboxStore.InboundReply, action: AnswerAction, word: String) async throws -> Bool {
+        // A word that is also an opt-in (YES) from an opted-out number opts in, as Twilio does.
+        let optIn = if case .optIn = replies.keywords.classify(word) { true } else { false }
+        guard let reminder = try await link.withDatabase({
+            try await $0.answerableReminder(channel: reply.channel, from: reply.from, unlessOptedOut: optIn)
+        }) else {
+            return false
+        }
+        let result = try await link.withDatabase {
+            try await $0.processAnswerReply(reply.id, reminderID: reminder, action: action.rawValue, keyword: word)
+        }
+        guard let result else { return true }  // another processor took it
+        context.metrics.inbound(result: "answer")
+        context.logger.notice("client answered a reminder by SMS", metadata: [
+            "inbound": "\(reply.id)", "message": "\(reminder)", "answer": "\(action.rawValue)", "result": "\(result.rawValue)",
+        ])
+        return true
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldInbound
+import HeraldPipeline
 import HeraldScheduling
 
 /// What the worker needs to know, independent of where it was configured.
@@ -35,6 +36,9 @@ public struct WorkerSettings: Sendable {
     /// Signs each email's one-click unsubscribe link (`[http] public_url` and the link key);
     /// nil: the SMTP channel's own `unsubscribe_url`, if any.
     public var unsubscribeLinks: UnsubscribeLinks?
+    /// Signs the answer links (`confirm_url`, `cancel_url`, `manage_url`) of messages with a
+    /// subject; nil when the listener is off.
+    public var answers: Pipeline.Answers?
     /// Keyword lists and Herald's answers to them (`[replies]`).
     public var replies = ReplySettings()
     /// Quiet hours, time zones and the minimum lead.

@@ -4,6 +4,7 @@ import HeraldConfig
 import HeraldHTTP
 import HeraldInbound
 import HeraldOutbox
+import HeraldPipeline
 import Logging
 import Prometheus
 
@@ -13,6 +14,8 @@ struct ListenerSetup {
     let listener: HTTPListener
     let factory: PrometheusMetricsFactory
     let links: UnsubscribeLinks
+    /// Signs clients' answer links; replies answer when Twilio's inbound SMS can be verified.
+    let answers: Pipeline.Answers
 
     /// Nil when the listener is off.
     init?(config: Configuration, logger: Logger) async throws {
@@ -24,10 +27,12 @@ struct ListenerSetup {
         let registry = PrometheusCollectorRegistry()
         factory = MetricsExporter.makeFactory(registry: registry)
         links = UnsubscribeLinks(publicURL: publicURL, key: key)
+        answers = Pipeline.Answers(links: AnswerLinks(publicURL: publicURL, key: key), byReply: config.http.twilioAuthToken != nil)
         let settings = ListenerSettings(host: host, port: config.http.port, publicURL: publicURL,
                                         twilioAuthToken: config.http.twilioAuthToken, maxBodyBytes: config.http.maxBodyBytes)
         listener = HTTPListener(settings: settings, databaseURL: config.database.url, registry: registry,
-                                unsubscribeKey: key, logger: logger, connections: config.http.connections)
+                                unsubscribeKey: key, logger: logger, connections: config.http.connections,
+                                defaultTimeZone: config.scheduling.defaultTimeZone)
     }
 
     /// The configured key, or the one kept in `herald.secret` (made by the first daemon).

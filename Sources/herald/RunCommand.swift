@@ -34,6 +34,7 @@ struct Run: AsyncParsableCommand {
         if let listen = try await ListenerSetup(config: config, logger: logger) {
             metrics = DaemonMetrics(factory: listen.factory)
             settings.unsubscribeLinks = listen.links
+            settings.answers = listen.answers
             extra.append(listen.listener)
         }
         let worker = Worker(databaseURL: config.database.url, settings: settings,

@@ -18,7 +18,9 @@ func renderBuiltin(_ key: String, _ channel: Channel, _ locale: String, zone: St
                        "appointment.rescheduled", "appointment.reminder", "appointment.feedback",
                        "work_order.created", "work_order.status_changed", "work_order.ready", "lead.created",
                        "appointment.status_changed", "lead.status_changed", "staff.appointment.created", "staff.appointment.time_changed",
-                       "staff.appointment.cancelled", "staff.appointment.status_changed", "staff.lead.created"]
+                       "staff.appointment.cancelled", "staff.appointment.status_changed", "staff.lead.created",
+                       "appointment.client_confirmed", "appointment.client_declined", "staff.appointment.client_confirmed",
+                       "staff.appointment.client_declined"]
 
     @Test func everyPromisedMessageTypeExistsInEveryLocaleAndChannel() {
         #expect(BuiltinTemplates.keys == Self.keys)
@@ -73,7 +75,7 @@ func renderBuiltin(_ key: String, _ channel: Channel, _ locale: String, zone: St
 
     @Test func spanishReminderReadsNaturally() throws {
         let sms = try renderBuiltin("appointment.reminder", .sms, "es")
-        #expect(sms.body == "Peluquería Sol: te recordamos tu cita del martes 12 de mayo a las 13:00. Confirmar o cancelar: https://book.example/b/8f3k2")
+        #expect(sms.body == "Peluquería Sol: te recordamos tu cita del martes 12 de mayo a las 13:00. Confirma o responde aquí: https://book.example/b/8f3k2")
         let email = try renderBuiltin("appointment.reminder", .email, "es")
         #expect(email.subject == "Recordatorio de tu cita: martes 12 de mayo a las 13:00")
         #expect(email.body.hasPrefix("Hola, María:\n\nTe recordamos tu cita para corte y peinado del martes 12 de mayo de 2026 a las 13:00 (en 4 horas)."))

@@ -91,6 +91,8 @@ import Testing
             ("[http]\nmax_body = 10", "h.toml: http.max_body: must be between"),
             ("[replies]\nopt_in = [\"STOP\"]", "h.toml: replies.opt_in: \"STOP\" is in two keyword lists"),
             ("[replies]\nhelp = []", "h.toml: replies.help: must list at least one word"),
+            ("[replies]\ndecline = [\"2\", \"cancel\"]", "h.toml: replies.decline: \"CANCEL\" is in two keyword lists"),
+            ("[replies]\nconfirm = [\"1\", \"2\"]", "h.toml: replies.decline: \"2\" is in two keyword lists"),
             ("[replies]\nhelp = \"HELP\"", "h.toml: replies.help: must be a list of words"),
         ]
         for (text, message) in bad {

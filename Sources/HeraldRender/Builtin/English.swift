@@ -36,7 +36,7 @@ extension BuiltinTemplates {
                 "If the new time doesn't suit you, you can change or cancel it.",
             ], links: [("Manage my appointment", "manage_url")]),
         BuiltinText("appointment.reminder", "en",
-            sms: "{{location.name}}: a reminder of your appointment{{#service}} ({{service}}){{/service}} on {{event_at.datetime}}.{{#manage_url}} To confirm or cancel: {{manage_url}}{{/manage_url}}",
+            sms: "{{location.name}}: a reminder of your appointment{{#service}} ({{service}}){{/service}} on {{event_at.datetime}}.{{#answer_by_reply}} Reply 1 to confirm or 2 if you can't come.{{/answer_by_reply}}{{^answer_by_reply}}{{#manage_url}} To confirm or decline: {{manage_url}}{{/manage_url}}{{/answer_by_reply}}",
             subject: "Reminder: your appointment on {{event_at.datetime}}", [
                 "This is a reminder of your appointment{{#service}} for {{service}}{{/service}} on {{event_at.datetime_long}} ({{event_at.relative}}).",
                 "{{#location.address}}Where: {{location.address}}{{/location.address}}",
@@ -112,6 +112,30 @@ extension BuiltinTemplates {
             sms: "New enquiry from {{client.name}}{{#lead.subject}}: {{lead.subject}}{{/lead.subject}}.",
             subject: "New enquiry from {{client.name}}", greeting: "Hello team,", [
                 "{{client.name}} sent an enquiry{{#lead.subject}} about \"{{lead.subject}}\"{{/lead.subject}}.",
+                "{{#client.phone}}Phone: {{client.phone}}{{/client.phone}}{{#client.email}}\nEmail: {{client.email}}{{/client.email}}",
+            ]),
+        BuiltinText("appointment.client_confirmed", "en",
+            sms: "{{location.name}}: thank you, your appointment on {{event_at.datetime}} is confirmed. See you then!",
+            subject: "Appointment confirmed: {{event_at.datetime}}", [
+                "Thank you for confirming your appointment{{#service}} for {{service}}{{/service}} on {{event_at.datetime_long}}.",
+                "{{#location.address}}Where: {{location.address}}{{/location.address}}",
+            ]),
+        BuiltinText("appointment.client_declined", "en",
+            sms: "{{location.name}}: your appointment on {{event_at.datetime}} is cancelled, as you asked. Thanks for letting us know.",
+            subject: "Appointment cancelled: {{event_at.datetime}}", [
+                "Your appointment{{#service}} for {{service}}{{/service}} on {{event_at.datetime_long}} is cancelled, as you asked.",
+                "Thanks for letting us know. You can book again whenever you like.",
+            ]),
+        BuiltinText("staff.appointment.client_confirmed", "en",
+            sms: "{{client.name}} confirmed their appointment on {{event_at.datetime}}.",
+            subject: "Confirmed by {{client.name}}: {{event_at.datetime}}", greeting: "Hello team,", [
+                "{{client.name}} confirmed their appointment{{#service}} for {{service}}{{/service}} on {{event_at.datetime_long}}{{#answer_by_sms}} (by SMS reply){{/answer_by_sms}}{{^answer_by_sms}} (with the reminder's link){{/answer_by_sms}}.",
+            ]),
+        BuiltinText("staff.appointment.client_declined", "en",
+            sms: "{{client.name}} will NOT come to their appointment on {{event_at.datetime}}.",
+            subject: "{{client.name}} can't come: {{event_at.datetime}}", greeting: "Hello team,", [
+                "{{client.name}} declined their appointment{{#service}} for {{service}}{{/service}} on {{event_at.datetime_long}}{{#answer_by_sms}} (by SMS reply){{/answer_by_sms}}{{^answer_by_sms}} (with the reminder's link){{/answer_by_sms}}.",
+                "Its pending reminders are cancelled; the slot is free for another client.",
                 "{{#client.phone}}Phone: {{client.phone}}{{/client.phone}}{{#client.email}}\nEmail: {{client.email}}{{/client.email}}",
             ]),
     ]

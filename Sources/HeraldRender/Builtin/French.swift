@@ -36,7 +36,7 @@ extension BuiltinTemplates {
                 "Si ce nouvel horaire ne vous convient pas, vous pouvez le modifier ou l'annuler.",
             ], links: [("Gérer mon rendez-vous", "manage_url")]),
         BuiltinText("appointment.reminder", "fr",
-            sms: "{{location.name}} : rappel de votre rendez-vous{{#service}} ({{service}}){{/service}} le {{event_at.datetime}}.{{#manage_url}} Pour confirmer ou annuler : {{manage_url}}{{/manage_url}}",
+            sms: "{{location.name}} : rappel de votre rendez-vous{{#service}} ({{service}}){{/service}} le {{event_at.datetime}}.{{#answer_by_reply}} Répondez 1 pour confirmer ou 2 si vous ne pouvez pas venir.{{/answer_by_reply}}{{^answer_by_reply}}{{#manage_url}} Pour confirmer ou répondre : {{manage_url}}{{/manage_url}}{{/answer_by_reply}}",
             subject: "Rappel de votre rendez-vous : {{event_at.datetime}}", [
                 "Nous vous rappelons votre rendez-vous{{#service}} pour {{service}}{{/service}} le {{event_at.datetime_long}} ({{event_at.relative}}).",
                 "{{#location.address}}Adresse : {{location.address}}{{/location.address}}",
@@ -112,6 +112,30 @@ extension BuiltinTemplates {
             sms: "Nouvelle demande de {{client.name}}{{#lead.subject}} : {{lead.subject}}{{/lead.subject}}.",
             subject: "Nouvelle demande de {{client.name}}", greeting: "Bonjour à l’équipe,", [
                 "{{client.name}} a envoyé une demande{{#lead.subject}} concernant « {{lead.subject}} »{{/lead.subject}}.",
+                "{{#client.phone}}Téléphone : {{client.phone}}{{/client.phone}}{{#client.email}}\nE-mail : {{client.email}}{{/client.email}}",
+            ]),
+        BuiltinText("appointment.client_confirmed", "fr",
+            sms: "{{location.name}} : merci, votre rendez-vous du {{event_at.datetime}} est confirmé. À bientôt !",
+            subject: "Rendez-vous confirmé : {{event_at.datetime}}", [
+                "Merci d’avoir confirmé votre rendez-vous{{#service}} pour {{service}}{{/service}} le {{event_at.datetime_long}}.",
+                "{{#location.address}}Adresse : {{location.address}}{{/location.address}}",
+            ]),
+        BuiltinText("appointment.client_declined", "fr",
+            sms: "{{location.name}} : votre rendez-vous du {{event_at.datetime}} est annulé, comme demandé. Merci de nous avoir prévenus.",
+            subject: "Rendez-vous annulé : {{event_at.datetime}}", [
+                "Votre rendez-vous{{#service}} pour {{service}}{{/service}} du {{event_at.datetime_long}} est annulé, comme vous l’avez demandé.",
+                "Merci de nous avoir prévenus. Vous pouvez reprendre rendez-vous quand vous le souhaitez.",
+            ]),
+        BuiltinText("staff.appointment.client_confirmed", "fr",
+            sms: "{{client.name}} a confirmé son rendez-vous du {{event_at.datetime}}.",
+            subject: "Rendez-vous confirmé par {{client.name}} : {{event_at.datetime}}", greeting: "Bonjour à l’équipe,", [
+                "{{client.name}} a confirmé son rendez-vous{{#service}} pour {{service}}{{/service}} du {{event_at.datetime_long}}{{#answer_by_sms}} (par SMS){{/answer_by_sms}}{{^answer_by_sms}} (par le lien du rappel){{/answer_by_sms}}.",
+            ]),
+        BuiltinText("staff.appointment.client_declined", "fr",
+            sms: "{{client.name}} ne viendra PAS à son rendez-vous du {{event_at.datetime}}.",
+            subject: "{{client.name}} ne viendra pas : {{event_at.datetime}}", greeting: "Bonjour à l’équipe,", [
+                "{{client.name}} a décliné son rendez-vous{{#service}} pour {{service}}{{/service}} du {{event_at.datetime_long}}{{#answer_by_sms}} (par SMS){{/answer_by_sms}}{{^answer_by_sms}} (par le lien du rappel){{/answer_by_sms}}.",
+                "Les rappels en attente sont annulés ; le créneau est libre pour un autre client.",
                 "{{#client.phone}}Téléphone : {{client.phone}}{{/client.phone}}{{#client.email}}\nE-mail : {{client.email}}{{/client.email}}",
             ]),
     ]

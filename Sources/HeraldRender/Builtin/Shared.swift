@@ -25,6 +25,10 @@ extension BuiltinTemplates {
         "staff.appointment.cancelled": "To the location's staff: booking cancelled",
         "staff.appointment.status_changed": "To the location's staff: booking status changed",
         "staff.lead.created": "To the location's staff: new enquiry",
+        "appointment.client_confirmed": "To the client: thanks for confirming (answer by link or SMS reply)",
+        "appointment.client_declined": "To the client: the appointment they declined is cancelled",
+        "staff.appointment.client_confirmed": "To the location's staff: the client confirmed",
+        "staff.appointment.client_declined": "To the location's staff: the client declined (the slot is free)",
     ]
 
     /// The partials the built-in templates use, in each locale.

@@ -36,7 +36,7 @@ extension BuiltinTemplates {
                 "Si la nueva hora no te viene bien, puedes cambiarla o cancelarla.",
             ], links: [("Gestionar mi cita", "manage_url")]),
         BuiltinText("appointment.reminder", "es",
-            sms: "{{location.name}}: te recordamos tu cita del {{event_at.datetime}}.{{#manage_url}} Confirmar o cancelar: {{manage_url}}{{/manage_url}}",
+            sms: "{{location.name}}: te recordamos tu cita del {{event_at.datetime}}.{{#answer_by_reply}} Responde 1 para confirmar o 2 si no puedes venir.{{/answer_by_reply}}{{^answer_by_reply}}{{#manage_url}} Confirma o responde aquí: {{manage_url}}{{/manage_url}}{{/answer_by_reply}}",
             subject: "Recordatorio de tu cita: {{event_at.datetime}}", [
                 "Te recordamos tu cita{{#service}} para {{service}}{{/service}} del {{event_at.datetime_long}} ({{event_at.relative}}).",
                 "{{#location.address}}Te esperamos en {{location.address}}.{{/location.address}}",
@@ -112,6 +112,30 @@ extension BuiltinTemplates {
             sms: "Nueva consulta de {{client.name}}{{#lead.subject}}: {{lead.subject}}{{/lead.subject}}.",
             subject: "Nueva consulta de {{client.name}}", greeting: "Hola, equipo:", [
                 "{{client.name}} ha enviado una consulta{{#lead.subject}} sobre «{{lead.subject}}»{{/lead.subject}}.",
+                "{{#client.phone}}Teléfono: {{client.phone}}{{/client.phone}}{{#client.email}}\nCorreo: {{client.email}}{{/client.email}}",
+            ]),
+        BuiltinText("appointment.client_confirmed", "es",
+            sms: "{{location.name}}: gracias, tu cita del {{event_at.datetime}} queda confirmada. ¡Te esperamos!",
+            subject: "Cita confirmada: {{event_at.datetime}}", [
+                "Gracias por confirmar tu cita{{#service}} para {{service}}{{/service}} del {{event_at.datetime_long}}.",
+                "{{#location.address}}Te esperamos en {{location.address}}.{{/location.address}}",
+            ]),
+        BuiltinText("appointment.client_declined", "es",
+            sms: "{{location.name}}: hemos anulado tu cita del {{event_at.datetime}}, como nos pediste. Gracias por avisar.",
+            subject: "Cita anulada: {{event_at.datetime}}", [
+                "Hemos anulado tu cita{{#service}} para {{service}}{{/service}} del {{event_at.datetime_long}}, como nos pediste.",
+                "Gracias por avisarnos. Cuando quieras, puedes pedir otra cita.",
+            ]),
+        BuiltinText("staff.appointment.client_confirmed", "es",
+            sms: "{{client.name}} ha confirmado su cita del {{event_at.datetime}}.",
+            subject: "Cita confirmada por {{client.name}}: {{event_at.datetime}}", greeting: "Hola, equipo:", [
+                "{{client.name}} ha confirmado su cita{{#service}} para {{service}}{{/service}} del {{event_at.datetime_long}}{{#answer_by_sms}} (por SMS){{/answer_by_sms}}{{^answer_by_sms}} (con el enlace del recordatorio){{/answer_by_sms}}.",
+            ]),
+        BuiltinText("staff.appointment.client_declined", "es",
+            sms: "{{client.name}} NO vendrá a su cita del {{event_at.datetime}}.",
+            subject: "{{client.name}} no vendrá: {{event_at.datetime}}", greeting: "Hola, equipo:", [
+                "{{client.name}} ha rechazado su cita{{#service}} para {{service}}{{/service}} del {{event_at.datetime_long}}{{#answer_by_sms}} (por SMS){{/answer_by_sms}}{{^answer_by_sms}} (con el enlace del recordatorio){{/answer_by_sms}}.",
+                "Los recordatorios pendientes se han anulado; el hueco queda libre para otro cliente.",
                 "{{#client.phone}}Teléfono: {{client.phone}}{{/client.phone}}{{#client.email}}\nCorreo: {{client.email}}{{/client.email}}",
             ]),
     ]
