@@ -34,6 +34,15 @@ SELECT herald.record_event('appointment', 'A-1001', 'created',
     location_id => 'olivia-madrid', status => 'confirmed',
     data => '{"service":"corte y peinado","manage_url":"https://citas.example.es/c/8f2a"}');
 
+-- Lucía also booked a colour for this time tomorrow (plus 20 seconds): its 1-day reminder goes
+-- in 20 seconds (a reminder whose time has already passed would be skipped as too late).
+-- With Herald's listener on (deploy/demo turns it on), the reminder's confirm / cancel / manage
+-- links are Herald's own signed links: open one, click "confirm", and Lucía's acknowledgement
+-- and the salon's notice follow (seed 003).
+SELECT herald.record_event('appointment', 'A-1002', 'created',
+    starts_at => (now() AT TIME ZONE 'Europe/Madrid' + interval '1 day 20 seconds') AT TIME ZONE 'Europe/Madrid', contact_id => 'lucia',
+    location_id => 'olivia-madrid', data => '{"service":"color"}');
+
 -- Camille booked physiotherapy for three days from now at 18:00, then moved it to 09:30 a day
 -- earlier: the
 -- reminder planned for the old time is cancelled, a new one follows the appointment, and she

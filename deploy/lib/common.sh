@@ -3,7 +3,7 @@
 
 # Installs the Debian packages Herald needs to build and test, when missing.
 herald_ensure_packages() {
-    local wanted=(libpq-dev libcurl4-openssl-dev postgresql postgresql-contrib python3 python3-venv openssl systemd tzdata prometheus)
+    local wanted=(libpq-dev libcurl4-openssl-dev postgresql postgresql-contrib python3 python3-venv openssl systemd tzdata prometheus chromium chromium-driver)
     local missing=()
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
