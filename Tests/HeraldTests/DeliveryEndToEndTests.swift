@@ -89,7 +89,7 @@ import Testing
             let smsRequests = http.requests().filter { $0["kind"] as? String == "sms" }
             #expect(!smsRequests.contains { ($0["form"] as? [String: String])?["To"] == "600111222" })
             let reminder = try #require(smsRequests.first { ($0["form"] as? [String: String])?["To"] == "+15005550001" })
-            #expect((reminder["form"] as? [String: String])?["Body"] == "Peluquería Sol: te recordamos tu cita del martes 15 de diciembre a las 13:00. Confirmar o cancelar: https://sol.example/m/1")
+            #expect((reminder["form"] as? [String: String])?["Body"] == "Peluquería Sol: te recordamos tu cita del martes 15 de diciembre a las 13:00. Confirma o responde aquí: https://sol.example/m/1")
             let hook = try #require(http.requests().first { $0["kind"] as? String == "hook" })
             #expect(hook["verified"] as? Bool == true)
             #expect((hook["json"] as? [String: Any])?["type"] as? String == "work_order.status_changed")

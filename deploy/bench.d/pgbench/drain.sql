@@ -33,7 +33,8 @@ UPDATE herald.message m
 RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.data::text AS data, m.attempts, m.max_attempts,
 extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
 extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
-m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender, m.status
+m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender,
+m.subject_type, m.subject_id, m.status
 )
 SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,
        coalesce(array_agg(attempts ORDER BY id)::text, '{}') AS numbers,
