@@ -65,8 +65,8 @@ WITH c AS (
            template_version = coalesce(c.r_version, m.template_version),
            locked_by = NULL, locked_until = NULL, updated_at = now()
       FROM c
-     WHERE m.id = c.id AND m.locked_by = ('pgbench-' || :client_id) AND m.status = 'sending' AND m.attempts = c.number
-    RETURNING m.id
+     WHERE m.id = c.id AND m.locked_by = ('pgbench-' || :client_id) AND m.status = (SELECT 'sending'::text) AND m.attempts = c.number
+    RETURNING m.id, c.number, c.started, c.finished, c.driver, c.result, c.error, c.response_code
 ), done AS (
     -- A replay after a lost connection: what the first try already committed.
     SELECT c.id FROM c
@@ -74,14 +74,12 @@ WITH c AS (
                                   WHERE a.message_id = c.id AND a.number = c.number AND a.worker = ('pgbench-' || :client_id) AND a.outcome = c.result)
 ), att AS (
     INSERT INTO herald.attempt (message_id, number, started_at, finished_at, worker, driver, outcome, error, response_code)
-    SELECT c.id, c.number, to_timestamp(c.started), to_timestamp(c.finished), ('pgbench-' || :client_id), c.driver,
-           CASE WHEN upd.id IS NULL THEN 'discarded' ELSE c.result END,
-           CASE WHEN upd.id IS NULL
-                THEN format('lease lost before completion; result %s discarded%s', c.result, ': ' || c.error)
-                ELSE c.error END,
-           c.response_code
-      FROM c LEFT JOIN upd ON upd.id = c.id
-     WHERE EXISTS (SELECT 1 FROM herald.message x WHERE x.id = c.id)
-       AND NOT EXISTS (SELECT 1 FROM done WHERE done.id = c.id)
+    SELECT id, number, to_timestamp(started), to_timestamp(finished), ('pgbench-' || :client_id), driver, result, error, response_code FROM upd
+    UNION ALL
+    SELECT c.id, c.number, to_timestamp(c.started), to_timestamp(c.finished), ('pgbench-' || :client_id), c.driver, 'discarded',
+           format('lease lost before completion; result %s discarded%s', c.result, ': ' || c.error), c.response_code
+      FROM c
+     WHERE c.id NOT IN (SELECT id FROM upd) AND c.id NOT IN (SELECT id FROM done)
+       AND EXISTS (SELECT 1 FROM herald.message x WHERE x.id = c.id)
 )
 SELECT id FROM upd UNION ALL SELECT id FROM done;
