@@ -14,7 +14,7 @@ extension BinaryInteger {
 extension StringProtocol {
     /// A locale tag with `-` separators: `en_GB` → `en-GB` (BCP 47 form).
     public var hyphenatedLocaleTag: String {
-        contains("_") ? String(map { $0 == "_" ? "-" : $0 }) : String(self)
+        utf8.contains(UInt8(ascii: "_")) ? String(map { $0 == "_" ? "-" : $0 }) : String(self)
     }
 
     /// Without leading and trailing white space and line breaks: Unicode White_Space and
@@ -22,10 +22,9 @@ extension StringProtocol {
     public var trimmingWhiteSpace: String {
         let scalars = unicodeScalars
         func kept(_ s: Unicode.Scalar) -> Bool { !(s.properties.isWhitespace || s == "\u{200B}") }
-        guard let first = scalars.firstIndex(where: kept) else { return "" }
-        let last = scalars.lastIndex(where: kept)!
-        var out = ""
-        out.unicodeScalars.append(contentsOf: scalars[first...last])
-        return out
+        // Most texts have nothing to trim: returned as they are, without copying scalars.
+        if let head = scalars.first, let tail = scalars.last, kept(head), kept(tail) { return String(self) }
+        guard let first = scalars.firstIndex(where: kept), let last = scalars.lastIndex(where: kept) else { return "" }
+        return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }

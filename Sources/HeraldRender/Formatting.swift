@@ -31,30 +31,40 @@ public struct LocaleFormatter: Sendable {
 
     private func format(_ date: Date, pattern: String? = nil, template: String? = nil) -> String {
         let key = cacheKey + (pattern ?? "") + "|" + (template ?? "")
-        return Self.formatters.withLock { cache in
-            let f: DateFormatter
-            if let cached = cache[key] {
-                f = cached
-            } else {
-                f = DateFormatter()
-                f.locale = locale
-                f.timeZone = timeZone
-                f.calendar = Calendar(identifier: .gregorian)
-                if let pattern { f.dateFormat = pattern } else if let template { f.setLocalizedDateFormatFromTemplate(template) }
-                if cache.count > 2_000 { cache.removeAll() }  // bounded: locales x zones x forms in use
-                cache[key] = f
-            }
-            return Self.plainSpaces(f.string(from: date))
+        let f = Self.formatters.withLock { $0[key]?.popLast() } ?? {
+            let f = DateFormatter()
+            f.locale = locale
+            f.timeZone = timeZone
+            f.calendar = Calendar(identifier: .gregorian)
+            if let pattern { f.dateFormat = pattern } else if let template { f.setLocalizedDateFormatFromTemplate(template) }
+            return f
+        }()
+        let text = f.string(from: date)
+        Self.formatters.withLock { cache in
+            if cache.count > 2_000 { cache.removeAll() }  // bounded: locales x zones x forms in use
+            if cache[key, default: []].count < 8 { cache[key, default: []].append(f) }
         }
+        return Self.plainSpaces(text)
     }
 
     /// Formatters are costly to build (ICU pattern generation): built once per locale, zone
-    /// and form, and used under the lock (a `DateFormatter` is not safe across threads).
-    private static let formatters = Mutex<[String: DateFormatter]>([:])
+    /// and form and kept. A `DateFormatter` is not safe across threads, so each is used by
+    /// one renderer at a time: taken out of the pool under the lock, used outside it (several
+    /// renderers format at once instead of queueing on the lock), and put back.
+    private static let formatters = Mutex<[String: [DateFormatter]]>([:])
 
     /// Replaces the no-break spaces ICU puts in times and amounts with plain spaces.
     static func plainSpaces(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 >= 0x80 }) else { return text }  // ASCII: nothing to replace
+        // U+00A0 is C2 A0 in UTF-8; U+202F, U+2009 and U+2007 start with E2 80. A text with
+        // neither (ASCII, or accents only: "miércoles") is returned as it is.
+        var utf8 = text.utf8.makeIterator()
+        var previous: UInt8 = 0
+        var found = false
+        while let byte = utf8.next() {
+            if (previous == 0xC2 && byte == 0xA0) || (previous == 0xE2 && byte == 0x80) { found = true; break }
+            previous = byte
+        }
+        guard found else { return text }
         var out = ""
         out.unicodeScalars.append(contentsOf: text.unicodeScalars.map { s in
             switch s.value {

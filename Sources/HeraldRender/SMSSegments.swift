@@ -27,7 +27,9 @@ public struct SMSSegments: Sendable, Equatable, CustomStringConvertible {
         var offending: [Character] = []
         var isGSM = true
         for scalar in text.unicodeScalars {
-            if GSM0338.basic.contains(scalar) {
+            if scalar.value < 128, let cost = GSM0338.ascii[Int(scalar.value)] {  // most texts: a table, no hashing
+                septets.append(cost)
+            } else if GSM0338.basic.contains(scalar) {
                 septets.append(1)
             } else if GSM0338.extension.contains(scalar) {
                 septets.append(2)
@@ -85,4 +87,9 @@ enum GSM0338 {
             .unicodeScalars)
     /// Characters sent as escape + code: two septets each.
     static let `extension`: Set<Unicode.Scalar> = Set("\u{0C}^{}\\[~]|€".unicodeScalars)
+    /// The septets of each ASCII code (nil: not in GSM 03.38), from the two tables above.
+    static let ascii: [Int?] = (0..<128).map { code in
+        guard let scalar = Unicode.Scalar(code) else { return nil }
+        return basic.contains(scalar) ? 1 : `extension`.contains(scalar) ? 2 : nil
+    }
 }

@@ -159,8 +159,16 @@ public struct Explanation: Sendable, Equatable {
     public var timeZone: String
     /// `send_at + postpone`.
     public var earliest: Date
-    /// A one-line human summary.
-    public var summary: String
+    /// A one-line human summary (`herald explain`).
+    public var summary: String {
+        guard let sendNowAt else { return written }
+        return "send now (\(Zone(timeZone)?.describe(sendNowAt) ?? String(sendNowAt)))"
+    }
+    /// The summary of a decision other than "send now".
+    var written: String
+    /// For "send now": the instant (seconds), shown only when the summary is asked for; the
+    /// worker decides this for every message and never reads it.
+    var sendNowAt: Int64?
 }
 
 /// Bad scheduling input: the message fails with this reason (never a silent send).
@@ -245,7 +253,7 @@ public struct Scheduler: Sendable {
         }
         let earliest = Date(timeIntervalSince1970: TimeInterval(earliestS))
         func result(_ decision: Decision, _ summary: String) -> Explanation {
-            Explanation(decision: decision, timeZone: zoneID, earliest: earliest, summary: summary)
+            Explanation(decision: decision, timeZone: zoneID, earliest: earliest, written: summary)
         }
         func show(_ s: Int64) -> String { zone.describe(s) }
 
@@ -314,7 +322,9 @@ public struct Scheduler: Sendable {
             }
         }
         if t <= nowS {
-            return result(.send, "send now (\(show(nowS)))")
+            var explanation = result(.send, "")
+            explanation.sendNowAt = nowS
+            return explanation
         }
         let until = Date(timeIntervalSince1970: TimeInterval(t))
         return result(.deferred(until: until, reasons: reasons), "deferred until \(show(t)): \(reasons.joined(separator: "; "))")
