@@ -146,8 +146,8 @@ public struct Renderer: Sendable {
         var herald = builder.node([
             "message_id": .integer(message.id), "channel": .string(channel.rawValue), "recipient": .string(message.recipient),
             "template": .string(name), "locale": .string(locale), "time_zone": .string(zone.identifier),
-            "now": .string(ISO8601.string(context.now)),
         ], path: "herald.").values
+        herald["now"] = TimestampValue(date: context.now, hasTime: true, formatter: formatter, now: context.now, path: "herald.now.", trace: trace)
         herald["data_json"] = LazyText(path: "herald.data_json.", trace: trace) { Self.compactJSON(message.data) }
         var rootValues = dataNode.values
         rootValues["herald"] = ObjectNode(values: herald, path: "herald.", trace: trace)

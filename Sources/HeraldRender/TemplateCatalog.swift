@@ -131,8 +131,11 @@ public struct TemplateCatalog: Sendable {
     /// The locales tried for a message, in order: exact, language, default, default's language.
     public func candidateLocales(for locale: String?) -> [String] {
         var out: [String] = []
+        func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
+            a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 97 && (x | 0x20) <= 122) }
+        }
         func add(_ l: String) {
-            if !l.isEmpty && !out.contains(where: { $0.lowercased() == l.lowercased() }) { out.append(l) }
+            if !l.isEmpty && !out.contains(where: { sameIgnoringCase($0, l) }) { out.append(l) }
         }
         for l in [locale, defaultLocale].compactMap({ $0 }) {
             let normalized = l.hyphenatedLocaleTag

@@ -278,8 +278,9 @@ struct ValueBuilder {
     /// fraction, and `Z` or `±hh:mm` / `±hhmm` offset. Without an offset the time is
     /// local to the message's zone.
     func timestamp(_ text: String) -> (Date, Bool)? {
+        // Most strings are not dates: rejected before any copy.
+        guard (10...40).contains(text.utf8.count), text.utf8.first.map({ $0 >= 48 && $0 <= 57 }) == true else { return nil }
         let scalars = Array(text.utf8)
-        guard scalars.count >= 10, scalars.count <= 40 else { return nil }
         func digits(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= scalars.count else { return nil }
             var n = 0

@@ -101,3 +101,31 @@ import Testing
         }
     }
 }
+
+/// Migration 014 (issue 16) on an outbox that already has messages and attempts: applied in
+/// place, and deleting a message still deletes its attempts (now by a statement trigger,
+/// not the dropped foreign key), by retention and by a host's DELETE alike.
+@Suite struct SpeedMigrationTests {
+    @Test func anExistingOutboxUpgradesInPlaceAndDeletesStillTakeTheirAttempts() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let conn = try await db.connect()
+            _ = try await Migrator(connection: conn, migrations: Migration.all.filter { $0.version < 14 }).migrate()
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, status, updated_at)
+                SELECT 'sms', '+3460000000' || g, 't', 'sent', now() - interval '40 days' FROM generate_series(1, 3) g;
+                INSERT INTO herald.attempt (message_id, number, started_at, outcome) SELECT id, 1, now(), 'sent' FROM herald.message;
+                """)
+            #expect(try await db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'attempt_message_id_fkey'") == "1")
+            let applied = try await Migrator(connection: conn).migrate()
+            #expect(applied.map(\.version).contains(14))
+            #expect(try await db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'attempt_message_id_fkey'") == "0")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.attempt") == "3", "the upgrade keeps what was there")
+
+            try await db.query("DELETE FROM herald.message WHERE id = 1")
+            #expect(try await db.scalar("SELECT string_agg(message_id::text, ',' ORDER BY message_id) FROM herald.attempt") == "2,3")
+            #expect(try await db.scalar("SELECT herald.prune(interval '30 days', 10)") == "2")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.attempt") == "0", "retention takes the attempts too")
+            await conn.close()
+        }
+    }
+}
