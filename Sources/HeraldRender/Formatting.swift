@@ -31,6 +31,11 @@ public struct LocaleFormatter: Sendable {
 
     private func format(_ date: Date, pattern: String? = nil, template: String? = nil) -> String {
         let key = cacheKey + (pattern ?? "") + "|" + (template ?? "")
+        // Appointments start on a few times of day, shared by many messages: the text of one
+        // instant in one locale, zone and form is kept (whole seconds; bounded).
+        let seconds = date.timeIntervalSince1970
+        let recent = seconds.rounded(.down) == seconds && abs(seconds) < 1e12 ? key + "@" + String(Int64(seconds)) : nil
+        if let recent, let text = Self.recentTexts.withLock({ $0[recent] }) { return text }
         let f = Self.formatters.withLock { $0[key]?.popLast() } ?? {
             let f = DateFormatter()
             f.locale = locale
@@ -44,8 +49,18 @@ public struct LocaleFormatter: Sendable {
             if cache.count > 2_000 { cache.removeAll() }  // bounded: locales x zones x forms in use
             if cache[key, default: []].count < 8 { cache[key, default: []].append(f) }
         }
-        return Self.plainSpaces(text)
+        let plain = Self.plainSpaces(text)
+        if let recent {
+            Self.recentTexts.withLock { texts in
+                if texts.count >= 8_192 { texts.removeAll(keepingCapacity: true) }
+                texts[recent] = plain
+            }
+        }
+        return plain
     }
+
+    /// Texts of recently formatted instants, by formatter and instant.
+    private static let recentTexts = Mutex<[String: String]>([:])
 
     /// Formatters are costly to build (ICU pattern generation): built once per locale, zone
     /// and form and kept. A `DateFormatter` is not safe across threads, so each is used by

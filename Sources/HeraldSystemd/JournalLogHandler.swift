@@ -65,7 +65,9 @@ public struct JournalLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        if let extra = event.metadata {
+            if merged.isEmpty { merged = extra } else { merged.merge(extra) { _, new in new } }  // most loggers carry none of their own
+        }
         if let journal {
             var fields: [(name: String, value: String)] = [
                 ("MESSAGE", Self.text(event.message.description, merged)), ("PRIORITY", String(Self.priority(of: event.level))),
@@ -87,11 +89,12 @@ public struct JournalLogHandler: LogHandler {
     /// The message and its metadata as one line of text (without the level).
     static func text(_ message: String, _ merged: Logger.Metadata) -> String {
         var line = message
-        for key in Self.leading where merged[key] != nil {
-            line += " \(key)=\(Self.format(merged[key]!))"
+        line.reserveCapacity(message.utf8.count + 24 * merged.count)
+        for key in Self.leading {
+            if let value = merged[key] { line += " "; line += key; line += "="; line += Self.format(value) }
         }
-        for key in merged.keys.sorted() where !Self.leading.contains(key) {
-            line += " \(key)=\(Self.format(merged[key]!))"
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !Self.leading.contains(key) {
+            line += " "; line += key; line += "="; line += Self.format(value)
         }
         return line
     }
