@@ -75,17 +75,23 @@ public struct AnswerLinks: Sendable {
     /// The path the listener serves them under.
     public static let path = "/answer"
 
-    /// The three links, by template variable, for a message about `subject`: they work
-    /// until the appointment starts (`eventAt`), or for ``lifetimeWithoutStart`` from `now`.
-    public func urls(messageID: Int64, subjectType: String, subjectID: String, eventAt: Date?, now: Date) -> [String: String] {
+    /// The template variable of each link and the action it stands for.
+    public static let variables: [(name: String, action: AnswerAction)] = [("confirm_url", .confirm), ("cancel_url", .decline), ("manage_url", .manage)]
+
+    /// The link for `action` on a message about `subject`: it works until the appointment
+    /// starts (`eventAt`), or for ``lifetimeWithoutStart`` from `now`.
+    public func url(_ action: AnswerAction, messageID: Int64, subjectType: String, subjectID: String, eventAt: Date?, now: Date) -> String {
         let until = eventAt.map(\.timeIntervalSince1970).flatMap { $0.isFinite ? $0 : nil }
             ?? now.timeIntervalSince1970 + lifetimeWithoutStart.seconds
-        let expires = Int64(clampingFloor: until)
-        var urls: [String: String] = [:]
-        for (name, action) in [("confirm_url", AnswerAction.confirm), ("cancel_url", .decline), ("manage_url", .manage)] {
-            let token = AnswerToken(messageID: messageID, subjectType: subjectType, subjectID: subjectID, action: action, expires: expires)
-            urls[name] = publicURL + Self.path + "/" + token.sign(key: key)
-        }
-        return urls
+        let token = AnswerToken(messageID: messageID, subjectType: subjectType, subjectID: subjectID, action: action,
+                                expires: Int64(clampingFloor: until))
+        return publicURL + Self.path + "/" + token.sign(key: key)
+    }
+
+    /// The three links, by template variable.
+    public func urls(messageID: Int64, subjectType: String, subjectID: String, eventAt: Date?, now: Date) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: Self.variables.map {
+            ($0.name, url($0.action, messageID: messageID, subjectType: subjectType, subjectID: subjectID, eventAt: eventAt, now: now))
+        })
     }
 }

@@ -93,9 +93,11 @@ public struct Pipeline: Sendable {
     private func render(_ message: OutboxMessage, channel: Channel, timeZone: String, at now: Date) -> Result<RenderedMessage, PipelineFailure> {
         var context = planner.renderContext(for: message, timeZone: timeZone, now: now, smsMaxSegments: smsMaxSegments)
         if let answers, let subject = message.subject {
-            let urls = answers.links.urls(messageID: message.id, subjectType: subject.type, subjectID: subject.id,
-                                          eventAt: message.schedule.eventAt, now: now)
-            for (name, url) in urls { context.defaults[name] = .string(url) }
+            // Signed only if the template prints them.
+            let (links, id, eventAt) = (answers.links, message.id, message.schedule.eventAt)
+            for (name, action) in AnswerLinks.variables {
+                context.lazyDefaults[name] = { links.url(action, messageID: id, subjectType: subject.type, subjectID: subject.id, eventAt: eventAt, now: now) }
+            }
             context.defaults["answer_by_reply"] = .bool(answers.byReply && channel == .sms)
         }
         return renderer.render(message, channel: channel, catalog: catalog, context: context)

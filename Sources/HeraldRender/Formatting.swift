@@ -34,7 +34,7 @@ public struct LocaleFormatter: Sendable {
         // Appointments start on a few times of day, shared by many messages: the text of one
         // instant in one locale, zone and form is kept (whole seconds; bounded).
         let seconds = date.timeIntervalSince1970
-        let recent = seconds.rounded(.down) == seconds && abs(seconds) < 1e12 ? key + "@" + String(Int64(seconds)) : nil
+        let recent = Int64(exactly: seconds).map { key + "@" + String($0) }
         if let recent, let text = Self.recentTexts.withLock({ $0[recent] }) { return text }
         let f = Self.formatters.withLock { $0[key]?.popLast() } ?? {
             let f = DateFormatter()

@@ -60,6 +60,8 @@ public struct RenderContext: Sendable {
     /// `confirm_url`, `cancel_url`, `manage_url`, and `answer_by_reply`): what the host
     /// wrote wins.
     public var defaults: [String: JSONValue]
+    /// Text values Herald offers the same way, made only when a template uses them.
+    public var lazyDefaults: [String: @Sendable () -> String] = [:]
 
     public init(timeZone: String, now: Date, location: LocationDetails? = nil, smsMaxSegments: Int? = nil, defaults: [String: JSONValue] = [:]) {
         self.timeZone = timeZone
@@ -150,6 +152,9 @@ public struct Renderer: Sendable {
         herald["now"] = TimestampValue(date: context.now, hasTime: true, formatter: formatter, now: context.now, path: "herald.now.", trace: trace)
         herald["data_json"] = LazyText(path: "herald.data_json.", trace: trace) { Self.compactJSON(message.data) }
         var rootValues = dataNode.values
+        for (name, make) in context.lazyDefaults where data[name] == nil {
+            rootValues[name] = LazyText(path: name + ".", trace: trace, make)
+        }
         rootValues["herald"] = ObjectNode(values: herald, path: "herald.", trace: trace)
         let root = ObjectNode(values: rootValues, path: "", trace: trace)
 

@@ -14,6 +14,7 @@ import email.policy
 import json
 import re
 import sys
+import time
 import zoneinfo
 
 from selenium import webdriver
@@ -37,7 +38,17 @@ def browser(javascript):
         options.add_argument(argument)
     if not javascript:
         options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    # Chromium may fail to start on a loaded machine (the whole suite runs in parallel):
+    # starting the browser is tried three times; what it then does is not.
+    for attempt in range(3):
+        try:
+            driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+            driver.set_page_load_timeout(60)
+            return driver
+        except Exception as error:  # noqa: BLE001 - reported below if the last try fails too
+            print(f"chromium did not start (try {attempt + 1}): {error}", file=sys.stderr)
+            time.sleep(2)
+    raise SystemExit("chromium did not start in three tries")
 
 
 def luminance(css):
