@@ -29,6 +29,12 @@ public final class DaemonContext: Sendable {
     /// Set when startup is done (schema checked, worker id locked, own leases recovered):
     /// lease recovery and maintenance wait for it.
     let started = Atomic<Bool>(false)
+    /// True while the claim loop would claim again as soon as a slot or the outcome queue
+    /// frees up (its last claim was full, or it held back). False after a claim that found
+    /// less than a batch: nothing more is due, so a finished delivery or a written outcome
+    /// need not wake it for an empty claim (one statement per message on an idle daemon,
+    /// in the way of the next NOTIFY's claim).
+    let claimWantsCapacity = Atomic<Bool>(true)
     /// Since when the database is unreachable (nil: it answers), shared by the connections.
     let outageSince = Mutex<ContinuousClock.Instant?>(nil)
     private let stop = Mutex(StopState())
@@ -110,6 +116,13 @@ public final class DaemonContext: Sendable {
     /// Something may have made a message due earlier than the claim loop's next due time
     /// (a NOTIFY, a retry or deferral written, a recovered lease).
     func dueMayHaveChanged() { hints.withLock { $0.dueChanged = true } }
+
+    /// A delivery slot or room in the outcome queue came free: wakes the claim loop if it
+    /// waits for that (always while stopping or exiting when idle: it waits for the last
+    /// claim to finish).
+    func capacityFreed() {
+        if claimWantsCapacity.load(ordering: .acquiring) || settings.exitWhenIdle || stopRequested { wake.signal() }
+    }
 
     /// A claimed message is done with (recorded, rescheduled or given back). `signal`
     /// wakes the claim loop, which may claim again; a group commit signals once per batch.

@@ -92,7 +92,11 @@ public final class OutcomeWriter: Service, Sendable {
             guard !batch.isEmpty else { return }
             let kept = await record(batch.map(\.completion))
             for outcome in batch { settle(outcome, recorded: kept.contains(outcome.completion.messageID)) }
-            context.wake.signal()
+            if batch.contains(where: { $0.completion.result == .retry }) {
+                context.wake.signal()  // a retry's due time: the claim loop looks again
+            } else {
+                context.capacityFreed()
+            }
         }
     }
 
