@@ -15,6 +15,8 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
     case smsTooLong(RenderedMessage, SMSSegments, maximum: Int)
     /// Rendering a part took more than the work budget (lookups and list items).
     case tooMuchWork(template: String, locale: String, part: String, budget: Int)
+    /// A part prints an object or a list (`{{order.total}}`) where text belongs.
+    case notText(template: String, locale: String, part: String, names: [String])
     /// A rendered part is longer than its channel allows.
     case tooLarge(template: String, locale: String, part: String, bytes: Int, limit: Int)
 
@@ -34,6 +36,8 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
             return "template \(rendered.template) (\(rendered.locale)) renders an SMS of \(segments), over the maximum of \(maximum) ([render] sms_max_segments)"
         case .tooMuchWork(let template, let locale, let part, let budget):
             return "template \(template) (\(locale)) \(part) takes more than \(budget) lookups and list items to render (sections nested over the same list?); rendering stopped"
+        case .notText(let template, let locale, let part, let names):
+            return "template \(template) (\(locale)) \(part) prints \(names.joined(separator: ", ")), an object or a list in the data, not text; print one of its fields instead"
         case .tooLarge(let template, let locale, let part, let bytes, let limit):
             return "template \(template) (\(locale)) \(part) renders to \(bytes) bytes, over the limit of \(limit) for this channel"
         }
@@ -110,7 +114,16 @@ public struct LocationDetails: Sendable, Equatable {
 /// - `herald`: `message_id`, `channel`, `recipient`, `template`, `locale`,
 ///   `time_zone`, `now`, and `data_json` (the data as a JSON document, for webhooks).
 public struct Renderer: Sendable {
-    public init() {}
+    /// Which renderer produces the text: Herald's own (``FastTemplate``) where a template
+    /// allows it, else swift-mustache; swift-mustache alone; or Herald's own alone (tests
+    /// check that both give the same text and the same errors).
+    public enum Engine: Sendable {
+        case automatic, mustache, fastOnly
+    }
+
+    let engine: Engine
+
+    public init(engine: Engine = .automatic) { self.engine = engine }
 
     /// Renders `message` for `channel` with the catalog's template.
     public func render(_ message: OutboxMessage, channel: Channel, catalog: TemplateCatalog, context: RenderContext) -> Result<RenderedMessage, RenderError> {
@@ -161,7 +174,15 @@ public struct Renderer: Sendable {
         let limit = Self.sizeLimit(channel)
         func strict(_ compiled: CompiledPart, _ part: String) throws -> String {
             trace.reset()
-            let text = compiled.template.render(root)
+            var text: String
+            if engine != .mustache, let fast = compiled.fast, let rendered = fast.render(root), !trace.exhausted {
+                text = rendered
+            } else if engine == .fastOnly {
+                throw RenderError.templateError("template \(name) (\(locale)) \(part) needs swift-mustache")
+            } else {
+                trace.reset()  // swift-mustache renders it, and traces it, from the start
+                text = compiled.template.render(root)
+            }
             if trace.exhausted {
                 throw RenderError.tooMuchWork(template: name, locale: locale, part: part, budget: LookupTrace.budget)
             }
@@ -173,6 +194,9 @@ public struct Renderer: Sendable {
             let missing = trace.missing().filter { !compiled.sections.contains($0) }
             if !missing.isEmpty {
                 throw RenderError.missingVariables(template: name, locale: locale, part: part, names: missing)
+            }
+            if !trace.nonText.isEmpty {
+                throw RenderError.notText(template: name, locale: locale, part: part, names: trace.nonText)
             }
             return text
         }

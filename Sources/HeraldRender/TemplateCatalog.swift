@@ -10,16 +10,24 @@ public struct CompiledTemplate: Sendable {
     var subject: CompiledPart?
     var body: CompiledPart
     var html: CompiledPart?
+
+    /// Every part compiled for Herald's own renderer (none needs swift-mustache's).
+    public var compiledNatively: Bool {
+        body.fast != nil && subject.map { $0.fast != nil } != false && html.map { $0.fast != nil } != false
+    }
 }
 
 /// One part of a template, compiled, with the names it uses as `{{#name}}` or
 /// `{{^name}}` sections: absent means "skip this part", not a missing variable.
 struct CompiledPart: Sendable {
     let template: MustacheTemplate
+    /// The same part for Herald's own renderer, when it uses only what that supports.
+    let fast: FastTemplate?
     let sections: Set<String>
 
     init(_ source: String, contentType: String?) throws {
         template = try MustacheTemplate(string: contentType.map { TemplateCatalog.mode($0, source) } ?? source)
+        fast = FastTemplate.compile(source, contentType: contentType)
         sections = Set(TemplateCatalog.tags(in: source).filter { $0.kind == "#" || $0.kind == "^" }.map(\.name))
     }
 }

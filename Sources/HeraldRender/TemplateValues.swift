@@ -16,11 +16,19 @@ import Mustache
 ///
 /// Every lookup is recorded in a ``LookupTrace`` so that the renderer can tell a
 /// missing variable from Mustache's search of outer contexts.
-struct ObjectNode: MustacheParent {
+struct ObjectNode: MustacheParent, MustacheCustomRenderable {
     let values: [String: Any]
     /// `client.` for the object under `client`; empty for the root.
     let path: String
     let trace: LookupTrace
+
+    /// An object printed as `{{order.total}}` prints nothing and fails the message (it
+    /// would otherwise print Swift's description of this type into a client's message).
+    var renderText: String {
+        trace.printedNonText(path)
+        return ""
+    }
+    var isNull: Bool { false }
 
     func child(named name: String) -> Any? {
         guard !trace.exhausted else { return nil }  // past the work budget: render nothing more
@@ -42,6 +50,8 @@ final class LookupTrace: @unchecked Sendable {
         let found: Bool
     }
     private(set) var lookups: [Lookup] = []
+    /// Objects and lists printed as text (`{{order.total}}` when it is not an amount), by name.
+    private(set) var nonText: [String] = []
     /// Lookups and list items visited while rendering the current part.
     private(set) var work = 0
     /// Most work one part may take (a reminder takes well under a thousand).
@@ -51,12 +61,18 @@ final class LookupTrace: @unchecked Sendable {
 
     func reset() {
         lookups.removeAll(keepingCapacity: true)
+        nonText.removeAll()
         work = 0
     }
 
     func record(path: String, name: String, found: Bool) {
         work += 1
         if work <= Self.budget { lookups.append(Lookup(path: path, name: name, found: found)) }
+    }
+
+    func printedNonText(_ path: String) {
+        let name = path.hasSuffix(".") ? String(path.dropLast()) : (path.isEmpty ? "." : path)
+        if !nonText.contains(name) { nonText.append(name) }
     }
 
     /// Counts one list item; false once the budget is spent.
@@ -252,7 +268,7 @@ struct ValueBuilder {
     func build(_ value: JSONValue, path: String) -> Any? {
         switch value {
         case .object(let o): return object(o, path: path)
-        case .array(let a): return BudgetedList(items: a.compactMap { build($0, path: path) }, trace: trace)
+        case .array(let a): return BudgetedList(items: a.compactMap { build($0, path: path) }, path: path, trace: trace)
         case .string(let s):
             if let (date, hasTime) = timestamp(s) {
                 return TimestampValue(date: date, hasTime: hasTime, formatter: formatter, now: now, path: path, trace: trace)
@@ -339,9 +355,18 @@ struct ValueBuilder {
 
 /// A list in the data: iterating it counts each item against the render budget, and it
 /// ends early once the budget is spent. Keeps swift-mustache's list transforms.
-struct BudgetedList: MustacheSequence, MustacheTransformable {
+struct BudgetedList: MustacheSequence, MustacheTransformable, MustacheCustomRenderable {
     let items: [Any]
+    /// `items.` for the list under `items`.
+    let path: String
     let trace: LookupTrace
+
+    /// A list printed as text fails the message, as an object does (``ObjectNode``).
+    var renderText: String {
+        trace.printedNonText(path)
+        return ""
+    }
+    var isNull: Bool { false }
 
     struct Iterator: IteratorProtocol {
         var base: IndexingIterator<[Any]>
@@ -356,7 +381,7 @@ struct BudgetedList: MustacheSequence, MustacheTransformable {
 
     func transform(_ name: String) -> Any? {
         switch name {
-        case "reversed": return BudgetedList(items: items.reversed(), trace: trace)
+        case "reversed": return BudgetedList(items: items.reversed(), path: path, trace: trace)
         default: return items.transform(name)
         }
     }
