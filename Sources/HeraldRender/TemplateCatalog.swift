@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import Mustache
+import Synchronization
 
 /// A compiled template: subject, text body and HTML body for one key, channel and locale.
 public struct CompiledTemplate: Sendable {
@@ -48,6 +49,9 @@ public struct TemplateCatalog: Sendable {
     private var partials: [String: String] = [:]
     /// The locale used when neither the message's locale nor its language has a template.
     public let defaultLocale: String
+    /// Answers of ``lookup(key:channel:locale:)`` already given (a drain asks the same few
+    /// questions thousands of times); shared by copies of this catalog, which never changes.
+    private let answered = LookupMemo()
 
     public init(records: [TemplateRecord], partials: [PartialRecord] = [], defaultLocale: String) {
         JSONStringContentType.registerOnce()
@@ -155,6 +159,14 @@ public struct TemplateCatalog: Sendable {
 
     /// Finds the template for a key, channel and locale, or explains why there is none.
     public func lookup(key: String, channel: String, locale: String?) -> Result<CompiledTemplate, RenderError> {
+        let question = LookupMemo.Question(key: key, channel: channel, locale: locale)
+        if let known = answered.answer(question) { return known }
+        let result = resolve(key: key, channel: channel, locale: locale)
+        answered.remember(question, result)
+        return result
+    }
+
+    private func resolve(key: String, channel: String, locale: String?) -> Result<CompiledTemplate, RenderError> {
         let tried = candidateLocales(for: locale)
         for candidate in tried {
             let id = Self.id(key, channel, candidate)
@@ -204,4 +216,28 @@ struct JSONStringContentType: MustacheContentType {
     }()
 
     static func registerOnce() { _ = registered }
+}
+
+/// Template lookups already answered, bounded (hosts' locales are few; a flood of
+/// distinct ones only empties it now and then).
+final class LookupMemo: Sendable {
+    struct Question: Hashable, Sendable {
+        let key: String
+        let channel: String
+        let locale: String?
+    }
+
+    static let capacity = 1024
+    private let answers = Mutex<[Question: Result<CompiledTemplate, RenderError>]>([:])
+
+    func answer(_ question: Question) -> Result<CompiledTemplate, RenderError>? {
+        answers.withLock { $0[question] }
+    }
+
+    func remember(_ question: Question, _ result: Result<CompiledTemplate, RenderError>) {
+        answers.withLock {
+            if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
+            $0[question] = result
+        }
+    }
 }
