@@ -137,6 +137,9 @@ public actor ClaimService: Service {
         var nextStatus = ContinuousClock.now + .seconds(10)
         while !context.stopRequested {
             context.pingWatchdog()
+            // Set before the loop reads the slots and the ledger, so that capacity freed
+            // while it decides still wakes it (cleared below after a partial claim).
+            context.claimWantsCapacity.store(true, ordering: .releasing)
             do {
                 if context.hints.withLock({ $0.templatesDirty }) { try await reloadTemplates() }
                 if ContinuousClock.now >= nextStatus {
@@ -159,6 +162,7 @@ public actor ClaimService: Service {
                     ready = messages.reversed()
                     startReady(group: &group)
                     claimedPartly = messages.count < limit
+                    if claimedPartly { context.claimWantsCapacity.store(false, ordering: .releasing) }
                     if messages.isEmpty && context.ledger.isEmpty && settings.exitWhenIdle, try await !hasUnfinishedWork() {
                         logger.notice("outbox drained; exiting (--exit-when-idle)")
                         context.requestStop()
@@ -247,7 +251,7 @@ public actor ClaimService: Service {
             return Work(message: message, pipeline: currentPipeline)
         }
         delivering -= 1
-        context.wake.signal()
+        context.capacityFreed()
         return nil
     }
 }
