@@ -11,6 +11,7 @@ WRITER = "Sources/HeraldWorker/OutcomeWriter.swift"
 WLEASES = "Sources/HeraldWorker/LeaseService.swift"
 CONTEXT = "Sources/HeraldWorker/DaemonContext.swift"
 RULES = "Sources/HeraldScheduling/Rules.swift"
+FAST = "Sources/HeraldRender/FastTemplate.swift"
 
 MUTATIONS = [
     ("completion-lease-holder", OUTBOX, "WHERE m.id = c.id AND m.locked_by = $1 AND m.status = (SELECT 'sending'::text) AND m.attempts = c.number",
@@ -120,4 +121,11 @@ MUTATIONS = [
     ("completion-by-primary-key", OUTBOX, "m.status = (SELECT 'sending'::text)", "m.status = 'sending'", "CompletionPlanTests", 2),
     ("attempts-deleted-with-message", SQL, "    DELETE FROM herald.attempt a USING gone g WHERE a.message_id = g.id;", "    NULL;",
      "SpeedMigrationTests", 1),
+    # Herald's own renderer: the same text as swift-mustache, and objects are not text.
+    ("fast-standalone-lines", FAST, "if newLine && p.lineFinished() { setNewLine = true } else { flushWhiteSpace() }",
+     "if false && p.lineFinished() { setNewLine = true } else { flushWhiteSpace() }", "FastTemplateTests", 1),
+    ("fast-html-escape", FAST, 'case "<": out += "&lt;"', 'case "<": out += "<"', "FastTemplateTests", 1),
+    ("fast-stack-search", FAST, "for object in stack.reversed() {", "for object in stack.suffix(1) {", "FastTemplateTests", 1),
+    ("object-is-not-text", "Sources/HeraldRender/Renderer.swift", "if !trace.nonText.isEmpty {", "if false {", "FastTemplateTests", 1),
+    ("idle-claim-once", CONTEXT, "if claimWantsCapacity.load(ordering: .acquiring) ||", "if true ||", "IdleClaimTests", 1),
 ]
