@@ -1,4 +1,4 @@
-# Shared helpers for deploy/demo, deploy/test, deploy/bench and deploy/drill.
+# Shared helpers for deploy/demo, deploy/test, deploy/bench, deploy/bench-split and deploy/drill.
 # Source it; it defines functions only.
 
 # Installs the Debian packages Herald needs to build and test, when missing.
@@ -148,4 +148,20 @@ TOML
 herald_peers_stop() {
     [ -n "${HERALD_PEERS_PIDS:-}" ] && kill $HERALD_PEERS_PIDS 2>/dev/null || true
     HERALD_PEERS_PIDS=""
+}
+
+# herald_bench_template DB: the benchmarks' template, a Spanish SMS reminder with a long
+# date and a time (deploy/bench and deploy/bench-split measure the same rendering).
+herald_bench_template() {
+    psql -qtAX -v ON_ERROR_STOP=1 "$1" -c "INSERT INTO herald.template (key, channel, locale, body) VALUES ('bench', 'sms', 'es',
+     'Hola {{client.name}}, le recordamos su cita del {{event_at.date_long}} a las {{event_at.time}}. Responda C para confirmar.')"
+}
+
+# herald_bench_due DB N PREFIX: N due SMS messages for that template (one insert, as a
+# host's bulk enqueue) to numbers PREFIX….
+herald_bench_due() {
+    psql -qtAX -v ON_ERROR_STOP=1 "$1" -c "INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data)
+         SELECT 'sms', '$3' || lpad(g::text, 8, '0'), 'bench', 'es', 'Europe/Madrid',
+                jsonb_build_object('client', jsonb_build_object('name', 'Cliente ' || g), 'event_at', '2026-05-10T13:00:00+02:00')
+           FROM generate_series(1, $2) g"
 }
