@@ -29,9 +29,15 @@ struct FastTemplate: Sendable {
     let tokens: [Token]
     let escape: Escape
 
+    /// Longest source (UTF-8 bytes) compiled here; real templates are a few kilobytes.
+    static let maximumSource = 256 * 1024
+
     /// Compiles `source` as swift-mustache would with the content type `contentType`
     /// (`TEXT`, `HTML`, `JSON`) put first as a pragma, or nil (HTML, no pragma).
     static func compile(_ source: String, contentType: String?) -> FastTemplate? {
+        // The parser works on an array of Characters (16 bytes each): a template row of
+        // megabytes is left to swift-mustache rather than held at sixteen times its size.
+        guard source.utf8.count <= maximumSource else { return nil }
         let escape: Escape
         switch contentType {
         case nil, "HTML": escape = .html

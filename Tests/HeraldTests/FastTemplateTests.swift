@@ -158,4 +158,19 @@ import Testing
         let fine = TemplateRecord(key: "t", channel: "sms", locale: "es", subject: nil, body: "Total: {{order.total}}{{#list}} {{.}}{{/list}}", html: nil)
         #expect(Self.outcome(.automatic, fine, data: good, context: Self.context(answers: false)).hasPrefix("subject=-|body=Total: 89,90 € 1 2|"))
     }
+
+    /// A template row of megabytes is not copied into the native parser (sixteen bytes per
+    /// character): swift-mustache renders it, with the same result.
+    @Test func aHugeTemplateIsLeftToMustache() {
+        let big = TemplateRecord(key: "t", channel: "email", locale: "es", subject: "S {{name}}",
+                                 body: String(repeating: "x", count: 300_000) + " {{name}} {{raw}}", html: nil)
+        let catalog = TemplateCatalog(records: [big], defaultLocale: "es")
+        #expect(catalog.templates.first?.compiledNatively == false)
+        let small = TemplateRecord(key: "t", channel: "email", locale: "es", subject: "S {{name}}", body: "x {{name}}", html: nil)
+        #expect(TemplateCatalog(records: [small], defaultLocale: "es").templates.first?.compiledNatively == true)
+        let context = Self.context(answers: false)
+        let mustache = Self.outcome(.mustache, big, data: Self.data, context: context)
+        #expect(mustache.contains(" Ana <b>\"x\" & 'y'</b>|"), "\(mustache.suffix(80))")
+        #expect(Self.outcome(.automatic, big, data: Self.data, context: context) == mustache)
+    }
 }
