@@ -1,25 +1,48 @@
 /// The one form in which a recipient is stored in `herald.opt_out` and matched against it,
-/// computed the same way here and in SQL (`herald.normalize_recipient`), so that an
-/// opt-out by `ana@example.es` also covers `Ana López <Ana@Example.es>`:
+/// computed the same way here, in SQL (`herald.normalize_recipient`) and by the drivers
+/// (which send to the address this form was taken from), so that an opt-out by
+/// `ana@example.es` also covers `Ana López <Ana@Example.es>` and `ana@example.es` followed
+/// by a no-break space pasted from a spreadsheet:
 ///
-/// - sms: spaces, tabs, line breaks, `( ) . / -` removed and a leading `00` made `+`; if
-///   the result is E.164 (`+`, a first digit 1–9, 7 to 15 digits) that is the key,
-///   otherwise the text trimmed;
+/// - around every recipient, Unicode White_Space is trimmed (``whiteSpace``: tab to
+///   carriage return, space, U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029,
+///   U+202F, U+205F, U+3000), and the invisible U+200B, U+FEFF and U+2060
+///   (``invisible``) are ignored wherever they are;
+/// - sms: all of those and `( ) . / -` removed, a leading `00` made `+`; if the result is
+///   E.164 (`+`, a first digit 1–9, 7 to 15 digits) that is the key, otherwise the text
+///   trimmed;
 /// - email: the address inside a final `<…>` if there is one, trimmed, ASCII letters
 ///   lower-cased;
 /// - webhook: the text trimmed.
 ///
-/// Pure and total: any text gives a key, and the same key as the SQL function (a test
-/// compares them on generated input).
+/// Pure and total: any text gives a key, and the same key as the SQL function (tests
+/// compare them on every such character and on generated input).
 public enum RecipientKey {
-    static let blanks: Set<Unicode.Scalar> = [" ", "\t", "\r", "\n"]
-    static let phoneSeparators: Set<Unicode.Scalar> = [" ", "\t", "\r", "\n", "(", ")", ".", "/", "-"]
+    /// Unicode's White_Space property, as explicit code points (the SQL function lists the same).
+    public static let whiteSpace: Set<Unicode.Scalar> = Set(
+        ([0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680] + Array(0x2000...0x200A)
+            + [0x2028, 0x2029, 0x202F, 0x205F, 0x3000]).compactMap { Unicode.Scalar(UInt32($0)) })
+    /// Characters that print as nothing: ignored wherever they appear in a recipient.
+    public static let invisible: Set<Unicode.Scalar> = ["\u{200B}", "\u{FEFF}", "\u{2060}"]
+    static let phoneSeparators: Set<Unicode.Scalar> = whiteSpace.union(invisible).union(["(", ")", ".", "/", "-"])
+    static let trailingBlanks: Set<Unicode.Scalar> = whiteSpace.union(invisible)
 
     public static func normalize(_ recipient: String, channel: Channel) -> String {
         switch channel {
         case .sms: return phone(recipient) ?? trimmed(recipient)
         case .email: return asciiLowercased(trimmed(angleAddress(recipient) ?? recipient))
         case .webhook: return trimmed(recipient)
+        }
+    }
+
+    /// The address a driver sends to: the same text the key is taken from, so that the key
+    /// that suppresses is the key of what is sent. sms: the E.164 form when there is one;
+    /// every channel: invisible characters removed and White_Space trimmed (an email keeps
+    /// its display name and its case).
+    public static func deliveryAddress(_ recipient: String, channel: Channel) -> String {
+        switch channel {
+        case .sms: return phone(recipient) ?? trimmed(recipient)
+        case .email, .webhook: return trimmed(recipient)
         }
     }
 
@@ -37,11 +60,12 @@ public enum RecipientKey {
         return "+" + digits
     }
 
-    /// The text inside the last `<…>` when it ends the string (after trailing blanks).
-    static func angleAddress(_ text: String) -> String? {
+    /// The text inside the last `<…>` when it ends the string (after trailing blanks and
+    /// invisible characters).
+    public static func angleAddress(_ text: String) -> String? {
         let scalars = Array(text.unicodeScalars)
         var end = scalars.count
-        while end > 0, blanks.contains(scalars[end - 1]) { end -= 1 }
+        while end > 0, trailingBlanks.contains(scalars[end - 1]) { end -= 1 }
         guard end > 0, scalars[end - 1] == ">" else { return nil }
         var start = end - 1
         while start > 0 {
@@ -53,12 +77,13 @@ public enum RecipientKey {
         return nil
     }
 
-    static func trimmed(_ text: String) -> String {
-        let scalars = Array(text.unicodeScalars)
+    /// The text without invisible characters, White_Space trimmed from both ends.
+    public static func trimmed(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars.filter { !invisible.contains($0) })
         var start = 0
         var end = scalars.count
-        while start < end, blanks.contains(scalars[start]) { start += 1 }
-        while end > start, blanks.contains(scalars[end - 1]) { end -= 1 }
+        while start < end, whiteSpace.contains(scalars[start]) { start += 1 }
+        while end > start, whiteSpace.contains(scalars[end - 1]) { end -= 1 }
         return String(String.UnicodeScalarView(scalars[start..<end]))
     }
 

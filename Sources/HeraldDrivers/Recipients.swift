@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 /// Checks recipients before any provider is called: a bad phone number or
 /// address fails the message at once with a reason a person can act on.
@@ -35,14 +36,15 @@ public enum Recipients {
         }
     }
 
-    /// Parses and checks an email recipient; the error says what is wrong.
+    /// Parses and checks an email recipient. Blanks and invisible characters are trimmed
+    /// as ``RecipientKey`` trims them, so the address sent is the one opt-outs are keyed on.
     public static func mailbox(_ text: String) -> Result<Mailbox, RecipientError> {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = RecipientKey.trimmed(text)
         var name: String?
         var address = trimmed
-        if trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") {
-            address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
-            let display = trimmed[..<open].trimmingCharacters(in: .whitespaces)
+        if let inner = RecipientKey.angleAddress(trimmed), let open = trimmed.unicodeScalars.lastIndex(of: "<") {
+            address = RecipientKey.trimmed(inner)
+            let display = RecipientKey.trimmed(String(trimmed.unicodeScalars[..<open]))
             name = display.hasPrefix("\"") && display.hasSuffix("\"") && display.count >= 2 ? String(display.dropFirst().dropLast()) : display
             if name?.isEmpty == true { name = nil }
         }

@@ -107,22 +107,29 @@ public struct OutboxStore: Sendable {
             .replacingOccurrences(of: "to_timestamp($6::float8)", with: "NULL")
     }
 
+    /// Why message `m` may not go to its recipient now, or NULL: its contact's preference or
+    /// consent excludes the channel, or its recipient (by its stored key) opted out. The STOP
+    /// confirmation (`consent_exempt`) is the one message an opt-out lets through. Used by
+    /// the claim and by the check just before the driver is called.
+    static func blockSQL(_ m: String) -> String {
+        """
+        coalesce(CASE WHEN \(m).contact_id IS NOT NULL THEN herald.contact_block(\(m).contact_id, \(m).channel) END,
+                 CASE WHEN NOT \(m).consent_exempt THEN
+                     (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
+                       WHERE o.channel = \(m).channel
+                         AND o.recipient = coalesce(\(m).recipient_key, herald.normalize_recipient(\(m).channel, \(m).recipient))) END)
+        """
+    }
+
     /// Claims due messages. One that may not go out now becomes `suppressed` with the reason
-    /// instead, uncounted (the caller drops rows whose `status` is not `sending`):
-    /// - its contact's preference or consent excludes the channel (checked for every message
-    ///   with a `contact_id`: a reminder created days ago follows a preference changed since);
-    /// - its recipient opted out. Only a message tried before is looked up: that is how one
-    ///   can be pending after its recipient opted out (an attempt to be retried, a recovered
-    ///   lease); a new one was checked when it was inserted, an opt-out suppresses what is
-    ///   pending, and `herald.retry` refuses the rest, so the common claim pays nothing.
+    /// instead, uncounted (the caller drops rows whose `status` is not `sending`): its
+    /// contact's preference or consent excludes the channel, or its recipient opted out.
+    /// Every row is looked up, whatever its attempt count: a message returned at shutdown or
+    /// deferred is not new, and one inserted while an opt-out was being committed could not
+    /// see it. The lookup is one probe of `opt_out`'s primary key by the stored key.
     static let claimSQL = """
         WITH due AS (
-            SELECT id, coalesce(
-                       CASE WHEN contact_id IS NOT NULL THEN herald.contact_block(contact_id, channel) END,
-                       CASE WHEN attempts > 0 AND NOT consent_exempt THEN
-                           (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
-                             WHERE o.channel = message.channel
-                               AND o.recipient = herald.normalize_recipient(message.channel, message.recipient)) END) AS blocked
+            SELECT id, \(blockSQL("message")) AS blocked
               FROM herald.message
              WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
                AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))

@@ -206,7 +206,7 @@ public struct Renderer: Sendable {
             var body = try strict(template.body, "body")
             let html = try template.html.map { try strict($0, "html") }
             var rendered = RenderedMessage(
-                id: message.id, channel: channel, recipient: message.recipient, template: name, locale: locale,
+                id: message.id, channel: channel, recipient: RecipientKey.deliveryAddress(message.recipient, channel: channel), template: name, locale: locale,
                 attempt: message.attempt, subject: subject.map(Self.oneLine), body: body, html: html,
                 templateVersion: template.record.version)
             rendered.sender = message.sender

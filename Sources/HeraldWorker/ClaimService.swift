@@ -44,13 +44,13 @@ public actor ClaimService: Service {
     private var nextDue: ContinuousClock.Instant?
     private var nextDueUnknown = true
 
-    public init(context: DaemonContext, links: DatabaseLinks, writer: OutcomeWriter, drivers: [Channel: any Driver]) {
+    public init(context: DaemonContext, links: DatabaseLinks, writer: OutcomeWriter, gate: SendGate, drivers: [Channel: any Driver]) {
         self.context = context
         self.settings = context.settings
         self.logger = context.logger
         self.links = links
         self.writer = writer
-        self.dispatcher = Dispatcher(drivers: drivers, context: context, main: links.main)
+        self.dispatcher = Dispatcher(drivers: drivers, context: context, main: links.main, gate: gate)
         self.channelNames = drivers.keys.map(\.rawValue).sorted()
         self.catalog = TemplateCatalog(records: [], defaultLocale: context.settings.defaultLocale)
         self.planner = SchedulePlanner(policy: context.settings.scheduling, records: [])

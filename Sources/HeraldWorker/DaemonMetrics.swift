@@ -20,6 +20,8 @@ public struct DaemonMetrics: Sendable {
         case deliver
         /// One group-commit statement of outcomes.
         case record
+        /// One look at claimed messages just before their drivers are called (``SendGate``).
+        case gate
     }
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -43,6 +45,12 @@ public struct DaemonMetrics: Sendable {
     /// `herald_inbound_total{result}`: client replies processed, by what they were (`opt_out`, `opt_in`, `help`, `reply`, `failed`).
     func inbound(result: String) {
         Counter(label: "herald_inbound_total", dimensions: [("result", result)], factory: factory).increment()
+    }
+
+    /// `herald_suppressed_in_flight_total{channel}`: claimed messages not sent because their
+    /// recipient opted out (or their contact changed) after the claim.
+    func suppressedInFlight(channel: String) {
+        Counter(label: "herald_suppressed_in_flight_total", dimensions: [("channel", channel)], factory: factory).increment()
     }
 
     /// `herald_opt_outs_total{channel, source}`: opt-outs recorded by the daemon (provider error, keyword).

@@ -147,12 +147,16 @@ public final class DatabaseLinks: Service, Sendable {
     public let inbound: DatabaseLink
     /// Event expansion (``EventExpander``).
     public let events: DatabaseLink
+    /// The look just before a driver is called (``SendGate``): on its own connection so
+    /// that it never waits behind a claim or a batch of outcomes.
+    public let gate: DatabaseLink
 
     public init(databaseURL: String, context: DaemonContext) {
         main = DatabaseLink(databaseURL: databaseURL, applicationName: "herald", context: context, holdsWorkerID: true)
         recorder = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-record", context: context, holdsWorkerID: false)
         inbound = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-inbound", context: context, holdsWorkerID: false)
         events = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-events", context: context, holdsWorkerID: false)
+        gate = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-gate", context: context, holdsWorkerID: false)
     }
 
     public func run() async throws {
@@ -166,6 +170,7 @@ public final class DatabaseLinks: Service, Sendable {
         await recorder.connection.close()
         await inbound.connection.close()
         await events.connection.close()
+        await gate.connection.close()
     }
 
     /// Cuts off statements blocked in libpq (past the grace period, database silent).
@@ -174,5 +179,6 @@ public final class DatabaseLinks: Service, Sendable {
         recorder.connection.abort()
         inbound.connection.abort()
         events.connection.abort()
+        gate.connection.abort()
     }
 }

@@ -21,6 +21,8 @@ struct Dispatcher: Sendable {
     let context: DaemonContext
     /// Where deferrals and expiries are written.
     let main: DatabaseLink
+    /// The last look before the driver (opt-out, contact, lease).
+    let gate: SendGate
 
     /// Returns the outcome to record, or nil when there is none (deferred, expired, or
     /// released at shutdown).
@@ -106,6 +108,7 @@ struct Dispatcher: Sendable {
         if rendered.channel == .email, let links = context.settings.unsubscribeLinks {
             rendered.unsubscribeURL = links.url(messageID: message.id, channel: .email, recipient: message.recipient)
         }
+        if let stop = await lastLook(message) { return stop }
         let deliverStart = ContinuousClock.now
         defer { context.metrics.observe(.deliver, since: deliverStart, channel: rendered.channel.rawValue) }
         do {
@@ -115,6 +118,31 @@ struct Dispatcher: Sendable {
         } catch {
             if context.ledger.isReleased(message.claimKey) { return .handled }
             return .delivered(rendered, .failure(.transient(String(describing: error))))
+        }
+    }
+
+    /// Asks the ``SendGate`` whether the message may still go; nil when it may, otherwise
+    /// what became of it (suppressed, taken over, or not sent because the database could
+    /// not be asked: retried later like a transient failure).
+    private func lastLook(_ message: OutboxMessage) async -> Step? {
+        switch await gate.check(message.claimKey) {
+        case .clear:
+            return nil
+        case .blocked(let reason):
+            context.metrics.suppressedInFlight(channel: message.channel)
+            context.logger.notice("suppressed after it was claimed; not sent", metadata: [
+                "message": "\(message.id)", "channel": "\(message.channel)", "status": "\(MessageStatus.suppressed.rawValue)",
+                "reason": "\(reason)",
+            ])
+            context.finished(message.claimKey, result: nil)
+            return .handled
+        case .lost:
+            context.logger.warning("lease lost before sending; not sent by this worker", metadata: ["message": "\(message.id)"])
+            context.finished(message.claimKey, result: nil)
+            return .handled
+        case .unavailable(let why):
+            if context.ledger.isReleased(message.claimKey) { return .handled }
+            return .failed(.transient(why))
         }
     }
 

@@ -11,6 +11,7 @@ import ServiceLifecycle
 /// | ``DatabaseLinks`` | the supervised `herald` and `herald-record` connections; closed last |
 /// | ``LeaseService`` | renews held leases, takes over expired ones |
 /// | ``OutcomeWriter`` | group-commits delivery outcomes |
+/// | ``SendGate`` | the last look (opt-out, contact, lease) just before each driver call |
 /// | ``NotificationListener`` | LISTEN on its own connection; wakes the claim loop |
 /// | ``MaintenanceService`` | retention (`[retention] keep`) |
 /// | ``InboundProcessor`` | client replies in `herald.inbound`: STOP, START, HELP, free text |
@@ -26,6 +27,7 @@ public struct Worker: Sendable {
     public let links: DatabaseLinks
     public let leases: LeaseService
     public let writer: OutcomeWriter
+    public let gate: SendGate
     public let listener: NotificationListener?
     public let maintenance: MaintenanceService?
     public let inbound: InboundProcessor
@@ -53,18 +55,19 @@ public struct Worker: Sendable {
         links = DatabaseLinks(databaseURL: databaseURL, context: context)
         leases = LeaseService(context: context, links: links)
         writer = OutcomeWriter(context: context, links: links)
+        gate = SendGate(context: context, links: links)
         listener = settings.listen ? NotificationListener(databaseURL: databaseURL, context: context) : nil
         maintenance = settings.retention == nil ? nil : MaintenanceService(context: context, links: links)
         inbound = InboundProcessor(context: context, links: links)
         events = EventExpander(context: context, links: links)
-        claimer = ClaimService(context: context, links: links, writer: writer, drivers: drivers)
+        claimer = ClaimService(context: context, links: links, writer: writer, gate: gate, drivers: drivers)
     }
 
     /// The services in start order. The claim loop ending (`--exit-when-idle`, a stop
     /// request) shuts the group down gracefully.
     public var services: [ServiceGroupConfiguration.ServiceConfiguration] {
         var list: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: links), .init(service: leases), .init(service: writer),
+            .init(service: links), .init(service: leases), .init(service: writer), .init(service: gate),
         ]
         if let listener { list.append(.init(service: listener)) }
         if let maintenance { list.append(.init(service: maintenance)) }

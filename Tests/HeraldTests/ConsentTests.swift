@@ -100,3 +100,61 @@ import Testing
         }
     }
 }
+
+/// Issue 28: the ledger says who (the login, not the functions' owner), and only Herald's
+/// own login may claim that a client asked (keyword, unsubscribe link, provider, complaint).
+@Suite struct ConsentProvenanceTests {
+    static let hostLogin = "herald_test_host"
+
+    /// This database as a login that is a member of `herald_host` only.
+    func hostURL(_ db: TestDatabase) async throws -> String {
+        try await db.execute("""
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(Self.hostLogin)') THEN
+                    CREATE ROLE \(Self.hostLogin) LOGIN IN ROLE herald_host;
+                END IF;
+            END $$
+            """)
+        var components = try #require(URLComponents(string: db.url))
+        components.user = Self.hostLogin
+        return try #require(components.string)
+    }
+
+    func run(_ url: String, _ sql: String) async throws -> String? {
+        let conn = PostgresConnection(connectionString: url)
+        try await conn.connect()
+        defer { Task { await conn.close() } }
+        do {
+            try await conn.execute(sql)
+            return nil
+        } catch let error as PostgresError {
+            return error.sqlState
+        }
+    }
+
+    @Test func theLedgerRecordsTheLoginThatChangedConsent() async throws {
+        try await TestDatabase.with { db in
+            let host = try await hostURL(db)
+            #expect(try await run(host, "INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600000009', 'told the desk')") == nil)
+            #expect(try await run(host, "DELETE FROM herald.opt_out") == nil)
+            #expect(try await run(db.daemonURL, "INSERT INTO herald.opt_out (channel, recipient, source) VALUES ('sms', '+34600000009', 'keyword')") == nil)
+            let rows = try await db.query("SELECT action, source, recorded_by FROM herald.consent_event ORDER BY id").rows
+            #expect(rows == [["opt_out", "host", Self.hostLogin], ["opt_in", "host", Self.hostLogin],
+                             ["opt_out", "keyword", TestServer.daemonRole]])
+        }
+    }
+
+    @Test(arguments: ["keyword", "unsubscribe", "provider", "complaint"])
+    func aHostCannotClaimThatTheClientAsked(_ source: String) async throws {
+        try await TestDatabase.with { db in
+            let host = try await hostURL(db)
+            #expect(try await run(host, "INSERT INTO herald.opt_out (channel, recipient, source) VALUES ('sms', '+34600000008', '\(source)')") == "42501")
+            #expect(try await run(host, "INSERT INTO herald.opt_out (channel, recipient, source) VALUES ('sms', '+34600000008', 'desk')") == nil)
+            #expect(try await run(host, "BEGIN; SET LOCAL herald.consent_source = '\(source)'; DELETE FROM herald.opt_out; COMMIT") == "42501")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "1", "the refused opt-in changed nothing")
+            #expect(try await run(db.daemonURL, "BEGIN; SET LOCAL herald.consent_source = '\(source)'; DELETE FROM herald.opt_out; COMMIT") == nil)
+            let sources = try await db.query("SELECT action, source FROM herald.consent_event ORDER BY id").rows
+            #expect(sources == [["opt_out", "desk"], ["opt_in", source]])
+        }
+    }
+}

@@ -149,7 +149,8 @@ import Testing
             let ctx = context(settings(grace: .milliseconds(500)))
             let links = DatabaseLinks(databaseURL: db.daemonURL, context: ctx)
             let writer = OutcomeWriter(context: ctx, links: links)
-            try await runAlone(ClaimService(context: ctx, links: links, writer: writer, drivers: [.sms: driver])) { () async throws -> Void in
+            let gate = SendGate(context: ctx, links: links)
+            try await runTogether([gate, ClaimService(context: ctx, links: links, writer: writer, gate: gate, drivers: [.sms: driver])]) { () async throws -> Void in
                 #expect(try await db.waitUntil { driver.deliveries.count == 3 && writer.queued == 3 })
                 #expect(try await db.statusCounts() == ["sending": 3], "outcomes wait for the writer, which is not running")
             }
