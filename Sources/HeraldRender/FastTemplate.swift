@@ -316,22 +316,7 @@ extension FastTemplate {
         switch escape {
         case .none: return text
         case .json: return JSONStringContentType.escape(text)
-        case .html:
-            guard text.utf8.contains(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0x22 || $0 == 0x27 }) else { return text }
-            // As swift-mustache's htmlEscape: by Character, so a mark combined with "<" stays as it is.
-            var out = ""
-            out.reserveCapacity(text.utf8.count)
-            for c in text {
-                switch c {
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                case "&": out += "&amp;"
-                case "\"": out += "&quot;"
-                case "'": out += "&#39;"
-                default: out.append(c)
-                }
-            }
-            return out
+        case .html: return HTMLScalarContentType.escape(text)
         }
     }
 }

@@ -55,6 +55,7 @@ public struct TemplateCatalog: Sendable {
 
     public init(records: [TemplateRecord], partials: [PartialRecord] = [], defaultLocale: String) {
         JSONStringContentType.registerOnce()
+        HTMLScalarContentType.registerOnce()
         self.defaultLocale = defaultLocale
         for p in partials { self.partials[Self.partialID(p.name, p.locale)] = p.body }
         for record in records {
@@ -70,7 +71,7 @@ public struct TemplateCatalog: Sendable {
                     record: record, expanded: expanded,
                     subject: try expanded.subject.map { try CompiledPart($0, contentType: "TEXT") },
                     body: try CompiledPart(expanded.body, contentType: bodyMode),
-                    html: try expanded.html.map { try CompiledPart($0, contentType: nil) })
+                    html: try expanded.html.map { try CompiledPart($0, contentType: "HTML") })
             } catch let error as PartialError {
                 broken[id] = "\(where_) \(error.reason)"
             } catch {
@@ -212,6 +213,39 @@ struct JSONStringContentType: MustacheContentType {
 
     private static let registered: Bool = {
         MustacheContentTypes.register(JSONStringContentType(), named: "JSON")
+        return true
+    }()
+
+    static func registerOnce() { _ = registered }
+}
+
+/// Values inserted into HTML are escaped by Unicode scalar, not by Character as
+/// swift-mustache's own `HTML` type does: a `"` followed by a combining mark (U+0301) is
+/// one Character, which a Character-wise escaper leaves as it is, so that data could add an
+/// attribute (`onmouseover=…`) to `<a href="{{website}}">`. Registered under the name
+/// `HTML`, replacing swift-mustache's, and named by the pragma every HTML part starts with.
+struct HTMLScalarContentType: MustacheContentType {
+    func escapeText(_ text: String) -> String { Self.escape(text) }
+
+    static func escape(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0x22 || $0 == 0x27 }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 16)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static let registered: Bool = {
+        MustacheContentTypes.register(HTMLScalarContentType(), named: "HTML")
         return true
     }()
 

@@ -174,3 +174,36 @@ import Testing
         #expect(Self.outcome(.automatic, big, data: Self.data, context: context) == mustache)
     }
 }
+
+/// Issue 28: HTML is escaped by Unicode scalar. A `"` (or `<`, `>`, `&`, `'`) followed by a
+/// combining mark is one Character; a Character-wise escaper left it as it was, so a
+/// website field could add an attribute to `<a href="{{website}}">`.
+@Suite struct HTMLScalarEscapeTests {
+    static let specials: [(String, String)] = [("\"", "&quot;"), ("<", "&lt;"), (">", "&gt;"), ("&", "&amp;"), ("'", "&#39;")]
+    static let marks = ["\u{0301}", "\u{0308}", "\u{20DD}", "\u{FE0F}"]
+
+    @Test(arguments: [Renderer.Engine.mustache, .fastOnly])
+    func aSpecialCharacterFollowedByACombiningMarkIsEscaped(_ engine: Renderer.Engine) throws {
+        for (special, entity) in Self.specials {
+            for mark in Self.marks {
+                let value = "https://x.example/\(special)\(mark) onmouseover=alert(1) x=\(special)"
+                let data = String(data: try JSONSerialization.data(withJSONObject: ["website": value]), encoding: .utf8)!
+                let record = TemplateRecord(key: "t", channel: "email", locale: "es", subject: "s", body: "b",
+                                            html: "<a href=\"{{website}}\">web</a>")
+                let outcome = FastTemplateTests.outcome(engine, record, data: data, context: FastTemplateTests.context(answers: false))
+                let html = try #require(outcome.split(separator: "|").first { $0.hasPrefix("html=") }).dropFirst(5)
+                #expect(html == "<a href=\"https://x.example/\(entity)\(mark) onmouseover=alert(1) x=\(entity)\">web</a>",
+                        "\(engine) \(special.unicodeScalars.first!.value) + U+\(String(mark.unicodeScalars.first!.value, radix: 16))")
+            }
+        }
+    }
+
+    @Test func bothRenderersGiveTheSameEscapedText() {
+        let value = "a\"\u{0301}b<\u{0308}c>&'\u{0301} plain é"
+        let data = #"{"v":"\#(value.replacingOccurrences(of: "\"", with: "\\\""))"}"#
+        let record = TemplateRecord(key: "t", channel: "email", locale: "es", subject: "{{v}}", body: "{{v}}", html: "\n<p title=\"{{v}}\">{{v}}</p>")
+        let context = FastTemplateTests.context(answers: false)
+        #expect(FastTemplateTests.outcome(.mustache, record, data: data, context: context)
+                == FastTemplateTests.outcome(.fastOnly, record, data: data, context: context))
+    }
+}
