@@ -1,7 +1,14 @@
 import Foundation
 
-/// What a client's SMS reply asks for, by its whole text (trimmed, case- and
-/// accent-insensitive, one trailing `.` or `!` ignored): STOP, START, HELP, or free text.
+/// What a client's SMS reply asks for: STOP, START, HELP, or free text.
+///
+/// A reply is read as words (``words(_:)``): case-, accent- and width-insensitive, with
+/// punctuation, symbols and emoji taken as spaces, so `Stop.`, `STOP!!`, `STOP🙏` and
+/// `ａｒｒêｔ` are the keyword itself. START and HELP must be the whole reply. An opt-out is
+/// also read from a short reply that starts with an opt-out word (at most
+/// ``optOutReplyWords`` words: `stop please`, `BAJA por favor`, `Arrêt s'il vous plaît`), because a client who
+/// writes one means it and consent law counts any reasonable way of saying so; a longer
+/// text that merely starts with one (`Stop by the shop at five`) is a reply for the business.
 public struct ReplyKeywords: Sendable, Equatable {
     /// What a reply means.
     public enum Meaning: Sendable, Equatable {
@@ -46,28 +53,54 @@ public struct ReplyKeywords: Sendable, Equatable {
     /// reminder awaiting an answer from that number; when none does, the reply means what
     /// ``classify(_:)`` says (`YES` is then an opt-in, as for Twilio).
     public func answer(_ body: String) -> AnswerAction? {
+        if case .optOut = classify(body) { return nil }
         let word = Self.fold(body)
-        if optOut.contains(word) { return nil }
         if confirm.contains(word) { return .confirm }
         if decline.contains(word) { return .decline }
         return nil
     }
 
+    /// Longest reply (in words) read as an opt-out when its first word is one.
+    public static let optOutReplyWords = 5
+
     /// The meaning of a reply's body.
     public func classify(_ body: String) -> Meaning {
-        let word = Self.fold(body)
-        if optOut.contains(word) { return .optOut(word) }
-        if optIn.contains(word) { return .optIn(word) }
-        if help.contains(word) { return .help(word) }
+        let words = Self.words(body)
+        guard !words.isEmpty else { return .text }
+        let whole = words.joined(separator: " ")
+        if let word = [whole, words.joined()].first(where: optOut.contains) { return .optOut(word) }
+        if let word = [whole, words.joined()].first(where: optIn.contains) { return .optIn(word) }
+        if let word = [whole, words.joined()].first(where: help.contains) { return .help(word) }
+        if words.count <= Self.optOutReplyWords {
+            if optOut.contains(words[0]) { return .optOut(words[0]) }
+            // A two-word opt-out written apart at the start: "opt out please".
+            if words.count >= 2, optOut.contains(words[0] + words[1]) { return .optOut(words[0] + words[1]) }
+        }
         return .text
     }
 
-    /// Trimmed, without one trailing `.` or `!`, accents removed, upper-cased: `arrêt.` → `ARRET`.
+    /// The words of a text, folded: accents removed, case and width folded, upper-cased,
+    /// every character that is not a letter or a digit (punctuation, symbols, emoji,
+    /// spaces of any kind) a separator. `¡Arrêt, s'il vous plaît! 🙏` → `ARRET S IL VOUS PLAIT`.
+    public static func words(_ text: String) -> [String] {
+        let folded = text.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive],
+                                  locale: Locale(identifier: "en_US_POSIX")).uppercased()
+        var words: [String] = []
+        var current = ""
+        for character in folded {
+            if character.isLetter || character.isNumber {
+                current.append(character)
+            } else if !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// A keyword or a reply as compared: its ``words(_:)`` joined by one space. `arrêt.` → `ARRET`.
     public static func fold(_ text: String) -> String {
-        var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let last = t.last, last == "." || last == "!" { t.removeLast() }
-        return t.trimmingCharacters(in: .whitespacesAndNewlines)
-            .folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
-            .uppercased()
+        words(text).joined(separator: " ")
     }
 }

@@ -11,7 +11,13 @@ import Testing
         ("unsubscribe", .optOut("UNSUBSCRIBE")), ("STOPALL", .optOut("STOPALL")), ("quit", .optOut("QUIT")),
         ("start", .optIn("START")), ("Alta", .optIn("ALTA")), ("yes", .optIn("YES")), ("UNSTOP", .optIn("UNSTOP")),
         ("help", .help("HELP")), ("Ayuda", .help("AYUDA")), ("aide", .help("AIDE")), ("INFO", .help("INFO")),
-        ("stop please", .text), ("No puedo ir el martes", .text), ("", .text), ("STOP STOP", .text), ("s t o p", .text),
+        ("No puedo ir el martes", .text), ("", .text), ("s t o p", .optOut("STOP")), ("!!", .text), ("Top", .text),
+        // Punctuation, symbols and emoji are not part of a word; a short reply that starts with an opt-out word opts out.
+        ("STOP!!", .optOut("STOP")), ("stop please", .optOut("STOP")), ("STOP🙏", .optOut("STOP")), ("¡Baja, por favor!", .optOut("BAJA")),
+        ("STOP STOP", .optOut("STOP")), ("ＳＴＯＰ", .optOut("STOP")), ("opt out", .optOut("OPTOUT")), ("Opt-out please", .optOut("OPTOUT")),
+        ("Arrêt s'il vous plaît", .optOut("ARRET")), ("stop sending me messages please", .optOut("STOP")),
+        ("Stop by the shop at five", .text), ("please stop", .text), ("start please", .text),
+        ("START!!", .optIn("START")), ("help?", .help("HELP")),
     ])
     func repliesAreReadAsAWholeCaseAndAccentInsensitive(_ body: String, _ meaning: ReplyKeywords.Meaning) {
         #expect(ReplyKeywords.standard.classify(body) == meaning, "\(body)")
