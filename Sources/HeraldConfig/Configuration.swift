@@ -78,6 +78,17 @@ public struct Configuration: Sendable {
         public var maxBodyBytes = 64 * 1024
         /// `connections`: the listener's own database connections.
         public var connections = 4
+        /// `max_connections`, `idle_timeout`, `request_timeout`, `database_timeout`: limits
+        /// that keep slow or silent clients and a silent database from stalling the listener.
+        public var maxConnections = 256
+        public var idleTimeout: Duration = .seconds(5)
+        public var requestTimeout: Duration = .seconds(10)
+        public var databaseTimeout: Duration = .seconds(3)
+        /// `metrics_allow`, `metrics_token_file`, `metrics_refresh`: who may read `/metrics`
+        /// and how often its gauges are read from the database.
+        public var metricsAllow: AddressList = .loopback
+        public var metricsToken: String?
+        public var metricsRefresh: Duration = .seconds(5)
 
         /// True when `[http] listen` is set.
         public var enabled: Bool { host != nil }

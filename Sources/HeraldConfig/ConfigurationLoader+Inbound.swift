@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import HeraldInbound
 import TOMLKit
 
@@ -21,6 +22,21 @@ extension ConfigurationLoader {
             config.http.linkKey = try linkKey(try secretFile(try string(raw, path, file), key: path, file: file), key: path, file: file)
         case "http.max_body": config.http.maxBodyBytes = try int(raw, path, file, 1024...10_485_760)
         case "http.connections": config.http.connections = try int(raw, path, file, 1...64)
+        case "http.max_connections": config.http.maxConnections = try int(raw, path, file, 1...100_000)
+        case "http.idle_timeout": config.http.idleTimeout = try limit(raw, path, file, .seconds(1)...(.seconds(3600)))
+        case "http.request_timeout": config.http.requestTimeout = try limit(raw, path, file, .seconds(1)...(.seconds(600)))
+        case "http.database_timeout": config.http.databaseTimeout = try limit(raw, path, file, .milliseconds(100)...(.seconds(60)))
+        case "http.metrics_refresh": config.http.metricsRefresh = try limit(raw, path, file, .zero...(.seconds(3600)))
+        case "http.metrics_allow":
+            do {
+                config.http.metricsAllow = try AddressList(parsing: try words(raw, path, file, longest: 64, what: "address or network"))
+            } catch let error as AddressListError {
+                throw ConfigError(file: file, key: path, reason: "\"\(error.entry)\" \(error.reason)")
+            }
+        case "http.metrics_token_file":
+            let token = try secretFile(try string(raw, path, file), key: path, file: file)
+            guard token.utf8.count >= 16 else { throw ConfigError(file: file, key: path, reason: "the token must be at least 16 characters") }
+            config.http.metricsToken = token
         case "replies.opt_out": config.replies.keywords.optOut = Set(try words(raw, path, file).map(ReplyKeywords.fold))
         case "replies.opt_in": config.replies.keywords.optIn = Set(try words(raw, path, file).map(ReplyKeywords.fold))
         case "replies.help": config.replies.keywords.help = Set(try words(raw, path, file).map(ReplyKeywords.fold))
@@ -55,6 +71,15 @@ extension ConfigurationLoader {
         }
     }
 
+    /// A duration within `range`; the error names the key and the range.
+    func limit(_ raw: RawValue, _ key: String, _ file: String, _ range: ClosedRange<Duration>) throws -> Duration {
+        let value = try duration(raw, key, file)
+        guard range.contains(value) else {
+            throw ConfigError(file: file, key: key, reason: "must be between \(DurationText.format(range.lowerBound)) and \(DurationText.format(range.upperBound)), got \(DurationText.format(value))")
+        }
+        return value
+    }
+
     /// A key for HMAC signing: at least 32 bytes of text.
     func linkKey(_ text: String, key: String, file: String) throws -> [UInt8] {
         guard text.utf8.count >= 32 else {
@@ -84,7 +109,7 @@ extension ConfigurationLoader {
     }
 
     /// A list of words: a TOML array of strings, or comma-separated in the environment.
-    func words(_ raw: RawValue, _ key: String, _ file: String) throws -> [String] {
+    func words(_ raw: RawValue, _ key: String, _ file: String, longest: Int = 32, what: String = "word") throws -> [String] {
         let list: [String]
         switch raw {
         case .env(let s):
@@ -96,8 +121,8 @@ extension ConfigurationLoader {
                 return word
             }
         }
-        guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && $0.count <= 32 }) else {
-            throw ConfigError(file: file, key: key, reason: "must list at least one word, each 1 to 32 characters")
+        guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && $0.count <= longest }) else {
+            throw ConfigError(file: file, key: key, reason: "must list at least one \(what), each 1 to \(longest) characters")
         }
         return list
     }

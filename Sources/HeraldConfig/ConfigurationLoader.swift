@@ -116,7 +116,8 @@ public struct ConfigurationLoader {
         "quiet_hours": ["sms", "email", "webhook"],
         "retention": ["keep", "batch", "interval"],
         "log": ["level"],
-        "http": ["listen", "public_url", "twilio_auth_token_file", "link_key_file", "max_body", "connections"],
+        "http": ["listen", "public_url", "twilio_auth_token_file", "link_key_file", "max_body", "connections", "max_connections",
+                 "idle_timeout", "request_timeout", "database_timeout", "metrics_allow", "metrics_token_file", "metrics_refresh"],
         "replies": ["opt_out", "opt_in", "help", "confirm", "decline", "stop_reply", "start_reply", "help_reply"],
     ]
 

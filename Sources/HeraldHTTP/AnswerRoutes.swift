@@ -9,10 +9,12 @@ import Hummingbird
 /// links, so it never changes anything); `POST` (the buttons, `action=confirm|decline`;
 /// without one, the link's own action) records the answer through `herald.record_answer`.
 /// A token that does not verify gets 400, an expired one 410, each with a page saying so.
+/// A link expires at the appointment's latest start, not at the time it carries (the
+/// start when it was sent): a client whose appointment moved later can still answer.
 struct AnswerRoutes: Sendable {
     let listener: HTTPListener
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<ListenerRequestContext>) {
         let path = RouterPath(stringLiteral: AnswerLinks.path + "/:token")
         router.get(path) { request, context in try await handle(request, token: context.parameters.get("token"), act: false) }
         router.post(path) { request, context in try await handle(request, token: context.parameters.get("token"), act: true) }
@@ -30,16 +32,21 @@ struct AnswerRoutes: Sendable {
         }
         guard let key = listener.unsubscribeKey, let token else { return refuse(page, .badRequest, "invalid") }
         let content: AnswerToken
-        switch AnswerToken.verify(token, key: key, now: Date()) {
+        let now = Date()
+        var pastItsTime = false
+        switch AnswerToken.verify(token, key: key, now: now) {
         case .failure(.invalid): return refuse(page, .badRequest, "invalid")
-        case .failure(.expired): return refuse(page, .gone, "expired")
+        case .failure(.expired(let c)): content = c; pastItsTime = true
         case .success(let c): content = c
         }
         do {
             guard let facts = try await listener.database.run({ try await $0.answerPage(messageID: content.messageID) }),
                   facts.subjectType == content.subjectType, facts.subjectID == content.subjectID else {
-                return refuse(page, .gone, "gone")
+                return refuse(page, .gone, pastItsTime ? "expired" : "gone")
             }
+            // A link works until the subject's latest start: the appointment may have moved
+            // later than the time the link carries.
+            if pastItsTime, !(facts.startsAt.map { $0 > now } ?? false) { return refuse(page, .gone, "expired") }
             if let language = HTMLPage.supported(facts.locale) { page = AnswerPage(language: language) }
             let zone = facts.timeZone ?? listener.defaultTimeZone
             let appointment = AnswerPage.Appointment(place: facts.locationName,

@@ -2,6 +2,7 @@ import HeraldCore
 import HeraldInbound
 import HeraldOutbox
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
@@ -11,6 +12,11 @@ import Synchronization
 /// The daemon's HTTP listener (`[http] listen`), a service beside the others: Twilio's
 /// inbound and status webhooks, one-click unsubscribe links, `/healthz` and `/metrics`.
 ///
+/// Slow or silent clients cannot hold it: at most `[http] max_connections` connections
+/// are open (more wait in the backlog), one idle for `idle_timeout` is closed, and one whose
+/// request is not read and answered within `request_timeout` is closed. A silent database
+/// cannot either: each statement has `database_timeout` (see ``ListenerDatabase``).
+///
 /// It only stores what arrives (durably, before answering) and reads for health and
 /// metrics; the ``InboundProcessor`` acts on client replies. It has its own database
 /// connections (`herald-http`), so a burst of webhooks never delays claiming or recording.
@@ -19,6 +25,10 @@ public final class HTTPListener: Service, Sendable {
     let logger: Logger
     let database: ListenerDatabase
     let exporter: MetricsExporter
+    /// `/healthz`'s answer, read at most once a second (`healthRefresh`).
+    let healthReading: SharedReading<(Bool, String)>
+    /// Whether the last reading of the gauges reached the database; read at most every `metrics_refresh`.
+    let metricsReading: SharedReading<Bool>
     /// Signs unsubscribe and answer links.
     let unsubscribeKey: [UInt8]?
     /// The zone answer pages show times in when neither the message nor its location has one.
@@ -39,23 +49,34 @@ public final class HTTPListener: Service, Sendable {
                 unsubscribeKey: [UInt8]?, logger: Logger, connections: Int = 4, defaultTimeZone: String = "UTC") {
         self.settings = settings
         self.logger = logger
-        self.database = ListenerDatabase(databaseURL: databaseURL, size: connections)
+        self.database = ListenerDatabase(databaseURL: databaseURL, size: connections, timeout: settings.databaseTimeout)
         self.exporter = MetricsExporter(registry: registry)
+        self.metricsReading = SharedReading(interval: settings.metricsRefresh)
+        self.healthReading = SharedReading(interval: settings.healthRefresh)
         self.unsubscribeKey = unsubscribeKey
         self.defaultTimeZone = defaultTimeZone
     }
 
     public func run() async throws {
-        let router = Router()
+        let router = Router(context: ListenerRequestContext.self)
         TwilioRoutes(listener: self).add(to: router)
         UnsubscribeRoutes(listener: self).add(to: router)
         AnswerRoutes(listener: self).add(to: router)
         HealthRoutes(listener: self).add(to: router)
+        let exporter = self.exporter
+        let requestTimeout = TimeAmount.nanoseconds(Int64(clampingFloor: settings.requestTimeout.seconds * 1e9))
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "herald"),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(timeout: requestTimeout) {
+                    exporter.request(endpoint: "connection", result: "request_timeout")
+                }],
+                idleTimeout: .nanoseconds(Int64(clampingFloor: settings.idleTimeout.seconds * 1e9)))),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "herald",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections)),
             onServerRunning: { [weak self] channel in self?.listening(on: channel.localAddress?.port) },
             logger: logger)
+        database.open()
         defer { self.listening(on: nil, finished: true) }
         do {
             try await app.run()

@@ -3,35 +3,153 @@ import HeraldPostgres
 import Synchronization
 
 /// The listener's own database connections (`herald-http`), used round-robin. A request
-/// never waits out an outage: a lost connection is reopened once (libpq's 10 s connect
-/// timeout) and the statement run again; if that fails too the request gets 503, and the
-/// provider retries or uses its fallback URL. Every statement the listener runs is
-/// idempotent or harmless to repeat (inbound rows are unique per provider id).
+/// never waits out an outage, so that a provider gets its 503 well within its own timeout
+/// (Twilio's is 15 s) and retries or uses its fallback URL:
+///
+/// - each statement has a deadline (`[http] database_timeout`); past it the connection's
+///   socket is shut (a database gone silent holds a libpq call until TCP gives up, minutes
+///   later), the connection is marked down, and the request gets 503;
+/// - a connection that is down is reopened in the background, one attempt at a time
+///   (libpq's `connect_timeout` bounds each); requests meanwhile use the connections that
+///   are up, or get 503 at once when none is;
+/// - a lost connection found by a request is retried once on another connection that is up.
+///
+/// Every statement the listener runs is idempotent or harmless to repeat (inbound rows are
+/// unique per provider id).
 final class ListenerDatabase: Sendable {
-    private let connections: [PostgresConnection]
+    private let slots: [Slot]
     private let next = Atomic<Int>(0)
+    let timeout: Duration
 
-    init(databaseURL: String, size: Int) {
-        connections = (0..<max(1, size)).map { _ in
-            PostgresConnection(connectionString: databaseURL, applicationName: "herald-http", statementTimeout: .seconds(10))
+    /// One connection and what is known of it.
+    final class Slot: Sendable {
+        let connection: PostgresConnection
+        let store: OutboxStore
+        let state = Mutex(State.down)
+        /// Set once the connection has been up: before that, a request waits for the first
+        /// connect (startup) instead of failing fast.
+        let everUp = Atomic<Bool>(false)
+
+        enum State: Equatable { case down, connecting, up }
+
+        init(connection: PostgresConnection) {
+            self.connection = connection
+            self.store = OutboxStore(connection: connection, workerID: "herald-http")
         }
     }
 
-    /// Runs `operation` on the next connection, reconnecting it once if needed.
-    func run<T: Sendable>(_ operation: @Sendable (OutboxStore) async throws -> T) async throws -> T {
-        let index = next.add(1, ordering: .relaxed).oldValue
-        let connection = connections[Int(index.magnitude % UInt(connections.count))]
-        let store = OutboxStore(connection: connection, workerID: "herald-http")
-        if !(await connection.isConnected) { try await connection.connect() }
-        do {
-            return try await operation(store)
-        } catch let error as PostgresError where error.isConnectionLoss {
-            try await connection.connect()
-            return try await operation(store)
+    /// Why a request got no answer from the database.
+    struct Unavailable: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(databaseURL: String, size: Int, timeout: Duration = .seconds(3)) {
+        slots = (0..<max(1, size)).map { _ in
+            Slot(connection: PostgresConnection(connectionString: databaseURL, applicationName: "herald-http",
+                                                statementTimeout: .seconds(10)))
         }
+        self.timeout = timeout
+    }
+
+    /// Runs `operation` on the next connection that is up, within ``timeout``.
+    func run<T: Sendable>(_ operation: @escaping @Sendable (OutboxStore) async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + timeout
+        var tried: Set<Int> = []
+        while true {
+            guard let index = try await pick(excluding: tried, deadline: deadline) else {
+                throw Unavailable(description: "no database connection is up (reconnecting in the background)")
+            }
+            tried.insert(index)
+            let slot = slots[index]
+            do {
+                return try await withDeadline(deadline, slot: slot) { try await operation(slot.store) }
+            } catch let error as PostgresError where error.isConnectionLoss {
+                markDown(slot)
+                if ContinuousClock.now >= deadline { throw error }
+            }
+        }
+    }
+
+    /// A connection that is up, not among `excluding`. When none is, reopening starts; the
+    /// request waits for the first to finish (until `deadline`) only at startup or when
+    /// nothing was being reopened before it; while a reconnect after a failure is under way,
+    /// nil at once.
+    private func pick(excluding: Set<Int>, deadline: ContinuousClock.Instant) async throws -> Int? {
+        let start = next.add(1, ordering: .relaxed).oldValue
+        var reconnecting = false
+        for offset in 0..<slots.count {
+            let index = Int((start &+ offset).magnitude % UInt(slots.count))
+            guard !excluding.contains(index) else { continue }
+            switch slots[index].state.withLock({ $0 }) {
+            case .up: return index
+            case .connecting: reconnecting = true
+            case .down: break
+            }
+        }
+        for slot in slots { reconnect(slot) }
+        // A reconnect after a failure is under way: fail fast. At startup (never connected
+        // yet), or when nothing was under way before this request, wait for the first to finish.
+        if reconnecting && slots.contains(where: { $0.everUp.load(ordering: .relaxed) }) { return nil }
+        while ContinuousClock.now < deadline {
+            if let index = slots.indices.first(where: { !excluding.contains($0) && slots[$0].state.withLock { $0 } == .up }) {
+                return index
+            }
+            if slots.allSatisfy({ $0.state.withLock { $0 } == .down }) { return nil }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    /// Starts reopening `slot` in the background unless it is up or already being reopened.
+    private func reconnect(_ slot: Slot) {
+        let start = slot.state.withLock { state -> Bool in
+            guard state == .down else { return false }
+            state = .connecting
+            return true
+        }
+        guard start else { return }
+        Task {
+            let ok = (try? await slot.connection.connect()) != nil
+            if ok { slot.everUp.store(true, ordering: .relaxed) }
+            slot.state.withLock { $0 = ok ? .up : .down }
+        }
+    }
+
+    private func markDown(_ slot: Slot) {
+        slot.connection.abort()
+        slot.state.withLock { if $0 == .up { $0 = .down } }
+    }
+
+    /// Runs `body` until `deadline`; past it, shuts the connection's socket so that the
+    /// blocked libpq call returns, marks it down, and throws.
+    private func withDeadline<T: Sendable>(_ deadline: ContinuousClock.Instant, slot: Slot,
+                                           _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let first = try await group.next() {
+                if let value = first { return value }
+                // The deadline passed first.
+                markDown(slot)
+                throw Unavailable(description: "the database did not answer within \(timeout)")
+            }
+            throw Unavailable(description: "no result")
+        }
+    }
+
+    /// Opens every connection in the background (the listener's start).
+    func open() {
+        for slot in slots { reconnect(slot) }
     }
 
     func close() async {
-        for connection in connections { await connection.close() }
+        for slot in slots {
+            slot.state.withLock { $0 = .down }
+            await slot.connection.close()
+        }
     }
 }

@@ -14,7 +14,7 @@ struct TwilioRoutes: Sendable {
     static let bodyLimit = 4096
     static let signatureHeader = HTTPFields.Element.Name("X-Twilio-Signature")!
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<ListenerRequestContext>) {
         router.post(RouterPath(stringLiteral: ListenerSettings.Path.twilioInbound)) { request, _ in try await inbound(request) }
         router.post(RouterPath(stringLiteral: ListenerSettings.Path.twilioStatus)) { request, _ in try await status(request) }
     }

@@ -10,7 +10,7 @@ import Hummingbird
 struct UnsubscribeRoutes: Sendable {
     let listener: HTTPListener
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<ListenerRequestContext>) {
         let path = RouterPath(stringLiteral: ListenerSettings.Path.unsubscribe + "/:token")
         router.get(path) { request, context in try await handle(request, token: context.parameters.get("token"), act: false) }
         router.post(path) { request, context in try await handle(request, token: context.parameters.get("token"), act: true) }

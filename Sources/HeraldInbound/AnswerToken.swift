@@ -43,8 +43,10 @@ public struct AnswerToken: Sendable, Equatable {
     public enum Refusal: Error, Sendable, Equatable {
         /// Not a token, altered, or signed with another key.
         case invalid
-        /// Signed by Herald, but its time has passed.
-        case expired
+        /// Signed by Herald, but the time it carries has passed. The appointment may have
+        /// moved later since the link was sent: the listener then accepts it until the
+        /// subject's latest start (the content says which message and subject).
+        case expired(AnswerToken)
     }
 
     /// The token's content when its signature is right and it has not expired at `now`.
@@ -53,7 +55,7 @@ public struct AnswerToken: Sendable, Equatable {
               let id = Int64(f[0]), !f[1].isEmpty, !f[2].isEmpty, let action = AnswerAction(rawValue: f[3]),
               let expires = Int64(f[4]) else { return .failure(.invalid) }
         let content = AnswerToken(messageID: id, subjectType: f[1], subjectID: f[2], action: action, expires: expires)
-        guard Double(expires) > now.timeIntervalSince1970 else { return .failure(.expired) }
+        guard Double(expires) > now.timeIntervalSince1970 else { return .failure(.expired(content)) }
         return .success(content)
     }
 }

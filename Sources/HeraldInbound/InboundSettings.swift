@@ -43,6 +43,24 @@ public struct ListenerSettings: Sendable {
     public var twilioAuthToken: String?
     /// Largest request body accepted (413 above).
     public var maxBodyBytes: Int
+    /// Most connections open at once (`max_connections`); more wait in the kernel's backlog.
+    public var maxConnections = 256
+    /// A connection with nothing to read for this long is closed (`idle_timeout`).
+    public var idleTimeout: Duration = .seconds(5)
+    /// A request must be read and answered within this long of its connection opening or of
+    /// the previous response, or the connection is closed (`request_timeout`): a client
+    /// trickling its headers or body a byte at a time is not idle, and is cut off here.
+    public var requestTimeout: Duration = .seconds(10)
+    /// Longest wait for the database in one request; past it, 503 (`database_timeout`).
+    public var databaseTimeout: Duration = .seconds(3)
+    /// Who may read `/metrics` without a token (`metrics_allow`; loopback by default).
+    public var metricsAllow: AddressList = .loopback
+    /// A bearer token that also opens `/metrics` (`metrics_token_file`).
+    public var metricsToken: String?
+    /// The outbox's gauges are read from the database at most this often (`metrics_refresh`).
+    public var metricsRefresh: Duration = .seconds(5)
+    /// `/healthz` reads the database at most this often (not configurable; tests set zero).
+    public var healthRefresh: Duration = .seconds(1)
 
     public init(host: String, port: Int, publicURL: String, twilioAuthToken: String?, maxBodyBytes: Int = 64 * 1024) {
         self.host = host

@@ -23,11 +23,6 @@ public enum TwilioSignature {
     /// True when `signature` is the one for this request; compared in constant time.
     public static func isValid(_ signature: String?, url: String, parameters: [(String, String)], authToken: String) -> Bool {
         guard let signature, !signature.isEmpty, !authToken.isEmpty else { return false }
-        let expected = Array(compute(url: url, parameters: parameters, authToken: authToken).utf8)
-        let given = Array(signature.utf8)
-        guard expected.count == given.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(expected, given) { difference |= a ^ b }
-        return difference == 0
+        return ConstantTime.equal(Array(compute(url: url, parameters: parameters, authToken: authToken).utf8), Array(signature.utf8))
     }
 }

@@ -54,11 +54,7 @@ enum SignedToken {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == version,
               let payload = decodeBase64URL(parts[1]), let given = decodeBase64URL(parts[2]) else { return nil }
-        let expected = mac(version: version, payload: payload, key: key)
-        guard expected.count == given.count else { return nil }
-        var difference: UInt8 = 0
-        for (a, b) in zip(expected, given) { difference |= a ^ b }
-        guard difference == 0 else { return nil }
+        guard ConstantTime.equal(Array(mac(version: version, payload: payload, key: key)), Array(given)) else { return nil }
         let fields = String(decoding: payload, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard fields.count == count else { return nil }
         return fields.map(String.init)

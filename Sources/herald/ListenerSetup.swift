@@ -28,11 +28,37 @@ struct ListenerSetup {
         factory = MetricsExporter.makeFactory(registry: registry)
         links = UnsubscribeLinks(publicURL: publicURL, key: key)
         answers = Pipeline.Answers(links: AnswerLinks(publicURL: publicURL, key: key), byReply: config.http.twilioAuthToken != nil)
-        let settings = ListenerSettings(host: host, port: config.http.port, publicURL: publicURL,
+        try Self.checkDescriptors(config)
+        var settings = ListenerSettings(host: host, port: config.http.port, publicURL: publicURL,
                                         twilioAuthToken: config.http.twilioAuthToken, maxBodyBytes: config.http.maxBodyBytes)
+        settings.maxConnections = config.http.maxConnections
+        settings.idleTimeout = config.http.idleTimeout
+        settings.requestTimeout = config.http.requestTimeout
+        settings.databaseTimeout = config.http.databaseTimeout
+        settings.metricsAllow = config.http.metricsAllow
+        settings.metricsToken = config.http.metricsToken
+        settings.metricsRefresh = config.http.metricsRefresh
         listener = HTTPListener(settings: settings, databaseURL: config.database.url, registry: registry,
                                 unsubscribeKey: key, logger: logger, connections: config.http.connections,
                                 defaultTimeZone: config.scheduling.defaultTimeZone)
+    }
+
+    /// Refuses to start when `[http] max_connections` and the daemon's own descriptors do
+    /// not fit in the open-file limit, after raising the soft limit towards the hard one
+    /// (what systemd's default of 1024 soft, 524288 hard allows).
+    static func checkDescriptors(_ config: Configuration) throws {
+        let budget = DescriptorBudget(config)
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if UInt64(budget.total) > limit.rlim_cur, limit.rlim_max > limit.rlim_cur {
+            var raised = limit
+            raised.rlim_cur = min(limit.rlim_max, rlim_t(budget.total))
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        if var problem = budget.problem(limit: UInt64(limit.rlim_cur)) {
+            problem.file = config.source
+            throw problem
+        }
     }
 
     /// The configured key, or the one kept in `herald.secret` (made by the first daemon).

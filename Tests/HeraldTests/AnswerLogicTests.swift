@@ -17,7 +17,7 @@ import Testing
         let signed = token.sign(key: key)
         #expect(signed.hasPrefix("a1.") && signed.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
         #expect(try AnswerToken.verify(signed, key: key, now: now).get() == token)
-        #expect(AnswerToken.verify(signed, key: key, now: now.addingTimeInterval(60)) == .failure(.expired), "at its expiry")
+        #expect(AnswerToken.verify(signed, key: key, now: now.addingTimeInterval(60)) == .failure(.expired(token)), "at its expiry")
         #expect(AnswerToken.verify(signed, key: Array(repeating: 1, count: 32), now: now) == .failure(.invalid))
         // Any changed character of payload or MAC, a truncation, or another version is refused.
         for i in stride(from: 3, to: signed.count, by: 7) where signed[signed.index(signed.startIndex, offsetBy: i)] != "." {

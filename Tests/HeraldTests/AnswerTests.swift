@@ -140,6 +140,9 @@ import Testing
                                           expires: Int64(Date().timeIntervalSince1970) - 1).sign(key: Self.key)
                 let otherSubject = AnswerToken(messageID: reminder, subjectType: "appointment", subjectID: "A-1", action: .confirm,
                                                expires: 4_102_444_800).sign(key: Self.key)
+                // A link past its time works while the appointment is still ahead (it may have moved
+                // later): B-1 is made to have started a minute ago, so the expired link is refused.
+                try await db.query("SELECT herald.record_event('appointment', 'B-1', 'time_changed', starts_at => now() - interval '1 minute')")
                 let cases: [(String, Int, String)] = [
                     (String(tampered), 400, "not valid"), ("/answer/" + forged, 400, "not valid"), ("/answer/v1.abc.def", 400, "not valid"),
                     ("/answer/" + expired, 410, "has expired"), ("/answer/" + otherSubject, 410, "no longer find"),

@@ -5,7 +5,9 @@ database looks like at the worst moment.
 
 usage: tcp_proxy.py DIR TARGET_PORT
 Writes DIR/port when listening. While DIR/drop exists, every open connection is cut (the
-file is then removed); DIR/drops counts the cuts made."""
+file is then removed); DIR/drops counts the cuts made. While DIR/blackhole exists, the
+database goes silent: bytes in either direction are swallowed, and new connections are
+accepted but never reach the server (a firewall dropping packets, a hung server)."""
 import os
 import socket
 import sys
@@ -15,7 +17,12 @@ import time
 directory, target = sys.argv[1], int(sys.argv[2])
 lock = threading.Lock()
 pairs = []
+held = []
 drops = 0
+
+
+def silent():
+    return os.path.exists(os.path.join(directory, "blackhole"))
 
 
 def pump(src, dst):
@@ -24,7 +31,8 @@ def pump(src, dst):
             data = src.recv(65536)
             if not data:
                 break
-            dst.sendall(data)
+            if not silent():
+                dst.sendall(data)
     except OSError:
         pass
     for s in (src, dst):
@@ -66,6 +74,9 @@ def main():
     threading.Thread(target=watch, daemon=True).start()
     while True:
         client, _ = listener.accept()
+        if silent():
+            held.append(client)  # accepted, never answered
+            continue
         server = socket.create_connection(("127.0.0.1", target))
         with lock:
             pairs.append((client, server))

@@ -62,10 +62,15 @@ struct TwilioPeer: Sendable {
 /// Runs an HTTP listener (port 0) against `db` while `body` runs.
 func withListener(_ db: TestDatabase, token: String? = "12345", key: [UInt8] = Array("k".utf8) + Array(repeating: 7, count: 31),
                   registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), maxBody: Int = 64 * 1024,
+                  databaseURL: String? = nil, configure: (inout ListenerSettings) -> Void = { _ in },
                   _ body: (HTTPListener, TwilioPeer) async throws -> Void) async throws {
-    let settings = ListenerSettings(host: "127.0.0.1", port: 0, publicURL: "https://herald.example.com/hooks/",
+    var settings = ListenerSettings(host: "127.0.0.1", port: 0, publicURL: "https://herald.example.com/hooks/",
                                     twilioAuthToken: token, maxBodyBytes: maxBody)
-    let listener = HTTPListener(settings: settings, databaseURL: db.daemonURL, registry: registry, unsubscribeKey: key,
+    // Tests read what they just changed: no reading is shared across requests unless a test asks.
+    settings.metricsRefresh = .zero
+    settings.healthRefresh = .zero
+    configure(&settings)
+    let listener = HTTPListener(settings: settings, databaseURL: databaseURL ?? db.daemonURL, registry: registry, unsubscribeKey: key,
                                 logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
     try await runAlone(listener) { () async throws -> Void in
         guard let port = await listener.boundPort() else { throw TestSetupError("listener did not start") }
