@@ -44,17 +44,28 @@ extension OutboxStore {
         return try await applyReceipts(only: id)
     }
 
-    /// Applies waiting receipts (one, or up to 100 of the oldest): a final status moves a
+    /// Applies waiting receipts (one, or up to 100 of the oldest whose message is known, and
+    /// up to 100 of those an hour old with none): a final status moves a
     /// `sent` message to `delivered` (with `delivered_at`) or `undelivered` (with the
     /// provider's error code in `last_error`); nothing moves a message back, so receipts
     /// may come twice and in any order. Receipts with no message after an hour are marked
-    /// `unknown message`.
+    /// `unknown message`. Receipts whose message is known are looked for first: a pile of
+    /// receipts for other systems' ids (a shared messaging service's callback) never hides
+    /// one that arrived before its message's id was recorded.
     public func applyReceipts(only id: Int64? = nil) async throws -> ReceiptReport {
         let result = try await connection.query("""
-            WITH r AS (
-                SELECT id, provider_message_id, lower(status) AS status, error_code, received_at FROM herald.receipt
+            WITH known AS (
+                SELECT id, provider_message_id, lower(status) AS status, error_code, received_at FROM herald.receipt x
                  WHERE applied_at IS NULL AND ($1::bigint IS NULL OR id = $1)
+                   AND EXISTS (SELECT 1 FROM herald.message m WHERE m.provider_message_id = x.provider_message_id AND m.channel = 'sms')
                  ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
+            ), stale AS (
+                SELECT id, provider_message_id, lower(status) AS status, error_code, received_at FROM herald.receipt x
+                 WHERE applied_at IS NULL AND ($1::bigint IS NULL OR id = $1) AND received_at < now() - interval '1 hour'
+                   AND NOT EXISTS (SELECT 1 FROM herald.message m WHERE m.provider_message_id = x.provider_message_id AND m.channel = 'sms')
+                 ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
+            ), r AS (
+                SELECT * FROM known UNION ALL SELECT * FROM stale
             ), hit AS (
                 SELECT DISTINCT ON (r.id) r.id AS rid, m.id AS mid, m.status AS mstatus, r.status AS rstatus, r.error_code
                   FROM r JOIN herald.message m ON m.provider_message_id = r.provider_message_id AND m.channel = 'sms'
@@ -81,7 +92,8 @@ extension OutboxStore {
                 RETURNING x.result
             )
             SELECT (SELECT count(*) FROM mark WHERE result <> 'unknown message') AS settled,
-                   (SELECT count(*) FROM r) - (SELECT count(*) FROM mark) AS waiting,
+                   (SELECT count(*) FROM herald.receipt WHERE applied_at IS NULL AND ($1::bigint IS NULL OR id = $1))
+                       - (SELECT count(*) FROM mark) AS waiting,
                    (SELECT count(*) FROM mark WHERE result = 'unknown message') AS unknown,
                    (SELECT count(*) FROM upd) AS changed
             """, [id])

@@ -41,7 +41,7 @@ public final class InboundProcessor: Service, Sendable {
             if receipts.unknown > 0 {
                 context.logger.warning("delivery receipts for messages Herald never recorded; marked unknown", metadata: ["count": "\(receipts.unknown)"])
             }
-            return replies.count == 100 || receipts.settled + receipts.unknown == 100
+            return replies.count == 100 || receipts.settled + receipts.unknown >= 100
         } catch {
             context.logger.error("could not process client replies; retrying", metadata: ["error": "\(error)"])
             return false

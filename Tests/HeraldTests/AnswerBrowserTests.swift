@@ -33,8 +33,9 @@ import Testing
                 """)
             _ = try await HeraldProcess.run(["templates", "install-defaults", "--config", path])
             _ = try await HeraldProcess.run(["rules", "install-defaults", "--config", path])
-            // Camille books for this time tomorrow, plus 3 seconds: the 1-day reminder goes in 3 seconds.
-            let startsAt = (Date().timeIntervalSince1970 + 86_400 + 3).rounded(.down)
+            // Camille books for this time tomorrow, plus 8 seconds: the 1-day reminder goes in 8 seconds
+            // (time for the daemon to start and expand the event on a loaded machine, or it is too late).
+            let startsAt = (Date().timeIntervalSince1970 + 86_400 + 8).rounded(.down)
             try await db.execute("""
                 UPDATE herald.rule SET send_before = '24 hours' WHERE name = 'appointment.reminder.1d';  -- whatever the DST
                 INSERT INTO herald.location (id, name, time_zone, staff_email) VALUES ('lumiere', 'Salon Lumière', 'Europe/Paris', 'accueil@lumiere.example');
