@@ -57,6 +57,10 @@ extension ConfigurationLoader {
             throw ConfigError(file: config.source, key: "http.public_url",
                               reason: "required with http.listen: the URL Twilio and clients use to reach Herald (signatures are computed over it)")
         }
+        if config.http.idleTimeout >= config.http.requestTimeout {
+            throw ConfigError(file: config.source, key: "http.idle_timeout",
+                              reason: "must be shorter than http.request_timeout (\(DurationText.format(config.http.requestTimeout))): an idle connection is closed by the idle timeout, a slow request by the request timeout")
+        }
         let k = config.replies.keywords
         // An answer word may also be an opt-in word (YES): it answers when a reminder awaits
         // an answer and opts in otherwise. It may never be an opt-out word (CANCEL is STOP

@@ -1,3 +1,5 @@
+import HeraldDrivers
+
 /// How many file descriptors a daemon with this configuration needs at most, against the
 /// process's limit (`RLIMIT_NOFILE`): without enough, a flood of HTTP connections would
 /// take the descriptors the daemon's own database connections need ("Too many open
@@ -13,7 +15,10 @@ public struct DescriptorBudget: Sendable, Equatable {
 
     public init(_ config: Configuration) {
         let databaseConnections = 6 + (config.http.enabled ? config.http.connections : 0)  // 5 links + LISTEN (+ the listener's)
-        let transfers = 2 * config.worker.concurrency * 3                                     // curl handles, per channel
+        // Each libcurl transfer may hold a connection, and its resolver another descriptor.
+        let transfers = 2 * config.channels.values.reduce(0) { sum, channel in
+            sum + ((channel.settings as? any TransferSettings)?.throughput.maxConcurrent ?? 0)
+        }
         connections = config.http.enabled ? config.http.maxConnections : 0
         own = 3 * databaseConnections + transfers + 64
     }

@@ -11,4 +11,13 @@ public protocol Driver: Sendable {
     var name: String { get }
     /// Hands one message to the provider.
     func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt
+    /// True when ``deliver(_:)`` may wait before it sends (a rate limit, a free connection):
+    /// it then calls `LastLook.take()` itself once it no longer waits (``Transport`` does),
+    /// and lets the error that throws pass unchanged.
+    var waitsBeforeSending: Bool { get }
+}
+
+extension Driver {
+    /// Drivers send at once unless they say otherwise.
+    public var waitsBeforeSending: Bool { false }
 }

@@ -58,6 +58,9 @@ public struct SMTPDriver: Driver {
         self.transport = Transport(name: "herald-smtp", throughput: settings.throughput, reuse: settings.reuseConnections)
     }
 
+    /// It waits for a rate slot and a connection: ``Transport`` takes the last look after both.
+    public var waitsBeforeSending: Bool { true }
+
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
         let to: Recipients.Mailbox
         switch Recipients.mailbox(message.recipient) {

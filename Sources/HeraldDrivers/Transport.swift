@@ -27,6 +27,16 @@ public struct Throughput: Sendable, Equatable {
     }
 }
 
+/// The settings of a driver that talks to its provider through libcurl: how many
+/// transfers it may have open (the daemon counts their descriptors at startup).
+public protocol TransferSettings: Sendable {
+    var throughput: Throughput { get }
+}
+
+extension TwilioDriver.Settings: TransferSettings {}
+extension SMTPDriver.Settings: TransferSettings {}
+extension WebhookDriver.Settings: TransferSettings {}
+
 /// A pool of libcurl sessions behind an optional rate limit: what every libcurl driver sends through.
 final class Transport: Sendable {
     let pool: CurlPool
@@ -37,13 +47,18 @@ final class Transport: Sendable {
         limiter = throughput.ratePerSecond.map { RateLimiter(perSecond: $0) }
     }
 
-    /// Waits for a rate slot and a free session, then runs `body` on it. Cancelling the
-    /// task (shutdown past its grace period) stops a transfer in progress within a second.
+    /// Waits for a rate slot and a free session, takes the daemon's last look at the
+    /// message (``LastLook``: an opt-out during the wait stops it here), then runs `body` on
+    /// the session. Cancelling the task (shutdown past its grace period) stops a transfer in
+    /// progress within a second.
     func run<T: Sendable>(_ body: @Sendable @escaping (CurlSession, TransferCancellation) async throws -> T) async throws -> T {
         try await limiter?.acquire()
         let cancellation = TransferCancellation()
         return try await withTaskCancellationHandler {
-            try await pool.withSession { try await body($0, cancellation) }
+            try await pool.withSession { session in
+                try await LastLook.take()
+                return try await body(session, cancellation)
+            }
         } onCancel: {
             cancellation.cancel()
         }

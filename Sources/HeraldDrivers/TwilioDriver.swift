@@ -52,6 +52,9 @@ public struct TwilioDriver: Driver {
         return "\(base)/2010-04-01/Accounts/\(Self.formEncode(settings.accountSID))/Messages.json"
     }
 
+    /// It waits for a rate slot and a connection: ``Transport`` takes the last look after both.
+    public var waitsBeforeSending: Bool { true }
+
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
         if let reason = Recipients.validatePhone(message.recipient) { throw DeliveryError.permanent(reason) }
         var fields = [("To", message.recipient), ("Body", message.body)]

@@ -54,6 +54,9 @@ public struct WebhookDriver: Driver {
         return "v1=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
+    /// It waits for a rate slot and a connection: ``Transport`` takes the last look after both.
+    public var waitsBeforeSending: Bool { true }
+
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
         let url = settings.url ?? message.recipient
         guard url.hasPrefix("https://") || url.hasPrefix("http://") else {

@@ -29,6 +29,8 @@ final class ListenerDatabase: Sendable {
         /// Set once the connection has been up: before that, a request waits for the first
         /// connect (startup) instead of failing fast.
         let everUp = Atomic<Bool>(false)
+        /// Requests using it now (each waits behind the others on the connection's thread).
+        let busy = Atomic<Int>(0)
 
         enum State: Equatable { case down, connecting, up }
 
@@ -77,15 +79,21 @@ final class ListenerDatabase: Sendable {
     private func pick(excluding: Set<Int>, deadline: ContinuousClock.Instant) async throws -> Int? {
         let start = next.add(1, ordering: .relaxed).oldValue
         var reconnecting = false
+        var best: (index: Int, busy: Int)?
+        // The least busy connection that is up (round-robin among equals): a request never
+        // queues behind a slow one (a metrics reading on a large table) when another is free.
         for offset in 0..<slots.count {
             let index = Int((start &+ offset).magnitude % UInt(slots.count))
             guard !excluding.contains(index) else { continue }
             switch slots[index].state.withLock({ $0 }) {
-            case .up: return index
+            case .up:
+                let busy = slots[index].busy.load(ordering: .relaxed)
+                if best == nil || busy < best!.busy { best = (index, busy) }
             case .connecting: reconnecting = true
             case .down: break
             }
         }
+        if let best { return best.index }
         for slot in slots { reconnect(slot) }
         // A reconnect after a failure is under way: fail fast. At startup (never connected
         // yet), or when nothing was under way before this request, wait for the first to finish.
@@ -121,29 +129,42 @@ final class ListenerDatabase: Sendable {
     }
 
     /// Runs `body` until `deadline`; past it, shuts the connection's socket so that the
-    /// blocked libpq call returns, marks it down, and throws.
+    /// blocked libpq call returns, marks it down, and throws at once. The statement runs in
+    /// a task of its own that is not waited for past the deadline: a call queued behind a
+    /// reconnect (up to libpq's connect timeout) must not hold the request.
     private func withDeadline<T: Sendable>(_ deadline: ContinuousClock.Instant, slot: Slot,
                                            _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
+        slot.busy.add(1, ordering: .relaxed)
+        let answered = Once()
+        let timeout = self.timeout
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let timer = Task {
                 try? await Task.sleep(until: deadline)
-                return nil
+                guard !Task.isCancelled, answered.claim() else { return }
+                self.markDown(slot)
+                continuation.resume(throwing: Unavailable(description: "the database did not answer within \(timeout)"))
             }
-            defer { group.cancelAll() }
-            while let first = try await group.next() {
-                if let value = first { return value }
-                // The deadline passed first.
-                markDown(slot)
-                throw Unavailable(description: "the database did not answer within \(timeout)")
+            Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                slot.busy.subtract(1, ordering: .relaxed)
+                timer.cancel()
+                if answered.claim() {
+                    continuation.resume(with: result)
+                }
             }
-            throw Unavailable(description: "no result")
         }
     }
 
     /// Opens every connection in the background (the listener's start).
     func open() {
         for slot in slots { reconnect(slot) }
+    }
+
+    /// True for the first caller only: who answers a request.
+    final class Once: Sendable {
+        private let done = Atomic<Bool>(false)
+        func claim() -> Bool { done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
     }
 
     func close() async {

@@ -8,7 +8,9 @@ import Foundation
 /// also read from a short reply that starts with an opt-out word (at most
 /// ``optOutReplyWords`` words: `stop please`, `BAJA por favor`, `Arrêt s'il vous plaît`), because a client who
 /// writes one means it and consent law counts any reasonable way of saying so; a longer
-/// text that merely starts with one (`Stop by the shop at five`) is a reply for the business.
+/// text that merely starts with one (`Stop by the shop at five`) is a reply for the business,
+/// and so is a short one starting with `CANCEL` or `END` (``ambiguousFirstWords``:
+/// `Cancel my appointment`).
 public struct ReplyKeywords: Sendable, Equatable {
     /// What a reply means.
     public enum Meaning: Sendable, Equatable {
@@ -63,6 +65,10 @@ public struct ReplyKeywords: Sendable, Equatable {
     /// Longest reply (in words) read as an opt-out when its first word is one.
     public static let optOutReplyWords = 5
 
+    /// Opt-out words that also start ordinary replies to a booking ("Cancel my appointment",
+    /// "End at 6?"): an opt-out only as the whole reply.
+    public static let ambiguousFirstWords: Set<String> = ["CANCEL", "END"]
+
     /// The meaning of a reply's body.
     public func classify(_ body: String) -> Meaning {
         let words = Self.words(body)
@@ -72,7 +78,7 @@ public struct ReplyKeywords: Sendable, Equatable {
         if let word = [whole, words.joined()].first(where: optIn.contains) { return .optIn(word) }
         if let word = [whole, words.joined()].first(where: help.contains) { return .help(word) }
         if words.count <= Self.optOutReplyWords {
-            if optOut.contains(words[0]) { return .optOut(words[0]) }
+            if optOut.contains(words[0]), !Self.ambiguousFirstWords.contains(words[0]) { return .optOut(words[0]) }
             // A two-word opt-out written apart at the start: "opt out please".
             if words.count >= 2, optOut.contains(words[0] + words[1]) { return .optOut(words[0] + words[1]) }
         }

@@ -1348,10 +1348,12 @@ ALTER FUNCTION herald.message_check_opt_out() SECURITY DEFINER SET search_path =
 -- The sources only Herald's own paths may claim: a client's reply (keyword), a one-click
 -- unsubscribe link, a provider's report (21610), a complaint. A host or an administrator
 -- writes 'host' or a name of its own ('desk', 'import', ...).
-CREATE FUNCTION herald.check_consent_source(p_source text) RETURNS void LANGUAGE plpgsql AS $$
+-- A fixed search_path: run as the caller, it must not find a caller's own pg_has_role.
+CREATE FUNCTION herald.check_consent_source(p_source text) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, herald AS $$
 BEGIN
-    IF p_source IN ('keyword', 'unsubscribe', 'provider', 'complaint')
-       AND NOT pg_has_role(session_user, 'herald_daemon', 'MEMBER') THEN
+    IF lower(btrim(p_source)) IN ('keyword', 'unsubscribe', 'provider', 'complaint')
+       AND NOT pg_catalog.pg_has_role(session_user, 'herald_daemon', 'MEMBER') THEN
         RAISE EXCEPTION 'herald: consent source % is recorded by Herald itself only; % is not a member of herald_daemon', p_source, session_user
             USING ERRCODE = '42501',
                   HINT = 'Record an opt-out or opt-in with source ''host'' (the default) or a name of your own, such as ''desk''.';
@@ -1363,13 +1365,30 @@ $$;
 ALTER TABLE herald.consent_event ALTER COLUMN recorded_by SET DEFAULT session_user;
 COMMENT ON COLUMN herald.consent_event.recorded_by IS 'The login (session_user) whose statement changed consent.';
 
-CREATE OR REPLACE FUNCTION herald.opt_out_normalize() RETURNS trigger LANGUAGE plpgsql AS $$
+-- An opt-out is recorded (INSERT) or lifted (DELETE), never moved to another address by
+-- an UPDATE, which would opt one client in and another out with nothing in the ledger.
+CREATE OR REPLACE FUNCTION herald.opt_out_normalize() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, herald AS $$
 BEGIN
     PERFORM herald.check_consent_source(NEW.source);
     NEW.recipient := herald.normalize_recipient(NEW.channel, NEW.recipient);
+    IF TG_OP = 'UPDATE' AND (NEW.channel, NEW.recipient, NEW.source) IS DISTINCT FROM (OLD.channel, OLD.recipient, OLD.source) THEN
+        RAISE EXCEPTION 'herald.opt_out: an opt-out''s channel, recipient and source are not changed; delete it (an opt-in) and insert another'
+            USING ERRCODE = '42501';
+    END IF;
     RETURN NEW;
 END
 $$;
+
+-- TRUNCATE would lift every opt-out with nothing in the ledger: lift them with DELETE.
+CREATE FUNCTION herald.opt_out_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'herald.opt_out is not truncated: DELETE the opt-outs to lift, so that the ledger records each opt-in'
+        USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER opt_out_no_truncate BEFORE TRUNCATE ON herald.opt_out
+    FOR EACH STATEMENT EXECUTE FUNCTION herald.opt_out_no_truncate();
 
 -- Recording an opt-out: the ledger, then what is still waiting for that recipient (found
 -- by its key) is suppressed. Messages already claimed are checked again by the daemon
@@ -1428,6 +1447,30 @@ BEGIN
     PERFORM pg_notify('herald_message', '');
     RETURN format('message %s: %s -> pending', message_id, m.status);
 END $$;
+
+-- Herald's answer to a keyword carries Herald's data only: the keyword (letters and digits,
+-- 32 at most) and the reply it answers. Free text (a location name printed at the start of
+-- the SMS) could otherwise be sent, consent-exempt, by anyone holding the daemon's login.
+CREATE OR REPLACE FUNCTION herald.queue_reply(p_channel text, p_recipient text, p_template text, p_locale text,
+                                              p_location_id text, p_time_zone text, p_data jsonb, p_dedupe_key text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    IF p_template NOT IN ('reply.stopped', 'reply.started', 'reply.help') THEN
+        RAISE EXCEPTION 'herald.queue_reply: % is not one of Herald''s reply templates', p_template;
+    END IF;
+    INSERT INTO herald.message (channel, recipient, template, locale, location_id, time_zone, data, urgent, consent_exempt, dedupe_key)
+    VALUES (p_channel, p_recipient, p_template, p_locale, p_location_id, p_time_zone,
+            jsonb_build_object('keyword', left(regexp_replace(coalesce(p_data->>'keyword', ''), '[^[:alnum:] ]', '', 'g'), 32),
+                               'inbound_id', CASE WHEN jsonb_typeof(p_data->'inbound_id') = 'number' THEN p_data->'inbound_id' END,
+                               'location', '{}'::jsonb),
+            true, p_template = 'reply.stopped', p_dedupe_key)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id INTO new_id;
+    RETURN new_id;
+END
+$$;
 
 -- The daemon changes a message's lifecycle and delivery record, nothing else: not its
 -- recipient, data, template, times or rules. (It could rewrite any column before: as its

@@ -40,14 +40,16 @@ extension OutboxStore {
     }
 
     /// Rows found by primary key (`(SELECT 'sending'::text)`: never by scanning the lease
-    /// index, as in the completion); a blocked one is suppressed only while still ours.
+    /// index, as in the completion); a claim whose lease has run out by the database's
+    /// clock is no longer ours (another worker may recover it); a blocked one is suppressed
+    /// only while still ours.
     static let clearSQL = """
         WITH k AS (
             SELECT * FROM unnest($1::bigint[], $2::int[]) AS k(id, attempt)
         ), chk AS (
             SELECT m.id, \(blockSQL("m")) AS blocked
               FROM k JOIN herald.message m ON m.id = k.id
-             WHERE m.attempts = k.attempt AND m.locked_by = $3 AND m.status = (SELECT 'sending'::text)
+             WHERE m.attempts = k.attempt AND m.locked_by = $3 AND m.status = (SELECT 'sending'::text) AND m.locked_until > now()
         ), sup AS (
             UPDATE herald.message m
                SET status = 'suppressed', attempts = greatest(m.attempts - 1, 0), last_error = chk.blocked,

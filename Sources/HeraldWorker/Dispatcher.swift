@@ -7,6 +7,7 @@ import HeraldPipeline
 import HeraldRender
 import HeraldScheduling
 import Logging
+import Synchronization
 
 /// A claimed message with the templates and rules current when it started.
 struct Work: Sendable {
@@ -108,11 +109,29 @@ struct Dispatcher: Sendable {
         if rendered.channel == .email, let links = context.settings.unsubscribeLinks {
             rendered.unsubscribeURL = links.url(messageID: message.id, channel: .email, recipient: message.recipient)
         }
-        if let stop = await lastLook(message) { return stop }
+        // The last look: taken by the driver once it no longer waits (rate limit, a free
+        // connection), or here just before the call.
+        let stopped = Mutex<Step?>(nil)
+        let look = LastLook {
+            if let step = await self.lastLook(message) {
+                stopped.withLock { $0 = step }
+                throw NotSent()
+            }
+        }
         let deliverStart = ContinuousClock.now
         defer { context.metrics.observe(.deliver, since: deliverStart, channel: rendered.channel.rawValue) }
+        let toSend = rendered
         do {
-            return .delivered(rendered, .success(try await driver.deliver(rendered)))
+            let receipt: DeliveryReceipt
+            if driver.waitsBeforeSending {
+                receipt = try await LastLook.$current.withValue(look) { try await driver.deliver(toSend) }
+            } else {
+                try await look.take()
+                receipt = try await driver.deliver(toSend)
+            }
+            return .delivered(rendered, .success(receipt))
+        } catch is NotSent {
+            return stopped.withLock { $0 } ?? .handled
         } catch let error as DeliveryError {
             return .delivered(rendered, .failure(error))
         } catch {
@@ -121,28 +140,47 @@ struct Dispatcher: Sendable {
         }
     }
 
+    /// Thrown by the last look when the message may no longer go.
+    struct NotSent: Error {}
+
     /// Asks the ``SendGate`` whether the message may still go; nil when it may, otherwise
-    /// what became of it (suppressed, taken over, or not sent because the database could
-    /// not be asked: retried later like a transient failure).
+    /// what became of it: suppressed, no longer ours (taken over, or given back at
+    /// shutdown), or deferred a minute, uncounted, because the database could not be asked.
     private func lastLook(_ message: OutboxMessage) async -> Step? {
-        switch await gate.check(message.claimKey) {
+        let claim = message.claimKey
+        switch await gate.check(claim) {
         case .clear:
-            return nil
+            // Still ours by the database's clock; by ours, not given back at shutdown and
+            // with its lease not lapsed (renewals failing).
+            if !context.ledger.isReleased(claim), context.ledger.mayStart(claim, now: .now, margin: .zero) { return nil }
+            context.logger.warning("lease may have lapsed before sending; not sent by this worker", metadata: ["message": "\(message.id)"])
+            context.finished(claim, result: nil)
+            return .handled
         case .blocked(let reason):
             context.metrics.suppressedInFlight(channel: message.channel)
             context.logger.notice("suppressed after it was claimed; not sent", metadata: [
                 "message": "\(message.id)", "channel": "\(message.channel)", "status": "\(MessageStatus.suppressed.rawValue)",
                 "reason": "\(reason)",
             ])
-            context.finished(message.claimKey, result: nil)
+            context.finished(claim, result: nil)
             return .handled
         case .lost:
             context.logger.warning("lease lost before sending; not sent by this worker", metadata: ["message": "\(message.id)"])
-            context.finished(message.claimKey, result: nil)
+            context.finished(claim, result: nil)
             return .handled
         case .unavailable(let why):
-            if context.ledger.isReleased(message.claimKey) { return .handled }
-            return .failed(.transient(why))
+            // Never sent unchecked, and not an attempt: back to pending for a minute (a
+            // statement that fails every time would otherwise spin claim after claim).
+            if !context.ledger.isReleased(claim) {
+                let until = Date().addingTimeInterval(60)
+                let kept = await main.persist(String(message.id), what: "a deferral", failed: false) {
+                    try await $0.deferMessage(claim, until: until, reason: "deferred: \(why)")
+                }
+                if kept { context.logger.warning("not sent: consent could not be checked; deferred a minute", metadata: ["message": "\(message.id)", "error": "\(why)"]) }
+                context.dueMayHaveChanged()
+            }
+            context.finished(claim, result: nil)
+            return .handled
         }
     }
 

@@ -46,6 +46,30 @@ import Testing
         }
     }
 
+    /// A provider allows one SMS every two seconds (the number ends in 1: the peer answers at
+    /// once): claimed messages wait in the driver's
+    /// rate limit. An opt-out that arrives while they wait stops them there, after the wait.
+    @Test func anOptOutWhileMessagesWaitForTheRateLimitStopsThem() async throws {
+        let provider = try await Peer.start("http_provider.py")
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.query("""
+                INSERT INTO herald.message (channel, recipient, template, data)
+                SELECT 'sms', '+34600111551', 't', '{"name":"Ana"}' FROM generate_series(1, 4)
+                """)
+            let driver = TwilioDriver(.init(baseURL: "http://127.0.0.1:\(provider.port)", accountSID: "ACtest", authToken: "tok-secret",
+                                            from: "+34911000000", throughput: Throughput(maxConcurrent: 4, ratePerSecond: 0.5)))
+            let worker = makeWorker(db, drivers: [.sms: driver], concurrency: 4, batch: 10)
+            let running = Task { try await drain(worker) }
+            #expect(try await db.waitUntil { provider.requests().count == 1 })
+            #expect(try await db.statusCounts()["sending", default: 0] >= 3, "the others wait in the rate limit, claimed")
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600111551', 'STOP')")
+            try await running.value
+            #expect(provider.requests().count == 1, "\(provider.requests().count) requests reached the provider")
+            #expect(try await db.statusCounts() == ["sent": 1, "suppressed": 3])
+        }
+    }
+
     /// STOP, then SIGTERM: the claims never started go back to pending uncounted, looking
     /// like new messages. After a restart they are suppressed at claim, not sent.
     @Test func messagesReturnedAtShutdownAreNotSentAfterTheRestart() async throws {
@@ -126,10 +150,16 @@ import Testing
             let claimed = try await store.claim(channels: ["sms", "email"], limit: 10, lease: .seconds(30))
             #expect(claimed.count == 4)
             try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34600000005', 't');
                 INSERT INTO herald.opt_out (channel, recipient) VALUES ('sms', '0034 600 000 002');
                 UPDATE herald.contact SET preference = 'sms' WHERE id = 'c1';
                 UPDATE herald.message SET locked_by = 'someone else' WHERE id = 4;
                 """)
+            // A lease run out by the database's clock is not ours any more (a peer may recover it).
+            let late = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            #expect(late.count == 1)
+            try await db.query("UPDATE herald.message SET locked_until = now() - interval '1 second' WHERE id = $1::bigint", [late[0].id])
+            #expect(try await store.clearForSending([late[0].claimKey]) == [late[0].claimKey: .lost])
             let keys = claimed.map(\.claimKey).sorted { $0.id < $1.id }
             let found = try await store.clearForSending(keys)
             #expect(found[keys[0]] == .clear)
@@ -137,7 +167,7 @@ import Testing
             #expect(found[keys[2]] == .blocked("contact c1 prefers sms, not email"))
             #expect(found[keys[3]] == .lost)
             #expect(try await db.query("SELECT status FROM herald.message ORDER BY id").rows.map { $0[0] ?? "" }
-                    == ["sending", "suppressed", "suppressed", "sending"])
+                    == ["sending", "suppressed", "suppressed", "sending", "sending"])
             // The STOP confirmation is the one message an opt-out lets through.
             try await db.query("SELECT herald.queue_reply('sms', '+34600000002', 'reply.stopped', NULL, NULL, NULL, '{}', NULL)")
             let reply = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
@@ -165,8 +195,16 @@ import Testing
                 #expect(state == "42501", "UPDATE … SET \(column) as the daemon")
             }
             try await conn.execute("UPDATE herald.message SET status = 'failed', last_error = 'x', updated_at = now() WHERE id = 1")
+            // Its answers to keywords carry Herald's data only: no text of its own in the SMS.
+            try await conn.query("""
+                SELECT herald.queue_reply('sms', '+34600000077', 'reply.help', 'es', NULL, NULL,
+                                          '{"keyword":"HELP<script> and more text than a keyword","inbound_id":5,"location":{"name":"Win a prize at evil.example"}}',
+                                          'k1')
+                """)
             await conn.close()
-            #expect(try await db.scalar("SELECT recipient FROM herald.message") == "+34600000001")
+            #expect(try await db.scalar("SELECT recipient FROM herald.message WHERE id = 1") == "+34600000001")
+            #expect(try await db.scalar("SELECT data::text FROM herald.message WHERE template = 'reply.help'")
+                    == #"{"keyword": "HELPscript and more text than a ", "location": {}, "inbound_id": 5}"#)
         }
     }
 }

@@ -155,6 +155,30 @@ import Testing
             #expect(try await run(db.daemonURL, "BEGIN; SET LOCAL herald.consent_source = '\(source)'; DELETE FROM herald.opt_out; COMMIT") == nil)
             let sources = try await db.query("SELECT action, source FROM herald.consent_event ORDER BY id").rows
             #expect(sources == [["opt_out", "desk"], ["opt_in", source]])
+            // Written otherwise, it is still refused.
+            #expect(try await run(host, "INSERT INTO herald.opt_out (channel, recipient, source) VALUES ('sms', '+34600000008', ' \(source.uppercased()) ')") == "42501")
+        }
+    }
+
+    /// The check cannot be fooled by a function of the host's own found first on its
+    /// search_path, and opt-outs are not moved or truncated behind the ledger's back.
+    @Test func theSourceCheckHoldsAgainstSearchPathTricksAndOptOutsAreNotRewritten() async throws {
+        try await TestDatabase.with { db in
+            let host = try await hostURL(db)
+            try await db.execute("CREATE SCHEMA IF NOT EXISTS hostapp AUTHORIZATION \(Self.hostLogin)")
+            #expect(try await run(host, """
+                CREATE FUNCTION hostapp.pg_has_role(name, name, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+                CREATE FUNCTION hostapp.lower(text) RETURNS text LANGUAGE sql AS 'SELECT ''x''';
+                """) == nil)
+            #expect(try await run(host, """
+                SET search_path = hostapp, pg_catalog, herald;
+                INSERT INTO herald.opt_out (channel, recipient, source) VALUES ('sms', '+34600000006', 'keyword');
+                """) == "42501")
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient) VALUES ('sms', '+34600000006')")
+            #expect(try await run(db.url, "UPDATE herald.opt_out SET recipient = '+34600000007'") == "42501")
+            #expect(try await run(db.url, "TRUNCATE herald.opt_out") == "42501")
+            #expect(try await run(db.url, "UPDATE herald.opt_out SET reason = 'told us twice'") == nil, "the reason may be edited")
+            #expect(try await db.scalar("SELECT recipient FROM herald.opt_out") == "+34600000006")
         }
     }
 }

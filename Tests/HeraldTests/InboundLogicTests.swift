@@ -16,7 +16,7 @@ import Testing
         ("STOP!!", .optOut("STOP")), ("stop please", .optOut("STOP")), ("STOP🙏", .optOut("STOP")), ("¡Baja, por favor!", .optOut("BAJA")),
         ("STOP STOP", .optOut("STOP")), ("ＳＴＯＰ", .optOut("STOP")), ("opt out", .optOut("OPTOUT")), ("Opt-out please", .optOut("OPTOUT")),
         ("Arrêt s'il vous plaît", .optOut("ARRET")), ("stop sending me messages please", .optOut("STOP")),
-        ("Stop by the shop at five", .text), ("please stop", .text), ("start please", .text),
+        ("Stop by the shop at five", .text), ("Cancel my appointment", .text), ("End at 6?", .text), ("CANCEL!", .optOut("CANCEL")), ("please stop", .text), ("start please", .text),
         ("START!!", .optIn("START")), ("help?", .help("HELP")),
     ])
     func repliesAreReadAsAWholeCaseAndAccentInsensitive(_ body: String, _ meaning: ReplyKeywords.Meaning) {

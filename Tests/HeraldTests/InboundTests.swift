@@ -50,7 +50,10 @@ import Testing
                 #expect(try await db.scalar("SELECT count(*) FROM herald.inbound") == "1")
 
                 // An opt-out from the provider (error 21610) is lifted by START too.
-                try await db.query("UPDATE herald.opt_out SET source = 'provider'")
+                try await db.execute("""
+                    DELETE FROM herald.opt_out;
+                    INSERT INTO herald.opt_out (channel, recipient, reason, source) VALUES ('sms', '+34600000001', 'error 21610', 'provider');
+                    """)
                 try await reply(db, "SM2", from: "+34600000001", " start ")
                 #expect(try await processed(db, 2))
                 #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
@@ -58,7 +61,8 @@ import Testing
                 #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 3") == "pending", "sent again after START")
                 let ledger = try await db.query("SELECT action, source, coalesce(reason, '-') AS reason FROM herald.consent_event ORDER BY id").named
                 #expect(ledger.map { [$0["action"], $0["source"], $0["reason"]] } == [
-                    ["opt_out", "keyword", "replied BAJA (inbound 1)"], ["opt_in", "keyword", "replied START (inbound 3)"],  // the duplicate insert used id 2
+                    ["opt_out", "keyword", "replied BAJA (inbound 1)"], ["opt_in", "host", "-"], ["opt_out", "provider", "error 21610"],
+                    ["opt_in", "keyword", "replied START (inbound 3)"],  // the duplicate insert used id 2
                 ])
 
                 try await reply(db, "SM3", from: "+34600000002", "ARRÊT")

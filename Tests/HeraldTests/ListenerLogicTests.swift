@@ -79,6 +79,21 @@ import Testing
         #expect(config.http.twilioAuthToken == "secret-token" && config.http.maxBodyBytes == 32768)
         #expect(config.replies.keywords.optOut == ["STOP", "ARRET", "BASTA"] && !config.replies.answerHelp && config.replies.confirmStop)
         #expect(config.replies.keywords.classify("basta!") == .optOut("BASTA"))
+        #expect(config.http.maxConnections == 256 && config.http.idleTimeout == .seconds(5) && config.http.requestTimeout == .seconds(10))
+        #expect(config.http.databaseTimeout == .seconds(3) && config.http.metricsRefresh == .seconds(5) && config.http.metricsAllow == .loopback)
+
+        let limits = try ConfigurationLoader(environment: [:]).parse("""
+            [http]
+            max_connections = 40
+            idle_timeout = "2s"
+            request_timeout = "4s"
+            database_timeout = "1500ms"
+            metrics_allow = ["10.0.0.0/8", "::1"]
+            metrics_refresh = "0s"
+            """, file: "h.toml").http
+        #expect(limits.maxConnections == 40 && limits.idleTimeout == .seconds(2) && limits.requestTimeout == .seconds(4))
+        #expect(limits.databaseTimeout == .milliseconds(1500) && limits.metricsRefresh == .zero)
+        #expect(limits.metricsAllow.contains("10.2.3.4") && !limits.metricsAllow.contains("127.0.0.1"))
 
         let bad: [(String, String)] = [
             ("[http]\nlisten = \"8088\"", "h.toml: http.listen: must be host:port"),
@@ -94,6 +109,14 @@ import Testing
             ("[replies]\ndecline = [\"2\", \"cancel\"]", "h.toml: replies.decline: \"CANCEL\" is in two keyword lists"),
             ("[replies]\nconfirm = [\"1\", \"2\"]", "h.toml: replies.decline: \"2\" is in two keyword lists"),
             ("[replies]\nhelp = \"HELP\"", "h.toml: replies.help: must be a list of words"),
+            ("[http]\nmax_connections = 0", "h.toml: http.max_connections: must be between"),
+            ("[http]\nidle_timeout = \"0s\"", "h.toml: http.idle_timeout: must be between 1s and 1h"),
+            ("[http]\nrequest_timeout = \"forever\"", "h.toml: http.request_timeout:"),
+            ("[http]\nidle_timeout = \"20s\"", "h.toml: http.idle_timeout: must be shorter than http.request_timeout"),
+            ("[http]\ndatabase_timeout = \"2m\"", "h.toml: http.database_timeout: must be between"),
+            ("[http]\nmetrics_allow = [\"10.0.0.0/33\"]", "h.toml: http.metrics_allow: \"10.0.0.0/33\" has a prefix length outside"),
+            ("[http]\nmetrics_allow = [\"localhost\"]", "h.toml: http.metrics_allow: \"localhost\" is not an IP address"),
+            ("[http]\nmetrics_token_file = \"\(token.path)\"", "h.toml: http.metrics_token_file: the token must be at least 16 characters"),
         ]
         for (text, message) in bad {
             #expect(throws: ConfigError.self, "\(text)") { try ConfigurationLoader(environment: [:]).parse(text, file: "h.toml") }

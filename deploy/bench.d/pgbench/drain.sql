@@ -52,7 +52,7 @@ WITH k AS (
                WHERE o.channel = m.channel
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END) AS blocked
       FROM k JOIN herald.message m ON m.id = k.id
-     WHERE m.attempts = k.attempt AND m.locked_by = ('pgbench-' || :client_id) AND m.status = (SELECT 'sending'::text)
+     WHERE m.attempts = k.attempt AND m.locked_by = ('pgbench-' || :client_id) AND m.status = (SELECT 'sending'::text) AND m.locked_until > now()
 ), sup AS (
     UPDATE herald.message m
        SET status = 'suppressed', attempts = greatest(m.attempts - 1, 0), last_error = chk.blocked,
