@@ -32,6 +32,8 @@ public actor ClaimService: Service {
     /// Claimed messages not started yet, last to start at the front (a claim runs ahead
     /// of free delivery slots, so batch size and concurrency are independent).
     var ready: [OutboxMessage] = []
+    /// When the claim that filled `ready` was sent: its look at consent is that old.
+    var readyCheckedAt = ContinuousClock.now
     /// Claims whose lease may have lapsed before they started: returned uncounted once the
     /// database answers.
     var lapsed: [ClaimKey] = []
@@ -160,6 +162,7 @@ public actor ClaimService: Service {
                     context.metrics.observe(.claim, since: sentAt)
                     context.ledger.hold(messages.map(\.claimKey), sentAt: sentAt, lease: lease)
                     ready = messages.reversed()
+                    readyCheckedAt = sentAt
                     startReady(group: &group)
                     claimedPartly = messages.count < limit
                     if claimedPartly { context.claimWantsCapacity.store(false, ordering: .releasing) }
@@ -213,7 +216,8 @@ public actor ClaimService: Service {
         let pipeline = currentPipeline
         while delivering < settings.concurrency, let message = nextStartable() {
             delivering += 1
-            group.addTask { await self.runSlot(Work(message: message, pipeline: pipeline)) }
+            let checkedAt = readyCheckedAt
+            group.addTask { await self.runSlot(Work(message: message, pipeline: pipeline, checkedAt: checkedAt)) }
         }
     }
 
@@ -248,7 +252,7 @@ public actor ClaimService: Service {
     /// The slot's next message, or nil (the slot is freed).
     private func next() -> Work? {
         if !context.stopRequested, let message = nextStartable() {
-            return Work(message: message, pipeline: currentPipeline)
+            return Work(message: message, pipeline: currentPipeline, checkedAt: readyCheckedAt)
         }
         delivering -= 1
         context.capacityFreed()

@@ -13,6 +13,8 @@ import Synchronization
 struct Work: Sendable {
     let message: OutboxMessage
     let pipeline: Pipeline
+    /// When the claim statement that looked at its recipient's consent was sent.
+    let checkedAt: ContinuousClock.Instant
 }
 
 /// One claimed message through the pipeline's decision and the driver: returns the outcome
@@ -34,7 +36,7 @@ struct Dispatcher: Sendable {
         let driverName = Channel(rawValue: message.channel).flatMap { drivers[$0]?.name } ?? "-"
         var rendered: RenderedMessage?
         let result: Result<DeliveryReceipt, DeliveryError>
-        switch await attempt(message, pipeline: work.pipeline) {
+        switch await attempt(message, pipeline: work.pipeline, checkedAt: work.checkedAt) {
         case .handled:
             return nil
         case .failed(let error, let r):
@@ -81,7 +83,7 @@ struct Dispatcher: Sendable {
     }
 
     /// The pipeline's decision, then the driver.
-    func attempt(_ message: OutboxMessage, pipeline: Pipeline) async -> Step {
+    func attempt(_ message: OutboxMessage, pipeline: Pipeline, checkedAt: ContinuousClock.Instant) async -> Step {
         if let channel = Channel(rawValue: message.channel), drivers[channel] == nil {
             return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
         }
@@ -113,7 +115,9 @@ struct Dispatcher: Sendable {
         // connection), or here just before the call.
         let stopped = Mutex<Step?>(nil)
         let look = LastLook {
-            if let step = await self.lastLook(message) {
+            // The claim's own look counts while it is fresh (a drain starts most of a batch
+            // within milliseconds of claiming it); past that, the gate looks again.
+            if ContinuousClock.now - checkedAt >= SendGate.freshFor, let step = await self.lastLook(message) {
                 stopped.withLock { $0 = step }
                 throw NotSent()
             }

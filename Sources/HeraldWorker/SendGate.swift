@@ -35,6 +35,13 @@ public final class SendGate: Service, Sendable {
 
     static let maxBatch = 500
 
+    /// How long the claim's own look at consent stands in for this one: a message whose
+    /// driver call begins within this of its claim statement is not looked at again. An
+    /// opt-out committed at T therefore stops every message whose attempt begins after
+    /// T + 20 ms (`deploy/drill stop-during-drain` checks it), and a drain that starts its
+    /// batch at once pays nothing for the gate.
+    public static let freshFor: Duration = .milliseconds(20)
+
     let context: DaemonContext
     let link: DatabaseLink
     private let queue = Mutex(Queue())
