@@ -27,8 +27,8 @@ public final class HTTPListener: Service, Sendable {
     let exporter: MetricsExporter
     /// `/healthz`'s answer, read at most once a second (`healthRefresh`).
     let healthReading: SharedReading<(Bool, String)>
-    /// Whether the last reading of the gauges reached the database; read at most every `metrics_refresh`.
-    let metricsReading: SharedReading<Bool>
+    /// `/metrics`' text, read from the database and rendered at most every `metrics_refresh`.
+    let metricsReading: SharedReading<String>
     /// Signs unsubscribe and answer links.
     let unsubscribeKey: [UInt8]?
     /// The zone answer pages show times in when neither the message nor its location has one.

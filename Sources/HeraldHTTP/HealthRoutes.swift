@@ -36,8 +36,9 @@ struct HealthRoutes: Sendable {
     }
 
     /// The daemon's counters and histograms, and the outbox's counts (the same statement as
-    /// `herald status`), read at most every `metrics_refresh`. When the database does not
-    /// answer, the counters are still served and `herald_database_up` is 0.
+    /// `herald status`), read and rendered at most every `metrics_refresh` (every scrape in
+    /// between gets the same text). When the database does not answer, the counters are
+    /// still served and `herald_database_up` is 0.
     private func metrics(_ request: Request, _ context: ListenerRequestContext) async -> Response {
         guard mayReadMetrics(request, context) else {
             listener.count("metrics", "forbidden")
@@ -45,12 +46,12 @@ struct HealthRoutes: Sendable {
         }
         let database = listener.database
         let exporter = listener.exporter
-        _ = await listener.metricsReading.get {
+        let text = await listener.metricsReading.get {
             let report = try? await database.run { try await $0.status() }
             exporter.update(from: report)
-            return report != nil
+            return exporter.text()
         }
-        return HTTPListener.respond(.ok, listener.exporter.text(), type: "text/plain; version=0.0.4; charset=utf-8")
+        return HTTPListener.respond(.ok, text, type: "text/plain; version=0.0.4; charset=utf-8")
     }
 
     /// The peer is in `metrics_allow`, or the request carries the configured token
