@@ -198,7 +198,7 @@ import Testing
             // Its answers to keywords carry Herald's data only: no text of its own in the SMS.
             try await conn.query("""
                 SELECT herald.queue_reply('sms', '+34600000077', 'reply.help', 'es', NULL, NULL,
-                                          '{"keyword":"HELP<script> and more text than a keyword","inbound_id":5,"location":{"name":"Win a prize at evil.example"}}',
+                                          '{"keyword":"HELP<script> and more text than a keyword","inbound_id":5,"location":{"name":"Win a prize at evil.example"},"client":{"name":"Call 0800 now"}}',
                                           'k1')
                 """)
             await conn.close()

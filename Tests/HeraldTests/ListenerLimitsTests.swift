@@ -36,6 +36,27 @@ import Testing
         }
     }
 
+    /// Twenty half-open connections (headers and part of a body, then nothing) are closed
+    /// after the idle timeout, while signed replies are answered.
+    @Test func halfOpenConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        try await TestDatabase.with { db in
+            try await withListener(db, configure: {
+                $0.idleTimeout = .seconds(1)
+                $0.requestTimeout = .seconds(8)
+            }) { (_: HTTPListener, peer: TwilioPeer) async throws -> Void in
+                // Nothing more is sent for 30 s: only the server can end these connections.
+                let job = try JSONEncoder().encode(SlowJob(port: peer.port, count: 20, every: 30, limit: 20))
+                let silent = Task { try await runPeerScriptInBackground("slow_clients.py", input: job) }
+                try await Task.sleep(for: .milliseconds(300))
+                let replies = try await peer.send((0..<10).map { TwilioPeer.sms("SMH\($0)", from: "+3460000\(3000 + $0)", "hola") },
+                                                  concurrency: 2)
+                #expect(replies.allSatisfy { $0.status == 200 }, "\(replies.map(\.status))")
+                let closedAfter = try JSONDecoder().decode([Double?].self, from: try await silent.value)
+                #expect(closedAfter.allSatisfy { $0 != nil && $0! < 5 }, "closed after (s): \(closedAfter)")
+            }
+        }
+    }
+
     /// At `max_connections`, a new connection waits in the backlog until one closes; it is
     /// then served.
     @Test func pastTheConnectionLimitNewConnectionsWaitTheirTurn() async throws {

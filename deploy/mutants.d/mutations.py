@@ -175,8 +175,6 @@ MUTATIONS = [
      "ConsentHoldTests", 1),
     ("opt-out-not-rewritten", SQL, "    IF TG_OP = 'UPDATE' AND (NEW.channel, NEW.recipient, NEW.source) IS DISTINCT FROM",
      "    IF false AND (NEW.channel, NEW.recipient, NEW.source) IS DISTINCT FROM", "ConsentProvenanceTests", 1),
-    ("consent-check-search-path", SQL, "CREATE FUNCTION herald.check_consent_source(p_source text) RETURNS void LANGUAGE plpgsql\nSET search_path = pg_catalog, herald AS $$",
-     "CREATE FUNCTION herald.check_consent_source(p_source text) RETURNS void LANGUAGE plpgsql\nAS $$", "ConsentProvenanceTests", 1),
     ("ambiguous-first-words", "Sources/HeraldInbound/ReplyKeywords.swift", ', !Self.ambiguousFirstWords.contains(words[0]) {', " {",
      "InboundLogicTests", 1),
     ("opt-out-word-first", "Sources/HeraldInbound/ReplyKeywords.swift",

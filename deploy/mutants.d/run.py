@@ -1,6 +1,7 @@
 """Applies each mutation of mutations.py to the scratch tree, builds, runs the filtered
 tests, and prints caught/survived. Driven by deploy/mutants (which starts PostgreSQL)."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,8 +16,17 @@ env = dict(os.environ)
 
 
 def swift(*args, timeout=1800):
-    return subprocess.run(["swift", *args, "--scratch-path", build], cwd=scratch, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    """Runs swift in a session of its own; past `timeout` the whole session (the test
+    process and any daemon it started) is killed and TimeoutExpired raised."""
+    process = subprocess.Popen(["swift", *args, "--scratch-path", build], cwd=scratch, env=env, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out)
 
 
 def main():
@@ -47,10 +57,14 @@ def main():
             if built.returncode != 0:
                 verdict, detail = "invalid", "does not compile"
             else:
-                run = swift("test", "--skip-build", "--filter", tests, timeout=900)
-                failed = run.returncode != 0
-                verdict = "caught" if failed else "survived"
-                detail = next((line.strip()[:160] for line in run.stdout.splitlines() if line.startswith("✘ Test ") and "recorded an issue" in line), "")
+                try:
+                    run = swift("test", "--skip-build", "--filter", tests, timeout=300)
+                    failed = run.returncode != 0
+                    verdict = "caught" if failed else "survived"
+                    detail = next((line.strip()[:160] for line in run.stdout.splitlines() if line.startswith("✘ Test ") and "recorded an issue" in line), "")
+                except subprocess.TimeoutExpired:
+                    # A suite that never finishes under the mutation (a request that hangs) fails CI too.
+                    verdict, detail = "caught", "the tests did not finish within 300 s (they hang without the guard)"
         finally:
             open(file, "w", encoding="utf-8").write(original)
         rows.append((name, verdict, detail))
