@@ -10,7 +10,8 @@ extension OutboxStore {
         /// Its recipient opted out (or its contact's preference or consent changed) since it
         /// was claimed: it is now `suppressed` with this reason, uncounted.
         case blocked(String)
-        /// No longer ours (the lease was taken over): not to be sent by this worker.
+        /// No longer ours (the lease was taken over, or ran out: then it is back to pending,
+        /// uncounted): not to be sent by this worker.
         case lost
     }
 
@@ -41,8 +42,8 @@ extension OutboxStore {
 
     /// Rows found by primary key (`(SELECT 'sending'::text)`: never by scanning the lease
     /// index, as in the completion); a claim whose lease has run out by the database's
-    /// clock is no longer ours (another worker may recover it); a blocked one is suppressed
-    /// only while still ours.
+    /// clock is no longer ours and is given back to pending, uncounted; a blocked one is
+    /// suppressed only while still ours.
     static let clearSQL = """
         WITH k AS (
             SELECT * FROM unnest($1::bigint[], $2::int[]) AS k(id, attempt)
@@ -56,6 +57,16 @@ extension OutboxStore {
                    locked_by = NULL, locked_until = NULL, updated_at = now()
               FROM chk
              WHERE m.id = chk.id AND chk.blocked IS NOT NULL AND m.locked_by = $3 AND m.status = (SELECT 'sending'::text)
+            RETURNING m.id
+        ), back AS (
+            -- Still ours but its lease ran out (the database was unreachable for a while):
+            -- given back uncounted, as a lapsed claim is, rather than left to lease recovery.
+            UPDATE herald.message m
+               SET status = 'pending', attempts = greatest(m.attempts - 1, 0), next_attempt_at = now(),
+                   locked_by = NULL, locked_until = NULL, updated_at = now()
+              FROM k
+             WHERE m.id = k.id AND m.attempts = k.attempt AND m.locked_by = $3 AND m.status = (SELECT 'sending'::text)
+               AND m.locked_until <= now()
             RETURNING m.id
         )
         SELECT chk.id, chk.blocked FROM chk

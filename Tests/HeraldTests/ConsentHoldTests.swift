@@ -167,10 +167,11 @@ import Testing
             #expect(found[keys[2]] == .blocked("contact c1 prefers sms, not email"))
             #expect(found[keys[3]] == .lost)
             #expect(try await db.query("SELECT status FROM herald.message ORDER BY id").rows.map { $0[0] ?? "" }
-                    == ["sending", "suppressed", "suppressed", "sending", "sending"])
+                    == ["sending", "suppressed", "suppressed", "sending", "pending"], "the lapsed one is given back")
+            #expect(try await db.scalar("SELECT attempts FROM herald.message WHERE id = $1::bigint", [late[0].id]) == "0", "uncounted")
             // The STOP confirmation is the one message an opt-out lets through.
             try await db.query("SELECT herald.queue_reply('sms', '+34600000002', 'reply.stopped', NULL, NULL, NULL, '{}', NULL)")
-            let reply = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            let reply = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30)).filter { $0.template == "reply.stopped" }
             #expect(reply.count == 1)
             #expect(try await store.clearForSending(reply.map(\.claimKey)).values.first == .clear)
             await conn.close()

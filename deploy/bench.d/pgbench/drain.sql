@@ -60,6 +60,16 @@ WITH k AS (
       FROM chk
      WHERE m.id = chk.id AND chk.blocked IS NOT NULL AND m.locked_by = ('pgbench-' || :client_id) AND m.status = (SELECT 'sending'::text)
     RETURNING m.id
+), back AS (
+    -- Still ours but its lease ran out (the database was unreachable for a while):
+    -- given back uncounted, as a lapsed claim is, rather than left to lease recovery.
+    UPDATE herald.message m
+       SET status = 'pending', attempts = greatest(m.attempts - 1, 0), next_attempt_at = now(),
+           locked_by = NULL, locked_until = NULL, updated_at = now()
+      FROM k
+     WHERE m.id = k.id AND m.attempts = k.attempt AND m.locked_by = ('pgbench-' || :client_id) AND m.status = (SELECT 'sending'::text)
+       AND m.locked_until <= now()
+    RETURNING m.id
 )
 SELECT chk.id, chk.blocked FROM chk
  WHERE chk.blocked IS NULL OR chk.id IN (SELECT id FROM sup);
