@@ -91,9 +91,15 @@ public struct TwilioDriver: Driver {
         if let code { reason += ", error \(code)" }
         if let text = json["message"] as? String { reason += ": \(text)" }
         else if !response.body.isEmpty { reason += ": \(String(decoding: response.body.prefix(200), as: UTF8.self))" }
-        if code == "21610" { throw DeliveryError.optedOut(reason, code: code) }
+        if code == "21610" { throw DeliveryError.optedOut(reason + Self.carrierBlockAdvice, code: code) }
         throw httpFailure(response, reason: reason, code: code)
     }
+
+    /// Added to a 21610 failure: Twilio blocks a number that replied STOP until the client
+    /// replies one of its own opt-in words to that sender; an opt-in recorded in Herald (a
+    /// desk, `COMMENCER`, `ALTA`) does not lift it.
+    public static let carrierBlockAdvice = ". The carrier blocks this number since the client replied STOP: ask the client to reply START "
+        + "to this sender (an opt-in recorded in Herald does not lift it)"
 
     /// `application/x-www-form-urlencoded` value encoding (space as `%20`, which every server accepts).
     static func formEncode(_ text: String) -> String {

@@ -32,11 +32,15 @@ public struct ReplyKeywords: Sendable, Equatable {
     public var confirm: Set<String>
     public var decline: Set<String>
 
-    /// Twilio's standard keywords, with Spanish and French, and the answers 1/2 and yes/no
-    /// in Spanish, French and English.
+    /// Twilio's standard keywords, with the words a Spanish or French client would send
+    /// (`BAJA`, `ARRÊT`; `ALTA`, `INICIAR`, `REANUDAR`, `SUSCRIBIR`, `COMMENCER`, `DÉMARRER`,
+    /// `REPRENDRE`, `RÉABONNER`; `AYUDA`, `AIDE`), and the answers 1/2 and yes/no in Spanish,
+    /// French and English.
     public static let standard = ReplyKeywords(
         optOut: ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "BAJA", "ARRET"],
-        optIn: ["START", "UNSTOP", "YES", "ALTA"],
+        // Square's French help (seed 001) tells a client to reply "Commencer" to opt back in.
+        optIn: ["START", "UNSTOP", "YES", "SUBSCRIBE", "ALTA", "INICIAR", "REANUDAR", "SUSCRIBIR", "COMMENCER", "DEMARRER",
+                "REPRENDRE", "REABONNER"],
         help: ["HELP", "INFO", "AYUDA", "AIDE"],
         confirm: ["1", "SI", "OUI", "YES"],
         decline: ["2", "NO", "NON"])

@@ -13,6 +13,10 @@ extension OutboxStore {
         public var subjectID: String
         public var type: String
         public var status: String?
+        /// The status the rules see: the event's own, else (but for `created`) the subject's
+        /// last recorded one, else `confirmed` for an appointment; an appointment's
+        /// `rejected` reads `declined`. Nil for other subjects without a status.
+        public var effectiveStatus: String?
         public var previousStatus: String?
         public var startsAt: Date?
         public var previousStartsAt: Date?
@@ -43,6 +47,8 @@ extension OutboxStore {
         /// A reminder (`send_before`), after the visit (`send_after`), or at once.
         public var isReminder: Bool
         public var isAfter: Bool
+        /// A recall: after the contact's visit, never once they booked again.
+        public var isRecall: Bool
         /// `starts_at - send_before` or `(ends_at | starts_at) + send_after` in the zone; nil: now.
         public var sendAt: Date?
         public var postpone: Double
@@ -65,22 +71,48 @@ extension OutboxStore {
     /// Takes the oldest pending event (its row lock, `SKIP LOCKED`); call inside a transaction.
     public func claimEvent() async throws -> EventRow? {
         let result = try await connection.query("""
-            SELECT id, subject_type, subject_id, type, status, previous_status,
-                   extract(epoch FROM starts_at)::float8 AS starts_at, extract(epoch FROM previous_starts_at)::float8 AS previous_starts_at,
-                   extract(epoch FROM ends_at)::float8 AS ends_at, location_id, contact_id,
-                   CASE WHEN octet_length(data::text) <= $1 THEN data::text END AS data
-              FROM herald.event WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+            SELECT \(Self.eventColumns) FROM herald.event e WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
             """, [Self.eventDataLimit])
-        guard let row = result.named.first, let id = row["id"].flatMap({ Int64($0) }) else { return nil }
+        return result.named.first.flatMap(Self.decodeEvent)
+    }
+
+    /// Event `id`, whatever its state (re-planning a rule reads the event that planned a message).
+    public func event(id: Int64) async throws -> EventRow? {
+        try await connection.query("SELECT \(Self.eventColumns) FROM herald.event e WHERE id = $2", [Self.eventDataLimit, id])
+            .named.first.flatMap(Self.decodeEvent)
+    }
+
+    /// The columns ``decodeEvent(_:)`` reads from `herald.event e`; `$1` is ``eventDataLimit``.
+    static let eventColumns = """
+        id, subject_type, subject_id, type, status, \(effectiveStatusSQL) AS effective_status, previous_status,
+        extract(epoch FROM starts_at)::float8 AS starts_at, extract(epoch FROM previous_starts_at)::float8 AS previous_starts_at,
+        extract(epoch FROM ends_at)::float8 AS ends_at, location_id, contact_id,
+        CASE WHEN octet_length(data::text) <= $1 THEN data::text END AS data
+        """
+
+    static func decodeEvent(_ row: NamedRow) -> EventRow? {
+        guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
         func date(_ name: String) -> Date? { row[name].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil } }
         return EventRow(id: id, subjectType: row["subject_type"] ?? "", subjectID: row["subject_id"] ?? "", type: row["type"] ?? "",
-                        status: row["status"], previousStatus: row["previous_status"], startsAt: date("starts_at"),
-                        previousStartsAt: date("previous_starts_at"), endsAt: date("ends_at"), locationID: row["location_id"],
-                        contactID: row["contact_id"], data: row["data"])
+                        status: row["status"], effectiveStatus: row["effective_status"], previousStatus: row["previous_status"],
+                        startsAt: date("starts_at"), previousStartsAt: date("previous_starts_at"), endsAt: date("ends_at"),
+                        locationID: row["location_id"], contactID: row["contact_id"], data: row["data"])
     }
 
     /// Event data larger than this (bytes of JSON text) is not read: the event fails, saying so.
     public static let eventDataLimit = 256 * 1024
+
+    /// ``EventRow/effectiveStatus`` for the event row `e` (seed 002: a booking without a
+    /// status is confirmed; a later event without one keeps the booking's status).
+    static let effectiveStatusSQL = """
+        (SELECT CASE WHEN e.subject_type = 'appointment' AND s.status = 'rejected' THEN 'declined' ELSE s.status END
+           FROM (SELECT coalesce(e.status,
+                                 CASE WHEN e.type <> 'created' THEN
+                                     (SELECT p.status FROM herald.event p
+                                       WHERE p.subject_type = e.subject_type AND p.subject_id = e.subject_id AND p.id < e.id
+                                         AND p.status IS NOT NULL ORDER BY p.id DESC LIMIT 1) END,
+                                 CASE WHEN e.subject_type = 'appointment' THEN 'confirmed' END) AS status) s)
+        """
 
     /// The event's contact, if it names one that exists.
     public func eventContact(_ id: String) async throws -> EventContact? {
@@ -101,12 +133,14 @@ extension OutboxStore {
         return EventLocation(timeZone: row["time_zone"] ?? "UTC", staffEmail: row["staff_email"], staffPhone: row["staff_phone"], emailFrom: row["email_from"], smsFrom: row["sms_from"])
     }
 
-    /// The enabled rules the event matches: same subject type; its event type (a reminder
-    /// rule also on `time_changed`, to plan the new time); `to_status` if set; its location
-    /// among `location_ids` if set. Send times are computed in `zone` by PostgreSQL, so
+    /// The enabled rules the event matches (all, or only the rule named `only`): same
+    /// subject type; its event type (a reminder rule also on `time_changed`, to plan the new
+    /// time, and, when it names a `to_status`, on `status_changed`, so an approved booking
+    /// gets its reminders); `to_status` if set, against the event's
+    /// ``EventRow/effectiveStatus``; its location among `location_ids` if set. Send times are computed in `zone` by PostgreSQL, so
     /// `'1 day'` keeps the wall-clock time across a DST change and `'24 hours'` is exactly
     /// 24 hours. Call inside the event's transaction (the zone is set for it only).
-    public func matchingRules(_ event: EventRow, zone: String) async throws -> [MatchedRule] {
+    public func matchingRules(_ event: EventRow, zone: String, only: String? = nil) async throws -> [MatchedRule] {
         // timestamptz ± interval applies days and months in the session's zone and the
         // time part exactly: set it to the message's zone for this transaction.
         try await connection.query("SELECT set_config('TimeZone', $1, true)", [zone])
@@ -118,17 +152,19 @@ extension OutboxStore {
                        WHEN r.send_after IS NOT NULL THEN coalesce(e.ends_at, e.starts_at) + r.send_after
                    END)::float8 AS send_at,
                    extract(epoch FROM r.postpone)::float8 AS postpone, r.business_hours_only, r.urgent, r.email_from, r.sms_from,
-                   r.recipient = 'staff' AS to_staff
+                   r.recipient = 'staff' AS to_staff, r.recall
               FROM herald.rule r, herald.event e
-             WHERE e.id = $1 AND r.enabled AND r.subject_type = e.subject_type
-               AND (r.on_event = e.type OR (r.send_before IS NOT NULL AND e.type = 'time_changed'))
-               AND (r.to_status IS NULL OR r.to_status = e.status)
+             WHERE e.id = $1 AND r.enabled AND r.subject_type = e.subject_type AND ($3::text IS NULL OR r.name = $3)
+               AND (r.on_event = e.type OR (r.send_before IS NOT NULL AND e.type = 'time_changed')
+                    OR (r.send_before IS NOT NULL AND r.to_status IS NOT NULL AND e.type = 'status_changed'))
+               AND (r.to_status IS NULL OR r.to_status = $2::text)
                AND (r.location_ids IS NULL OR e.location_id = ANY (r.location_ids))
              ORDER BY r.name
-            """, [event.id])
+            """, [event.id, event.effectiveStatus, only])
         return result.named.map { row in
             MatchedRule(name: row["name"] ?? "", channels: (row["channels"] ?? "").split(separator: ",").map(String.init),
                         template: row["template"] ?? "", isReminder: row["is_reminder"] == "t", isAfter: row["is_after"] == "t",
+                        isRecall: row["recall"] == "t",
                         sendAt: row["send_at"].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
                         postpone: row["postpone"].flatMap { Double($0) } ?? 0, businessHoursOnly: row["business_hours_only"] == "t",
                         urgent: row["urgent"] == "t", emailFrom: row["email_from"], smsFrom: row["sms_from"], toStaff: row["to_staff"] == "t")
@@ -179,10 +215,23 @@ extension OutboxStore {
         return result.scalar.flatMap { Int64($0) }
     }
 
-    /// Cancels the subject's pending messages (all, or reminders only); returns their ids.
-    public func cancelForEvent(_ eventID: Int64, remindersOnly: Bool) async throws -> [Int64] {
-        try await connection.query("SELECT herald.cancel_for_event($1, $2) AS id", [eventID, remindersOnly])
-            .rows.compactMap { row in row.first.flatMap { $0 }.flatMap { Int64($0) } }
+    /// Cancels the subject's pending messages (all, or reminders only), saying why on each;
+    /// returns their ids.
+    public func cancelForEvent(_ eventID: Int64, remindersOnly: Bool, reason: String) async throws -> [Int64] {
+        try await connection.query("SELECT herald.cancel_for_event($1, $2, $3) AS id", [eventID, remindersOnly, reason]).ids
+    }
+
+    /// Cancels the pending recalls of the event's contact at its location planned before
+    /// it (the client booked again); returns their ids.
+    public func cancelRecalls(_ eventID: Int64, reason: String) async throws -> [Int64] {
+        try await connection.query("SELECT herald.cancel_recalls($1, $2) AS id", [eventID, reason]).ids
+    }
+
+    /// Why a recall for `contact` at `location` after the visit `subject` must not be
+    /// planned: their next booking there, if any starts after `after`.
+    public func upcomingBooking(contact: String, location: String?, subject: String, after: Date) async throws -> String? {
+        try await connection.query("SELECT herald.upcoming_booking($1, $2, $3, to_timestamp($4::float8))",
+                                   [contact, location, subject, after.timeIntervalSince1970]).scalar
     }
 
     /// One line of what expanding an event did.

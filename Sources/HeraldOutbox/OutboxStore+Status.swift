@@ -29,8 +29,11 @@ extension OutboxStore {
         let counts = try await connection.query(
             "SELECT channel, status, count(*) AS count FROM herald.message GROUP BY channel, status ORDER BY channel, status")
         let oldest = try await connection.query("""
-            SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 AS age FROM herald.message
-             WHERE status = 'pending' AND next_attempt_at <= now()
+            SELECT extract(epoch FROM now() - min(n.next_attempt_at))::float8 AS age
+              FROM \(Self.priorityLevels) CROSS JOIN LATERAL (
+                  SELECT next_attempt_at FROM herald.message
+                   WHERE status = 'pending' AND priority = p.level AND next_attempt_at <= now()
+                   ORDER BY next_attempt_at, id LIMIT 1) n
             """)
         let failed = try await connection.query("""
             SELECT count(DISTINCT message_id) AS failed FROM herald.attempt

@@ -117,11 +117,18 @@ public struct OutboxStore: Sendable {
                  CASE WHEN NOT \(m).consent_exempt THEN
                      (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                        WHERE o.channel = \(m).channel
-                         AND o.recipient = coalesce(\(m).recipient_key, herald.normalize_recipient(\(m).channel, \(m).recipient))) END)
+                         AND o.recipient = coalesce(\(m).recipient_key, herald.normalize_recipient(\(m).channel, \(m).recipient))) END,
+                 CASE WHEN \(m).priority = 0 AND \(m).rule_name IS NOT NULL AND \(m).contact_id IS NOT NULL THEN
+                     herald.recall_block(\(m).rule_name, \(m).contact_id, \(m).location_id, \(m).event_id, \(m).subject_id) END)
         """
     }
 
-    /// Claims due messages. One that may not go out now becomes `suppressed` with the reason
+    /// The priority levels, highest first, as a relation `p(level)`: statements that read due
+    /// rows read one range of `message_due_idx (priority, next_attempt_at, id)` per level, so
+    /// their cost does not grow with the rows waiting at other levels or later.
+    static let priorityLevels = "(VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level)"
+
+    /// Claims due messages, higher priority first, then oldest due. One that may not go out now becomes `suppressed` with the reason
     /// instead, uncounted (the caller drops rows whose `status` is not `sending`): its
     /// contact's preference or consent excludes the channel, or its recipient opted out.
     /// Every row is looked up, whatever its attempt count: a message returned at shutdown or
@@ -129,13 +136,15 @@ public struct OutboxStore: Sendable {
     /// see it. The lookup is one probe of `opt_out`'s primary key by the stored key.
     static let claimSQL = """
         WITH due AS (
-            SELECT id, \(blockSQL("message")) AS blocked
-              FROM herald.message
-             WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
-               AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))
-             ORDER BY next_attempt_at, id
+            SELECT d.id, d.blocked FROM \(priorityLevels) CROSS JOIN LATERAL (
+                SELECT id, \(blockSQL("message")) AS blocked
+                  FROM herald.message
+                 WHERE status = 'pending' AND priority = p.level AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
+                   AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))
+                 ORDER BY next_attempt_at, id
+                 LIMIT $4
+                 FOR UPDATE SKIP LOCKED) d
              LIMIT $4
-             FOR UPDATE SKIP LOCKED
         )
         UPDATE herald.message m
            SET status = CASE WHEN due.blocked IS NULL THEN 'sending' ELSE 'suppressed' END,
@@ -341,9 +350,12 @@ public struct OutboxStore: Sendable {
     /// (negative or zero: one is due now); nil when none is pending.
     public func secondsUntilNextDue(channels: [String]) async throws -> Double? {
         let result = try await connection.query("""
-            SELECT (extract(epoch FROM next_attempt_at) - extract(epoch FROM now()))::float8 AS seconds FROM herald.message
-             WHERE status = 'pending' AND channel = ANY($1::text[])
-             ORDER BY next_attempt_at, id LIMIT 1
+            SELECT (extract(epoch FROM min(n.next_attempt_at)) - extract(epoch FROM now()))::float8 AS seconds
+              FROM \(Self.priorityLevels) CROSS JOIN LATERAL (
+                  SELECT next_attempt_at FROM herald.message
+                   WHERE status = 'pending' AND priority = p.level AND channel = ANY($1::text[])
+                   ORDER BY next_attempt_at, id LIMIT 1) n
+            HAVING count(*) > 0
             """, [PostgresArray(channels)])
         return result.named.first?["seconds"].flatMap { Double($0) }
     }
@@ -376,8 +388,9 @@ public struct OutboxStore: Sendable {
     static let unfinishedWorkSQL = """
         SELECT EXISTS (SELECT 1 FROM herald.message WHERE status = 'sending')
             OR EXISTS (SELECT 1 FROM herald.event WHERE state = 'pending')
+            OR EXISTS (SELECT 1 FROM herald.rule_edit WHERE state = 'pending')
             OR EXISTS (SELECT 1 FROM herald.message
-                        WHERE status = 'pending' AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
+                        WHERE status = 'pending' AND priority IN (0, 1, 2, 3) AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
                           AND next_attempt_at <= coalesce(to_timestamp($4::float8), now()) + $3::float8 * interval '1 second')
         """
 

@@ -10,15 +10,21 @@ import HeraldScheduling
 /// worth sending is decided by the same scheduling rules the worker applies
 /// (``SchedulePlanner``), not a second copy.
 public struct EventPlan: Sendable, Equatable {
-    /// Which of the subject's pending messages to cancel first.
+    /// Which of the subject's pending messages to cancel first, and why.
     public enum Cancel: Sendable, Equatable {
-        /// The subject was cancelled: every pending message.
-        case all
-        /// Its time changed: the reminders planned for the old time.
-        case reminders
+        /// The subject was cancelled, or the business declined the booking: every pending message.
+        case all(String)
+        /// Its time changed, the client declined, or the booking waits for approval again:
+        /// the reminders planned for it.
+        case reminders(String)
+
+        public var remindersOnly: Bool { if case .reminders = self { true } else { false } }
+        public var reason: String { switch self { case .all(let r), .reminders(let r): r } }
     }
 
     public var cancel: Cancel?
+    /// The contact's pending recalls to cancel first (they booked, moved or completed a visit), and why.
+    public var cancelRecalls: String?
     public var messages: [OutboxStore.RuleMessage] = []
     /// Rule × channel pairs that make no message, with the reason.
     public var skipped: [OutboxStore.EventOutcome] = []
@@ -29,9 +35,11 @@ public struct EventPlan: Sendable, Equatable {
     public static let eventTypes = ["created", "status_changed", "time_changed", "cancelled", "completed", "confirmed", "declined"]
 
     /// Plans `event` at `now`. `location` is nil when the event names no location or one that
-    /// does not exist (`locationExists` tells which).
+    /// does not exist. `upcomingBooking` says why a recall must not be planned (the contact's
+    /// next booking), for events that match a recall rule.
     public static func make(event: OutboxStore.EventRow, rules: [OutboxStore.MatchedRule], contact: OutboxStore.EventContact?,
-                            location: OutboxStore.EventLocation?, planner: SchedulePlanner, now: Date) -> EventPlan {
+                            location: OutboxStore.EventLocation?, planner: SchedulePlanner, now: Date,
+                            upcomingBooking: String? = nil) -> EventPlan {
         var plan = EventPlan()
         guard eventTypes.contains(event.type) else {
             plan.failure = "unknown event type \"\(oneLine(event.type))\"; expected \(eventTypes.joined(separator: ", "))"
@@ -63,14 +71,19 @@ public struct EventPlan: Sendable, Equatable {
             plan.failure = "data is not a JSON object"
             return plan
         }
-        switch event.type {
-        case "cancelled": plan.cancel = .all
-        case "time_changed", "declined": plan.cancel = .reminders
-        default: break
+        plan.cancel = cancellation(event)
+        if event.subjectType == "appointment", event.contactID != nil,
+           ["created", "time_changed", "completed", "confirmed"].contains(event.type) {
+            plan.cancelRecalls = event.type == "completed" ? "a newer visit was completed (event \(event.id))"
+                : "the client booked again (event \(event.id), \(event.subjectType) \(oneLine(event.subjectID)))"
         }
         for rule in rules {
             for name in rule.channels {
                 guard let channel = Channel(rawValue: name) else { continue }
+                if rule.isRecall, let upcomingBooking {
+                    plan.skipped.append(.init(rule: rule.name, channel: name, action: "skipped", messageID: nil, reason: upcomingBooking))
+                    continue
+                }
                 switch message(rule, channel, event: event, contact: contact, location: location, data: data, planner: planner, now: now) {
                 case .success(let m): plan.messages.append(m)
                 case .failure(let why): plan.skipped.append(.init(rule: rule.name, channel: name, action: "skipped", messageID: nil, reason: why.reason))
@@ -81,6 +94,22 @@ public struct EventPlan: Sendable, Equatable {
     }
 
     struct Skip: Error { let reason: String }
+
+    /// What the event makes obsolete among the subject's pending messages.
+    static func cancellation(_ event: OutboxStore.EventRow) -> Cancel? {
+        switch event.type {
+        case "cancelled": return .all("the \(event.subjectType) was cancelled")
+        case "time_changed": return .reminders("its time changed")
+        case "declined": return .reminders("the client declined")
+        case "status_changed" where event.subjectType == "appointment":
+            switch event.effectiveStatus {
+            case "declined": return .all("the business declined the booking")
+            case "pending": return .reminders("the booking is waiting for approval again")
+            default: return nil
+            }
+        default: return nil
+        }
+    }
 
     /// Outside text quoted in an error: capped, cleaned, on one line.
     static func oneLine(_ text: String) -> String {
@@ -135,13 +164,30 @@ public struct EventPlan: Sendable, Equatable {
             if case .expired(let reason) = explanation.decision { return .failure(Skip(reason: "too late: \(reason)")) }
         }
         let sender = channel == .email ? (rule.emailFrom ?? location?.emailFrom) : channel == .sms ? (rule.smsFrom ?? location?.smsFrom) : nil
-        let key = ["herald", "rule", rule.name, event.subjectType, event.subjectID, channel.rawValue, rule.toStaff ? "staff" : "client",
-                   event.type, event.status ?? "", event.startsAt.map { String(Int64(clampingFloor: $0.timeIntervalSince1970)) } ?? ""]
-            .joined(separator: ":")
+        let key = dedupeKey(rule, channel, event: event, contact: contact)
         return .success(OutboxStore.RuleMessage(
             eventID: event.id, rule: rule.name, channel: channel.rawValue, recipient: recipient, locale: contact?.locale,
             timeZone: contact?.timeZone, data: data, sendAt: rule.sendAt, eventAt: eventAt, locationID: event.locationID,
             contactID: rule.toStaff ? nil : contact?.id, sender: sender, dedupeKey: key))
+    }
+
+    /// A rule message's `dedupe_key`: recording the same event again creates nothing twice.
+    /// A reminder is one per rule, subject, channel and start time, whichever event planned
+    /// it (created confirmed, or approved later); a recall one per visit; any other message
+    /// one per event type and status.
+    static func dedupeKey(_ rule: OutboxStore.MatchedRule, _ channel: Channel, event: OutboxStore.EventRow,
+                          contact: OutboxStore.EventContact?) -> String {
+        let start = event.startsAt.map { String(Int64(clampingFloor: $0.timeIntervalSince1970)) } ?? ""
+        let who = rule.toStaff ? "staff" : "client"
+        let parts: [String]
+        if rule.isRecall {
+            parts = [rule.name, "recall", contact?.id ?? "", event.locationID ?? "", event.subjectType, event.subjectID, channel.rawValue]
+        } else if rule.isReminder {
+            parts = [rule.name, event.subjectType, event.subjectID, channel.rawValue, who, "reminder", start]
+        } else {
+            parts = [rule.name, event.subjectType, event.subjectID, channel.rawValue, who, event.type, event.status ?? "", start]
+        }
+        return (["herald", "rule"] + parts).joined(separator: ":")
     }
 
     /// The templates' variables: the event's `data`, plus `client.name`, `.phone`, `.email`, `event_at`,

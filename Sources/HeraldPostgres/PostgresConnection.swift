@@ -94,6 +94,9 @@ extension PostgresResult {
     /// `RETURNING id`): the first row's; nil for no row or SQL NULL.
     public var scalar: String? { rows.first.flatMap { $0.first ?? nil } }
 
+    /// The first column of every row read as a 64-bit integer (ids); NULL or other text skipped.
+    public var ids: [Int64] { rows.compactMap { row in row.first.flatMap { $0 }.flatMap { Int64($0) } } }
+
     /// The rows, each read by column name: a statement's columns can be reordered or
     /// added without breaking what decodes them.
     public var named: [NamedRow] {

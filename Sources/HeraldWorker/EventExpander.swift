@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldOutbox
 import HeraldPipeline
 import HeraldPostgres
+import HeraldScheduling
 import Logging
 import ServiceLifecycle
 
@@ -12,7 +13,11 @@ import ServiceLifecycle
 /// matching rules call for, logs every decision in `herald.event_outcome` and marks the
 /// event done — or failed, with the reason, so the next events keep flowing.
 ///
-/// Woken by `NOTIFY herald_event` and at least every poll interval.
+/// It also re-plans after rule edits (`herald.rule_edit`, queued by a trigger): the edited
+/// rule's pending messages are moved, updated, cancelled or created by ``RuleReplan``, and
+/// each change is logged in `herald.rule_edit_outcome`.
+///
+/// Woken by `NOTIFY herald_event` (sent by both) and at least every poll interval.
 public final class EventExpander: Service, Sendable {
     let context: DaemonContext
     let link: DatabaseLink
@@ -31,10 +36,11 @@ public final class EventExpander: Service, Sendable {
         do {
             let locations = try await link.withDatabase { try await $0.locations() }
             let planner = SchedulePlanner(policy: context.settings.scheduling, records: locations)
-            for _ in 0..<limit {
-                guard try await expandOne(planner: planner) else { return false }
-            }
-            return true
+            var events = 0
+            while events < limit, try await expandOne(planner: planner) { events += 1 }
+            var edits = 0
+            while edits < limit, try await replanOne(planner: planner) { edits += 1 }
+            return events == limit || edits == limit
         } catch {
             context.logger.error("could not expand events; retrying", metadata: ["error": "\(error)"])
             return false
@@ -52,17 +58,25 @@ public final class EventExpander: Service, Sendable {
                 let location = try await event.locationID.asyncMap { try await store.eventLocation($0) } ?? nil
                 let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
                 let rules = try await store.matchingRules(event, zone: zone)
-                let plan = EventPlan.make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now)
+                var upcoming: String?
+                if rules.contains(where: \.isRecall), let contact {
+                    upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: now)
+                }
+                let plan = EventPlan.make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now,
+                                          upcomingBooking: upcoming)
                 if let failure = plan.failure {
                     logger.error("event cannot be expanded", metadata: ["event": "\(event.id)", "error": "\(failure)"])
                     return ([], failure)
                 }
                 var outcomes: [OutboxStore.EventOutcome] = []
                 if let cancel = plan.cancel {
-                    for id in try await store.cancelForEvent(event.id, remindersOnly: cancel == .reminders) {
-                        outcomes.append(.init(rule: nil, channel: nil, action: "cancelled", messageID: id,
-                                              reason: cancel == .all ? "the \(event.subjectType) was cancelled"
-                                                  : event.type == "declined" ? "the client declined" : "its time changed"))
+                    for id in try await store.cancelForEvent(event.id, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
+                        outcomes.append(.init(rule: nil, channel: nil, action: "cancelled", messageID: id, reason: cancel.reason))
+                    }
+                }
+                if let reason = plan.cancelRecalls {
+                    for id in try await store.cancelRecalls(event.id, reason: reason) {
+                        outcomes.append(.init(rule: nil, channel: nil, action: "cancelled", messageID: id, reason: reason))
                     }
                 }
                 for message in plan.messages {
@@ -81,6 +95,26 @@ public final class EventExpander: Service, Sendable {
                     "skipped": "\(outcomes.filter { $0.action == "skipped" }.count)",
                 ])
                 return (outcomes, nil)
+            }
+        }
+    }
+}
+
+extension EventExpander {
+    /// Re-plans the oldest pending rule edit; false when there is none.
+    func replanOne(planner: SchedulePlanner) async throws -> Bool {
+        let context = RuleReplan.Context(planner: planner, defaultZone: self.context.settings.scheduling.defaultTimeZone, now: self.context.now)
+        let logger = self.context.logger
+        return try await link.withDatabase { store in
+            try await store.replanNextRuleEdit { edit in
+                let actions = try await RuleReplan.plan(rule: edit.rule, in: store, context: context, lock: true)
+                let outcomes = try await RuleReplan.apply(actions, rule: edit.rule, in: store)
+                var counts: Logger.Metadata = ["edit": "\(edit.id)", "rule": "\(edit.rule)", "changed": "\(edit.changed.joined(separator: ","))"]
+                for kind in ["moved", "updated", "cancelled", "created", "skipped"] {
+                    counts[kind] = "\(outcomes.filter { $0.action == kind }.count)"
+                }
+                logger.info("rule edit re-planned", metadata: counts)
+                return outcomes
             }
         }
     }

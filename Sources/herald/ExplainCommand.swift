@@ -9,8 +9,8 @@ import HeraldScheduling
 
 struct Explain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Why hasn't message ID gone out? What the scheduling rules decide for it at an instant (default now).",
-        discussion: "Runs exactly what the worker runs for a claimed message (the scheduling rules, then rendering), with the same configuration, locations and templates. Prints a human line, then JSON.")
+        abstract: "Why hasn't message ID gone out, or what happened to it.",
+        discussion: "For a pending message, runs exactly what the worker runs for a claimed message (the scheduling rules, then rendering) at an instant (default now), with the same configuration, locations and templates. For any other, prints what happened: its status and stored reason, where its address came from, each attempt (driver, outcome, provider code) and each receipt. Prints human lines, then JSON.")
 
     @OptionGroup var options: GlobalOptions
     @Argument(help: "Message id.") var id: Int64?
@@ -33,9 +33,11 @@ struct Explain: AsyncParsableCommand {
         let connection = try await openConnection(config)
         let store = OutboxStore(connection: connection, workerID: "explain")
         let found: (message: OutboxMessage, status: MessageStatus)?
+        let history: OutboxStore.MessageHistory?
         let pipeline: Pipeline
         do {
             found = try await store.message(id: id)
+            history = try await store.messageHistory(id: id)
             let catalog = TemplateCatalog(records: BuiltinTemplates.withReplies(try await store.templates()), partials: try await store.partials(),
                                           defaultLocale: config.defaultLocale)
             pipeline = Pipeline(catalog: catalog, planner: SchedulePlanner(policy: config.scheduling, records: try await store.locations()),
@@ -43,7 +45,11 @@ struct Explain: AsyncParsableCommand {
         } catch {
             throw fail("explain failed: \(error)")
         }
-        guard let (message, status) = found else { throw fail("no message \(id)") }
+        guard let (message, status) = found, let history else { throw fail("no message \(id)") }
+        if status != .pending {
+            printHistory(id, history)
+            return
+        }
 
         var json: [String: Any] = [
             "message": id, "status": status.rawValue, "channel": message.channel, "at": iso(instant),
@@ -72,12 +78,39 @@ struct Explain: AsyncParsableCommand {
             line = explained(e)
             json["reason"] = reason
         }
-        if status.isFinished {
-            json["note"] = "the message is \(status); the rules only apply to pending messages"
-        }
+        json["recipient"] = history.recipient
+        json["recipient_source"] = history.recipientSource
+        json["priority"] = history.priority
+        if let origin = history.origin { json["origin"] = origin }
         print(line)
+        print("  to \(history.recipient) (\(history.recipientSource)); priority \(history.priority)\(history.origin.map { "; \($0)" } ?? "")")
+        if let last = history.lastError { print("  last: \(last)") }
+        for attempt in history.attempts { print("  attempt \(attempt)") }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// A message that is no longer pending: what happened, from the record (the planner is
+    /// not run: its rules applied when the message was due, and `last_error` says what they decided).
+    private func printHistory(_ id: Int64, _ h: OutboxStore.MessageHistory) {
+        var summary = "message \(id) (\(h.status))"
+        if let last = h.lastError { summary += ": \(last)" }
+        print(summary)
+        print("  to \(h.recipient) (\(h.recipientSource)); priority \(h.priority)\(h.origin.map { "; \($0)" } ?? "")")
+        if let sent = h.sentAt { print("  sent \(sent)") }
+        if let delivered = h.deliveredAt { print("  delivered \(delivered)") }
+        if h.attempts.isEmpty { print("  no attempt: it never reached a driver") }
+        for attempt in h.attempts { print("  attempt \(attempt)") }
+        for receipt in h.receipts { print("  receipt \(receipt)") }
+        var json: [String: Any] = ["message": id, "status": h.status, "recipient": h.recipient, "recipient_source": h.recipientSource,
+                                   "priority": h.priority, "attempts": h.attempts, "receipts": h.receipts]
+        json["reason"] = h.lastError
+        json["origin"] = h.origin
+        json["sent_at"] = h.sentAt
+        json["delivered_at"] = h.deliveredAt
+        if let data = try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
     }
 
     private func iso(_ date: Date) -> String {

@@ -15,7 +15,7 @@ func renderBuiltin(_ key: String, _ channel: Channel, _ locale: String, zone: St
 
 @Suite struct BuiltinTemplateTests {
     static let keys = ["appointment.pending", "appointment.confirmed", "appointment.declined", "appointment.cancelled",
-                       "appointment.rescheduled", "appointment.reminder", "appointment.feedback",
+                       "appointment.rescheduled", "appointment.reminder", "appointment.feedback", "appointment.recall",
                        "work_order.created", "work_order.status_changed", "work_order.ready", "lead.created",
                        "appointment.status_changed", "lead.status_changed", "staff.appointment.created", "staff.appointment.time_changed",
                        "staff.appointment.cancelled", "staff.appointment.status_changed", "staff.lead.created",

@@ -227,7 +227,7 @@ func deliveryError(_ body: () async throws -> DeliveryReceipt) async -> Delivery
     @Test func unsubscribedRecipientIsReportedAsOptedOut() async throws {
         let peer = try await Peer.start("http_provider.py")
         let error = await deliveryError { try await driver(peer.port).deliver(rendered(channel: .sms, to: "+15005550006", body: "x")) }
-        #expect(error == .optedOut("SMS provider answered 400, error 21610: Attempt to send to unsubscribed recipient", code: "21610"))
+        #expect(error == .optedOut("SMS provider answered 400, error 21610: Attempt to send to unsubscribed recipient" + TwilioDriver.carrierBlockAdvice, code: "21610"))
     }
 
     @Test func wrongCredentialsArePermanent() async throws {

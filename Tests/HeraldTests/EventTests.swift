@@ -347,11 +347,11 @@ import Testing
             try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', contact_id => 'ana')")
             let conn = try await db.connect()
             try await conn.execute("SET ROLE herald_daemon")
-            let call = "SELECT herald.enqueue_for_rule(1, '%@', '%@', '+34600000001', NULL, NULL, '{}', NULL, NULL, NULL, NULL, NULL, 'k-%@')"
-            func attempt(_ rule: String, _ channel: String) async -> String? {
+            func attempt(_ rule: String, _ channel: String, contact: String? = "ana") async -> String? {
                 do {
-                    _ = try await conn.query(call.replacingOccurrences(of: "%@", with: rule, options: [], range: call.range(of: "%@"))
-                        .replacingOccurrences(of: "%@", with: channel, options: [], range: nil))
+                    _ = try await conn.query("""
+                        SELECT herald.enqueue_for_rule(1, $1, $2, '+34600000001', NULL, NULL, '{}', NULL, NULL, NULL, $3, NULL, 'k-' || $2)
+                        """, [rule, channel, contact])
                     return nil
                 } catch {
                     return "\(error)"
@@ -360,6 +360,10 @@ import Testing
             #expect(await attempt("appointment.reminder.6h", "sms")?.contains("does not apply") == true, "a disabled rule")
             #expect(await attempt("lead.created", "email")?.contains("does not apply") == true, "another subject type")
             #expect(await attempt("appointment.confirmation", "webhook")?.contains("does not apply") == true, "a channel the rule does not use")
+            // A client message goes to the event's contact, a staff notice to none (issue 22).
+            #expect(await attempt("appointment.confirmation", "sms", contact: "bea")?.contains("is not the client of event 1") == true)
+            #expect(await attempt("appointment.confirmation", "sms", contact: nil)?.contains("is not the client of event 1") == true)
+            #expect(await attempt("staff.appointment.created", "email")?.contains("is not the staff of event 1") == true)
             #expect(await attempt("appointment.confirmation", "sms") == nil)
             await #expect(throws: PostgresError.self) { try await conn.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+1', 't')") }
             await conn.close()

@@ -40,22 +40,22 @@ import Testing
             let path = try config(db)
             let first = try await HeraldProcess.run(["templates", "install-defaults", "--config", path])
             #expect(first.0 == 0, "\(first.2)")
-            #expect(first.1.contains("207 templates and 12 partials in es, fr, en; 219 written, 0 kept as edited"), "\(first.1)")
-            #expect(try await db.scalar("SELECT count(*) FROM herald.template") == "207")
+            #expect(first.1.contains("216 templates and 12 partials in es, fr, en; 228 written, 0 kept as edited"), "\(first.1)")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.template") == "216")
             #expect(try await db.scalar("SELECT count(*) FROM herald.template WHERE sample_data IS NULL OR description IS NULL") == "0")
 
             try await db.query("UPDATE herald.template SET body = 'Editado: {{location.name}}' WHERE key = 'appointment.reminder' AND channel = 'sms' AND locale = 'es'")
             let again = try await HeraldProcess.run(["templates", "install-defaults", "--config", path])
-            #expect(again.1.contains("0 written, 219 kept as edited"), "\(again.1)")
+            #expect(again.1.contains("0 written, 228 kept as edited"), "\(again.1)")
             #expect(try await db.scalar("SELECT body || ' v' || version FROM herald.template WHERE key = 'appointment.reminder' AND channel = 'sms' AND locale = 'es'")
                     == "Editado: {{location.name}} v2")
 
             let replaced = try await HeraldProcess.run(["templates", "install-defaults", "--replace", "--config", path])
-            #expect(replaced.1.contains("219 written, 0 kept"), "\(replaced.1)")
+            #expect(replaced.1.contains("228 written, 0 kept"), "\(replaced.1)")
             #expect(try await db.scalar("SELECT body LIKE '%te recordamos%' AND version = 3 FROM herald.template WHERE key = 'appointment.reminder' AND channel = 'sms' AND locale = 'es'") == "t")
 
             let list = try await HeraldProcess.run(["templates", "list", "--config", path])
-            #expect(list.1.split(separator: "\n").count == 207)
+            #expect(list.1.split(separator: "\n").count == 216)
             #expect(list.1.contains("appointment.reminder"))
         }
     }
@@ -66,7 +66,7 @@ import Testing
             _ = try await HeraldProcess.run(["templates", "install-defaults", "--config", path])
             let clean = try await HeraldProcess.run(["templates", "lint", "--config", path])
             #expect(clean.0 == 0, "\(clean.1)\(clean.2)")
-            #expect(clean.1.contains("207 templates and 12 partials: no problems"))
+            #expect(clean.1.contains("216 templates and 12 partials: no problems"))
 
             try await db.execute("""
                 UPDATE herald.template SET body = 'Hola {{#client}}' WHERE key = 'lead.created' AND channel = 'sms' AND locale = 'es';
@@ -83,9 +83,9 @@ import Testing
             #expect(lines.contains("appointment.feedback sms en: template appointment.feedback (en) body uses client.phone, missing from data"))
             #expect(lines.contains { $0.hasPrefix("appointment.pending sms es: template appointment.pending (es) renders an SMS of") })
             // The English signature is gone, so every English email fails; Spanish and French keep theirs.
-            #expect(lines.filter { $0.contains(" email en: ") && $0.contains("unknown partial \"signature\"") }.count == 22)
-            #expect(lines.count == 26, "\(lines)")
-            #expect(broken.2.contains("26 problems in 207 templates"))
+            #expect(lines.filter { $0.contains(" email en: ") && $0.contains("unknown partial \"signature\"") }.count == 23)
+            #expect(lines.count == 27, "\(lines)")
+            #expect(broken.2.contains("27 problems in 216 templates"))
         }
     }
 
@@ -153,7 +153,7 @@ import Testing
             }
             let driver = ScriptedDriver()
             try await drain(makeWorker(db, drivers: [.sms: driver, .email: driver, .webhook: driver], clock: { at }))
-            #expect(try await db.statusCounts() == ["sent": 198])
+            #expect(try await db.statusCounts() == ["sent": 207])
 
             let received = driver.received
             try await withThrowingTaskGroup(of: (Int64, String).self) { group in

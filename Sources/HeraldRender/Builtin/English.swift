@@ -48,6 +48,12 @@ extension BuiltinTemplates {
                 "Thank you for visiting us{{#service}} for {{service}}{{/service}}. We hope everything went well.",
                 "Would you tell us how it went? Your feedback helps us improve and only takes a minute.",
             ], links: [("Leave feedback", "feedback_url")]),
+        BuiltinText("appointment.recall", "en",
+            sms: "{{location.name}}: hi {{client.name}}, we haven't seen you in a while. Shall we book your next visit?{{#booking_url}} {{booking_url}}{{/booking_url}}{{^booking_url}} Reply to this message and we'll find you a time.{{/booking_url}}",
+            subject: "Time for your next visit to {{location.name}}?", [
+                "It has been a while since your last visit{{#service}} for {{service}}{{/service}}.",
+                "Whenever it suits you, book your next appointment: we look forward to seeing you.",
+            ], links: [("Book my next visit", "booking_url")]),
         BuiltinText("work_order.created", "en",
             sms: "{{location.name}}: we've registered your work order #{{order.number}}{{#order.device}} ({{order.device}}){{/order.device}}. We'll keep you posted on its progress.",
             subject: "Work order #{{order.number}} registered", [

@@ -48,6 +48,12 @@ extension BuiltinTemplates {
                 "Merci de votre visite{{#service}} pour {{service}}{{/service}}. Nous espérons que tout s'est bien passé.",
                 "Pourriez-vous nous dire ce que vous en avez pensé ? Votre avis nous aide à nous améliorer et ne vous prendra qu'une minute.",
             ], links: [("Donner mon avis", "feedback_url")]),
+        BuiltinText("appointment.recall", "fr",
+            sms: "{{location.name}} : bonjour {{client.name}}, cela fait un moment que nous ne vous avons pas vu. Prenons-nous votre prochain rendez-vous ?{{#booking_url}} {{booking_url}}{{/booking_url}}{{^booking_url}} Répondez à ce message et nous vous trouverons un créneau.{{/booking_url}}",
+            subject: "Votre prochain rendez-vous chez {{location.name}} ?", [
+                "Cela fait un moment que nous ne vous avons pas vu{{#service}} pour {{service}}{{/service}}.",
+                "Quand cela vous convient, réservez votre prochain rendez-vous : nous serons ravis de vous accueillir.",
+            ], links: [("Prendre rendez-vous", "booking_url")]),
         BuiltinText("work_order.created", "fr",
             sms: "{{location.name}} : nous avons enregistré votre dossier {{order.number}}{{#order.device}} ({{order.device}}){{/order.device}}. Nous vous tiendrons informé de son avancement.",
             subject: "Dossier n° {{order.number}} enregistré", [

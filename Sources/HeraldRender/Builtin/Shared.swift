@@ -14,6 +14,7 @@ extension BuiltinTemplates {
         "appointment.rescheduled": "Booking moved to a new time (previous_event_at -> event_at)",
         "appointment.reminder": "Reminder before the appointment, with confirm/cancel/manage links when present",
         "appointment.feedback": "Feedback request after the visit (usually postponed by an hour)",
+        "appointment.recall": "Recall: weeks after the last visit, an invitation to book again (booking_url)",
         "work_order.created": "Work order registered",
         "work_order.status_changed": "Work order status changed (order.status)",
         "work_order.ready": "Work order ready for pickup",
@@ -111,6 +112,8 @@ extension BuiltinTemplates {
             data["cancel_url"] = base + "/cancel"
         case "appointment.feedback":
             data["feedback_url"] = "https://book.example/f/8f3k2"
+        case "appointment.recall":
+            data["booking_url"] = "https://book.example/r/8f3k2"
         case "work_order.created", "work_order.status_changed", "work_order.ready":
             data["order"] = order
             data["tracking_url"] = "https://repair.example/o/A-1042"

@@ -48,6 +48,12 @@ extension BuiltinTemplates {
                 "Gracias por visitarnos{{#service}} para {{service}}{{/service}}. Esperamos que todo haya ido bien.",
                 "¿Nos cuentas qué tal fue? Tu opinión nos ayuda a mejorar y solo te llevará un minuto.",
             ], links: [("Dejar mi opinión", "feedback_url")]),
+        BuiltinText("appointment.recall", "es",
+            sms: "{{location.name}}: hola, {{client.name}}, hace tiempo que no te vemos. ¿Reservamos tu próxima cita?{{#booking_url}} {{booking_url}}{{/booking_url}}{{^booking_url}} Responde a este mensaje y te buscamos hora.{{/booking_url}}",
+            subject: "¿Reservamos tu próxima cita en {{location.name}}?", [
+                "Hace tiempo que no te vemos{{#service}} para {{service}}{{/service}} y queríamos saber de ti.",
+                "Cuando te venga bien, reserva tu próxima cita: estaremos encantados de atenderte.",
+            ], links: [("Reservar mi cita", "booking_url")]),
         BuiltinText("work_order.created", "es",
             sms: "{{location.name}}: hemos registrado tu orden {{order.number}}{{#order.device}} ({{order.device}}){{/order.device}}. Te avisaremos de cada cambio de estado.",
             subject: "Orden n.º {{order.number}} registrada", [

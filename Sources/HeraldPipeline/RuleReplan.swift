@@ -1,0 +1,175 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldRender
+import HeraldScheduling
+
+/// Re-planning after a rule edit: the rule's pending messages are planned again from the
+/// event that planned them, by the same ``EventPlan`` the expander runs, and reconciled by
+/// their `dedupe_key` (which does not depend on the rule's timing or template): a message
+/// the edited rule still calls for is moved or updated in place, one it no longer calls for
+/// is cancelled with the reason, and one it now calls for (a channel added) is created.
+/// Messages being sent or finished are never touched.
+///
+/// ``plan(rule:in:context:lock:)`` only reads, so `herald rules preview` (and the admin API)
+/// show what an edit would do by running it inside ``OutboxStore/withRuleEdited(_:set:_:)``.
+public enum RuleReplan {
+    /// One change re-planning makes.
+    public struct Action: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case moved, updated, cancelled, created, skipped
+        }
+
+        public var kind: Kind
+        public var channel: String
+        /// The pending message (moved, updated, cancelled, skipped) or nil (created).
+        public var messageID: Int64?
+        public var reason: String?
+        /// What the rule now plans for it (moved, updated, created).
+        public var planned: OutboxStore.RuleMessage?
+        /// Its send time before the edit (moved).
+        public var previousSendAt: Date?
+    }
+
+    /// What planning needs beyond the store: the scheduling rules, the default zone and the instant.
+    public struct Context: Sendable {
+        public var planner: SchedulePlanner
+        public var defaultZone: String
+        public var now: Date
+
+        public init(planner: SchedulePlanner, defaultZone: String, now: Date) {
+            self.planner = planner
+            self.defaultZone = defaultZone
+            self.now = now
+        }
+    }
+
+    /// What re-planning `rule` does now. Call inside a transaction (the send times are
+    /// computed in each message's zone, set for the transaction).
+    public static func plan(rule: String, in store: OutboxStore, context: Context, lock: Bool) async throws -> [Action] {
+        let pending = try await store.pendingMessages(ofRule: rule, lock: lock)
+        guard !pending.isEmpty else { return [] }
+        let state = try await store.ruleState(rule)
+        var actions: [Action] = []
+        var byEvent: [Int64: [OutboxStore.PlannedMessage]] = [:]
+        for message in pending {
+            if let event = message.eventID { byEvent[event, default: []].append(message) }
+            else if let why = gone(state, rule: rule, channel: message.channel) {
+                actions.append(.init(kind: .cancelled, channel: message.channel, messageID: message.id, reason: why))
+            } else {
+                actions.append(.init(kind: .skipped, channel: message.channel, messageID: message.id,
+                                     reason: "planned before Herald recorded which event planned it: left as it was"))
+            }
+        }
+        for eventID in byEvent.keys.sorted() {
+            let messages = byEvent[eventID] ?? []
+            guard let event = try await store.event(id: eventID) else {
+                for m in messages {
+                    actions.append(.init(kind: gone(state, rule: rule, channel: m.channel) == nil ? .skipped : .cancelled, channel: m.channel,
+                                         messageID: m.id, reason: gone(state, rule: rule, channel: m.channel) ?? "its event \(eventID) no longer exists: left as it was"))
+                }
+                continue
+            }
+            var contact: OutboxStore.EventContact?
+            var location: OutboxStore.EventLocation?
+            if let id = event.contactID { contact = try await store.eventContact(id) }
+            if let id = event.locationID { location = try await store.eventLocation(id) }
+            let zone = contact?.timeZone ?? location?.timeZone ?? context.defaultZone
+            let rules = try await store.matchingRules(event, zone: zone, only: rule)
+            var upcoming: String?
+            if rules.contains(where: \.isRecall), let contact {
+                upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: context.now)
+            }
+            let plan = EventPlan.make(event: event, rules: rules, contact: contact, location: location, planner: context.planner,
+                                      now: context.now, upcomingBooking: upcoming)
+            actions += reconcile(messages, plan: plan, rule: rule, state: state)
+        }
+        return actions
+    }
+
+    /// Matches the pending messages of one event with what the rule plans for it now.
+    static func reconcile(_ messages: [OutboxStore.PlannedMessage], plan: EventPlan, rule: String, state: OutboxStore.RuleState?) -> [Action] {
+        var actions: [Action] = []
+        let planned = plan.messages.filter { $0.rule == rule }
+        for m in messages {
+            if let p = planned.first(where: { $0.dedupeKey == m.dedupeKey }) {
+                let moved = p.sendAt.map { abs($0.timeIntervalSince(m.sendAt ?? $0)) >= 1 } ?? false
+                let now = (state?.fields ?? []) + [p.recipient, p.sender, p.eventAt.map { String($0.timeIntervalSince1970) }]
+                let changed = zip(now, m.fields).contains { new, old in !sameField(new, old) }
+                guard moved || changed else { continue }  // the edit changes nothing for this message
+                actions.append(.init(kind: moved ? .moved : .updated, channel: m.channel, messageID: m.id, reason: nil, planned: p,
+                                     previousSendAt: m.sendAt))
+            } else {
+                let why = gone(state, rule: rule, channel: m.channel)
+                    ?? plan.failure.map { "its event can no longer be planned: \($0)" }
+                    ?? plan.skipped.first(where: { $0.rule == rule && $0.channel == m.channel })?.reason
+                    ?? "the rule no longer applies to its event"
+                actions.append(.init(kind: .cancelled, channel: m.channel, messageID: m.id, reason: why))
+            }
+        }
+        for p in planned where !messages.contains(where: { $0.dedupeKey == p.dedupeKey }) {
+            actions.append(.init(kind: .created, channel: p.channel, messageID: nil, reason: nil, planned: p))
+        }
+        return actions
+    }
+
+    /// Two field values as text, numbers compared as numbers (`3600` and `3600.0`).
+    static func sameField(_ a: String?, _ b: String?) -> Bool {
+        if a == b { return true }
+        guard let a, let b, let x = Double(a), let y = Double(b) else { return false }
+        return abs(x - y) < 0.001
+    }
+
+    /// Why none of the rule's messages on `channel` can stay, from the rule alone.
+    static func gone(_ state: OutboxStore.RuleState?, rule: String, channel: String) -> String? {
+        guard let state else { return "the rule was deleted" }
+        if !state.enabled { return "the rule was turned off" }
+        if !state.channels.contains(channel) { return "\(channel) was removed from the rule's channels" }
+        return nil
+    }
+
+    /// Carries out `actions`; a message that stopped being pending meanwhile is skipped.
+    public static func apply(_ actions: [Action], rule: String, in store: OutboxStore) async throws -> [OutboxStore.RuleEditOutcome] {
+        var outcomes: [OutboxStore.RuleEditOutcome] = []
+        for action in actions {
+            switch action.kind {
+            case .moved, .updated:
+                guard let id = action.messageID, let p = action.planned else { continue }
+                let done = try await store.replanMessage(id, rule: rule, recipient: p.recipient, sendAt: p.sendAt, eventAt: p.eventAt, sender: p.sender)
+                outcomes.append(.init(action: done ? action.kind.rawValue : "skipped", channel: action.channel, messageID: id,
+                                      reason: done ? describe(action) : "no longer pending"))
+            case .cancelled:
+                guard let id = action.messageID else { continue }
+                let reason = "rule \(rule) edited: \(action.reason ?? "")"
+                let done = try await store.cancelForRule(id, rule: rule, reason: reason)
+                outcomes.append(.init(action: done ? "cancelled" : "skipped", channel: action.channel, messageID: id,
+                                      reason: done ? action.reason : "no longer pending"))
+            case .created:
+                guard let p = action.planned else { continue }
+                if let id = try await store.enqueueForRule(p) {
+                    outcomes.append(.init(action: "created", channel: action.channel, messageID: id, reason: describe(action)))
+                } else {
+                    outcomes.append(.init(action: "skipped", channel: action.channel, messageID: nil,
+                                          reason: "already created for this event (sent or finished earlier)"))
+                }
+            case .skipped:
+                outcomes.append(.init(action: "skipped", channel: action.channel, messageID: action.messageID, reason: action.reason))
+            }
+        }
+        return outcomes
+    }
+
+    /// One line for a person: `moved message 12 (sms) from … to …`.
+    public static func describe(_ action: Action) -> String? {
+        switch action.kind {
+        case .moved:
+            let from = action.previousSendAt.map(ISO8601.string) ?? "?"
+            let to = action.planned?.sendAt.map(ISO8601.string) ?? "?"
+            return "from \(from) to \(to)"
+        case .created:
+            return action.planned?.sendAt.map { "due \(ISO8601.string($0))" } ?? "due at once"
+        default:
+            return action.reason
+        }
+    }
+}

@@ -1,0 +1,340 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldPipeline
+import HeraldPostgres
+import HeraldScheduling
+@testable import HeraldWorker
+import Logging
+import Testing
+
+/// Issue 22: the booking lifecycle as the seeds describe it, end to end against the real
+/// database (and the real daemon where what is sent matters): approval and decline,
+/// contacts read when the message goes, rule edits that re-plan, recall, priority.
+@Suite struct BookingLifecycleTests {
+    let events = EventTests()
+
+    func record(_ db: TestDatabase, _ sql: String) async throws {
+        try await db.query("SELECT herald.record_event(\(sql))")
+    }
+
+    /// Runs the expander until no event and no rule edit is pending.
+    func expand(_ db: TestDatabase) async throws {
+        let (service, links) = events.expander(db)
+        try await runAlone(service) { () async throws -> Void in
+            #expect(try await db.waitUntil {
+                try await db.scalar("""
+                    SELECT (SELECT count(*) FROM herald.event WHERE state = 'pending') + (SELECT count(*) FROM herald.rule_edit WHERE state = 'pending')
+                    """) == "0"
+            })
+        }
+        await links.events.connection.close()
+    }
+
+    func installTemplates(_ db: TestDatabase) async throws {
+        let (code, _, err) = try await HeraldProcess.run(["templates", "install-defaults"], environment: ["HERALD_DATABASE_URL": db.url])
+        #expect(code == 0, "\(err)")
+    }
+
+    /// `rule channel status` of every message, in order.
+    func lines(_ db: TestDatabase) async throws -> [String] {
+        try await db.query("SELECT rule_name || ' ' || channel || ' ' || status AS l FROM herald.message ORDER BY id").named.compactMap { $0["l"] }
+    }
+
+    let later = "starts_at => '2030-05-10 13:00+02', contact_id => 'ana', location_id => 'sol'"
+
+    @Test func aPendingBookingIsToldItWaitsAndGetsItsConfirmationAndRemindersWhenApproved() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await record(db, "'appointment', 'A-1', 'created', \(later), status => 'pending'")
+            try await expand(db)
+            #expect(try await lines(db) == ["appointment.pending sms pending", "appointment.pending email pending",
+                                            "staff.appointment.created email pending"], "no confirmation, no reminder")
+            #expect(try await db.scalar("SELECT DISTINCT template FROM herald.message WHERE rule_name = 'appointment.pending'") == "appointment.pending")
+            try await record(db, "'appointment', 'A-1', 'status_changed', \(later), status => 'confirmed', previous_status => 'pending'")
+            try await expand(db)
+            #expect(try await lines(db).dropFirst(3) == ["appointment.approved sms pending", "appointment.approved email pending",
+                                                         "appointment.reminder.1d sms pending", "appointment.reminder.1d email pending"])
+            #expect(try await db.scalar("SELECT DISTINCT template FROM herald.message WHERE rule_name = 'appointment.approved'") == "appointment.confirmed")
+            // Approved twice (a host that records the status again): nothing twice.
+            try await record(db, "'appointment', 'A-1', 'status_changed', \(later), status => 'confirmed'")
+            try await expand(db)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE rule_name = 'appointment.reminder.1d'") == "2")
+            // A later event without a status keeps the booking's status: a moved pending booking gets no reminder.
+            try await record(db, "'appointment', 'A-2', 'created', \(later), status => 'pending'")
+            try await record(db, "'appointment', 'A-2', 'time_changed', starts_at => now() + interval '4 days', contact_id => 'ana', location_id => 'sol'")
+            try await expand(db)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE subject_id = 'A-2' AND rule_name LIKE 'appointment.reminder%'") == "0")
+        }
+    }
+
+    @Test func anEventWithoutAStatusIsAConfirmedBooking() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await record(db, "'appointment', 'A-1', 'created', \(later)")
+            try await expand(db)
+            #expect(try await lines(db) == ["appointment.confirmation sms pending", "appointment.confirmation email pending",
+                                            "appointment.reminder.1d sms pending", "appointment.reminder.1d email pending",
+                                            "staff.appointment.created email pending"])
+        }
+    }
+
+    @Test func aBookingTheBusinessDeclinesGetsTheDeclinedNoticeAndNothingElse() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            for (id, word) in [("A-1", "declined"), ("A-2", "rejected")] {
+                try await record(db, "'appointment', '\(id)', 'created', \(later), status => 'pending'")
+                try await record(db, "'appointment', '\(id)', 'status_changed', \(later), status => '\(word)', previous_status => 'pending'")
+            }
+            try await expand(db)
+            for id in ["A-1", "A-2"] {
+                let rows = try await db.query("""
+                    SELECT rule_name, channel, status, coalesce(last_error, '') AS e FROM herald.message WHERE subject_id = $1 ORDER BY id
+                    """, [id]).named
+                #expect(rows.filter { $0["status"] == "pending" }.map { $0["rule_name"] ?? "" } == ["appointment.declined", "appointment.declined"], "\(id)")
+                // What the pending booking had waiting (its notice, the staff's) is cancelled, saying why.
+                #expect(rows.filter { $0["status"] == "cancelled" }.count == 3)
+                #expect(rows.filter { $0["status"] == "cancelled" }.allSatisfy { $0["e"]?.hasSuffix("the business declined the booking") == true })
+            }
+            #expect(try await db.scalar("SELECT DISTINCT template FROM herald.message WHERE rule_name = 'appointment.declined'") == "appointment.declined")
+            #expect(try await db.scalar("SELECT DISTINCT priority FROM herald.message WHERE rule_name = 'appointment.declined'") == "3")
+        }
+    }
+
+    @Test func aConfirmedBookingMovedBackToPendingLosesItsReminders() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await record(db, "'appointment', 'A-1', 'created', \(later), status => 'confirmed'")
+            try await record(db, "'appointment', 'A-1', 'status_changed', \(later), status => 'pending', previous_status => 'confirmed'")
+            try await expand(db)
+            let reminders = try await db.query("""
+                SELECT status, last_error FROM herald.message WHERE rule_name = 'appointment.reminder.1d'
+                """).named
+            #expect(reminders.count == 2 && reminders.allSatisfy { $0["status"] == "cancelled" })
+            #expect(reminders.allSatisfy { $0["last_error"]?.hasSuffix("the booking is waiting for approval again") == true })
+            #expect(try await db.scalar("""
+                SELECT count(*) FROM herald.event_outcome WHERE event_id = 2 AND action = 'cancelled' AND reason = 'the booking is waiting for approval again'
+                """) == "2")
+            // The client's own "no" (the declined event type) still cancels only the reminders.
+            try await record(db, "'appointment', 'A-3', 'created', \(later)")
+            try await record(db, "'appointment', 'A-3', 'declined', contact_id => 'ana', location_id => 'sol'")
+            try await expand(db)
+            #expect(try await db.scalar("""
+                SELECT string_agg(DISTINCT status, ',') FROM herald.message WHERE subject_id = 'A-3' AND rule_name = 'appointment.confirmation'
+                """) == "pending")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE subject_id = 'A-3' AND rule_name = 'appointment.client_declined'") == "2")
+        }
+    }
+
+    /// Seed 000: "confirm the client's number has not changed". The daemon sends the reminder
+    /// to the number the contact has when it goes, not the one copied at expansion.
+    @Test func aChangedNumberReceivesTheReminderAndARemovedAddressSuppressesIt() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.contact (id, name, email, phone, locale, time_zone) VALUES ('leo', 'Léo', 'leo@example.fr', '+33600000009', 'fr', 'Europe/Paris');
+                """)
+            try await record(db, "'appointment', 'A-1', 'created', starts_at => now() + interval '1 day 1 minute', contact_id => 'ana', location_id => 'sol'")
+            try await record(db, "'appointment', 'A-2', 'created', starts_at => now() + interval '1 day 1 minute', contact_id => 'leo', location_id => 'sol'")
+            try await expand(db)
+            // A guardian's phone the host inserted stays the guardian's phone.
+            try await db.query("""
+                INSERT INTO herald.message (channel, recipient, template, locale, data, contact_id, send_at)
+                VALUES ('sms', '+34699999999', 'appointment.reminder', 'es', '{"client":{"name":"Ana"}}', 'ana', now() + interval '2 days')
+                """)
+            try await db.execute("""
+                UPDATE herald.contact SET phone = '+34 611 222 333', name = 'Ana María', locale = 'fr', time_zone = 'America/Toronto' WHERE id = 'ana';
+                UPDATE herald.contact SET email = NULL WHERE id = 'leo';
+                """)
+            let ana = try #require(try await db.query("""
+                SELECT recipient, recipient_key, locale, time_zone, data->'client'->>'name' AS name, data->'client'->>'phone' AS phone,
+                       to_char(send_at, 'YYYY-MM-DD HH24:MI') = to_char(now() + interval '1 minute', 'YYYY-MM-DD HH24:MI') AS same_time
+                  FROM herald.message WHERE rule_name = 'appointment.reminder.1d' AND channel = 'sms' AND contact_id = 'ana'
+                """).named.first)
+            #expect([ana["recipient"], ana["recipient_key"], ana["locale"], ana["time_zone"], ana["name"], ana["phone"], ana["same_time"]]
+                    == ["+34 611 222 333", "+34611222333", "fr", "America/Toronto", "Ana María", "+34 611 222 333", "t"],
+                    "the zone writes the times; the instant stays")
+            #expect(try await db.scalar("SELECT recipient FROM herald.message WHERE template = 'appointment.reminder' AND rule_name IS NULL") == "+34699999999")
+            let leo = try await db.query("""
+                SELECT status, last_error FROM herald.message WHERE contact_id = 'leo' AND channel = 'email' AND rule_name LIKE 'appointment.%'
+                """).named
+            #expect(!leo.isEmpty && leo.allSatisfy { $0["status"] == "suppressed" && $0["last_error"] == "contact leo has no email address any more (removed after this message was planned)" })
+
+            // The real daemon, when the reminder is due: the new number receives it, in French, and explain says where the number came from.
+            try await db.execute("UPDATE herald.message SET status = 'cancelled' WHERE rule_name IS DISTINCT FROM 'appointment.reminder.1d' OR contact_id <> 'ana' OR channel <> 'sms'")
+            try await installTemplates(db)
+            let sms = ScriptedDriver()
+            let due = Date().addingTimeInterval(2 * 60)
+            try await drain(makeWorker(db, drivers: [.sms: sms, .email: ScriptedDriver()], clock: { due }))
+            let after = try await db.query("SELECT id, status, last_error, next_attempt_at, send_at, event_at, now() AS now FROM herald.message WHERE status <> 'cancelled'").named
+            let sent = try #require(sms.received.values.first, "\(after.map { [$0["id"], $0["status"], $0["last_error"], $0["next_attempt_at"], $0["send_at"], $0["event_at"], $0["now"]] })")
+            #expect(sent.recipient == "+34611222333" && sent.locale == "fr" && sent.body.contains("rendez-vous"), "\(sent)")
+            let id = try #require(try await db.scalar("SELECT id FROM herald.message WHERE status = 'sent'"))
+            let (code, out, err) = try await HeraldProcess.run(["explain", id], environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(code == 0, "\(err)")
+            #expect(out.contains("to +34 611 222 333 (contact ana's phone, kept in step with herald.contact until it is sent)"), "\(out)")
+            #expect(out.contains("attempt #1") && out.contains("scripted: sent"), "\(out)")
+        }
+    }
+
+    @Test func editingARuleMovesCancelsAndCreatesItsPendingMessages() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await record(db, "'appointment', 'A-1', 'created', starts_at => '2030-05-10 13:00+02', contact_id => 'ana', location_id => 'sol'")
+            try await expand(db)
+            func reminders() async throws -> [String] {
+                try await db.query("""
+                    SELECT channel || ' ' || status || ' ' || to_char(send_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS l
+                      FROM herald.message WHERE rule_name = 'appointment.reminder.1d' ORDER BY id
+                    """).named.compactMap { $0["l"] }
+            }
+            #expect(try await reminders() == ["sms pending 2030-05-09 11:00", "email pending 2030-05-09 11:00"])
+            // What an edit would do, shown by the same code, and nothing changed.
+            let (code, out, err) = try await HeraldProcess.run(["rules", "preview", "appointment.reminder.1d", "--set", "send_before=2 hours"],
+                                                               environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(code == 0, "\(err)")
+            #expect(out.contains("moved     message 3 (sms): from 2030-05-09T11:00:00Z to 2030-05-10T09:00:00Z"), "\(out)")
+            #expect(out.contains("would re-plan: 2 moved, 0 updated, 0 cancelled, 0 created, 0 skipped (nothing was changed)"), "\(out)")
+            #expect(try await reminders() == ["sms pending 2030-05-09 11:00", "email pending 2030-05-09 11:00"])
+            #expect(try await db.scalar("SELECT count(*) FROM herald.rule_edit") == "0")
+            let (badCode, _, badErr) = try await HeraldProcess.run(["rules", "preview", "appointment.reminder.1d", "--set", "owner=me"],
+                                                                  environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(badCode == 64 && badErr.contains("unknown rule column \"owner\""), "\(badErr)")
+
+            // From 1 day to 2 hours: the pending reminders move.
+            try await db.query("UPDATE herald.rule SET send_before = '2 hours' WHERE name = 'appointment.reminder.1d'")
+            try await expand(db)
+            #expect(try await reminders() == ["sms pending 2030-05-10 09:00", "email pending 2030-05-10 09:00"])
+            #expect(try await db.scalar("SELECT DISTINCT next_attempt_at = send_at FROM herald.message WHERE rule_name = 'appointment.reminder.1d'") == "t")
+            // Email removed from its channels: the email one is cancelled, saying why.
+            try await db.query("UPDATE herald.rule SET channels = '{sms}' WHERE name = 'appointment.reminder.1d'")
+            try await expand(db)
+            #expect(try await reminders() == ["sms pending 2030-05-10 09:00", "email cancelled 2030-05-10 09:00"])
+            #expect(try await db.scalar("SELECT last_error FROM herald.message WHERE rule_name = 'appointment.reminder.1d' AND channel = 'email'")
+                    == "rule appointment.reminder.1d edited: email was removed from the rule's channels")
+            // Added back: created again for the pending booking.
+            try await db.query("UPDATE herald.rule SET channels = '{sms,email}' WHERE name = 'appointment.reminder.1d'")
+            try await expand(db)
+            #expect(try await reminders() == ["sms pending 2030-05-10 09:00", "email cancelled 2030-05-10 09:00", "email pending 2030-05-10 09:00"])
+            // Turned off: every pending message it planned is cancelled with the reason; a sent one is never touched.
+            try await db.execute("UPDATE herald.message SET status = 'sent', sent_at = now() WHERE rule_name = 'appointment.confirmation' AND channel = 'sms'")
+            try await db.query("UPDATE herald.rule SET enabled = false WHERE name IN ('appointment.reminder.1d', 'appointment.confirmation')")
+            try await expand(db)
+            #expect(try await reminders() == ["sms cancelled 2030-05-10 09:00", "email cancelled 2030-05-10 09:00", "email cancelled 2030-05-10 09:00"])
+            #expect(try await db.scalar("SELECT status FROM herald.message WHERE rule_name = 'appointment.confirmation' AND channel = 'sms'") == "sent")
+            let log = try await db.query("""
+                SELECT e.rule_name, array_to_string(e.changed, ',') AS changed, o.action, coalesce(o.reason, '') AS reason
+                  FROM herald.rule_edit e JOIN herald.rule_edit_outcome o ON o.edit_id = e.id ORDER BY o.id
+                """).named.map { "\($0["rule_name"] ?? "") [\($0["changed"] ?? "")] \($0["action"] ?? ""): \($0["reason"] ?? "")" }
+            #expect(log.contains("appointment.reminder.1d [send_before] moved: from 2030-05-09T11:00:00Z to 2030-05-10T09:00:00Z"), "\(log)")
+            #expect(log.contains("appointment.reminder.1d [channels] cancelled: email was removed from the rule's channels"), "\(log)")
+            #expect(log.contains("appointment.reminder.1d [channels] created: due 2030-05-10T09:00:00Z"), "\(log)")
+            #expect(log.contains("appointment.reminder.1d [enabled] cancelled: the rule was turned off"), "\(log)")
+            #expect(log.contains("appointment.confirmation [enabled] cancelled: the rule was turned off"), "\(log)")
+            #expect(log.count == 7, "no line for the messages an edit leaves as they were: \(log)")
+        }
+    }
+
+    @Test func aCancellationNoticeIsClaimedBefore400DueReminders() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, send_at, priority)
+                SELECT 'sms', '+3460000' || lpad(g::text, 4, '0'), 'appointment.reminder', now() - interval '1 minute', 1 FROM generate_series(1, 400) g;
+                INSERT INTO herald.message (channel, recipient, template, send_at, priority)
+                SELECT 'sms', '+3461000' || lpad(g::text, 4, '0'), 'appointment.feedback', now() - interval '2 minutes', 0 FROM generate_series(1, 5) g;
+                """)
+            try await record(db, "'appointment', 'A-9', 'cancelled', starts_at => now() + interval '1 day', contact_id => 'ana', location_id => 'sol'")
+            try await expand(db)
+            // Direct inserts may say so too; urgent implies the highest.
+            try await db.query("INSERT INTO herald.message (channel, recipient, template, urgent) VALUES ('sms', '+34600009999', 'x', true)")
+            #expect(try await db.scalar("SELECT priority FROM herald.message WHERE template = 'x'") == "3")
+            let conn = PostgresConnection(connectionString: db.daemonURL)
+            try await conn.connect()
+            let store = OutboxStore(connection: conn, workerID: "w")
+            let first = try await store.claim(channels: ["sms"], limit: 2, lease: .seconds(60))
+            #expect(Set(first.map(\.template)) == ["appointment.cancelled", "x"], "\(first.map(\.template))")
+            let next = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(60))
+            #expect(next.allSatisfy { $0.template == "appointment.reminder" }, "reminders before feedback, oldest first")
+            await conn.close()
+            let plan = try await db.query("EXPLAIN " + OutboxStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
+            #expect(plan.contains("message_due_idx"), "\(plan)")
+        }
+    }
+
+    @Test func recallIsSentWhenNothingWasBookedAndNeverOnceABookingCame() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.query("UPDATE herald.rule SET enabled = true, send_after = '1 second' WHERE name = 'appointment.recall'")
+            try await db.query("UPDATE herald.rule SET enabled = false WHERE name = 'appointment.feedback'")
+            try await db.execute("""
+                INSERT INTO herald.contact (id, name, phone, email, locale, preference) VALUES
+                  ('bea', 'Bea', '+34600000002', 'bea@example.es', 'es', 'sms'), ('cris', 'Cris', '+34600000003', NULL, 'es', 'both'),
+                  ('dani', 'Dani', '+34600000004', NULL, 'es', 'both');
+                """)
+            let visit = "starts_at => now() - interval '2 hours', ends_at => now() - interval '1 hour', location_id => 'sol'"
+            // Bea: nothing booked since. Cris: books again after the visit. Dani: already has a booking upcoming.
+            try await record(db, "'appointment', 'V-1', 'completed', \(visit), contact_id => 'bea'")
+            try await record(db, "'appointment', 'V-2', 'completed', \(visit), contact_id => 'cris'")
+            try await record(db, "'appointment', 'N-4', 'created', starts_at => now() + interval '9 days', contact_id => 'dani', location_id => 'sol'")
+            try await record(db, "'appointment', 'V-4', 'completed', \(visit), contact_id => 'dani'")
+            try await expand(db)
+            #expect(try await db.scalar("""
+                SELECT reason FROM herald.event_outcome o JOIN herald.event e ON e.id = o.event_id
+                 WHERE e.subject_id = 'V-4' AND o.rule_name = 'appointment.recall' AND o.channel = 'sms'
+                """)?.hasPrefix("the client has a booking upcoming (appointment N-4 on ") == true)
+            try await record(db, "'appointment', 'N-2', 'created', starts_at => now() + interval '20 days', contact_id => 'cris', location_id => 'sol'")
+            try await expand(db)
+            let recalls = try await db.query("""
+                SELECT contact_id, channel, status, coalesce(last_error, '') AS e, priority FROM herald.message WHERE rule_name = 'appointment.recall' ORDER BY id
+                """).named.map { "\($0["contact_id"] ?? "") \($0["channel"] ?? "") \($0["status"] ?? "") \($0["priority"] ?? "") \($0["e"] ?? "")" }
+            #expect(recalls == ["bea sms pending 0 ", "cris sms cancelled 0 the client booked again (event 5, appointment N-2)"],
+                    "Bea prefers SMS; Cris has no email; Dani has a booking")
+            // A booking recorded but not expanded yet still stops a due recall at claim.
+            try await db.query("INSERT INTO herald.event (subject_type, subject_id, type, contact_id, location_id, starts_at, state) VALUES ('appointment', 'N-1', 'created', 'bea', 'sol', now() + interval '3 days', 'done')")
+            try await installTemplates(db)
+            let sms = ScriptedDriver()
+            try await drain(makeWorker(db, drivers: [.sms: sms, .email: ScriptedDriver()], clock: { Date().addingTimeInterval(60) }))
+            #expect(!sms.received.values.contains { $0.template == "appointment.recall" })
+            #expect(try await db.scalar("SELECT status || ': ' || last_error FROM herald.message WHERE contact_id = 'bea'")
+                    == "suppressed: the client booked again since (appointment N-1, event 6)")
+            // Without it, the recall goes out in the client's language.
+            try await db.execute("""
+                DELETE FROM herald.event WHERE subject_id = 'N-1';
+                UPDATE herald.message SET status = 'pending', last_error = NULL, next_attempt_at = now() WHERE contact_id = 'bea';
+                """)
+            try await drain(makeWorker(db, drivers: [.sms: sms, .email: ScriptedDriver()], clock: { Date().addingTimeInterval(60) }))
+            let sent = try #require(sms.received.values.first { $0.template == "appointment.recall" })
+            #expect(sent.recipient == "+34600000002" && sent.body.contains("hace tiempo que no te vemos"), "\(sent.body)")
+        }
+    }
+
+    /// An installation with the old default rules, one of them edited, runs install-defaults.
+    @Test func installDefaultsUpgradesTheShippedRulesAndLeavesEditedOnesAlone() async throws {
+        try await TestDatabase.with { db in
+            let conn = try await db.connect()
+            let v1 = OutboxStore.defaultRulesVersion1
+            try await conn.query("""
+                INSERT INTO herald.rule (name, enabled, subject_type, on_event, to_status, channels, template, send_before, send_after, urgent, recipient, recall)
+                SELECT n, e, s, o, t, string_to_array(c, ','), tpl, b::interval, a::interval, u, r, rc
+                  FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                              $9::text[], $10::bool[], $11::text[], $12::bool[]) AS x(n, e, s, o, t, c, tpl, b, a, u, r, rc)
+                """, OutboxStore.columns(v1))
+            await conn.close()
+            try await db.query("UPDATE herald.rule SET send_before = '2 days' WHERE name = 'appointment.reminder.1d'")
+            let (code, out, err) = try await HeraldProcess.run(["rules", "install-defaults"], environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(code == 0, "\(err)")
+            #expect(out.contains("default rules: 4 added, 2 upgraded, 18 already current, 1 edited and left alone"), "\(out)")
+            #expect(out.contains("added: appointment.pending, appointment.approved, appointment.declined, appointment.recall"), "\(out)")
+            #expect(out.contains("upgraded to the current version: appointment.confirmation, appointment.reminder.6h"), "\(out)")
+            #expect(out.contains("edited by you, left alone (compare with herald rules list): appointment.reminder.1d"), "\(out)")
+            let rules = try await db.query("SELECT name, coalesce(to_status, '-') AS s, send_before::text AS b FROM herald.rule ORDER BY name").named
+            func rule(_ name: String) -> [String?] { rules.first { $0["name"] == name }.map { [$0["s"], $0["b"]] } ?? [] }
+            #expect(rule("appointment.confirmation") == ["confirmed", nil])
+            #expect(rule("appointment.reminder.6h") == ["confirmed", "06:00:00"])
+            #expect(rule("appointment.reminder.1d") == ["-", "2 days"], "the business's edit is kept")
+            let (_, again, _) = try await HeraldProcess.run(["rules", "install-defaults"], environment: ["HERALD_DATABASE_URL": db.url])
+            #expect(again.contains("default rules: 0 added, 0 upgraded, 24 already current, 1 edited and left alone"), "\(again)")
+        }
+    }
+}
