@@ -309,6 +309,50 @@ import Testing
         }
     }
 
+    /// Seed 001: the client follows Square's French instruction.
+    @Test func commencerFromAnOptedOutNumberOptsBackIn() async throws {
+        try await TestDatabase.with { db in
+            let inbound = InboundTests()
+            let (processor, _, links) = inbound.processor(db)
+            try await db.query("INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+33600000001', 'asked at the desk')")
+            try await runAlone(processor) { () async throws -> Void in
+                try await inbound.reply(db, "SM1", from: "+33600000001", "Commencer.")
+                #expect(try await inbound.processed(db, 1))
+            }
+            await links.inbound.connection.close()
+            #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
+            #expect(try await db.scalar("SELECT source || ' ' || reason FROM herald.consent_event WHERE action = 'opt_in'") == "keyword replied COMMENCER (inbound 1)")
+        }
+    }
+
+    /// `herald explain` of finished messages tells what happened, and never re-plans them.
+    @Test func explainOfASuppressedAndAFailedMessageTellsWhatHappened() async throws {
+        try await TestDatabase.with { db in
+            try await installTemplates(db)
+            try await db.execute("""
+                INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600000001', 'asked at the desk');
+                INSERT INTO herald.message (channel, recipient, template, locale, data) VALUES
+                  ('sms', '+34600000001', 'appointment.reminder', 'es', '{}'),
+                  ('sms', '+34600000002', 'appointment.confirmed', 'es', '{"location":{"name":"Sol"},"event_at":"2030-05-10T13:00:00+02:00"}');
+                """)
+            let sms = ScriptedDriver { _, _ in throw DeliveryError.permanent("SMS provider answered 400, error 21211: invalid To", code: "21211") }
+            try await drain(makeWorker(db, drivers: [.sms: sms]))
+            let run = { (id: String) in try await HeraldProcess.run(["explain", id], environment: ["HERALD_DATABASE_URL": db.url]) }
+            let (code1, suppressed, err1) = try await run("1")
+            #expect(code1 == 0, "\(err1)")
+            #expect(suppressed.hasPrefix("message 1 (suppressed): recipient opted out of sms: asked at the desk\n"), "\(suppressed)")
+            #expect(suppressed.contains("to +34600000001 (as inserted); priority 2") && suppressed.contains("no attempt: it never reached a driver"))
+            #expect(!suppressed.contains("would fail") && !suppressed.contains("event_at"), "no re-planning: \(suppressed)")
+            let (code2, failed, err2) = try await run("2")
+            #expect(code2 == 0, "\(err2)")
+            #expect(failed.hasPrefix("message 2 (failed): SMS provider answered 400, error 21211: invalid To"), "\(failed)")
+            #expect(failed.contains("attempt #1 ") && failed.contains(" scripted: failed (21211) SMS provider answered 400, error 21211: invalid To"), "\(failed)")
+            let json = try #require(failed.firstIndex(of: "{").map { String(failed[$0...]) })
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            #expect(object["status"] as? String == "failed" && (object["attempts"] as? [String])?.count == 1)
+        }
+    }
+
     /// An installation with the old default rules, one of them edited, runs install-defaults.
     @Test func installDefaultsUpgradesTheShippedRulesAndLeavesEditedOnesAlone() async throws {
         try await TestDatabase.with { db in

@@ -18,6 +18,11 @@ import Testing
         ("Arrêt s'il vous plaît", .optOut("ARRET")), ("stop sending me messages please", .optOut("STOP")),
         ("Stop by the shop at five", .text), ("Cancel my appointment", .text), ("End at 6?", .text), ("CANCEL!", .optOut("CANCEL")), ("please stop", .text), ("start please", .text),
         ("START!!", .optIn("START")), ("help?", .help("HELP")),
+        // Seed 001: "il peut répondre Commencer pour se réinscrire"; and what a Spanish or French client would send.
+        ("Commencer.", .optIn("COMMENCER")), ("commencer", .optIn("COMMENCER")), ("Reprendre", .optIn("REPRENDRE")),
+        ("Démarrer", .optIn("DEMARRER")), ("réabonner", .optIn("REABONNER")), ("Iniciar", .optIn("INICIAR")),
+        ("reanudar", .optIn("REANUDAR")), ("Suscribir", .optIn("SUSCRIBIR")), ("subscribe", .optIn("SUBSCRIBE")),
+        ("Commencer à 10h ?", .text),
     ])
     func repliesAreReadAsAWholeCaseAndAccentInsensitive(_ body: String, _ meaning: ReplyKeywords.Meaning) {
         #expect(ReplyKeywords.standard.classify(body) == meaning, "\(body)")

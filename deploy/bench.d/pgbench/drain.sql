@@ -8,17 +8,21 @@
 -- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
 WITH due AS (
-    SELECT id, coalesce(CASE WHEN message.contact_id IS NOT NULL THEN herald.contact_block(message.contact_id, message.channel) END,
+    SELECT d.id, d.blocked FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) CROSS JOIN LATERAL (
+        SELECT id, coalesce(CASE WHEN message.contact_id IS NOT NULL THEN herald.contact_block(message.contact_id, message.channel) END,
          CASE WHEN NOT message.consent_exempt THEN
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = message.channel
-                 AND o.recipient = coalesce(message.recipient_key, herald.normalize_recipient(message.channel, message.recipient))) END) AS blocked
-      FROM herald.message
-     WHERE status = 'pending' AND next_attempt_at <= coalesce(to_timestamp(NULL::float8), now())
-       AND (channel = ANY('{sms,email,webhook}'::text[]) OR channel <> ALL('{sms,email,webhook}'::text[]))
-     ORDER BY next_attempt_at, id
+                 AND o.recipient = coalesce(message.recipient_key, herald.normalize_recipient(message.channel, message.recipient))) END,
+         CASE WHEN message.priority = 0 AND message.rule_name IS NOT NULL AND message.contact_id IS NOT NULL THEN
+             herald.recall_block(message.rule_name, message.contact_id, message.location_id, message.event_id, message.subject_id) END) AS blocked
+          FROM herald.message
+         WHERE status = 'pending' AND priority = p.level AND next_attempt_at <= coalesce(to_timestamp(NULL::float8), now())
+           AND (channel = ANY('{sms,email,webhook}'::text[]) OR channel <> ALL('{sms,email,webhook}'::text[]))
+         ORDER BY next_attempt_at, id
+         LIMIT :batch::int
+         FOR UPDATE SKIP LOCKED) d
      LIMIT :batch::int
-     FOR UPDATE SKIP LOCKED
 ), claimed AS (
 UPDATE herald.message m
    SET status = CASE WHEN due.blocked IS NULL THEN 'sending' ELSE 'suppressed' END,
@@ -50,7 +54,9 @@ WITH k AS (
          CASE WHEN NOT m.consent_exempt THEN
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = m.channel
-                 AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END) AS blocked
+                 AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
+         CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
+             herald.recall_block(m.rule_name, m.contact_id, m.location_id, m.event_id, m.subject_id) END) AS blocked
       FROM k JOIN herald.message m ON m.id = k.id
      WHERE m.attempts = k.attempt AND m.locked_by = ('pgbench-' || :client_id) AND m.status = (SELECT 'sending'::text) AND m.locked_until > now()
 ), sup AS (
