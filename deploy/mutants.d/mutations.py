@@ -12,6 +12,10 @@ WLEASES = "Sources/HeraldWorker/LeaseService.swift"
 CONTEXT = "Sources/HeraldWorker/DaemonContext.swift"
 RULES = "Sources/HeraldScheduling/Rules.swift"
 FAST = "Sources/HeraldRender/FastTemplate.swift"
+PLAN = "Sources/HeraldPipeline/EventPlan.swift"
+REPLAN = "Sources/HeraldPipeline/RuleReplan.swift"
+DEFAULTS = "Sources/HeraldOutbox/DefaultRules.swift"
+LIFE = "BookingLifecycleTests"
 
 MUTATIONS = [
     ("completion-lease-holder", OUTBOX, "WHERE m.id = c.id AND m.locked_by = $1 AND m.status = (SELECT 'sending'::text) AND m.attempts = c.number",
@@ -45,7 +49,7 @@ MUTATIONS = [
      "WHERE channel = NEW.channel AND status = 'pending' AND recipient_key = NEW.recipient AND NOT consent_exempt AND false;",
      "OptOutTests|RoleTests|ConsentTests", 1),
     ("dedupe-while-sending", SQL, "WHERE dedupe_key = NEW.dedupe_key AND status = 'sending';",
-     "WHERE dedupe_key = NEW.dedupe_key AND status = 'sending' AND false;", "LeaseFencingTests", 1),
+     "WHERE dedupe_key = NEW.dedupe_key AND status = 'sending' AND false;", "LeaseFencingTests", 3),
     ("strict-rendering", "Sources/HeraldRender/Renderer.swift", "if !missing.isEmpty {", "if missing.count > 99 {",
      "RendererTests|WorkerTests", 1),
     ("sms-segment-limit", "Sources/HeraldRender/Renderer.swift", "segments.count > maximum {", "segments.count > maximum + 99 {",
@@ -98,13 +102,13 @@ MUTATIONS = [
     ("contact-checked-at-claim", OUTBOX, "coalesce(CASE WHEN \\(m).contact_id IS NOT NULL THEN herald.contact_block",
      "coalesce(CASE WHEN false THEN herald.contact_block", "SubjectTests|ConsentHoldTests", 1),
     ("event-replay-dedupe", SQL, "    IF EXISTS (SELECT 1 FROM herald.message WHERE dedupe_key = p_dedupe_key) THEN",
-     "    IF false THEN", "EventTests", 1),
-    ("reschedule-cancels-reminders", "Sources/HeraldPipeline/EventPlan.swift", 'case "time_changed", "declined": plan.cancel = .reminders',
-     'case "declined": plan.cancel = .reminders', "EventTests", 1),
+     "    IF false THEN", "EventTests", 2),
+    ("reschedule-cancels-reminders", PLAN, 'case "time_changed": return .reminders("its time changed")',
+     'case "time_changed_": return .reminders("its time changed")', "EventTests", 1),
     ("too-late-reminder", "Sources/HeraldPipeline/EventPlan.swift", "if rule.isReminder, let at = rule.sendAt, at < now {",
      "if rule.isReminder, let at = rule.sendAt, at < now, false {", "EventTests", 1),
     ("rule-applies-to-event", SQL, "NOT r.enabled OR r.subject_type <> e.subject_type OR NOT (p_channel = ANY (r.channels)) THEN",
-     "false THEN", "EventTests", 1),
+     "false THEN", "EventTests", 2),
     ("event-failure-isolated", "Sources/HeraldOutbox/OutboxStore+Events.swift", '                try await connection.execute("ROLLBACK TO SAVEPOINT expand")\n',
      '                throw error\n', "EventTests", 1),
     # Client answers (issue 15).
@@ -182,4 +186,39 @@ MUTATIONS = [
     ("opt-out-word-first", "Sources/HeraldInbound/ReplyKeywords.swift",
      "            if optOut.contains(words[0]), !Self.ambiguousFirstWords.contains(words[0]) { return .optOut(words[0]) }\n", "",
      "InboundLogicTests", 1),
+    # The booking lifecycle (issue 22).
+    ("pending-gets-no-confirmation", DEFAULTS, '.init("appointment.confirmation", on: "appointment", "created", to: "confirmed",',
+     '.init("appointment.confirmation", on: "appointment", "created",', LIFE, 1),
+    ("event-without-status-confirmed", "Sources/HeraldOutbox/OutboxStore+Events.swift",
+     "CASE WHEN e.subject_type = 'appointment' THEN 'confirmed' END) AS status) s)", "NULL) AS status) s)", LIFE, 1),
+    ("business-decline-cancels-all", PLAN, 'case "declined": return .all("the business declined the booking")',
+     'case "declined": return nil', LIFE, 1),
+    ("pending-again-cancels-reminders", PLAN, 'case "pending": return .reminders(', 'case "pending_": return .reminders(', LIFE, 1),
+    ("approval-plans-reminders", "Sources/HeraldOutbox/OutboxStore+Events.swift",
+     "OR (r.send_before IS NOT NULL AND r.to_status IS NOT NULL AND e.type = 'status_changed'))", ")", LIFE, 1),
+    ("contact-follow", SQL, "       SET recipient = CASE m.channel WHEN 'sms' THEN NEW.phone ELSE NEW.email END,",
+     "       SET recipient = m.recipient,", LIFE, 1),
+    ("contact-address-removed", SQL, "       AND CASE m.channel WHEN 'sms' THEN nullif(btrim(NEW.phone), '') WHEN 'email' THEN nullif(btrim(NEW.email), '') END IS NULL;",
+     "       AND false;", LIFE, 1),
+    ("host-recipient-kept", SQL, "AND m.follows_contact AND m.channel IN ('sms', 'email');", "AND m.channel IN ('sms', 'email');", LIFE, 1),
+    ("enqueue-contact-is-events", SQL, "    IF (r.recipient = 'client' AND p_contact_id IS DISTINCT FROM e.contact_id) OR",
+     "    IF false AND", "EventTests", 1),
+    ("rule-edit-queued", SQL, "    IF cardinality(cols) > 0 THEN", "    IF false THEN", LIFE, 1),
+    ("replan-keeps-by-key", REPLAN, "if let p = planned.first(where: { $0.dedupeKey == m.dedupeKey }) {",
+     "if let p = planned.first(where: { _ in false }) {", LIFE, 1),
+    ("replan-skips-unchanged", REPLAN, "guard moved || changed else { continue }", "guard moved || changed || true else { continue }", LIFE, 1),
+    ("install-defaults-keeps-edits", DEFAULTS, "case .some(.none): report.edited.append(rule.name)",
+     "case .some(.none): report.upgraded.append(rule.name); write.append(rule)", LIFE, 1),
+    ("commencer-opts-in", "Sources/HeraldInbound/ReplyKeywords.swift", '"SUSCRIBIR", "COMMENCER",', '"SUSCRIBIR",',
+     "InboundLogicTests|" + LIFE, 1),
+    ("twilio-21610-advice", "Sources/HeraldDrivers/TwilioDriver.swift", "optedOut(reason + Self.carrierBlockAdvice, code: code)",
+     "optedOut(reason, code: code)", "TwilioDriverTests|DeliveryEndToEndTests", 1),
+    ("explain-finished-no-replan", "Sources/herald/ExplainCommand.swift", "        if status != .pending {", "        if status == .sending {", LIFE, 1),
+    ("priority-claim-order", OUTBOX, "(VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint))",
+     "(VALUES (0::smallint), (1::smallint), (2::smallint), (3::smallint))", LIFE, 1),
+    ("urgent-implies-top", SQL, "    IF NEW.urgent THEN\n        NEW.priority := 3;", "    IF false THEN\n        NEW.priority := 3;", LIFE, 1),
+    ("recall-upcoming-booking", PLAN, "if rule.isRecall, let upcomingBooking {", "if rule.isRecall, let upcomingBooking, false {", LIFE, 1),
+    ("recall-cancelled-on-booking", PLAN, '["created", "time_changed", "completed", "confirmed"].contains(event.type)',
+     '[String]().contains(event.type)', LIFE, 1),
+    ("recall-checked-at-claim", OUTBOX, "CASE WHEN \\(m).priority = 0 AND", "CASE WHEN false AND", LIFE, 1),
 ]
