@@ -69,6 +69,40 @@ SELECT herald.record_event('appointment', 'A-3001', 'cancelled',
     starts_at => ((current_date + 2) + time '16:15') AT TIME ZONE 'America/Toronto', contact_id => 'sam',
     location_id => 'fixit-queen', data => '{"service":"screen replacement","reason":"the part is out of stock"}');
 
+-- Seed 002's manual approval. Inés asks for a manicure: her booking waits for the salon's
+-- approval, so she is told it is pending (not confirmed) and gets no reminder; the salon
+-- approves it, and the confirmation and the reminders follow.
+INSERT INTO herald.contact (id, name, email, phone, locale, time_zone, preference, sms_consent) VALUES
+('ines', 'Inés', 'ines.garcia@example.es', '+34600111225', 'es', 'Europe/Madrid', 'both', true),
+('marc', 'Marc', 'marc.dubois@example.fr', '+33611223344', 'fr', 'Europe/Paris', 'email', NULL);
+SELECT herald.record_event('appointment', 'A-1003', 'created',
+    starts_at => ((current_date + 4) + time '11:00') AT TIME ZONE 'Europe/Madrid', contact_id => 'ines',
+    location_id => 'olivia-madrid', status => 'pending', data => '{"service":"manicura"}');
+SELECT herald.record_event('appointment', 'A-1003', 'status_changed', status => 'confirmed', previous_status => 'pending',
+    starts_at => ((current_date + 4) + time '11:00') AT TIME ZONE 'Europe/Madrid', contact_id => 'ines',
+    location_id => 'olivia-madrid', data => '{"service":"manicura"}');
+-- Marc asks for a session the clinic cannot give: it declines the request. He is told, and
+-- nothing else for that booking will go (what was waiting for it is cancelled).
+SELECT herald.record_event('appointment', 'A-2003', 'created',
+    starts_at => ((current_date + 5) + time '08:00') AT TIME ZONE 'Europe/Paris', contact_id => 'marc',
+    location_id => 'kine-bastille', status => 'pending', data => '{"service":"une séance de rééducation"}');
+SELECT herald.record_event('appointment', 'A-2003', 'status_changed', status => 'declined', previous_status => 'pending',
+    starts_at => ((current_date + 5) + time '08:00') AT TIME ZONE 'Europe/Paris', contact_id => 'marc',
+    location_id => 'kine-bastille', data => '{"service":"une séance de rééducation","reason":"le cabinet est fermé ce matin-là"}');
+
+-- Seed 000: "confirm the client's number has not changed". Tomás books for this time tomorrow
+-- plus 40 seconds (his reminder is due in 40 seconds); deploy/demo then corrects his number
+-- (deploy/demo-later.sql) before the reminder goes, and the new number receives it. He is
+-- travelling: his zone is one where it is daytime now, so no quiet hour holds the SMS.
+INSERT INTO herald.contact (id, name, email, phone, locale, time_zone, preference, sms_consent)
+SELECT 'tomas', 'Tomás', NULL, '+34600111230', 'es', z, 'sms', true
+  FROM unnest(ARRAY['Europe/Madrid', 'America/Argentina/Buenos_Aires', 'America/Mexico_City', 'America/Tijuana', 'Asia/Manila',
+                    'Pacific/Auckland']) z
+ WHERE extract(hour FROM now() AT TIME ZONE z) BETWEEN 9 AND 19
+ LIMIT 1;
+SELECT herald.record_event('appointment', 'A-1004', 'created', starts_at => now() + interval '1 day 40 seconds',
+    contact_id => 'tomas', location_id => 'olivia-madrid', data => '{"service":"barba"}');
+
 -- Work orders at the repair shop: "status changed to ready" (only that status has a rule on).
 SELECT herald.record_event('work_order', 'WO-5521', 'status_changed', status => 'in_repair', previous_status => 'received',
     contact_id => 'sam', location_id => 'fixit-queen', data => '{"order":{"number":"WO-5521","device":"iPhone 13"}}');

@@ -1511,7 +1511,10 @@ CREATE INDEX event_contact ON herald.event (contact_id, id) WHERE contact_id IS 
 ALTER TABLE herald.rule
     ADD COLUMN priority smallint CONSTRAINT rule_priority_range CHECK (priority BETWEEN 0 AND 3),  -- NULL: by its kind
     ADD COLUMN recall   boolean  NOT NULL DEFAULT false,
-    ADD CONSTRAINT rule_recall_kind CHECK (NOT recall OR (on_event = 'completed' AND send_after IS NOT NULL AND recipient = 'client'));
+    -- A recall is always of the lowest priority: the claim's check that the client has not
+    -- booked again looks at priority 0 only.
+    ADD CONSTRAINT rule_recall_kind CHECK (NOT recall OR (on_event = 'completed' AND send_after IS NOT NULL AND recipient = 'client'
+                                                          AND NOT urgent AND coalesce(priority, 0) = 0));
 COMMENT ON COLUMN herald.rule.recall IS
     'A recall: send_after after a contact''s completed visit (per location), never once the contact has booked again.';
 
@@ -1523,6 +1526,49 @@ SET search_path = pg_catalog, herald AS $$
         WHEN r.recall OR r.send_after IS NOT NULL THEN 0
         WHEN r.send_before IS NOT NULL THEN 1
         ELSE 2 END)::smallint
+$$;
+
+-- The status the rules compare (seed 002): the event's own, else (but for `created`) its
+-- booking's last recorded one, else `confirmed` for an appointment; trimmed and lower-case;
+-- an appointment's `rejected` reads `declined`, `approved` and `accepted` read `confirmed`.
+CREATE FUNCTION herald.event_status(e herald.event) RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, herald AS $$
+    SELECT CASE WHEN e.subject_type = 'appointment' THEN
+                CASE x.s WHEN 'rejected' THEN 'declined' WHEN 'approved' THEN 'confirmed' WHEN 'accepted' THEN 'confirmed' ELSE x.s END
+           ELSE x.s END
+      FROM (SELECT lower(btrim(coalesce(e.status,
+                CASE WHEN e.type <> 'created' THEN
+                    (SELECT p.status FROM herald.event p
+                      WHERE p.subject_type = e.subject_type AND p.subject_id = e.subject_id AND p.id < e.id AND p.status IS NOT NULL
+                      ORDER BY p.id DESC LIMIT 1) END,
+                CASE WHEN e.subject_type = 'appointment' THEN 'confirmed' END))) AS s) x
+$$;
+
+-- The start the rules count from: the event's own, else (but for `created`) its booking's
+-- last recorded one (an approval recorded without starts_at still gets its reminders).
+CREATE FUNCTION herald.event_starts_at(e herald.event) RETURNS timestamptz LANGUAGE sql STABLE
+SET search_path = pg_catalog, herald AS $$
+    SELECT coalesce(e.starts_at,
+        CASE WHEN e.type <> 'created' THEN
+            (SELECT p.starts_at FROM herald.event p
+              WHERE p.subject_type = e.subject_type AND p.subject_id = e.subject_id AND p.id < e.id AND p.starts_at IS NOT NULL
+              ORDER BY p.id DESC LIMIT 1) END)
+$$;
+
+-- Who a rule's message for an event goes to on a channel: the event's contact's phone or
+-- email, or the location's staff address. The daemon cannot choose another.
+CREATE FUNCTION herald.rule_recipient(r herald.rule, e herald.event, p_channel text) RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, herald AS $$
+    SELECT CASE WHEN r.recipient = 'staff' THEN
+               (SELECT CASE p_channel WHEN 'email' THEN l.staff_email WHEN 'sms' THEN l.staff_phone END FROM herald.location l WHERE l.id = e.location_id)
+           ELSE (SELECT CASE p_channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END FROM herald.contact c WHERE c.id = e.contact_id) END
+$$;
+
+-- The sender of a rule's message: the rule's, else the event's location's; NULL: the channel's.
+CREATE FUNCTION herald.rule_sender(r herald.rule, e herald.event, p_channel text) RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, herald AS $$
+    SELECT CASE p_channel WHEN 'email' THEN coalesce(r.email_from, l.email_from) WHEN 'sms' THEN coalesce(r.sms_from, l.sms_from) END
+      FROM (SELECT 1) one LEFT JOIN herald.location l ON l.id = e.location_id
 $$;
 
 CREATE OR REPLACE FUNCTION herald.message_before_insert() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -1584,6 +1630,11 @@ BEGIN
     IF (r.recipient = 'client' AND p_contact_id IS DISTINCT FROM e.contact_id) OR (r.recipient <> 'client' AND p_contact_id IS NOT NULL) THEN
         RAISE EXCEPTION 'herald.enqueue_for_rule: contact % is not the % of event %', p_contact_id, r.recipient, p_event;
     END IF;
+    -- The address is the contact's (or the staff's) for that channel, nothing else; the
+    -- sender and the appointment's start are taken from the rule, location and event.
+    IF p_recipient IS DISTINCT FROM herald.rule_recipient(r, e, p_channel) THEN
+        RAISE EXCEPTION 'herald.enqueue_for_rule: % is not the % address of event % on %', p_recipient, r.recipient, p_event, p_channel;
+    END IF;
     IF EXISTS (SELECT 1 FROM herald.message WHERE dedupe_key = p_dedupe_key) THEN
         RETURN NULL;
     END IF;
@@ -1591,8 +1642,9 @@ BEGIN
                                 business_hours_only, urgent, location_id, subject_type, subject_id, contact_id, rule_name,
                                 sender, dedupe_key, priority, event_id, follows_contact)
     VALUES (p_channel, p_recipient, r.template, p_locale, p_time_zone, coalesce(p_data, '{}'), coalesce(p_send_at, now()),
-            r.postpone, p_event_at, r.business_hours_only, r.urgent, p_location_id, e.subject_type, e.subject_id, p_contact_id,
-            r.name, p_sender, p_dedupe_key, herald.rule_priority(r), e.id, p_contact_id IS NOT NULL AND p_channel IN ('sms', 'email'))
+            r.postpone, CASE WHEN r.send_after IS NULL THEN herald.event_starts_at(e) END, r.business_hours_only, r.urgent,
+            e.location_id, e.subject_type, e.subject_id, p_contact_id, r.name, herald.rule_sender(r, e, p_channel), p_dedupe_key,
+            herald.rule_priority(r), e.id, p_contact_id IS NOT NULL AND p_channel IN ('sms', 'email'))
     RETURNING id INTO new_id;
     RETURN new_id;
 END
@@ -1668,7 +1720,15 @@ BEGIN
         cols := '{deleted}';
     ELSE
         IF OLD.name <> NEW.name THEN
-            UPDATE herald.message SET rule_name = NEW.name, updated_at = now() WHERE rule_name = OLD.name AND status = 'pending';
+            -- Its messages (all of them: their dedupe keys keep a replayed event from sending
+            -- twice) and its queued edits follow the new name.
+            UPDATE herald.message
+               SET rule_name = NEW.name, updated_at = now(),
+                   dedupe_key = CASE WHEN left(dedupe_key, length('herald:rule:' || OLD.name || ':')) = 'herald:rule:' || OLD.name || ':'
+                                     THEN 'herald:rule:' || NEW.name || ':' || substr(dedupe_key, length('herald:rule:' || OLD.name || ':') + 1)
+                                     ELSE dedupe_key END
+             WHERE rule_name = OLD.name;
+            UPDATE herald.rule_edit SET rule_name = NEW.name WHERE rule_name = OLD.name AND state = 'pending';
         END IF;
         IF OLD.enabled IS DISTINCT FROM NEW.enabled THEN cols := cols || 'enabled'::text; END IF;
         IF OLD.subject_type IS DISTINCT FROM NEW.subject_type THEN cols := cols || 'subject_type'::text; END IF;
@@ -1705,18 +1765,28 @@ CREATE FUNCTION herald.replan_message(p_message bigint, p_rule text, p_recipient
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
 DECLARE
     r herald.rule%ROWTYPE;
+    e herald.event%ROWTYPE;
 BEGIN
     SELECT * INTO r FROM herald.rule WHERE name = p_rule AND enabled;
     IF r.name IS NULL THEN
         RAISE EXCEPTION 'herald.replan_message: rule % is not enabled', p_rule;
+    END IF;
+    SELECT ev.* INTO e FROM herald.event ev JOIN herald.message m ON m.event_id = ev.id WHERE m.id = p_message;
+    IF e.id IS NULL THEN
+        RAISE EXCEPTION 'herald.replan_message: message % has no event to re-plan from', p_message;
+    END IF;
+    -- As for a new message: the address is the contact's or the staff's, the sender and
+    -- the start come from the rule, location and event (p_event_at and p_sender are not used).
+    IF p_recipient IS DISTINCT FROM herald.rule_recipient(r, e, (SELECT channel FROM herald.message WHERE id = p_message)) THEN
+        RAISE EXCEPTION 'herald.replan_message: % is not the % address of event %', p_recipient, r.recipient, e.id;
     END IF;
     UPDATE herald.message m
        SET template = r.template, postpone = r.postpone, business_hours_only = r.business_hours_only, urgent = r.urgent,
            priority = CASE WHEN r.urgent THEN 3 ELSE herald.rule_priority(r) END,
            next_attempt_at = CASE WHEN coalesce(p_send_at, m.send_at) + r.postpone IS DISTINCT FROM m.send_at + m.postpone
                                   THEN coalesce(p_send_at, m.send_at) + r.postpone ELSE m.next_attempt_at END,
-           send_at = coalesce(p_send_at, m.send_at), event_at = p_event_at, recipient = p_recipient, sender = p_sender,
-           updated_at = now()
+           send_at = coalesce(p_send_at, m.send_at), event_at = CASE WHEN r.send_after IS NULL THEN herald.event_starts_at(e) END,
+           recipient = p_recipient, sender = herald.rule_sender(r, e, m.channel), updated_at = now()
      WHERE m.id = p_message AND m.rule_name = p_rule AND m.status = 'pending' AND m.channel = ANY (r.channels);
     RETURN FOUND;
 END
@@ -1737,7 +1807,7 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
     UPDATE herald.message m
        SET status = 'cancelled', dedupe_key = NULL, updated_at = now(), last_error = left(p_reason, 2000)
       FROM herald.event e
-     WHERE e.id = p_event AND e.contact_id IS NOT NULL AND m.contact_id = e.contact_id AND m.status = 'pending'
+     WHERE e.id = p_event AND e.contact_id IS NOT NULL AND m.contact_id = e.contact_id AND m.status = 'pending' AND m.follows_contact
        AND m.location_id IS NOT DISTINCT FROM e.location_id AND m.event_id < e.id
        AND m.rule_name IN (SELECT name FROM herald.rule WHERE recall)
     RETURNING m.id

@@ -13,9 +13,10 @@ extension OutboxStore {
         public var subjectID: String
         public var type: String
         public var status: String?
-        /// The status the rules see: the event's own, else (but for `created`) the subject's
-        /// last recorded one, else `confirmed` for an appointment; an appointment's
-        /// `rejected` reads `declined`. Nil for other subjects without a status.
+        /// The status the rules see (`herald.event_status`): the event's own, else (but for
+        /// `created`) the subject's last recorded one, else `confirmed` for an appointment;
+        /// lower-case; an appointment's `rejected` reads `declined`, `approved` and
+        /// `accepted` read `confirmed`. Nil for other subjects without a status.
         public var effectiveStatus: String?
         public var previousStatus: String?
         public var startsAt: Date?
@@ -84,8 +85,9 @@ extension OutboxStore {
 
     /// The columns ``decodeEvent(_:)`` reads from `herald.event e`; `$1` is ``eventDataLimit``.
     static let eventColumns = """
-        id, subject_type, subject_id, type, status, \(effectiveStatusSQL) AS effective_status, previous_status,
-        extract(epoch FROM starts_at)::float8 AS starts_at, extract(epoch FROM previous_starts_at)::float8 AS previous_starts_at,
+        id, subject_type, subject_id, type, status, herald.event_status(e) AS effective_status, previous_status,
+        extract(epoch FROM herald.event_starts_at(e))::float8 AS starts_at,
+        extract(epoch FROM previous_starts_at)::float8 AS previous_starts_at,
         extract(epoch FROM ends_at)::float8 AS ends_at, location_id, contact_id,
         CASE WHEN octet_length(data::text) <= $1 THEN data::text END AS data
         """
@@ -101,18 +103,6 @@ extension OutboxStore {
 
     /// Event data larger than this (bytes of JSON text) is not read: the event fails, saying so.
     public static let eventDataLimit = 256 * 1024
-
-    /// ``EventRow/effectiveStatus`` for the event row `e` (seed 002: a booking without a
-    /// status is confirmed; a later event without one keeps the booking's status).
-    static let effectiveStatusSQL = """
-        (SELECT CASE WHEN e.subject_type = 'appointment' AND s.status = 'rejected' THEN 'declined' ELSE s.status END
-           FROM (SELECT coalesce(e.status,
-                                 CASE WHEN e.type <> 'created' THEN
-                                     (SELECT p.status FROM herald.event p
-                                       WHERE p.subject_type = e.subject_type AND p.subject_id = e.subject_id AND p.id < e.id
-                                         AND p.status IS NOT NULL ORDER BY p.id DESC LIMIT 1) END,
-                                 CASE WHEN e.subject_type = 'appointment' THEN 'confirmed' END) AS status) s)
-        """
 
     /// The event's contact, if it names one that exists.
     public func eventContact(_ id: String) async throws -> EventContact? {
@@ -148,8 +138,8 @@ extension OutboxStore {
             SELECT r.name, array_to_string(r.channels, ',') AS channels, r.template,
                    r.send_before IS NOT NULL AS is_reminder, r.send_after IS NOT NULL AS is_after,
                    extract(epoch FROM CASE
-                       WHEN r.send_before IS NOT NULL THEN e.starts_at - r.send_before
-                       WHEN r.send_after IS NOT NULL THEN coalesce(e.ends_at, e.starts_at) + r.send_after
+                       WHEN r.send_before IS NOT NULL THEN herald.event_starts_at(e) - r.send_before
+                       WHEN r.send_after IS NOT NULL THEN coalesce(e.ends_at, herald.event_starts_at(e)) + r.send_after
                    END)::float8 AS send_at,
                    extract(epoch FROM r.postpone)::float8 AS postpone, r.business_hours_only, r.urgent, r.email_from, r.sms_from,
                    r.recipient = 'staff' AS to_staff, r.recall
@@ -157,7 +147,7 @@ extension OutboxStore {
              WHERE e.id = $1 AND r.enabled AND r.subject_type = e.subject_type AND ($3::text IS NULL OR r.name = $3)
                AND (r.on_event = e.type OR (r.send_before IS NOT NULL AND e.type = 'time_changed')
                     OR (r.send_before IS NOT NULL AND r.to_status IS NOT NULL AND e.type = 'status_changed'))
-               AND (r.to_status IS NULL OR r.to_status = $2::text)
+               AND (r.to_status IS NULL OR lower(r.to_status) = $2::text)
                AND (r.location_ids IS NULL OR e.location_id = ANY (r.location_ids))
              ORDER BY r.name
             """, [event.id, event.effectiveStatus, only])
@@ -279,7 +269,9 @@ extension OutboxStore {
             do {
                 let (outcomes, error) = try await work(event)
                 try await finishEvent(event.id, outcomes: outcomes, error: error)
-            } catch let error as PostgresError where !error.isConnectionLoss {
+            } catch let error as PostgresError where !error.isTransient {
+                // A deadlock or a timeout rolls the whole transaction back instead: the event
+                // stays pending and is expanded again.
                 try await connection.execute("ROLLBACK TO SAVEPOINT expand")
                 try await finishEvent(event.id, outcomes: [], error: "could not be expanded: \(error.message)")
             }

@@ -128,7 +128,9 @@ extension OutboxStore {
             try await connection.execute("SAVEPOINT replan")
             do {
                 try await finishRuleEdit(edit, outcomes: try await work(edit), error: nil)
-            } catch let error as PostgresError where !error.isConnectionLoss {
+            } catch let error as PostgresError where !error.isTransient {
+                // A deadlock or a timeout rolls the whole transaction back instead: the edit
+                // stays pending and is re-planned again.
                 try await connection.execute("ROLLBACK TO SAVEPOINT replan")
                 try await finishRuleEdit(edit, outcomes: [], error: "could not be re-planned: \(error.message)")
             }

@@ -108,7 +108,9 @@ public struct OutboxStore: Sendable {
     }
 
     /// Why message `m` may not go to its recipient now, or NULL: its contact's preference or
-    /// consent excludes the channel, or its recipient (by its stored key) opted out. The STOP
+    /// consent excludes the channel, its recipient (by its stored key) opted out, the rule
+    /// that made it was turned off (its re-planning had not cancelled it yet), or it is a
+    /// recall and the client booked again since. The STOP
     /// confirmation (`consent_exempt`) is the one message an opt-out lets through. Used by
     /// the claim and by the check just before the driver is called.
     static func blockSQL(_ m: String) -> String {
@@ -118,6 +120,8 @@ public struct OutboxStore: Sendable {
                      (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                        WHERE o.channel = \(m).channel
                          AND o.recipient = coalesce(\(m).recipient_key, herald.normalize_recipient(\(m).channel, \(m).recipient))) END,
+                 CASE WHEN \(m).rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = \(m).rule_name AND r.enabled)
+                     THEN format('rule %s was turned off or deleted', \(m).rule_name) END,
                  CASE WHEN \(m).priority = 0 AND \(m).rule_name IS NOT NULL AND \(m).contact_id IS NOT NULL THEN
                      herald.recall_block(\(m).rule_name, \(m).contact_id, \(m).location_id, \(m).event_id, \(m).subject_id) END)
         """

@@ -39,7 +39,7 @@ public struct EventPlan: Sendable, Equatable {
     /// next booking), for events that match a recall rule.
     public static func make(event: OutboxStore.EventRow, rules: [OutboxStore.MatchedRule], contact: OutboxStore.EventContact?,
                             location: OutboxStore.EventLocation?, planner: SchedulePlanner, now: Date,
-                            upcomingBooking: String? = nil) -> EventPlan {
+                            upcomingBooking: String? = nil, replanning: Bool = false) -> EventPlan {
         var plan = EventPlan()
         guard eventTypes.contains(event.type) else {
             plan.failure = "unknown event type \"\(oneLine(event.type))\"; expected \(eventTypes.joined(separator: ", "))"
@@ -84,7 +84,8 @@ public struct EventPlan: Sendable, Equatable {
                     plan.skipped.append(.init(rule: rule.name, channel: name, action: "skipped", messageID: nil, reason: upcomingBooking))
                     continue
                 }
-                switch message(rule, channel, event: event, contact: contact, location: location, data: data, planner: planner, now: now) {
+                switch message(rule, channel, event: event, contact: contact, location: location, data: data, planner: planner, now: now,
+                               replanning: replanning) {
                 case .success(let m): plan.messages.append(m)
                 case .failure(let why): plan.skipped.append(.init(rule: rule.name, channel: name, action: "skipped", messageID: nil, reason: why.reason))
                 }
@@ -123,7 +124,8 @@ public struct EventPlan: Sendable, Equatable {
     }
 
     static func message(_ rule: OutboxStore.MatchedRule, _ channel: Channel, event: OutboxStore.EventRow, contact: OutboxStore.EventContact?,
-                        location: OutboxStore.EventLocation?, data: String, planner: SchedulePlanner, now: Date) -> Result<OutboxStore.RuleMessage, Skip> {
+                        location: OutboxStore.EventLocation?, data: String, planner: SchedulePlanner, now: Date,
+                        replanning: Bool = false) -> Result<OutboxStore.RuleMessage, Skip> {
         // Who it goes to.
         let recipient: String?
         if rule.toStaff {
@@ -148,7 +150,9 @@ public struct EventPlan: Sendable, Equatable {
         if (rule.isReminder || rule.isAfter) && rule.sendAt == nil {
             return .failure(Skip(reason: "the event has no \(rule.isReminder ? "starts_at" : "starts_at or ends_at") to count from"))
         }
-        if rule.isReminder, let at = rule.sendAt, at < now {
+        // A new reminder whose time has passed is not planned; one already pending when its
+        // rule is edited is kept, due at once, unless the scheduling rules would expire it.
+        if rule.isReminder, let at = rule.sendAt, at < now, !replanning {
             return .failure(Skip(reason: "too late: the reminder was due at \(ISO8601.string(at))"))
         }
         let sendAt = rule.sendAt ?? now

@@ -81,7 +81,7 @@ public enum RuleReplan {
                 upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: context.now)
             }
             let plan = EventPlan.make(event: event, rules: rules, contact: contact, location: location, planner: context.planner,
-                                      now: context.now, upcomingBooking: upcoming)
+                                      now: context.now, upcomingBooking: upcoming, replanning: true)
             actions += reconcile(messages, plan: plan, rule: rule, state: state)
         }
         return actions

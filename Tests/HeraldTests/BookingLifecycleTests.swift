@@ -60,6 +60,14 @@ import Testing
             try await record(db, "'appointment', 'A-1', 'status_changed', \(later), status => 'confirmed'")
             try await expand(db)
             #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE rule_name = 'appointment.reminder.1d'") == "2")
+            // An approval recorded without starts_at counts from the booking's recorded start.
+            try await record(db, "'appointment', 'A-5', 'created', \(later), status => 'Pending'")
+            try await record(db, "'appointment', 'A-5', 'status_changed', contact_id => 'ana', location_id => 'sol', status => 'Approved'")
+            try await expand(db)
+            #expect(try await db.scalar("""
+                SELECT string_agg(DISTINCT to_char(send_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' ' || to_char(event_at AT TIME ZONE 'UTC', 'HH24:MI'), ',')
+                  FROM herald.message WHERE subject_id = 'A-5' AND rule_name = 'appointment.reminder.1d'
+                """) == "2030-05-09 11:00 11:00", "any case; approved reads confirmed")
             // A later event without a status keeps the booking's status: a moved pending booking gets no reminder.
             try await record(db, "'appointment', 'A-2', 'created', \(later), status => 'pending'")
             try await record(db, "'appointment', 'A-2', 'time_changed', starts_at => now() + interval '4 days', contact_id => 'ana', location_id => 'sol'")
@@ -82,7 +90,7 @@ import Testing
     @Test func aBookingTheBusinessDeclinesGetsTheDeclinedNoticeAndNothingElse() async throws {
         try await TestDatabase.with { db in
             try await events.setUp(db)
-            for (id, word) in [("A-1", "declined"), ("A-2", "rejected")] {
+            for (id, word) in [("A-1", "declined"), ("A-2", "Rejected")] {
                 try await record(db, "'appointment', '\(id)', 'created', \(later), status => 'pending'")
                 try await record(db, "'appointment', '\(id)', 'status_changed', \(later), status => '\(word)', previous_status => 'pending'")
             }
@@ -306,6 +314,56 @@ import Testing
             try await drain(makeWorker(db, drivers: [.sms: sms, .email: ScriptedDriver()], clock: { Date().addingTimeInterval(60) }))
             let sent = try #require(sms.received.values.first { $0.template == "appointment.recall" })
             #expect(sent.recipient == "+34600000002" && sent.body.contains("hace tiempo que no te vemos"), "\(sent.body)")
+        }
+    }
+
+    /// A rule edited once a pending reminder's time has passed (held by quiet hours, a
+    /// backlog, an outage) keeps the reminder, due at once; a wording change never cancels it.
+    @Test func anEditNeverDropsAReminderWhoseTimeHasPassed() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await record(db, "'appointment', 'A-1', 'created', starts_at => now() + interval '30 hours', contact_id => 'ana', location_id => 'sol'")
+            try await expand(db)
+            try await db.query("UPDATE herald.rule SET send_before = '40 hours' WHERE name = 'appointment.reminder.1d'")
+            try await expand(db)
+            #expect(try await db.scalar("""
+                SELECT string_agg(DISTINCT status || ' ' || (send_at < now()) || ' ' || (next_attempt_at <= now()), ',')
+                  FROM herald.message WHERE rule_name = 'appointment.reminder.1d'
+                """) == "pending true true", "moved to a time already past: due at once")
+            try await db.query("UPDATE herald.rule SET template = 'appointment.reminder' || '' , postpone = '1 minute' WHERE name = 'appointment.reminder.1d'")
+            try await expand(db)
+            #expect(try await db.scalar("SELECT string_agg(DISTINCT status, ',') FROM herald.message WHERE rule_name = 'appointment.reminder.1d'") == "pending")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.rule_edit_outcome WHERE action = 'cancelled'") == "0")
+        }
+    }
+
+    /// A rule turned off whose re-planning has not run yet: the claim refuses its messages.
+    /// A renamed rule keeps its messages and their keys: an event recorded again sends nothing twice.
+    @Test func aRuleTurnedOffIsCheckedAtClaimAndARenamedRuleKeepsItsMessages() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await record(db, "'appointment', 'A-1', 'created', \(later)")
+            try await expand(db)
+            try await db.execute("""
+                UPDATE herald.rule SET name = 'appointment.booked' WHERE name = 'appointment.confirmation';
+                UPDATE herald.rule_edit SET state = 'done';
+                """)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE rule_name = 'appointment.booked' AND dedupe_key LIKE 'herald:rule:appointment.booked:%'") == "2")
+            try await db.query("INSERT INTO herald.event (subject_type, subject_id, type, starts_at, contact_id, location_id) SELECT subject_type, subject_id, type, starts_at, contact_id, location_id FROM herald.event WHERE id = 1")
+            try await expand(db)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE rule_name IN ('appointment.booked', 'appointment.confirmation')") == "2")
+            // Off, and the daemon has not re-planned yet (the edit is marked done by hand here).
+            try await db.execute("""
+                UPDATE herald.rule SET enabled = false WHERE name = 'appointment.booked';
+                UPDATE herald.rule_edit SET state = 'done';
+                """)
+            let conn = PostgresConnection(connectionString: db.daemonURL)
+            try await conn.connect()
+            let claimed = try await OutboxStore(connection: conn, workerID: "w").claim(channels: ["sms", "email"], limit: 50, lease: .seconds(60))
+            await conn.close()
+            #expect(!claimed.contains { $0.template == "appointment.confirmed" })
+            #expect(try await db.scalar("SELECT string_agg(DISTINCT status || ': ' || last_error, ',') FROM herald.message WHERE rule_name = 'appointment.booked'")
+                    == "suppressed: rule appointment.booked was turned off or deleted")
         }
     }
 

@@ -25,8 +25,27 @@ import Testing
             #expect(try await HeraldProcess.run(["rules", "install-defaults", "--config", path]).0 == 0)
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             try await db.execute(try String(contentsOf: root.appendingPathComponent("deploy/demo-data.sql"), encoding: .utf8))
-            let run = try await HeraldProcess.run(["run", "--exit-when-idle", "--config", path], timeout: .seconds(90))
+            // As deploy/demo runs it: what is due now, then Tomás's new number, then what is due within a minute.
+            let first = try await HeraldProcess.run(["run", "--exit-when-idle", "--idle-horizon", "0s", "--config", path], timeout: .seconds(90))
+            #expect(first.0 == 0, "\(first.2)")
+            #expect(try await db.scalar("SELECT recipient FROM herald.message WHERE subject_id = 'A-1004' AND rule_name = 'appointment.reminder.1d'") == "+34600111230")
+            try await db.execute(try String(contentsOf: root.appendingPathComponent("deploy/demo-later.sql"), encoding: .utf8))
+            let run = try await HeraldProcess.run(["run", "--exit-when-idle", "--config", path], timeout: .seconds(120))
             #expect(run.0 == 0, "\(run.2)")
+            // Tomás's reminder went to the number he has now.
+            #expect(try await db.scalar("""
+                SELECT status || ' ' || recipient FROM herald.message WHERE subject_id = 'A-1004' AND rule_name = 'appointment.reminder.1d'
+                """) == "sent +34 611 555 777")
+            // Seed 002: Inés's pending booking was told it waits, then approved; Marc's was declined.
+            #expect(try await db.scalar("""
+                SELECT string_agg(DISTINCT rule_name, ',' ORDER BY rule_name) FROM herald.message WHERE subject_id = 'A-1003' AND contact_id = 'ines'
+                """) == "appointment.approved,appointment.pending,appointment.reminder.1d")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE subject_id = 'A-1003' AND rule_name = 'appointment.confirmation'") == "0")
+            // (Its pending notice was cancelled, or sent if a worker took it before the decline was expanded.)
+            #expect(try await db.scalar("""
+                SELECT string_agg(rule_name || ' ' || status, ',' ORDER BY id) FROM herald.message
+                 WHERE subject_id = 'A-2003' AND contact_id = 'marc' AND rule_name <> 'appointment.pending'
+                """) == "appointment.declined sent")
             #expect(try await db.scalar("SELECT string_agg(DISTINCT state, ',') FROM herald.event") == "done")
             #expect(try await db.scalar("SELECT status || ': ' || last_error FROM herald.message WHERE subject_type IS NULL")
                     == "failed: template work_order.status_changed (en) body uses location, order, missing from data")

@@ -347,11 +347,11 @@ import Testing
             try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', contact_id => 'ana')")
             let conn = try await db.connect()
             try await conn.execute("SET ROLE herald_daemon")
-            func attempt(_ rule: String, _ channel: String, contact: String? = "ana") async -> String? {
+            func attempt(_ rule: String, _ channel: String, contact: String? = "ana", to: String = "+34600000001") async -> String? {
                 do {
                     _ = try await conn.query("""
-                        SELECT herald.enqueue_for_rule(1, $1, $2, '+34600000001', NULL, NULL, '{}', NULL, NULL, NULL, $3, NULL, 'k-' || $2)
-                        """, [rule, channel, contact])
+                        SELECT herald.enqueue_for_rule(1, $1, $2, $4, NULL, NULL, '{}', NULL, NULL, NULL, $3, NULL, 'k-' || $2)
+                        """, [rule, channel, contact, to])
                     return nil
                 } catch {
                     return "\(error)"
@@ -364,6 +364,9 @@ import Testing
             #expect(await attempt("appointment.confirmation", "sms", contact: "bea")?.contains("is not the client of event 1") == true)
             #expect(await attempt("appointment.confirmation", "sms", contact: nil)?.contains("is not the client of event 1") == true)
             #expect(await attempt("staff.appointment.created", "email")?.contains("is not the staff of event 1") == true)
+            // Nor to any address but the contact's (or the staff's).
+            #expect(await attempt("appointment.confirmation", "sms", to: "+34699999999")?.contains("is not the client address of event 1") == true)
+            #expect(await attempt("staff.appointment.created", "email", contact: nil, to: "me@evil.example")?.contains("is not the staff address") == true)
             #expect(await attempt("appointment.confirmation", "sms") == nil)
             await #expect(throws: PostgresError.self) { try await conn.query("INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+1', 't')") }
             await conn.close()
