@@ -77,12 +77,13 @@ INSERT INTO herald.contact (id, name, email, phone, locale, time_zone, preferenc
 ('marc', 'Marc', 'marc.dubois@example.fr', '+33611223344', 'fr', 'Europe/Paris', 'email', NULL);
 SELECT herald.record_event('appointment', 'A-1003', 'created',
     starts_at => ((current_date + 4) + time '11:00') AT TIME ZONE 'Europe/Madrid', contact_id => 'ines',
-    location_id => 'olivia-madrid', status => 'pending', data => '{"service":"manicura"}');
+    location_id => 'olivia-madrid', status => 'pending', data => '{"service":"manicura","manage_url":"https://citas.example.es/c/1n3s"}');
 SELECT herald.record_event('appointment', 'A-1003', 'status_changed', status => 'confirmed', previous_status => 'pending',
     starts_at => ((current_date + 4) + time '11:00') AT TIME ZONE 'Europe/Madrid', contact_id => 'ines',
-    location_id => 'olivia-madrid', data => '{"service":"manicura"}');
+    location_id => 'olivia-madrid', data => '{"service":"manicura","manage_url":"https://citas.example.es/c/1n3s"}');
 -- Marc asks for a session the clinic cannot give: it declines the request. He is told, and
--- nothing else for that booking will go (what was waiting for it is cancelled).
+-- nothing else for that booking goes: no confirmation, no reminder (anything still waiting
+-- for it is cancelled).
 SELECT herald.record_event('appointment', 'A-2003', 'created',
     starts_at => ((current_date + 5) + time '08:00') AT TIME ZONE 'Europe/Paris', contact_id => 'marc',
     location_id => 'kine-bastille', status => 'pending', data => '{"service":"une séance de rééducation"}');
@@ -101,7 +102,7 @@ SELECT 'tomas', 'Tomás', NULL, '+34600111230', 'es', z, 'sms', true
  WHERE extract(hour FROM now() AT TIME ZONE z) BETWEEN 9 AND 19
  LIMIT 1;
 SELECT herald.record_event('appointment', 'A-1004', 'created', starts_at => now() + interval '1 day 40 seconds',
-    contact_id => 'tomas', location_id => 'olivia-madrid', data => '{"service":"barba"}');
+    contact_id => 'tomas', location_id => 'olivia-madrid', data => '{"service":"barba","manage_url":"https://citas.example.es/c/t0m4"}');
 
 -- Work orders at the repair shop: "status changed to ready" (only that status has a rule on).
 SELECT herald.record_event('work_order', 'WO-5521', 'status_changed', status => 'in_repair', previous_status => 'received',

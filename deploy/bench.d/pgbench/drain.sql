@@ -14,6 +14,8 @@ WITH due AS (
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = message.channel
                  AND o.recipient = coalesce(message.recipient_key, herald.normalize_recipient(message.channel, message.recipient))) END,
+         CASE WHEN message.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = message.rule_name AND r.enabled)
+             THEN format('rule %s was turned off or deleted', message.rule_name) END,
          CASE WHEN message.priority = 0 AND message.rule_name IS NOT NULL AND message.contact_id IS NOT NULL THEN
              herald.recall_block(message.rule_name, message.contact_id, message.location_id, message.event_id, message.subject_id) END) AS blocked
           FROM herald.message
@@ -55,6 +57,8 @@ WITH k AS (
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = m.channel
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
+         CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
+             THEN format('rule %s was turned off or deleted', m.rule_name) END,
          CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
              herald.recall_block(m.rule_name, m.contact_id, m.location_id, m.event_id, m.subject_id) END) AS blocked
       FROM k JOIN herald.message m ON m.id = k.id
