@@ -15,7 +15,7 @@ FAST = "Sources/HeraldRender/FastTemplate.swift"
 PLAN = "Sources/HeraldPipeline/EventPlan.swift"
 REPLAN = "Sources/HeraldPipeline/RuleReplan.swift"
 DEFAULTS = "Sources/HeraldOutbox/DefaultRules.swift"
-LIFE = "BookingLifecycleTests"
+LIFE = "BookingLifecycleTests|RuleEditTests"
 
 MUTATIONS = [
     ("completion-lease-holder", OUTBOX, "WHERE m.id = c.id AND m.locked_by = $1 AND m.status = (SELECT 'sending'::text) AND m.attempts = c.number",
