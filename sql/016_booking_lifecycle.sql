@@ -275,10 +275,10 @@ $$;
 CREATE TRIGGER rule_edited AFTER UPDATE OR DELETE ON herald.rule FOR EACH ROW EXECUTE FUNCTION herald.rule_edited();
 
 -- Re-plans one pending message of a rule to what the rule says now: template, times,
--- postpone, hours, urgency and priority from the rule; address and sender as planned.
+-- postpone, hours, urgency and priority from the rule; the address checked, the sender and
+-- the start taken from the rule, location and event.
 -- A message no longer pending (being sent, finished) is left alone: returns false.
-CREATE FUNCTION herald.replan_message(p_message bigint, p_rule text, p_recipient text, p_send_at timestamptz,
-                                      p_event_at timestamptz, p_sender text) RETURNS boolean
+CREATE FUNCTION herald.replan_message(p_message bigint, p_rule text, p_recipient text, p_send_at timestamptz) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
 DECLARE
     r herald.rule%ROWTYPE;
@@ -293,7 +293,7 @@ BEGIN
         RAISE EXCEPTION 'herald.replan_message: message % has no event to re-plan from', p_message;
     END IF;
     -- As for a new message: the address is the contact's or the staff's, the sender and
-    -- the start come from the rule, location and event (p_event_at and p_sender are not used).
+    -- the start come from the rule, location and event.
     IF p_recipient IS DISTINCT FROM herald.rule_recipient(r, e, (SELECT channel FROM herald.message WHERE id = p_message)) THEN
         RAISE EXCEPTION 'herald.replan_message: % is not the % address of event %', p_recipient, r.recipient, e.id;
     END IF;
@@ -362,12 +362,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
 $$;
 
 REVOKE EXECUTE ON FUNCTION herald.enqueue_for_rule(bigint, text, text, text, text, text, jsonb, timestamptz, timestamptz, text, text, text, text),
-                           herald.replan_message(bigint, text, text, timestamptz, timestamptz, text),
+                           herald.replan_message(bigint, text, text, timestamptz),
                            herald.cancel_for_rule(bigint, text, text), herald.cancel_recalls(bigint, text),
                            herald.recall_block(text, text, text, bigint, text), herald.upcoming_booking(text, text, text, timestamptz)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION herald.enqueue_for_rule(bigint, text, text, text, text, text, jsonb, timestamptz, timestamptz, text, text, text, text),
-                          herald.replan_message(bigint, text, text, timestamptz, timestamptz, text),
+                          herald.replan_message(bigint, text, text, timestamptz),
                           herald.cancel_for_rule(bigint, text, text), herald.cancel_recalls(bigint, text),
                           herald.recall_block(text, text, text, bigint, text), herald.upcoming_booking(text, text, text, timestamptz)
     TO herald_daemon, herald_admin;

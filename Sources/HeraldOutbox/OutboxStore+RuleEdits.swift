@@ -90,12 +90,12 @@ extension OutboxStore {
                          fields: ["template", "postpone", "hours", "urgent", "priority"].map { row[$0] })
     }
 
-    /// Re-plans a pending message to what its rule says now (`herald.replan_message`); false
-    /// when it is no longer pending.
-    public func replanMessage(_ id: Int64, rule: String, recipient: String, sendAt: Date?, eventAt: Date?, sender: String?) async throws -> Bool {
-        try await connection.query("""
-            SELECT herald.replan_message($1, $2, $3, to_timestamp($4::float8), to_timestamp($5::float8), $6)
-            """, [id, rule, recipient, sendAt?.timeIntervalSince1970, eventAt?.timeIntervalSince1970, sender]).scalar == "t"
+    /// Re-plans a pending message to what its rule says now (`herald.replan_message`, which
+    /// checks the address and takes the sender and the start from the rule, location and
+    /// event); false when it is no longer pending.
+    public func replanMessage(_ id: Int64, rule: String, recipient: String, sendAt: Date?) async throws -> Bool {
+        try await connection.query("SELECT herald.replan_message($1, $2, $3, to_timestamp($4::float8))",
+                                   [id, rule, recipient, sendAt?.timeIntervalSince1970]).scalar == "t"
     }
 
     /// Cancels a pending message of the rule with the reason; false when it is no longer pending.

@@ -381,7 +381,9 @@ public struct OutboxStore: Sendable {
 
     /// True while a message is being sent, or a pending one of these channels is due
     /// within `horizon` of `now` (for `--exit-when-idle`). Two `EXISTS`, each served by
-    /// its partial index: one `OR` across both statuses scanned the whole table.
+    /// its partial index: one `OR` across both statuses scanned the whole table. The due
+    /// check names every priority (`priority IN (0, 1, 2, 3)`) so that `message_due_idx`,
+    /// whose first column is the priority, serves it as four ranges.
     public func hasUnfinishedWork(channels: [String], horizon: Duration, now: Date? = nil) async throws -> Bool {
         let result = try await connection.query(Self.unfinishedWorkSQL, [
             PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue)), horizon.seconds, now?.timeIntervalSince1970,

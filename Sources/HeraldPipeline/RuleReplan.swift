@@ -54,37 +54,28 @@ public enum RuleReplan {
         var byEvent: [Int64: [OutboxStore.PlannedMessage]] = [:]
         for message in pending {
             if let event = message.eventID { byEvent[event, default: []].append(message) }
-            else if let why = gone(state, rule: rule, channel: message.channel) {
-                actions.append(.init(kind: .cancelled, channel: message.channel, messageID: message.id, reason: why))
-            } else {
-                actions.append(.init(kind: .skipped, channel: message.channel, messageID: message.id,
-                                     reason: "planned before Herald recorded which event planned it: left as it was"))
-            }
+            else { actions.append(unplannable(message, state: state, rule: rule, why: "planned before Herald recorded which event planned it")) }
         }
         for eventID in byEvent.keys.sorted() {
             let messages = byEvent[eventID] ?? []
             guard let event = try await store.event(id: eventID) else {
-                for m in messages {
-                    actions.append(.init(kind: gone(state, rule: rule, channel: m.channel) == nil ? .skipped : .cancelled, channel: m.channel,
-                                         messageID: m.id, reason: gone(state, rule: rule, channel: m.channel) ?? "its event \(eventID) no longer exists: left as it was"))
-                }
+                actions += messages.map { unplannable($0, state: state, rule: rule, why: "its event \(eventID) no longer exists") }
                 continue
             }
-            var contact: OutboxStore.EventContact?
-            var location: OutboxStore.EventLocation?
-            if let id = event.contactID { contact = try await store.eventContact(id) }
-            if let id = event.locationID { location = try await store.eventLocation(id) }
-            let zone = contact?.timeZone ?? location?.timeZone ?? context.defaultZone
-            let rules = try await store.matchingRules(event, zone: zone, only: rule)
-            var upcoming: String?
-            if rules.contains(where: \.isRecall), let contact {
-                upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: context.now)
-            }
-            let plan = EventPlan.make(event: event, rules: rules, contact: contact, location: location, planner: context.planner,
-                                      now: context.now, upcomingBooking: upcoming, replanning: true)
+            let plan = try await EventPlan.make(event: event, in: store, planner: context.planner, defaultZone: context.defaultZone,
+                                                now: context.now, only: rule, replanning: true)
             actions += reconcile(messages, plan: plan, rule: rule, state: state)
         }
         return actions
+    }
+
+    /// A pending message with no event to plan it from: cancelled if the rule alone rules it
+    /// out, else left as it was.
+    static func unplannable(_ m: OutboxStore.PlannedMessage, state: OutboxStore.RuleState?, rule: String, why: String) -> Action {
+        if let gone = gone(state, rule: rule, channel: m.channel) {
+            return .init(kind: .cancelled, channel: m.channel, messageID: m.id, reason: gone)
+        }
+        return .init(kind: .skipped, channel: m.channel, messageID: m.id, reason: "\(why): left as it was")
     }
 
     /// Matches the pending messages of one event with what the rule plans for it now.
@@ -135,7 +126,7 @@ public enum RuleReplan {
             switch action.kind {
             case .moved, .updated:
                 guard let id = action.messageID, let p = action.planned else { continue }
-                let done = try await store.replanMessage(id, rule: rule, recipient: p.recipient, sendAt: p.sendAt, eventAt: p.eventAt, sender: p.sender)
+                let done = try await store.replanMessage(id, rule: rule, recipient: p.recipient, sendAt: p.sendAt)
                 outcomes.append(.init(action: done ? action.kind.rawValue : "skipped", channel: action.channel, messageID: id,
                                       reason: done ? describe(action) : "no longer pending"))
             case .cancelled:

@@ -54,16 +54,7 @@ public final class EventExpander: Service, Sendable {
         let logger = context.logger
         return try await link.withDatabase { store in
             try await store.expandNextEvent { event in
-                let contact = try await event.contactID.asyncMap { try await store.eventContact($0) } ?? nil
-                let location = try await event.locationID.asyncMap { try await store.eventLocation($0) } ?? nil
-                let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
-                let rules = try await store.matchingRules(event, zone: zone)
-                var upcoming: String?
-                if rules.contains(where: \.isRecall), let contact {
-                    upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: now)
-                }
-                let plan = EventPlan.make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now,
-                                          upcomingBooking: upcoming)
+                let plan = try await EventPlan.make(event: event, in: store, planner: planner, defaultZone: defaultZone, now: now)
                 if let failure = plan.failure {
                     logger.error("event cannot be expanded", metadata: ["event": "\(event.id)", "error": "\(failure)"])
                     return ([], failure)
@@ -110,19 +101,12 @@ extension EventExpander {
                 let actions = try await RuleReplan.plan(rule: edit.rule, in: store, context: context, lock: true)
                 let outcomes = try await RuleReplan.apply(actions, rule: edit.rule, in: store)
                 var counts: Logger.Metadata = ["edit": "\(edit.id)", "rule": "\(edit.rule)", "changed": "\(edit.changed.joined(separator: ","))"]
-                for kind in ["moved", "updated", "cancelled", "created", "skipped"] {
+                for kind in RuleReplan.Action.Kind.allCases.map(\.rawValue) {
                     counts[kind] = "\(outcomes.filter { $0.action == kind }.count)"
                 }
                 logger.info("rule edit re-planned", metadata: counts)
                 return outcomes
             }
         }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

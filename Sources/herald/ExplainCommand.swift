@@ -34,14 +34,9 @@ struct Explain: AsyncParsableCommand {
         let store = OutboxStore(connection: connection, workerID: "explain")
         let found: (message: OutboxMessage, status: MessageStatus)?
         let history: OutboxStore.MessageHistory?
-        let pipeline: Pipeline
         do {
             found = try await store.message(id: id)
             history = try await store.messageHistory(id: id)
-            let catalog = TemplateCatalog(records: BuiltinTemplates.withReplies(try await store.templates()), partials: try await store.partials(),
-                                          defaultLocale: config.defaultLocale)
-            pipeline = Pipeline(catalog: catalog, planner: SchedulePlanner(policy: config.scheduling, records: try await store.locations()),
-                                smsMaxSegments: config.smsMaxSegments)
         } catch {
             throw fail("explain failed: \(error)")
         }
@@ -49,6 +44,16 @@ struct Explain: AsyncParsableCommand {
         if status != .pending {
             printHistory(id, history)
             return
+        }
+        // Only a pending message is planned: the templates and locations are read for it alone.
+        let pipeline: Pipeline
+        do {
+            let catalog = TemplateCatalog(records: BuiltinTemplates.withReplies(try await store.templates()), partials: try await store.partials(),
+                                          defaultLocale: config.defaultLocale)
+            pipeline = Pipeline(catalog: catalog, planner: SchedulePlanner(policy: config.scheduling, records: try await store.locations()),
+                                smsMaxSegments: config.smsMaxSegments)
+        } catch {
+            throw fail("explain failed: \(error)")
         }
 
         var json: [String: Any] = [
@@ -78,12 +83,9 @@ struct Explain: AsyncParsableCommand {
             line = explained(e)
             json["reason"] = reason
         }
-        json["recipient"] = history.recipient
-        json["recipient_source"] = history.recipientSource
-        json["priority"] = history.priority
-        if let origin = history.origin { json["origin"] = origin }
+        json.merge(Self.addressFields(history)) { _, new in new }
         print(line)
-        print("  to \(history.recipient) (\(history.recipientSource)); priority \(history.priority)\(history.origin.map { "; \($0)" } ?? "")")
+        print(Self.addressLine(history))
         if let last = history.lastError { print("  last: \(last)") }
         for attempt in history.attempts { print("  attempt \(attempt)") }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -96,21 +98,32 @@ struct Explain: AsyncParsableCommand {
         var summary = "message \(id) (\(h.status))"
         if let last = h.lastError { summary += ": \(last)" }
         print(summary)
-        print("  to \(h.recipient) (\(h.recipientSource)); priority \(h.priority)\(h.origin.map { "; \($0)" } ?? "")")
+        print(Self.addressLine(h))
         if let sent = h.sentAt { print("  sent \(sent)") }
         if let delivered = h.deliveredAt { print("  delivered \(delivered)") }
         if h.attempts.isEmpty { print("  no attempt: it never reached a driver") }
         for attempt in h.attempts { print("  attempt \(attempt)") }
         for receipt in h.receipts { print("  receipt \(receipt)") }
-        var json: [String: Any] = ["message": id, "status": h.status, "recipient": h.recipient, "recipient_source": h.recipientSource,
-                                   "priority": h.priority, "attempts": h.attempts, "receipts": h.receipts]
+        var json: [String: Any] = ["message": id, "status": h.status, "attempts": h.attempts, "receipts": h.receipts]
+        json.merge(Self.addressFields(h)) { _, new in new }
         json["reason"] = h.lastError
-        json["origin"] = h.origin
         json["sent_at"] = h.sentAt
         json["delivered_at"] = h.deliveredAt
         if let data = try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
             print(String(decoding: data, as: UTF8.self))
         }
+    }
+
+    /// `  to +34… (contact ana's phone, …); priority 1; rule …, from event 12`.
+    static func addressLine(_ h: OutboxStore.MessageHistory) -> String {
+        "  to \(h.recipient) (\(h.recipientSource)); priority \(h.priority)\(h.origin.map { "; \($0)" } ?? "")"
+    }
+
+    /// The same, for the JSON.
+    static func addressFields(_ h: OutboxStore.MessageHistory) -> [String: Any] {
+        var fields: [String: Any] = ["recipient": h.recipient, "recipient_source": h.recipientSource, "priority": h.priority]
+        fields["origin"] = h.origin
+        return fields
     }
 
     private func iso(_ date: Date) -> String {

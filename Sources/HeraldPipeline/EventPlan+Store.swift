@@ -1,0 +1,26 @@
+import Foundation
+import HeraldOutbox
+import HeraldScheduling
+
+extension EventPlan {
+    /// Reads what planning `event` needs (its contact, its location, the rules it matches in
+    /// the message's zone, and for a recall the contact's next booking) and plans it: the one
+    /// path shared by the expander and by re-planning after a rule edit. `only` restricts the
+    /// rules to one; `replanning` keeps a pending reminder whose time has passed. Call inside
+    /// the event's transaction (the zone is set for it only).
+    public static func make(event: OutboxStore.EventRow, in store: OutboxStore, planner: SchedulePlanner, defaultZone: String,
+                            now: Date, only: String? = nil, replanning: Bool = false) async throws -> EventPlan {
+        var contact: OutboxStore.EventContact?
+        var location: OutboxStore.EventLocation?
+        if let id = event.contactID { contact = try await store.eventContact(id) }
+        if let id = event.locationID { location = try await store.eventLocation(id) }
+        let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
+        let rules = try await store.matchingRules(event, zone: zone, only: only)
+        var upcoming: String?
+        if rules.contains(where: \.isRecall), let contact {
+            upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: now)
+        }
+        return make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now,
+                    upcomingBooking: upcoming, replanning: replanning)
+    }
+}
