@@ -1564,6 +1564,14 @@ SET search_path = pg_catalog, herald AS $$
            ELSE (SELECT CASE p_channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END FROM herald.contact c WHERE c.id = e.contact_id) END
 $$;
 
+-- The appointment's start a rule's message carries (its cutoff): none after the visit
+-- (`send_after`), and none for a start that is not a finite instant (the planner reads
+-- those as missing too).
+CREATE FUNCTION herald.rule_event_at(r herald.rule, e herald.event) RETURNS timestamptz LANGUAGE sql STABLE
+SET search_path = pg_catalog, herald AS $$
+    SELECT CASE WHEN r.send_after IS NULL AND isfinite(s.at) THEN s.at END FROM (SELECT herald.event_starts_at(e) AS at) s
+$$;
+
 -- The sender of a rule's message: the rule's, else the event's location's; NULL: the channel's.
 CREATE FUNCTION herald.rule_sender(r herald.rule, e herald.event, p_channel text) RETURNS text LANGUAGE sql STABLE
 SET search_path = pg_catalog, herald AS $$
@@ -1642,7 +1650,7 @@ BEGIN
                                 business_hours_only, urgent, location_id, subject_type, subject_id, contact_id, rule_name,
                                 sender, dedupe_key, priority, event_id, follows_contact)
     VALUES (p_channel, p_recipient, r.template, p_locale, p_time_zone, coalesce(p_data, '{}'), coalesce(p_send_at, now()),
-            r.postpone, CASE WHEN r.send_after IS NULL THEN herald.event_starts_at(e) END, r.business_hours_only, r.urgent,
+            r.postpone, herald.rule_event_at(r, e), r.business_hours_only, r.urgent,
             e.location_id, e.subject_type, e.subject_id, p_contact_id, r.name, herald.rule_sender(r, e, p_channel), p_dedupe_key,
             herald.rule_priority(r), e.id, p_contact_id IS NOT NULL AND p_channel IN ('sms', 'email'))
     RETURNING id INTO new_id;
@@ -1785,7 +1793,7 @@ BEGIN
            priority = CASE WHEN r.urgent THEN 3 ELSE herald.rule_priority(r) END,
            next_attempt_at = CASE WHEN coalesce(p_send_at, m.send_at) + r.postpone IS DISTINCT FROM m.send_at + m.postpone
                                   THEN coalesce(p_send_at, m.send_at) + r.postpone ELSE m.next_attempt_at END,
-           send_at = coalesce(p_send_at, m.send_at), event_at = CASE WHEN r.send_after IS NULL THEN herald.event_starts_at(e) END,
+           send_at = coalesce(p_send_at, m.send_at), event_at = herald.rule_event_at(r, e),
            recipient = p_recipient, sender = herald.rule_sender(r, e, m.channel), updated_at = now()
      WHERE m.id = p_message AND m.rule_name = p_rule AND m.status = 'pending' AND m.channel = ANY (r.channels);
     RETURN FOUND;

@@ -87,6 +87,25 @@ import Testing
         }
     }
 
+    /// A start of `infinity` is no instant: no reminder counts from it, and the confirmation
+    /// carries no start (the planner and the stored row agree), so it is sent.
+    @Test func anInfiniteStartPlansNoReminderAndAConfirmationWithoutAStart() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await record(db, "'appointment', 'A-1', 'created', starts_at => 'infinity', contact_id => 'ana', location_id => 'sol'")
+            try await record(db, "'appointment', 'A-1', 'status_changed', status => 'confirmed', contact_id => 'ana', location_id => 'sol'")
+            try await expand(db)
+            #expect(try await db.scalar("SELECT string_agg(DISTINCT state, ',') FROM herald.event") == "done")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE rule_name LIKE 'appointment.reminder%'") == "0")
+            #expect(try await db.scalar("""
+                SELECT string_agg(DISTINCT coalesce(event_at::text, 'none'), ',') FROM herald.message WHERE rule_name IN ('appointment.confirmation', 'appointment.approved')
+                """) == "none")
+            #expect(try await db.scalar("""
+                SELECT count(*) FROM herald.event_outcome WHERE rule_name = 'appointment.reminder.1d' AND reason = 'the event has no starts_at to count from'
+                """) == "4")
+        }
+    }
+
     @Test func aBookingTheBusinessDeclinesGetsTheDeclinedNoticeAndNothingElse() async throws {
         try await TestDatabase.with { db in
             try await events.setUp(db)
