@@ -29,8 +29,11 @@ import Testing
                 let replies = try await peer.send((0..<20).map { TwilioPeer.sms("SMQ\($0)", from: "+3460000\(1000 + $0)", "hola") },
                                                   concurrency: 4)
                 #expect(replies.allSatisfy { $0.status == 200 }, "\(replies.map(\.status))")
+                // Without the deadline each client would still be open when it gives up (20 s: nil).
+                // No upper bound tighter than that: a loaded CI machine can pause the process for
+                // seconds, and the counter below says which timeout closed them.
                 let closedAfter = try JSONDecoder().decode([Double?].self, from: try await slow.value)
-                #expect(closedAfter.allSatisfy { $0 != nil && $0! < 6 }, "closed after (s): \(closedAfter)")
+                #expect(closedAfter.allSatisfy { $0 != nil && $0! >= 1.5 }, "closed after (s): \(closedAfter)")
                 #expect(registry.emitToString().contains(#"herald_http_requests_total{endpoint="connection",result="request_timeout"} 20"#))
             }
         }
@@ -42,9 +45,10 @@ import Testing
         try await TestDatabase.with { db in
             try await withListener(db, configure: {
                 $0.idleTimeout = .seconds(1)
-                $0.requestTimeout = .seconds(8)
+                $0.requestTimeout = .seconds(120)
             }) { (_: HTTPListener, peer: TwilioPeer) async throws -> Void in
-                // Nothing more is sent for 30 s: only the server can end these connections.
+                // Nothing more is sent for 30 s and the clients give up at 20 s: only the idle
+                // timeout can end these connections in time (the request timeout is 120 s).
                 let job = try JSONEncoder().encode(SlowJob(port: peer.port, count: 20, every: 30, limit: 20))
                 let silent = Task { try await runPeerScriptInBackground("slow_clients.py", input: job) }
                 try await Task.sleep(for: .milliseconds(300))
@@ -52,7 +56,7 @@ import Testing
                                                   concurrency: 2)
                 #expect(replies.allSatisfy { $0.status == 200 }, "\(replies.map(\.status))")
                 let closedAfter = try JSONDecoder().decode([Double?].self, from: try await silent.value)
-                #expect(closedAfter.allSatisfy { $0 != nil && $0! < 5 }, "closed after (s): \(closedAfter)")
+                #expect(closedAfter.allSatisfy { $0 != nil }, "closed after (s): \(closedAfter)")
             }
         }
     }

@@ -4,8 +4,8 @@ import Testing
 
 /// Runs the independent Python counter (`Peers/sms_segments.py`, GSM 03.38 from the
 /// `gsm0338` package) over `texts`.
-func independentSegments(_ texts: [String]) throws -> [(String, Int, Int)] {
-    let data = try runPeerScript("sms_segments.py", input: try JSONEncoder().encode(texts))
+func independentSegments(_ texts: [String]) async throws -> [(String, Int, Int)] {
+    let data = try await runPeerScriptInBackground("sms_segments.py", input: try JSONEncoder().encode(texts))
     guard let rows = try JSONSerialization.jsonObject(with: data) as? [[Any]] else {
         throw TestSetupError("sms_segments.py printed no rows")
     }
@@ -71,7 +71,7 @@ func independentSegments(_ texts: [String]) throws -> [(String, Int, Int)] {
         #expect(s.description.hasPrefix("1 segment (UCS-2"))
     }
 
-    @Test func agreesWithAnIndependentGSM0338Implementation() throws {
+    @Test func agreesWithAnIndependentGSM0338Implementation() async throws {
         let alphabet: [Character] = Array("aZ09 .,:;!?@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¡ÄÖÑÜ§¿äöñüà\n\r€[]{}\\^~|\u{0C}") + ["á", "ç", "ê", "😀", "👍🏽", "’", "\u{202F}", "ß"]
         var texts: [String] = ["", "€", String(repeating: "€", count: 80), String(repeating: "€", count: 81),
                                String(repeating: "😀", count: 35), String(repeating: "😀", count: 36)]
@@ -86,7 +86,7 @@ func independentSegments(_ texts: [String]) throws -> [(String, Int, Int)] {
                 (weighted == 0 ? extensions : pool).randomElement(using: &rng)!
             }))
         }
-        let expected = try independentSegments(texts)
+        let expected = try await independentSegments(texts)
         var mismatches: [String] = []
         for (text, (encoding, units, count)) in zip(texts, expected) {
             let s = SMSSegments(text)
@@ -98,12 +98,12 @@ func independentSegments(_ texts: [String]) throws -> [(String, Int, Int)] {
         #expect(expected.count == texts.count)
     }
 
-    @Test func everyBasicAndExtensionCharacterIsCountedAsTheIndependentCodecDoes() throws {
+    @Test func everyBasicAndExtensionCharacterIsCountedAsTheIndependentCodecDoes() async throws {
         // All of Latin-1 and a few more: each character alone, and 161 of it.
         let scalars = (0x20...0x17F).compactMap(Unicode.Scalar.init) + [Unicode.Scalar(0x0A)!, Unicode.Scalar(0x0C)!, Unicode.Scalar(0x0D)!]
             + (0x391...0x3A9).compactMap(Unicode.Scalar.init) + [Unicode.Scalar(0x20AC)!]
         let texts = scalars.flatMap { [String(Character($0)), String(repeating: String(Character($0)), count: 161)] }
-        let expected = try independentSegments(texts)
+        let expected = try await independentSegments(texts)
         for (text, (encoding, units, count)) in zip(texts, expected) {
             let s = SMSSegments(text)
             #expect(s.encoding.rawValue == encoding && s.units == units && s.count == count,

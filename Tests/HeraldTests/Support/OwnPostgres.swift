@@ -25,12 +25,13 @@ final class OwnPostgres: Sendable {
         self.database = database
     }
 
+    /// Stops the server without waiting for `pg_ctl`: a deinit runs on the cooperative pool,
+    /// which the parallel suite shares, and the stop goes on by itself.
     deinit {
         let stop = Process()
         stop.executableURL = URL(fileURLWithPath: "/bin/bash")
         stop.arguments = ["-c", "source '\(Self.script)' && herald_pg_stop '\(directory.path)/pg'"]
         try? stop.run()
-        stop.waitUntilExit()
     }
 
     /// Stops the server (`pg_ctl -m fast`: open connections are cut).

@@ -1,7 +1,9 @@
 import Foundation
 
 /// Runs `Peers/<script>` with the test venv's Python, `input` on stdin; returns stdout.
-func runPeerScript(_ script: String, input: Data) throws -> Data {
+/// It blocks until the script exits: call it through ``runPeerScriptInBackground(_:input:)``
+/// from async code, so the two threads of the cooperative pool are never held by a wait.
+private func runPeerScript(_ script: String, input: Data) throws -> Data {
     guard let python = ProcessInfo.processInfo.environment["HERALD_TEST_PYTHON"] else {
         throw TestSetupError("HERALD_TEST_PYTHON is not set: run the tests with deploy/test (it makes a venv with the peers' packages)")
     }
@@ -29,6 +31,22 @@ func runPeerScriptInBackground(_ script: String, input: Data) async throws -> Da
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
             continuation.resume(with: Result { try runPeerScript(script, input: input) })
+        }
+    }
+}
+
+/// Runs `process` to its end on a thread of its own (never on the cooperative pool, which the
+/// whole parallel suite shares: a blocked wait there stalls every other test); returns its
+/// standard error and termination status.
+func runToEnd(_ process: Process) async throws -> (stderr: String, status: Int32) {
+    let err = Pipe()
+    process.standardError = err
+    try process.run()
+    return await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            continuation.resume(returning: (text, process.terminationStatus))
         }
     }
 }
