@@ -15,7 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
-        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
+        // Exact: FastTemplate mirrors this version's parser (RendererDifferentialTests checks it).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"4.0.0"),
@@ -35,7 +36,7 @@ let package = Package(
         // Value types shared by every module: messages, outcomes, backoff, durations, outside text.
         .target(name: "HeraldCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The TOML configuration file and its environment overrides.
-        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldPostgres", "HeraldInbound", "TOMLKit"], swiftSettings: strict),
+        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldPostgres", "HeraldInbound", "HeraldPipeline", "TOMLKit"], swiftSettings: strict),
         // All SQL: migrations (generated from sql/) and the outbox statements.
         .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldPostgres"], swiftSettings: strict),
         // The scheduling rules: postponement, quiet hours, business hours, cutoffs, time zones. Pure.

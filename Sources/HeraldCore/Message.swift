@@ -103,6 +103,9 @@ public struct RenderedMessage: Sendable, Equatable {
     public var unsubscribeURL: String?
     /// The sender to use instead of the channel's configured one (`herald.message.sender`).
     public var sender: String?
+    /// The instant it was rendered at (the rules' "now"): an email's `Date` header, so that
+    /// a preview at that instant is the same bytes as what was sent.
+    public var renderedAt: Date?
 
     public init(id: Int64, channel: Channel, recipient: String, template: String, locale: String, attempt: Int, subject: String?, body: String, html: String?,
                 segments: Int? = nil, templateVersion: Int? = nil) {

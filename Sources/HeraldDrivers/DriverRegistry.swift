@@ -129,3 +129,15 @@ extension DriverSection {
         return throughput
     }
 }
+
+extension DriverConfiguration {
+    /// The sender side of the channel's emails (`from`, and SMTP's `reply_to` and
+    /// `unsubscribe_url`), or nil for a driver that does not write email.
+    public var emailSender: EmailFormat.Sender? {
+        if let smtp = settings(as: SMTPDriver.Settings.self) {
+            return EmailFormat.Sender(from: smtp.from, replyTo: smtp.replyTo, unsubscribeURL: smtp.unsubscribeURL)
+        }
+        if let file = settings(as: FileDriver.Settings.self) { return EmailFormat.Sender(from: file.from) }
+        return nil
+    }
+}

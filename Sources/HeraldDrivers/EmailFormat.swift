@@ -1,12 +1,81 @@
 import Foundation
 import HeraldCore
 
-/// Builds RFC 5322 messages (for the file driver; the SMTP driver uses libcurl's MIME API).
+/// Builds RFC 5322 messages: the headers both email drivers send, and the whole message the
+/// file driver writes (the SMTP driver hands the same headers to libcurl's MIME API).
 public enum EmailFormat {
-    /// A globally unique Message-ID for this attempt.
-    public static func messageID(for message: RenderedMessage, host: String = ProcessInfo.processInfo.hostName) -> String {
-        let domain = host.isEmpty || host.contains(" ") ? "herald.localhost" : host
-        return "<herald.\(message.id).\(message.attempt).\(UUID().uuidString.lowercased().prefix(8))@\(domain)>"
+    /// The Message-ID of this attempt at `domain`: `<herald.ID.ATTEMPT.HASH@domain>`, the hash
+    /// over the recipient, the template and the instant of rendering (to the millisecond),
+    /// so that it is unique per attempt and a preview at that instant prints the same one.
+    public static func messageID(for message: RenderedMessage, domain: String) -> String {
+        let host = domain.isEmpty || domain.contains(where: { $0 == " " || $0 == ">" || $0 == "<" }) ? "herald.localhost" : domain
+        return "<herald.\(message.id).\(message.attempt).\(stamp(message))@\(host)>"
+    }
+
+    /// 16 hex digits (FNV-1a, 64 bits) over what identifies one rendering of one attempt.
+    static func stamp(_ message: RenderedMessage) -> String {
+        let millis = Int64(clampingFloor: (message.renderedAt ?? Date(timeIntervalSince1970: 0)).timeIntervalSince1970 * 1000)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(message.id).\(message.attempt).\(message.recipient).\(message.template).\(millis)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// The sender side of an email, as its channel is configured.
+    public struct Sender: Sendable, Equatable {
+        /// `From:` unless the message names its own sender (a rule's or location's `email_from`).
+        public var from: String
+        public var replyTo: String?
+        /// The channel's one-click unsubscribe target, for messages without their own link.
+        public var unsubscribeURL: String?
+
+        public init(from: String, replyTo: String? = nil, unsubscribeURL: String? = nil) {
+            self.from = from
+            self.replyTo = replyTo
+            self.unsubscribeURL = unsubscribeURL
+        }
+    }
+
+    /// The header lines of an email, whichever driver carries it (SMTP hands them to
+    /// libcurl, the file driver writes them): `From` (the message's sender, else the
+    /// channel's), `To`, `Subject`, `Date` (when it was rendered), `Message-ID` (at the
+    /// sender's domain), `Reply-To`, and `List-Unsubscribe` with `List-Unsubscribe-Post`
+    /// (RFC 8058). Fails (permanently) when an address is not one.
+    public static func headers(for message: RenderedMessage, sender: Sender) -> Result<Headers, DeliveryError> {
+        let to: Recipients.Mailbox
+        switch Recipients.mailbox(message.recipient) {
+        case .success(let m): to = m
+        case .failure(let e): return .failure(.permanent(e.reason))
+        }
+        let from: Recipients.Mailbox
+        switch Recipients.mailbox(message.sender ?? sender.from) {
+        case .success(let m): from = m
+        case .failure(let e): return .failure(.permanent(message.sender == nil ? "channel from \(e.reason)" : "sender \(e.reason)"))
+        }
+        let messageID = messageID(for: message, domain: String(from.address.split(separator: "@").last ?? ""))
+        var lines = [
+            "From: \(from.header)",
+            "To: \(to.header)",
+            "Subject: \(encodeHeader(message.subject ?? ""))",
+            "Date: \(date(message.renderedAt ?? Date()))",
+            "Message-ID: \(messageID)",
+        ]
+        if let replyTo = sender.replyTo { lines.append("Reply-To: \(replyTo)") }
+        if let url = message.unsubscribeURL ?? sender.unsubscribeURL {
+            lines.append("List-Unsubscribe: <\(url)>")
+            lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        }
+        return .success(Headers(lines: lines, messageID: messageID, from: from, to: to))
+    }
+
+    /// An email's header lines and the addresses they name.
+    public struct Headers: Sendable {
+        public var lines: [String]
+        public var messageID: String
+        public var from: Recipients.Mailbox
+        public var to: Recipients.Mailbox
     }
 
     /// RFC 2047 encoded-word for a header value that is not plain ASCII.
@@ -28,11 +97,6 @@ public enum EmailFormat {
         return words.joined(separator: "\r\n ")
     }
 
-    /// `Name <addr>` with only the display name encoded (an encoded-word may not hold the address).
-    static func mailboxHeader(_ text: String) -> String {
-        (try? Recipients.mailbox(text).get())?.header ?? encodeHeader(text)
-    }
-
     /// RFC 5322 date, e.g. `Tue, 10 May 2026 13:00:00 +0000`.
     public static func date(_ date: Date) -> String {
         let f = DateFormatter()
@@ -42,21 +106,23 @@ public enum EmailFormat {
         return f.string(from: date)
     }
 
-    /// The whole message with CRLF line ends: text only, or multipart/alternative (text, then HTML).
-    public static func render(_ message: RenderedMessage, from: String, messageID: String, date: Date) -> String {
-        var lines = [
-            "From: \(mailboxHeader(from))",
-            "To: \(mailboxHeader(message.recipient))",
-            "Subject: \(encodeHeader(message.subject ?? ""))",
-            "Date: \(Self.date(date))",
-            "Message-ID: \(messageID)",
-            "MIME-Version: 1.0",
-        ]
+    /// The whole message with CRLF line ends, as the SMTP driver's server receives it: the
+    /// ``headers(for:sender:)``, then text only or multipart/alternative (text, then HTML).
+    public static func render(_ message: RenderedMessage, sender: Sender) -> Result<(text: String, messageID: String), DeliveryError> {
+        headers(for: message, sender: sender).map { headers in
+            (render(message, headers: headers.lines), headers.messageID)
+        }
+    }
+
+    static func render(_ message: RenderedMessage, headers: [String]) -> String {
+        var lines = headers + ["MIME-Version: 1.0"]
         func crlf(_ s: String) -> String {
             s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
         }
         if let html = message.html {
-            let boundary = "herald-\(message.id)-\(UUID().uuidString.prefix(8))"
+            // Stable (a preview prints the same bytes), and never a line of either part.
+            var boundary = "herald-\(message.id)-\(stamp(message))"
+            while message.body.contains(boundary) || html.contains(boundary) { boundary += "-\(boundary.count)" }
             lines.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
             lines.append("")
             lines.append("--\(boundary)")

@@ -15,7 +15,7 @@ public struct FileDriver: Driver {
     let from: String
     let delay: Duration
 
-    public init(directory: URL, from: String = "Herald <herald@localhost>", delay: Duration = .zero) {
+    public init(directory: URL, from: String = "Herald <herald@herald.localhost>", delay: Duration = .zero) {
         self.writer = FileWriter(directory: directory)
         self.from = from
         self.delay = delay
@@ -23,23 +23,48 @@ public struct FileDriver: Driver {
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
         if delay > .zero { try await Task.sleep(for: delay) }
+        let document: Document
+        switch Self.document(for: message, sender: EmailFormat.Sender(from: from)) {
+        case .success(let d): document = d
+        case .failure(let e): throw e
+        }
+        try await writer.write(document.data, channel: message.channel.rawValue, name: document.name)
+        return DeliveryReceipt(providerMessageID: document.providerMessageID)
+    }
+
+    /// One file of the outbox.
+    public struct Document: Sendable {
+        /// `ID-ATTEMPT.eml` or `ID-ATTEMPT.json`, under the channel's folder.
+        public var name: String
+        public var data: Data
+        /// The email's Message-ID, or `channel/name`.
+        public var providerMessageID: String
+    }
+
+    /// What the driver writes for `message`: email as the whole RFC 5322 message the SMTP
+    /// driver would send (same headers), SMS and webhook as a JSON document.
+    /// `herald templates preview --message` prints exactly this.
+    public static func document(for message: RenderedMessage, sender: EmailFormat.Sender) -> Result<Document, DeliveryError> {
         let base = "\(message.id)-\(message.attempt)"
         switch message.channel {
         case .email:
-            let messageID = EmailFormat.messageID(for: message)
-            let text = EmailFormat.render(message, from: from, messageID: messageID, date: Date())
-            try await writer.write(Data(text.utf8), channel: message.channel.rawValue, name: "\(base).eml")
-            return DeliveryReceipt(providerMessageID: messageID)
+            return EmailFormat.render(message, sender: sender).map { text, messageID in
+                Document(name: "\(base).eml", data: Data(text.utf8), providerMessageID: messageID)
+            }
         case .sms, .webhook:
             var document: [String: String] = [
                 "id": String(message.id), "to": message.recipient, "template": message.template,
                 "locale": message.locale, "body": message.body, "attempt": String(message.attempt),
             ]
             if let subject = message.subject { document["subject"] = subject }
-            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            let file = "\(base).json"
-            try await writer.write(data, channel: message.channel.rawValue, name: file)
-            return DeliveryReceipt(providerMessageID: "\(message.channel.rawValue)/\(file)")
+            if let sender = message.sender { document["from"] = sender }
+            do {
+                let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                let name = "\(base).json"
+                return .success(Document(name: name, data: data, providerMessageID: "\(message.channel.rawValue)/\(name)"))
+            } catch {
+                return .failure(.permanent("cannot write the message as JSON: \(error)"))
+            }
         }
     }
 }
@@ -79,7 +104,7 @@ extension FileDriver: ConfigurableDriver {
         public var from: String
         public var delay: Duration
 
-        public init(directory: String = "/var/lib/herald/outbox", from: String = "Herald <herald@localhost>", delay: Duration = .zero) {
+        public init(directory: String = "/var/lib/herald/outbox", from: String = "Herald <herald@herald.localhost>", delay: Duration = .zero) {
             self.directory = directory
             self.from = from
             self.delay = delay

@@ -49,12 +49,14 @@ public struct SMTPDriver: Driver {
     public let name = "smtp"
     let settings: Settings
     let transport: Transport
-    let from: Recipients.Mailbox
+    /// `from`, `reply_to` and `unsubscribe_url`, as every email's headers use them.
+    let sender: EmailFormat.Sender
 
     /// Fails when `from` is not an address.
     public init(_ settings: Settings) throws {
         self.settings = settings
-        self.from = try Recipients.mailbox(settings.from).get()
+        _ = try Recipients.mailbox(settings.from).get()
+        self.sender = EmailFormat.Sender(from: settings.from, replyTo: settings.replyTo, unsubscribeURL: settings.unsubscribeURL)
         self.transport = Transport(name: "herald-smtp", throughput: settings.throughput, reuse: settings.reuseConnections)
     }
 
@@ -62,40 +64,17 @@ public struct SMTPDriver: Driver {
     public var waitsBeforeSending: Bool { true }
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
-        let to: Recipients.Mailbox
-        switch Recipients.mailbox(message.recipient) {
-        case .success(let m): to = m
-        case .failure(let e): throw DeliveryError.permanent(e.reason)
-        }
-        // A rule's or location's sender (email_from) replaces the channel's `from`.
-        let sender: Recipients.Mailbox
-        if let override = message.sender {
-            switch Recipients.mailbox(override) {
-            case .success(let m): sender = m
-            case .failure(let e): throw DeliveryError.permanent("sender \(e.reason)")
-            }
-        } else {
-            sender = from
-        }
-        let messageID = EmailFormat.messageID(for: message, host: String(sender.address.split(separator: "@").last ?? "herald.localhost"))
-        var headers = [
-            "From: \(sender.header)",
-            "To: \(to.header)",
-            "Subject: \(EmailFormat.encodeHeader(message.subject ?? ""))",
-            "Date: \(EmailFormat.date(Date()))",
-            "Message-ID: \(messageID)",
-        ]
-        if let replyTo = settings.replyTo { headers.append("Reply-To: \(replyTo)") }
-        if let url = message.unsubscribeURL ?? settings.unsubscribeURL {
-            headers.append("List-Unsubscribe: <\(url)>")
-            headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        let headers: EmailFormat.Headers
+        switch EmailFormat.headers(for: message, sender: sender) {
+        case .success(let h): headers = h
+        case .failure(let e): throw e
         }
         let mail = MailTransfer(url: settings.url, tls: settings.tls, username: settings.username, password: settings.password,
-                                envelopeFrom: settings.envelopeFrom ?? sender.address, recipients: [to.address],
-                                headers: headers, text: message.body, html: message.html)
+                                envelopeFrom: settings.envelopeFrom ?? headers.from.address, recipients: [headers.to.address],
+                                headers: headers.lines, text: message.body, html: message.html)
         do {
             let reply = try await transport.run { try await $0.send(mail, cancellation: $1) }
-            return DeliveryReceipt(providerMessageID: messageID, responseCode: String(reply))
+            return DeliveryReceipt(providerMessageID: headers.messageID, responseCode: String(reply))
         } catch let error as CurlError {
             throw Self.classify(error)
         }

@@ -5,36 +5,44 @@ import HeraldRender
 import HeraldScheduling
 
 /// One message through Herald's rules at one instant, with no I/O: the scheduling rules,
-/// then rendering. The worker acts on its ``Decision``; `herald explain` prints it;
-/// `herald templates preview` and `herald send-test` use its rendering step
-/// (``render(_:at:)``). None of them repeats a step of it.
+/// then rendering, links included (answer links, reply text, the email's unsubscribe link).
+/// The worker acts on its ``Decision``; `herald explain` prints it; `herald templates
+/// preview` and `herald send-test` use its rendering step (``render(_:at:)``). None of them
+/// repeats a step of it, and all build it the same way: ``load(_:settings:)``.
 public struct Pipeline: Sendable {
     public let catalog: TemplateCatalog
     public let planner: SchedulePlanner
     /// `[render] sms_max_segments` (nil: no limit).
     public let smsMaxSegments: Int?
-    /// Signs the answer links of messages with a subject (nil: the listener is off, and
-    /// templates see only the links the host wrote).
-    public let answers: Answers?
-    private let renderer = Renderer()
+    /// The links Herald signs (nil: the listener is off, and templates see only the links
+    /// the host wrote; emails carry the SMTP channel's own `unsubscribe_url`, if any).
+    public let links: Links?
+    let renderer: Renderer
 
-    /// How clients answer reminders: the links' signer, and whether SMS replies answer.
-    public struct Answers: Sendable {
-        public var links: AnswerLinks
-        /// Whether replies `1`/`2` answer (the listener receives Twilio's inbound SMS).
+    /// The links Herald signs into what it sends, all with the key of `[http]`.
+    public struct Links: Sendable {
+        /// Answer links (`confirm_url`, `cancel_url`, `manage_url`) of messages with a subject.
+        public var answers: AnswerLinks
+        /// Each email's one-click unsubscribe link (`List-Unsubscribe`, RFC 8058).
+        public var unsubscribe: UnsubscribeLinks
+        /// Whether replies `1`/`2` answer (the listener verifies Twilio's inbound SMS).
         public var byReply: Bool
 
-        public init(links: AnswerLinks, byReply: Bool) {
-            self.links = links
+        public init(answers: AnswerLinks, unsubscribe: UnsubscribeLinks, byReply: Bool) {
+            self.answers = answers
+            self.unsubscribe = unsubscribe
             self.byReply = byReply
         }
     }
 
-    public init(catalog: TemplateCatalog, planner: SchedulePlanner, smsMaxSegments: Int?, answers: Answers? = nil) {
+    /// Prefer ``load(_:settings:)``, which every command and the daemon use; this is for
+    /// tests of the pipeline alone.
+    public init(catalog: TemplateCatalog, planner: SchedulePlanner, smsMaxSegments: Int?, links: Links? = nil, renderer: Renderer = Renderer()) {
         self.catalog = catalog
         self.planner = planner
         self.smsMaxSegments = smsMaxSegments
-        self.answers = answers
+        self.links = links
+        self.renderer = renderer
     }
 
     /// What becomes of a claimed message.
@@ -92,15 +100,23 @@ public struct Pipeline: Sendable {
 
     private func render(_ message: OutboxMessage, channel: Channel, timeZone: String, at now: Date) -> Result<RenderedMessage, PipelineFailure> {
         var context = planner.renderContext(for: message, timeZone: timeZone, now: now, smsMaxSegments: smsMaxSegments)
-        if let answers, let subject = message.subject {
+        if let links, let subject = message.subject {
             // Signed only if the template prints them.
-            let (links, id, eventAt) = (answers.links, message.id, message.schedule.eventAt)
+            let (answers, id, eventAt) = (links.answers, message.id, message.schedule.eventAt)
             for (name, action) in AnswerLinks.variables {
-                context.lazyDefaults[name] = { links.url(action, messageID: id, subjectType: subject.type, subjectID: subject.id, eventAt: eventAt, now: now) }
+                context.lazyDefaults[name] = { answers.url(action, messageID: id, subjectType: subject.type, subjectID: subject.id, eventAt: eventAt, now: now) }
             }
-            context.defaults["answer_by_reply"] = .bool(answers.byReply && channel == .sms)
+            context.defaults["answer_by_reply"] = .bool(links.byReply && channel == .sms)
         }
         return renderer.render(message, channel: channel, catalog: catalog, context: context)
+            .map { rendered in
+                var rendered = rendered
+                rendered.renderedAt = now
+                if channel == .email, let links {
+                    rendered.unsubscribeURL = links.unsubscribe.url(messageID: message.id, channel: .email, recipient: message.recipient)
+                }
+                return rendered
+            }
             .mapError { PipelineFailure($0.description, rendered: $0.rendered) }
     }
 }

@@ -127,17 +127,32 @@ public struct Renderer: Sendable {
 
     /// Renders `message` for `channel` with the catalog's template.
     public func render(_ message: OutboxMessage, channel: Channel, catalog: TemplateCatalog, context: RenderContext) -> Result<RenderedMessage, RenderError> {
+        Self.data(of: message).flatMap { data in
+            catalog.lookup(key: message.template, channel: channel.rawValue, locale: message.locale).flatMap { template in
+                render(message, data: data, channel: channel, template: template, context: context)
+            }
+        }
+    }
+
+    /// Renders `message` with `template` itself (the catalog's check of its own templates).
+    func render(_ message: OutboxMessage, channel: Channel, template: CompiledTemplate, context: RenderContext) -> Result<RenderedMessage, RenderError> {
+        Self.data(of: message).flatMap { render(message, data: $0, channel: channel, template: template, context: context) }
+    }
+
+    /// The message's data: a JSON object, or why not.
+    private static func data(of message: OutboxMessage) -> Result<[String: JSONValue], RenderError> {
         guard let parsed = try? JSONValue.parse(message.data) else {
             return .failure(.badData("data is not valid JSON"))
         }
-        guard case .object(var data) = parsed else {
+        guard case .object(let data) = parsed else {
             return .failure(.badData("data must be a JSON object of template variables, got a JSON \(parsed.typeName)"))
         }
-        let template: CompiledTemplate
-        switch catalog.lookup(key: message.template, channel: channel.rawValue, locale: message.locale) {
-        case .success(let t): template = t
-        case .failure(let e): return .failure(e)
-        }
+        return .success(data)
+    }
+
+    private func render(_ message: OutboxMessage, data: [String: JSONValue], channel: Channel, template: CompiledTemplate,
+                        context: RenderContext) -> Result<RenderedMessage, RenderError> {
+        var data = data
         guard let zone = Zone(context.timeZone) else {
             return .failure(.badData("unknown time zone \"\(context.timeZone)\""))
         }

@@ -22,8 +22,9 @@ public struct CompiledTemplate: Sendable {
 /// `{{^name}}` sections: absent means "skip this part", not a missing variable.
 struct CompiledPart: Sendable {
     let template: MustacheTemplate
-    /// The same part for Herald's own renderer, when it uses only what that supports.
-    let fast: FastTemplate?
+    /// The same part for Herald's own renderer, when it uses only what that supports (and,
+    /// once the catalog is checked, renders its template's sample data as swift-mustache does).
+    var fast: FastTemplate?
     let sections: Set<String>
 
     init(_ source: String, contentType: String?) throws {
@@ -44,14 +45,14 @@ struct CompiledPart: Sendable {
 /// as they are); email HTML escapes values; a webhook body is a JSON document whose
 /// values are escaped for a JSON string.
 public struct TemplateCatalog: Sendable {
-    private var compiled: [String: CompiledTemplate] = [:]
+    var compiled: [String: CompiledTemplate] = [:]
     private var broken: [String: String] = [:]
     private var partials: [String: String] = [:]
     /// The locale used when neither the message's locale nor its language has a template.
     public let defaultLocale: String
     /// Answers of ``lookup(key:channel:locale:)`` already given (a drain asks the same few
     /// questions thousands of times); shared by copies of this catalog, which never changes.
-    private let answered = LookupMemo()
+    var answered = LookupMemo()
 
     public init(records: [TemplateRecord], partials: [PartialRecord] = [], defaultLocale: String) {
         JSONStringContentType.registerOnce()

@@ -27,8 +27,8 @@ public actor ClaimService: Service {
     let logger: Logger
     let channelNames: [String]
 
-    private var catalog: TemplateCatalog
-    private var planner: SchedulePlanner
+    /// The rules and templates as loaded now (``Pipeline/load(_:settings:now:)``).
+    private var pipeline: Pipeline
     /// Claimed messages not started yet, last to start at the front (a claim runs ahead
     /// of free delivery slots, so batch size and concurrency are independent).
     var ready: [OutboxMessage] = []
@@ -54,8 +54,7 @@ public actor ClaimService: Service {
         self.writer = writer
         self.dispatcher = Dispatcher(drivers: drivers, context: context, main: links.main, gate: gate)
         self.channelNames = drivers.keys.map(\.rawValue).sorted()
-        self.catalog = TemplateCatalog(records: [], defaultLocale: context.settings.defaultLocale)
-        self.planner = SchedulePlanner(policy: context.settings.scheduling, records: [])
+        self.pipeline = Pipeline.load(PipelineRows(templates: []), settings: context.settings.pipeline).pipeline
     }
 
     var main: DatabaseLink { links.main }
@@ -119,18 +118,23 @@ public actor ClaimService: Service {
 
     private func reloadTemplates() async throws {
         context.hints.withLock { $0.templatesDirty = false }
-        let records = try await main.withDatabase { try await $0.templates() }
-        let partials = try await main.withDatabase { try await $0.partials() }
-        catalog = TemplateCatalog(records: BuiltinTemplates.withReplies(records), partials: partials, defaultLocale: settings.defaultLocale)
-        for problem in catalog.problems {
+        let rows = try await main.withDatabase { try await PipelineRows.read(from: $0) }
+        let loaded = Pipeline.load(rows, settings: settings.pipeline, now: context.now)
+        pipeline = loaded.pipeline
+        for problem in loaded.templateProblems {
             logger.error("template cannot be used; its messages will fail", metadata: ["error": "\(problem)"])
         }
-        let locations = try await main.withDatabase { try await $0.locations() }
-        planner = SchedulePlanner(policy: settings.scheduling, records: locations)
-        for (id, reason) in planner.invalidLocations.sorted(by: { $0.key < $1.key }) {
+        for (id, reason) in loaded.invalidLocations.sorted(by: { $0.key < $1.key }) {
             logger.error("location cannot be used; its messages will fail", metadata: ["location": "\(id)", "error": "\(reason)"])
         }
-        logger.debug("templates and locations loaded", metadata: ["templates": "\(catalog.count)", "locations": "\(locations.count)"])
+        for check in loaded.renderChecks where check.fallsBack {
+            context.metrics.renderFallback(reason: check.outcome.rawValue)
+            if check.outcome == .mismatch {
+                logger.warning("Herald's renderer disagrees with swift-mustache on this template's sample data; swift-mustache renders it",
+                               metadata: ["template": "\(check.template)", "detail": "\(check.detail ?? "")"])
+            }
+        }
+        logger.debug("templates and locations loaded", metadata: ["templates": "\(pipeline.catalog.count)", "locations": "\(rows.locations.count)"])
     }
 
     // MARK: Claim loop
@@ -213,7 +217,7 @@ public actor ClaimService: Service {
     /// Starts claimed messages while delivery slots are free.
     private func startReady(group: inout DiscardingTaskGroup) {
         guard !ready.isEmpty else { return }
-        let pipeline = currentPipeline
+        let pipeline = self.pipeline
         while delivering < settings.concurrency, let message = nextStartable() {
             delivering += 1
             let checkedAt = readyCheckedAt
@@ -233,11 +237,6 @@ public actor ClaimService: Service {
         return nil
     }
 
-    /// The rules and templates as loaded now.
-    private var currentPipeline: Pipeline {
-        Pipeline(catalog: catalog, planner: planner, smsMaxSegments: settings.smsMaxSegments, answers: settings.answers)
-    }
-
     /// One delivery slot: delivers claimed messages one after another while some are
     /// ready, handing each outcome to the writer without waiting for it to be written
     /// (one hop to this actor per message, no wake-up of the claim loop).
@@ -252,7 +251,7 @@ public actor ClaimService: Service {
     /// The slot's next message, or nil (the slot is freed).
     private func next() -> Work? {
         if !context.stopRequested, let message = nextStartable() {
-            return Work(message: message, pipeline: currentPipeline, checkedAt: readyCheckedAt)
+            return Work(message: message, pipeline: pipeline, checkedAt: readyCheckedAt)
         }
         delivering -= 1
         context.capacityFreed()

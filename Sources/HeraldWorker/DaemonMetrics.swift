@@ -57,4 +57,11 @@ public struct DaemonMetrics: Sendable {
     func optOut(channel: String, source: String) {
         Counter(label: "herald_opt_outs_total", dimensions: [("channel", channel), ("source", source)], factory: factory).increment()
     }
+
+    /// `herald_render_fallback_total{reason}`: templates left to swift-mustache at a catalog
+    /// load (`unsupported`: Herald's renderer does not compile them; `mismatch`: the two
+    /// renderers disagreed on the sample data).
+    func renderFallback(reason: String) {
+        Counter(label: "herald_render_fallback_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
 }

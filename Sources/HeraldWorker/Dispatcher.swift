@@ -87,7 +87,7 @@ struct Dispatcher: Sendable {
         if let channel = Channel(rawValue: message.channel), drivers[channel] == nil {
             return .failed(.permanent("no driver configured for channel \(channel.rawValue)"))
         }
-        var rendered: RenderedMessage
+        let rendered: RenderedMessage
         let renderStart = ContinuousClock.now
         let decision = pipeline.decide(message, at: context.now)
         context.metrics.observe(.render, since: renderStart)
@@ -107,9 +107,6 @@ struct Dispatcher: Sendable {
         }
         guard let driver = drivers[rendered.channel] else {
             return .failed(.permanent("no driver configured for channel \(rendered.channel.rawValue)"))
-        }
-        if rendered.channel == .email, let links = context.settings.unsubscribeLinks {
-            rendered.unsubscribeURL = links.url(messageID: message.id, channel: .email, recipient: message.recipient)
         }
         // The last look: taken by the driver once it no longer waits (rate limit, a free
         // connection), or here just before the call.

@@ -19,9 +19,18 @@ public struct WorkerSettings: Sendable {
     public var backoff: Backoff
     /// What follows a failed attempt (``backoff`` and ``maxAttempts`` as one value).
     public var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
-    public var defaultLocale: String
+    /// The scheduling rules, rendering limits and links every message goes through (the
+    /// same value `explain` and `templates preview` build from the configuration).
+    public var pipeline: PipelineSettings
+    public var defaultLocale: String {
+        get { pipeline.defaultLocale }
+        set { pipeline.defaultLocale = newValue }
+    }
     /// An SMS rendering to more segments than this fails (nil: no limit).
-    public var smsMaxSegments: Int? = 3
+    public var smsMaxSegments: Int? {
+        get { pipeline.smsMaxSegments }
+        set { pipeline.smsMaxSegments = newValue }
+    }
     /// Finished messages older than this are deleted every `pruneInterval`, `pruneBatch` rows at a time (nil: never).
     public var retention: Duration?
     public var pruneBatch = 1000
@@ -33,16 +42,13 @@ public struct WorkerSettings: Sendable {
     /// The longest any of the worker's statements may run (PostgreSQL's `statement_timeout`),
     /// so a stuck server cannot block the claim loop until the watchdog kills it (nil: the server's).
     public var statementTimeout: Duration? = .seconds(60)
-    /// Signs each email's one-click unsubscribe link (`[http] public_url` and the link key);
-    /// nil: the SMTP channel's own `unsubscribe_url`, if any.
-    public var unsubscribeLinks: UnsubscribeLinks?
-    /// Signs the answer links (`confirm_url`, `cancel_url`, `manage_url`) of messages with a
-    /// subject; nil when the listener is off.
-    public var answers: Pipeline.Answers?
     /// Keyword lists and Herald's answers to them (`[replies]`).
     public var replies = ReplySettings()
     /// Quiet hours, time zones and the minimum lead.
-    public var scheduling: SchedulingPolicy
+    public var scheduling: SchedulingPolicy {
+        get { pipeline.scheduling }
+        set { pipeline.scheduling = newValue }
+    }
     /// An injected clock (tests): replaces the database's `now()` for "is it due" and
     /// the system clock for the rules. Nil: real time.
     public var clock: (@Sendable () -> Date)?
@@ -52,7 +58,7 @@ public struct WorkerSettings: Sendable {
                 maxAttempts: Int = 5, backoff: Backoff = Backoff(base: .seconds(30), cap: .seconds(3600)),
                 defaultLocale: String = "en", exitWhenIdle: Bool = false,
                 scheduling: SchedulingPolicy = SchedulingPolicy(), clock: (@Sendable () -> Date)? = nil) {
-        self.scheduling = scheduling
+        self.pipeline = PipelineSettings(scheduling: scheduling, defaultLocale: defaultLocale)
         self.clock = clock
         self.workerID = workerID
         self.concurrency = concurrency
@@ -63,7 +69,6 @@ public struct WorkerSettings: Sendable {
         self.listen = listen
         self.maxAttempts = maxAttempts
         self.backoff = backoff
-        self.defaultLocale = defaultLocale
         self.exitWhenIdle = exitWhenIdle
     }
 }

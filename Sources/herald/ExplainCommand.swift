@@ -46,15 +46,7 @@ struct Explain: AsyncParsableCommand {
             return
         }
         // Only a pending message is planned: the templates and locations are read for it alone.
-        let pipeline: Pipeline
-        do {
-            let catalog = TemplateCatalog(records: BuiltinTemplates.withReplies(try await store.templates()), partials: try await store.partials(),
-                                          defaultLocale: config.defaultLocale)
-            pipeline = Pipeline(catalog: catalog, planner: SchedulePlanner(policy: config.scheduling, records: try await store.locations()),
-                                smsMaxSegments: config.smsMaxSegments)
-        } catch {
-            throw fail("explain failed: \(error)")
-        }
+        let pipeline = try await loadPipeline(config, store: store, now: instant)
 
         var json: [String: Any] = [
             "message": id, "status": status.rawValue, "channel": message.channel, "at": iso(instant),

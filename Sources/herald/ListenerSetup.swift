@@ -13,9 +13,8 @@ import Prometheus
 struct ListenerSetup {
     let listener: HTTPListener
     let factory: PrometheusMetricsFactory
-    let links: UnsubscribeLinks
-    /// Signs clients' answer links; replies answer when Twilio's inbound SMS can be verified.
-    let answers: Pipeline.Answers
+    /// The key links are signed with (``Configuration/pipelineSettings(linkKey:)``).
+    let key: [UInt8]
 
     /// Nil when the listener is off.
     init?(config: Configuration, logger: Logger) async throws {
@@ -23,11 +22,9 @@ struct ListenerSetup {
         if config.http.twilioAuthToken == nil {
             logger.warning("no Twilio auth token (http.twilio_auth_token_file or the credential twilio-auth-token): Twilio webhooks will be refused with 403")
         }
-        let key = try await Self.linkKey(config)
+        key = try await Self.linkKey(config)
         let registry = PrometheusCollectorRegistry()
         factory = MetricsExporter.makeFactory(registry: registry)
-        links = UnsubscribeLinks(publicURL: publicURL, key: key)
-        answers = Pipeline.Answers(links: AnswerLinks(publicURL: publicURL, key: key), byReply: config.http.twilioAuthToken != nil)
         try Self.checkDescriptors(config)
         var settings = ListenerSettings(host: host, port: config.http.port, publicURL: publicURL,
                                         twilioAuthToken: config.http.twilioAuthToken, maxBodyBytes: config.http.maxBodyBytes)

@@ -31,10 +31,10 @@ struct Run: AsyncParsableCommand {
         settings.idleHorizon = horizon
         var metrics = DaemonMetrics()
         var extra: [any Service] = []
-        if let listen = try await ListenerSetup(config: config, logger: logger) {
+        let listen = try await ListenerSetup(config: config, logger: logger)
+        settings.pipeline = config.pipelineSettings(linkKey: listen?.key)
+        if let listen {
             metrics = DaemonMetrics(factory: listen.factory)
-            settings.unsubscribeLinks = listen.links
-            settings.answers = listen.answers
             extra.append(listen.listener)
         }
         let worker = Worker(databaseURL: config.database.url, settings: settings,

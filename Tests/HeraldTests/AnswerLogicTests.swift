@@ -99,7 +99,8 @@ import Testing
         let sms = TemplateRecord(key: "r", channel: "sms", locale: "en", subject: nil, body: "{{#answer_by_reply}}Reply 1{{/answer_by_reply}}", html: nil)
         let pipeline = Pipeline(catalog: TemplateCatalog(records: [email, sms], defaultLocale: "en"),
                                 planner: SchedulePlanner(policy: SchedulingPolicy(quietHours: [:]), records: []), smsMaxSegments: 3,
-                                answers: .init(links: AnswerLinks(publicURL: "https://h.example", key: key), byReply: true))
+                                links: .init(answers: AnswerLinks(publicURL: "https://h.example", key: key),
+                                             unsubscribe: UnsubscribeLinks(publicURL: "https://h.example", key: key), byReply: true))
         var message = OutboxMessage(id: 5, channel: "email", recipient: "a@b.c", template: "r", locale: "en", timeZone: "UTC", data: "{}",
                                     attempt: 1, maxAttempts: nil, schedule: .init(sendAt: now, eventAt: now.addingTimeInterval(7200)))
         message.subject = .init(type: "appointment", id: "A-9")

@@ -69,7 +69,7 @@ import Testing
         #expect(config.retry.backoff == Backoff(base: .seconds(1), cap: .seconds(60), jitter: false))
         #expect(config.defaultLocale == "es")
         #expect(config.logLevel == .debug)
-        #expect(config.channels[.email] == DriverConfiguration(FileDriver.self, settings: .init(directory: "/tmp/out", from: "Herald <herald@localhost>", delay: .zero)))
+        #expect(config.channels[.email] == DriverConfiguration(FileDriver.self, settings: .init(directory: "/tmp/out", from: "Herald <herald@herald.localhost>", delay: .zero)))
         #expect(config.channels[.sms] == DriverConfiguration(LogDriver.self, settings: .init(includeBody: true)))
     }
 

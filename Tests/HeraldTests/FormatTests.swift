@@ -1,7 +1,7 @@
 import Foundation
 @testable import HeraldCore
 @testable import HeraldSystemd
-import HeraldDrivers
+@testable import HeraldDrivers
 import HeraldPostgres
 import Logging
 import Testing
@@ -27,24 +27,65 @@ import Testing
         #expect(String(decoding: decoded, as: UTF8.self) == message.subject)
     }
 
-    @Test func multipartAlternativeWithTextFirst() {
-        let text = EmailFormat.render(message, from: "Élodie <salon@example.fr>", messageID: "<m1@h>", date: Date(timeIntervalSince1970: 0))
+    @Test func multipartAlternativeWithTextFirst() throws {
+        var message = message
+        message.renderedAt = Date(timeIntervalSince1970: 0)
+        let (text, messageID) = try EmailFormat.render(message, sender: .init(from: "Élodie <salon@example.fr>")).get()
         #expect(text.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
-        #expect(text.contains("Message-ID: <m1@h>\r\n"))
+        #expect(text.contains("Message-ID: \(messageID)\r\n") && messageID.hasSuffix("@example.fr>"))
         #expect(text.contains("From: \(EmailFormat.encodeHeader("Élodie")) <salon@example.fr>\r\n"))
         #expect(text.contains("Content-Type: multipart/alternative; boundary="))
-        let plain = try! #require(text.range(of: "text/plain"))
-        let html = try! #require(text.range(of: "text/html"))
+        let plain = try #require(text.range(of: "text/plain"))
+        let html = try #require(text.range(of: "text/html"))
         #expect(plain.lowerBound < html.lowerBound)
         #expect(text.contains("Bonjour\r\nZoé"))
         #expect(!text.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
+        #expect(!text.contains("List-Unsubscribe"), "no link, no header")
     }
 
-    @Test func messageIDsAreUniquePerAttempt() {
-        let a = EmailFormat.messageID(for: message, host: "mail.example")
-        let b = EmailFormat.messageID(for: message, host: "mail.example")
-        #expect(a != b)
+    /// The file driver writes the headers the SMTP driver sends: the message's own sender
+    /// (and its domain in the Message-ID), Reply-To, and the one-click unsubscribe pair.
+    @Test func theHeadersCarryTheSenderReplyToAndTheUnsubscribeLink() throws {
+        var message = message
+        message.sender = "Sol Centro <centro@sol.example>"
+        message.unsubscribeURL = "https://h.example/unsubscribe/tok"
+        let headers = try EmailFormat.headers(for: message, sender: .init(from: "Herald <h@herald.example>", replyTo: "citas@sol.example",
+                                                                          unsubscribeURL: "https://fallback.example")).get()
+        #expect(headers.lines.contains(#"From: "Sol Centro" <centro@sol.example>"#))
+        #expect(headers.messageID.hasSuffix("@sol.example>"))
+        #expect(headers.lines.contains("Reply-To: citas@sol.example"))
+        #expect(headers.lines.contains("List-Unsubscribe: <https://h.example/unsubscribe/tok>"))
+        #expect(headers.lines.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+        message.unsubscribeURL = nil
+        #expect(try EmailFormat.headers(for: message, sender: .init(from: "h@herald.example", unsubscribeURL: "https://fallback.example")).get()
+            .lines.contains("List-Unsubscribe: <https://fallback.example>"))
+        message.recipient = "not an address"
+        #expect(throws: DeliveryError.self) { try EmailFormat.headers(for: message, sender: .init(from: "h@herald.example")).get() }
+    }
+
+    /// The same rendering gives the same bytes (a preview equals the outbox file); another
+    /// attempt or instant gives another Message-ID; a body holding the boundary moves it.
+    @Test func messageIDsAreStablePerRenderingAndUniquePerAttempt() throws {
+        var message = message
+        message.renderedAt = Date(timeIntervalSince1970: 1_778_569_200)
+        let a = EmailFormat.messageID(for: message, domain: "mail.example")
+        #expect(a == EmailFormat.messageID(for: message, domain: "mail.example"))
         #expect(a.hasPrefix("<herald.12.2.") && a.hasSuffix("@mail.example>"))
+        var next = message
+        next.attempt = 3
+        #expect(EmailFormat.messageID(for: next, domain: "mail.example") != a)
+        next = message
+        next.renderedAt = message.renderedAt?.addingTimeInterval(0.001)
+        #expect(EmailFormat.messageID(for: next, domain: "mail.example") != a)
+        #expect(EmailFormat.messageID(for: message, domain: "bad domain>") .hasSuffix("@herald.localhost>"))
+
+        let sender = EmailFormat.Sender(from: "h@herald.example")
+        #expect(try EmailFormat.render(message, sender: sender).get().text == EmailFormat.render(message, sender: sender).get().text)
+        let boundary = "herald-12-\(EmailFormat.stamp(message))"
+        message.body = "--\(boundary)\nContent-Type: text/html\n\n<script>"
+        let text = try EmailFormat.render(message, sender: sender).get().text
+        #expect(!text.contains("boundary=\"\(boundary)\""), "the boundary moved off the body's line")
+        #expect(text.contains("boundary=\"\(boundary)-"))
     }
 }
 
