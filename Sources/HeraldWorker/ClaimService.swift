@@ -108,7 +108,7 @@ public actor ClaimService: Service {
             logger.warning("channel has no driver configured; its messages wait", metadata: ["channel": "\(channel)", "waiting": "\(count)"])
         }
         try await reloadTemplates()
-        context.started.store(true, ordering: .releasing)
+        context.startup.finish()
         logger.notice("herald ready", metadata: [
             "worker": "\(settings.workerID)", "channels": "\(names.joined(separator: ","))",
             "concurrency": "\(settings.concurrency)", "batch": "\(settings.batchSize)",

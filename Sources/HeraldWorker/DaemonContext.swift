@@ -26,9 +26,9 @@ public final class DaemonContext: Sendable {
     public let ledger = ClaimLedger()
     /// What may have changed since the claim loop last looked.
     let hints = Mutex(Hints())
-    /// Set when startup is done (schema checked, worker id locked, own leases recovered):
-    /// lease recovery and maintenance wait for it.
-    let started = Atomic<Bool>(false)
+    /// Done when startup is (schema checked, worker id locked, own leases recovered):
+    /// lease recovery, maintenance, replies and events wait for it.
+    let startup = StartupLatch()
     /// True while the claim loop would claim again as soon as a slot or the outcome queue
     /// frees up (its last claim was full, or it held back). False after a claim that found
     /// less than a batch: nothing more is due, so a finished delivery or a written outcome
@@ -37,6 +37,8 @@ public final class DaemonContext: Sendable {
     let claimWantsCapacity = Atomic<Bool>(true)
     /// Since when the database is unreachable (nil: it answers), shared by the connections.
     let outageSince = Mutex<ContinuousClock.Instant?>(nil)
+    /// When the last outage ended.
+    let lastOutageEnd = Mutex<ContinuousClock.Instant?>(nil)
     private let stop = Mutex(StopState())
     private let lastWatchdog = Mutex(ContinuousClock.now)
 
@@ -92,14 +94,22 @@ public final class DaemonContext: Sendable {
         return ledger.isEmpty || (graceDeadline.map { ContinuousClock.now >= $0 } ?? false)
     }
 
-    /// Waits until startup is done; false if `stop` was set first.
-    func waitForStartup(or stop: StopFlag) async -> Bool {
-        while !started.load(ordering: .acquiring) {
-            // A stop during the wait still counts a startup that finished meanwhile (the
-            // claim loop can start, drain and stop within one pause with --exit-when-idle).
-            if await stop.sleep(for: .milliseconds(50)) { return started.load(ordering: .acquiring) }
+    /// Waits until startup is done; false if the service is shut down or cancelled first.
+    func waitForStartup() async -> Bool { await startup.wait() }
+
+    /// Marks the database reachable again; returns since when it was not (nil: it was).
+    func endOutage() -> ContinuousClock.Instant? {
+        outageSince.withLock { since in
+            defer { since = nil }
+            if since != nil { lastOutageEnd.withLock { $0 = .now } }
+            return since
         }
-        return true
+    }
+
+    /// Whether an outage ended after `instant` (a connection made then predates it).
+    func endedAfter(_ instant: ContinuousClock.Instant?) -> Bool {
+        guard let instant, let end = lastOutageEnd.withLock({ $0 }) else { return false }
+        return end > instant
     }
 
     /// Marks the database unreachable; true for the first failure of an outage (log it).

@@ -22,6 +22,8 @@ public final class DatabaseLink: Sendable {
     private struct State {
         var reconnecting: Task<Void, any Error>?
         var ownsWorkerID = false
+        /// When this connection was last established.
+        var connectedAt: ContinuousClock.Instant?
     }
 
     init(databaseURL: String, applicationName: String, context: DaemonContext, holdsWorkerID: Bool) {
@@ -53,7 +55,10 @@ public final class DatabaseLink: Sendable {
                 return try await operation(store)
             } catch let error as PostgresError where error.isConnectionLoss {
                 if context.hardStop { throw error }
-                noteOutage(error)
+                // A connection made before the last outage ended (an idle one that learns of
+                // the restart only now) belongs to that outage: reconnect without a new alarm.
+                let connectedAt = state.withLock { $0.connectedAt }
+                if !context.endedAfter(connectedAt) { noteOutage(error) }
                 try await reconnect()
                 if !retryOnLoss { throw error }
             }
@@ -110,13 +115,14 @@ public final class DatabaseLink: Sendable {
         while true {
             do {
                 try await connection.connect()
+                state.withLock { $0.connectedAt = .now }
                 if holdsWorkerID, state.withLock({ $0.ownsWorkerID }), try await !store.lockWorkerID() {
                     // Another daemon with our id started while we were disconnected.
                     logger.critical("another herald took worker.id while the connection was down; stopping",
                                     metadata: ["worker": "\(context.settings.workerID)"])
                     context.requestStop()
                 }
-                if let since = context.outageSince.withLock({ s -> ContinuousClock.Instant? in defer { s = nil }; return s }) {
+                if let since = context.endOutage() {
                     logger.notice("database connection restored", metadata: ["outage_s": "\(DurationText.format(ContinuousClock.now - since))"])
                 }
                 return
@@ -160,12 +166,8 @@ public final class DatabaseLinks: Service, Sendable {
     }
 
     public func run() async throws {
-        let stop = StopFlag()
-        await withGracefulShutdownHandler {
-            while await !stop.sleep(for: .seconds(3600)) {}
-        } onGracefulShutdown: {
-            stop.set()
-        }
+        // Nothing to do until the group shuts down (or is cancelled): then close, last.
+        try? await gracefulShutdown()
         await main.connection.close()
         await recorder.connection.close()
         await inbound.connection.close()

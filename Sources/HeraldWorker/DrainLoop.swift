@@ -7,18 +7,13 @@ extension DaemonContext {
     /// cancellation, after the batch in progress.
     func drainLoop(wake: WakeSignal, _ batch: @escaping @Sendable () async -> Bool) async {
         let stop = StopFlag()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                guard await self.waitForStartup(or: stop) else { return }
-                while !stop.isSet {
-                    if await batch() { continue }
-                    _ = await wake.wait(timeout: self.settings.pollInterval)
-                }
-            } onGracefulShutdown: {
-                stop.set()
-                wake.signal()
+        guard await waitForStartup() else { return }
+        await withTaskCancellationOrGracefulShutdownHandler {
+            while !stop.isSet {
+                if await batch() { continue }
+                _ = await wake.wait(timeout: self.settings.pollInterval)
             }
-        } onCancel: {
+        } onCancelOrGracefulShutdown: {
             stop.set()
             wake.signal()
         }

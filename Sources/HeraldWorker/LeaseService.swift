@@ -42,7 +42,7 @@ public final class LeaseService: Service, Sendable {
                 nextRenew = now + renewEvery
                 await renew()
             }
-            if now >= nextRecovery, context.started.load(ordering: .acquiring) {
+            if now >= nextRecovery, context.startup.isDone {
                 nextRecovery = now + recoverEvery
                 await recover()
             }

@@ -20,7 +20,7 @@ public final class MaintenanceService: Service, Sendable {
         guard let keep = context.settings.retention else { return }
         let stop = StopFlag()
         await withGracefulShutdownHandler {
-            guard await self.context.waitForStartup(or: stop) else { return }
+            guard await self.context.waitForStartup() else { return }
             repeat {
                 do {
                     try await self.prune(keep: keep)

@@ -20,14 +20,9 @@ public final class NotificationListener: Service, Sendable {
 
     public func run() async throws {
         let stop = StopFlag()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await self.loop(stop)
-            } onGracefulShutdown: {
-                stop.set()
-                self.connection.wake()
-            }
-        } onCancel: {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.loop(stop)
+        } onCancelOrGracefulShutdown: {
             stop.set()
             self.connection.wake()
         }

@@ -14,7 +14,7 @@ import Testing
         policy.defaultTimeZone = zone
         let settings = WorkerSettings(workerID: "w", pollInterval: .milliseconds(100), scheduling: policy)
         let context = DaemonContext(settings: settings, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
-        context.started.store(true, ordering: .releasing)
+        context.startup.finish()
         let links = DatabaseLinks(databaseURL: db.daemonURL, context: context)
         return (EventExpander(context: context, links: links), links)
     }

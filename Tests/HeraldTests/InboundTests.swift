@@ -15,7 +15,7 @@ import Testing
         // Herald's answers are RepliesTests' subject: here only consent and free text.
         settings.replies = ReplySettings(confirmStop: false, confirmStart: false, answerHelp: false)
         let context = DaemonContext(settings: settings, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
-        context.started.store(true, ordering: .releasing)
+        context.startup.finish()
         let links = DatabaseLinks(databaseURL: db.daemonURL, context: context)
         return (InboundProcessor(context: context, links: links), context, links)
     }

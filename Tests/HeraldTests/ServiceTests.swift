@@ -35,7 +35,7 @@ import Testing
             let ctx = context(settings(lease: .seconds(3)))
             let held = try #require(claimed.first { $0.id == 1 })
             ctx.ledger.hold([held.claimKey], sentAt: .now, lease: .seconds(3))
-            ctx.started.store(true, ordering: .releasing)
+            ctx.startup.finish()
             let before = try #require(try await db.scalar("SELECT extract(epoch FROM locked_until) FROM herald.message WHERE id = 1"))
             let links = DatabaseLinks(databaseURL: db.daemonURL, context: ctx)
             try await runAlone(LeaseService(context: ctx, links: links)) { () async throws -> Void in
@@ -134,7 +134,7 @@ import Testing
             try await runAlone(MaintenanceService(context: ctx, links: links)) { () async throws -> Void in
                 try await Task.sleep(for: .milliseconds(400))
                 #expect(try await db.scalar("SELECT count(*) FROM herald.message") == "7", "nothing is pruned before startup is done")
-                ctx.started.store(true, ordering: .releasing)
+                ctx.startup.finish()
                 #expect(try await db.waitUntil { try await db.statusCounts() == ["pending": 2] })
             }
             await links.main.connection.close()
