@@ -126,7 +126,7 @@ extension OutboxStore {
                 """, [PostgresArray(all.map { $0.0 })] + Self.columns(all.map(\.1)))
             var existing: [String: Int?] = [:]
             for row in matches.named {
-                if let name = row["name"] { existing.updateValue(row["version"].flatMap { Int($0) }, forKey: name) }
+                if let name = row["name"] { existing.updateValue(row.int("version"), forKey: name) }
             }
             var write: [DefaultRule] = []
             for rule in Self.defaultRules {

@@ -87,7 +87,7 @@ public struct Migrator: Sendable {
         let rows = try await connection.query("SELECT version, checksum FROM herald.schema_migrations")
         var done: [Int: String] = [:]
         for row in rows.named {
-            if let v = row["version"].flatMap({ Int($0) }) { done[v] = row["checksum"] ?? "" }
+            if let v = row.int("version") { done[v] = row["checksum"] ?? "" }
         }
         var applied: [Migration] = []
         for migration in migrations {
@@ -126,7 +126,7 @@ public struct Migrator: Sendable {
     /// The highest applied version, or 0 for a database Herald has never migrated.
     public func currentVersion() async throws -> Int {
         let exists = try await connection.query("SELECT to_regclass('herald.schema_migrations') IS NOT NULL")
-        guard exists.scalar == "t" else { return 0 }
+        guard exists.scalarBool else { return 0 }
         let result = try await connection.query("SELECT coalesce(max(version), 0) FROM herald.schema_migrations")
         return Int(result.scalar ?? "0") ?? 0
     }

@@ -30,7 +30,7 @@ extension OutboxStore {
         guard let row = result.named.first, let outcome = row["result"].flatMap(AnswerResult.init(rawValue:)) else {
             return (.unknown, nil)
         }
-        return (outcome, row["answer_id"].flatMap { Int64($0) })
+        return (outcome, row.int64("answer_id"))
     }
 
     /// What the answer page of one message shows.
@@ -61,9 +61,9 @@ extension OutboxStore {
         guard let row = result.named.first, let type = row["subject_type"], let id = row["subject_id"] else { return nil }
         return AnswerPageFacts(
             subjectType: type, subjectID: id, locationName: row["location_name"],
-            startsAt: row["starts_at"].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
+            startsAt: row.double("starts_at").flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
             timeZone: row["time_zone"], locale: row["locale"], recipient: row["recipient"] ?? "",
-            lastAnswer: row["last_answer"], cancelled: row["cancelled"] == "t")
+            lastAnswer: row["last_answer"], cancelled: row.bool("cancelled") == true)
     }
 
     /// The reminder an SMS reply from `from` answers: the most recent one sent to that

@@ -40,12 +40,12 @@ extension OutboxStore {
         var records: [String: LocationRecord] = [:]
         for row in locations.named {
             let id = row["id"] ?? ""
-            records[id] = LocationRecord(id: id, name: row["name"] ?? id, timeZone: row["time_zone"] ?? "", lockTimeZone: row["lock_time_zone"] == "t",
+            records[id] = LocationRecord(id: id, name: row["name"] ?? id, timeZone: row["time_zone"] ?? "", lockTimeZone: row.bool("lock_time_zone") == true,
                                          quietHours: row["quiet_hours"] ?? "{}", hours: [], closedDays: [],
                                          address: row["address"], phone: row["phone"], website: row["website"])
         }
         for row in hours.named {
-            guard let id = row["location_id"], let weekday = row["weekday"].flatMap({ Int($0) }) else { continue }
+            guard let id = row["location_id"], let weekday = row.int("weekday") else { continue }
             records[id]?.hours.append((weekday, row["opens"] ?? "", row["closes"] ?? ""))
         }
         for row in closed.named {
@@ -65,7 +65,7 @@ extension OutboxStore {
             """)
         return result.named.map {
             TemplateRecord(key: $0["key"] ?? "", channel: $0["channel"] ?? "", locale: $0["locale"] ?? "", subject: $0["subject"],
-                           body: $0["body"] ?? "", html: $0["html"], version: $0["version"].flatMap { Int($0) } ?? 1, sampleData: $0["sample_data"])
+                           body: $0["body"] ?? "", html: $0["html"], version: $0.int("version") ?? 1, sampleData: $0["sample_data"])
         }
     }
 

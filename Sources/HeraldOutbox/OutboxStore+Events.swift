@@ -93,7 +93,7 @@ extension OutboxStore {
         """
 
     static func decodeEvent(_ row: NamedRow) -> EventRow? {
-        guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
+        guard let id = row.int64("id") else { return nil }
         func date(_ name: String) -> Date? { row[name].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil } }
         return EventRow(id: id, subjectType: row["subject_type"] ?? "", subjectID: row["subject_id"] ?? "", type: row["type"] ?? "",
                         status: row["status"], effectiveStatus: row["effective_status"], previousStatus: row["previous_status"],
@@ -135,7 +135,7 @@ extension OutboxStore {
         // time part exactly: set it to the message's zone for this transaction.
         try await connection.query("SELECT set_config('TimeZone', $1, true)", [zone])
         let result = try await connection.query("""
-            SELECT r.name, array_to_string(r.channels, ',') AS channels, r.template,
+            SELECT r.name, r.channels, r.template,
                    r.send_before IS NOT NULL AS is_reminder, r.send_after IS NOT NULL AS is_after,
                    extract(epoch FROM CASE
                        WHEN r.send_before IS NOT NULL THEN herald.event_starts_at(e) - r.send_before
@@ -152,12 +152,12 @@ extension OutboxStore {
              ORDER BY r.name
             """, [event.id, event.effectiveStatus, only])
         return result.named.map { row in
-            MatchedRule(name: row["name"] ?? "", channels: (row["channels"] ?? "").split(separator: ",").map(String.init),
-                        template: row["template"] ?? "", isReminder: row["is_reminder"] == "t", isAfter: row["is_after"] == "t",
-                        isRecall: row["recall"] == "t",
-                        sendAt: row["send_at"].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
-                        postpone: row["postpone"].flatMap { Double($0) } ?? 0, businessHoursOnly: row["business_hours_only"] == "t",
-                        urgent: row["urgent"] == "t", emailFrom: row["email_from"], smsFrom: row["sms_from"], toStaff: row["to_staff"] == "t")
+            MatchedRule(name: row["name"] ?? "", channels: (row.array("channels") ?? []),
+                        template: row["template"] ?? "", isReminder: row.bool("is_reminder") == true, isAfter: row.bool("is_after") == true,
+                        isRecall: row.bool("recall") == true,
+                        sendAt: row.double("send_at").flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
+                        postpone: row.double("postpone") ?? 0, businessHoursOnly: row.bool("business_hours_only") == true,
+                        urgent: row.bool("urgent") == true, emailFrom: row["email_from"], smsFrom: row["sms_from"], toStaff: row.bool("to_staff") == true)
         }
     }
 

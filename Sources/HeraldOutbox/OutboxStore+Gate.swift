@@ -26,7 +26,7 @@ extension OutboxStore {
         ])
         var found: [Int64: String?] = [:]
         for row in result.named {
-            guard let id = row["id"].flatMap({ Int64($0) }) else { continue }
+            guard let id = row.int64("id") else { continue }
             found[id] = row["blocked"]
         }
         var out: [ClaimKey: Clearance] = [:]

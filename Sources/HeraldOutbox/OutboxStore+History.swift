@@ -32,7 +32,7 @@ extension OutboxStore {
             """, [id]).named.first else { return nil }
         let channel = row["channel"] ?? ""
         var source = "as inserted"
-        if row["follows_contact"] == "t", let contact = row["contact_id"] {
+        if row.bool("follows_contact") == true, let contact = row["contact_id"] {
             source = "contact \(contact)'s \(channel == "sms" ? "phone" : "email"), kept in step with herald.contact until it is sent"
         } else if let contact = row["contact_id"] {
             source = "as inserted (contact \(contact): preference and consent checked)"
@@ -64,7 +64,7 @@ extension OutboxStore {
             }
         }
         return MessageHistory(status: row["status"] ?? "", lastError: row["last_error"], recipient: row["recipient"] ?? "",
-                              recipientSource: source, priority: row["priority"].flatMap { Int($0) } ?? 2, origin: origin,
+                              recipientSource: source, priority: row.int("priority") ?? 2, origin: origin,
                               sentAt: row["sent_at"], deliveredAt: row["delivered_at"], attempts: attempts, receipts: receipts)
     }
 }

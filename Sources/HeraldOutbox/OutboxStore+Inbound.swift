@@ -42,7 +42,7 @@ extension OutboxStore {
              WHERE processed_at IS NULL ORDER BY id LIMIT $1
             """, [limit, Self.keywordLimit])
         return result.named.compactMap { row in
-            guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
+            guard let id = row.int64("id") else { return nil }
             return InboundReply(id: id, channel: row["channel"] ?? "", from: row["from_address"] ?? "", body: row["body"])
         }
     }

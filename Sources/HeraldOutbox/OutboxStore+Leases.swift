@@ -83,7 +83,7 @@ extension OutboxStore {
 
     static func claimKeys(_ result: PostgresResult) -> Set<ClaimKey> {
         Set(result.named.compactMap { row in
-            guard let id = row["id"].flatMap({ Int64($0) }), let attempt = row["attempts"].flatMap({ Int($0) }) else { return nil }
+            guard let id = row.int64("id"), let attempt = row.int("attempts") else { return nil }
             return ClaimKey(id: id, attempt: attempt)
         })
     }
@@ -130,7 +130,7 @@ extension OutboxStore {
             SELECT id, worker, status FROM upd
             """, [defaultMaxAttempts, limit, includeOwn, workerID, PostgresArray(holding)])
         return result.named.compactMap { row in
-            guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
+            guard let id = row.int64("id") else { return nil }
             return Recovered(id: id, previousWorker: row["worker"] ?? "?", status: row["status"] ?? "?")
         }
     }
@@ -142,6 +142,6 @@ extension OutboxStore {
     public func lockWorkerID() async throws -> Bool {
         let result = try await connection.query(
             "SELECT pg_try_advisory_lock(hashtextextended('herald.worker:' || $1, 0))", [workerID])
-        return result.scalar == "t"
+        return result.scalarBool
     }
 }

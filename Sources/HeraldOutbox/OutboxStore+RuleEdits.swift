@@ -52,11 +52,11 @@ extension OutboxStore {
     /// Takes the oldest pending rule edit (row lock, `SKIP LOCKED`); call inside a transaction.
     public func claimRuleEdit() async throws -> RuleEdit? {
         let row = try await connection.query("""
-            SELECT id, rule_name, array_to_string(changed, ',') AS changed FROM herald.rule_edit
+            SELECT id, rule_name, changed FROM herald.rule_edit
              WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
             """).named.first
-        guard let row, let id = row["id"].flatMap({ Int64($0) }), let rule = row["rule_name"] else { return nil }
-        return RuleEdit(id: id, rule: rule, changed: (row["changed"] ?? "").split(separator: ",").map(String.init))
+        guard let row, let id = row.int64("id"), let rule = row["rule_name"] else { return nil }
+        return RuleEdit(id: id, rule: rule, changed: (row.array("changed") ?? []))
     }
 
     /// The rule's pending messages, oldest first. `lock` takes their row locks and skips
@@ -70,10 +70,10 @@ extension OutboxStore {
             \(lock ? "FOR UPDATE SKIP LOCKED" : "")
             """, [rule]).named
         return rows.compactMap { row in
-            guard let id = row["id"].flatMap({ Int64($0) }) else { return nil }
-            return PlannedMessage(id: id, channel: row["channel"] ?? "", eventID: row["event_id"].flatMap { Int64($0) },
+            guard let id = row.int64("id") else { return nil }
+            return PlannedMessage(id: id, channel: row["channel"] ?? "", eventID: row.int64("event_id"),
                                   dedupeKey: row["dedupe_key"],
-                                  sendAt: row["send_at"].flatMap { Double($0) }.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
+                                  sendAt: row.double("send_at").flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
                                   fields: ["template", "postpone", "hours", "urgent", "priority", "recipient", "sender", "event_at"].map { row[$0] })
         }
     }
@@ -81,12 +81,12 @@ extension OutboxStore {
     /// Whether the rule exists, is on, and its channels.
     public func ruleState(_ name: String) async throws -> RuleState? {
         guard let row = try await connection.query("""
-            SELECT enabled, array_to_string(channels, ',') AS channels, template, extract(epoch FROM postpone)::float8::text AS postpone,
+            SELECT enabled, channels, template, extract(epoch FROM postpone)::float8::text AS postpone,
                    business_hours_only::text AS hours, urgent::text AS urgent,
                    (CASE WHEN urgent THEN 3 ELSE herald.rule_priority(r) END)::text AS priority
               FROM herald.rule r WHERE name = $1
             """, [name]).named.first else { return nil }
-        return RuleState(enabled: row["enabled"] == "t", channels: (row["channels"] ?? "").split(separator: ",").map(String.init),
+        return RuleState(enabled: row.bool("enabled") == true, channels: (row.array("channels") ?? []),
                          fields: ["template", "postpone", "hours", "urgent", "priority"].map { row[$0] })
     }
 
@@ -95,12 +95,12 @@ extension OutboxStore {
     /// event); false when it is no longer pending.
     public func replanMessage(_ id: Int64, rule: String, recipient: String, sendAt: Date?) async throws -> Bool {
         try await connection.query("SELECT herald.replan_message($1, $2, $3, to_timestamp($4::float8))",
-                                   [id, rule, recipient, sendAt?.timeIntervalSince1970]).scalar == "t"
+                                   [id, rule, recipient, sendAt?.timeIntervalSince1970]).scalarBool
     }
 
     /// Cancels a pending message of the rule with the reason; false when it is no longer pending.
     public func cancelForRule(_ id: Int64, rule: String, reason: String) async throws -> Bool {
-        try await connection.query("SELECT herald.cancel_for_rule($1, $2, $3)", [id, rule, reason]).scalar == "t"
+        try await connection.query("SELECT herald.cancel_for_rule($1, $2, $3)", [id, rule, reason]).scalarBool
     }
 
     /// Logs what re-planning did and marks the edit done (or failed, with the reason).

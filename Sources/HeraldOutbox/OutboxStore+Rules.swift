@@ -17,8 +17,8 @@ extension OutboxStore {
     /// Enabled rules' templates and channels, and the locales contacts use (for lint).
     public func ruleNeeds() async throws -> (rules: [(name: String, template: String, channels: [String])], locales: [String]) {
         let rules = try await connection.query("""
-            SELECT name, template, array_to_string(channels, ',') AS channels FROM herald.rule WHERE enabled ORDER BY name
-            """).named.map { (name: $0["name"] ?? "", template: $0["template"] ?? "", channels: ($0["channels"] ?? "").split(separator: ",").map(String.init)) }
+            SELECT name, template, channels FROM herald.rule WHERE enabled ORDER BY name
+            """).named.map { (name: $0["name"] ?? "", template: $0["template"] ?? "", channels: ($0.array("channels") ?? [])) }
         let locales = try await connection.query("SELECT DISTINCT locale FROM herald.contact WHERE locale IS NOT NULL ORDER BY 1")
             .rows.compactMap { $0.first.flatMap { $0 } }
         return (rules, locales)

@@ -175,14 +175,14 @@ public struct OutboxStore: Sendable {
     /// A message from a row of a result that has ``messageColumns``, read by column name.
     static func decodeMessage(_ row: [String?], _ columns: RowDecoder) -> OutboxMessage? {
         func text(_ name: String) -> String? { columns.text(row, name) }
-        guard let id = text("id").flatMap({ Int64($0) }), let attempt = text("attempts").flatMap({ Int($0) }) else { return nil }
+        guard let id = columns.int64(row, "id"), let attempt = columns.int(row, "attempts") else { return nil }
         // Timestamps may be `infinity`/`-infinity` (extract gives ±Infinity) or absurd: they
         // pass through as dates, and the scheduling rules fail the message naming the column,
         // except where the meaning is plain: `send_at = -infinity` is "now" and
         // `expires_at = infinity` is "never expires".
-        func date(_ name: String) -> Date? { text(name).flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) } }
+        func date(_ name: String) -> Date? { columns.epoch(row, name) }
         func duration(_ name: String) -> Duration? {
-            guard let seconds = text(name).flatMap({ Double($0) }) else { return nil }
+            guard let seconds = columns.double(row, name) else { return nil }
             let limit = Duration.heraldMaximum.seconds + 1  // past the maximum: the rules say so
             return .milliseconds(Int64(clampingFloor: (min(max(seconds, -limit), limit) * 1000).rounded()))
         }
@@ -193,10 +193,10 @@ public struct OutboxStore: Sendable {
         var message = OutboxMessage(
             id: id, channel: text("channel") ?? "", recipient: text("recipient") ?? "", template: text("template") ?? "",
             locale: text("locale"), timeZone: text("time_zone"), data: text("data") ?? "{}", attempt: attempt,
-            maxAttempts: text("max_attempts").flatMap { Int($0) },
+            maxAttempts: columns.int(row, "max_attempts"),
             schedule: .init(sendAt: sendAt, postpone: duration("postpone") ?? .zero,
-                            eventAt: date("event_at"), expiresAt: expiresAt, businessHoursOnly: text("business_hours_only") == "t",
-                            locationID: text("location_id"), urgent: text("urgent") == "t", minimumLead: duration("min_lead")))
+                            eventAt: date("event_at"), expiresAt: expiresAt, businessHoursOnly: columns.bool(row, "business_hours_only") == true,
+                            locationID: text("location_id"), urgent: columns.bool(row, "urgent") == true, minimumLead: duration("min_lead")))
         message.sender = columns.has("sender") ? text("sender") : nil
         if let type = text("subject_type"), let subjectID = text("subject_id") {
             message.subject = .init(type: type, id: subjectID)
@@ -345,7 +345,7 @@ public struct OutboxStore: Sendable {
             PostgresArray(completions.map { $0.rendered?.templateVersion }),
             replay,
         ])
-        return Set(result.named.compactMap { $0["id"].flatMap { Int64($0) } })
+        return Set(result.named.compactMap { $0.int64("id") })
     }
 
     // MARK: Scheduling the next wake-up
@@ -374,7 +374,7 @@ public struct OutboxStore: Sendable {
             """, [PostgresArray(configured), PostgresArray(Channel.allCases.map(\.rawValue))])
         var out: [String: Int] = [:]
         for row in result.named {
-            if let channel = row["channel"], let n = row["waiting"].flatMap({ Int($0) }) { out[channel] = n }
+            if let channel = row["channel"], let n = row.int("waiting") { out[channel] = n }
         }
         return out
     }
@@ -388,7 +388,7 @@ public struct OutboxStore: Sendable {
         let result = try await connection.query(Self.unfinishedWorkSQL, [
             PostgresArray(channels), PostgresArray(Channel.allCases.map(\.rawValue)), horizon.seconds, now?.timeIntervalSince1970,
         ])
-        return result.scalar == "t"
+        return result.scalarBool
     }
 
     static let unfinishedWorkSQL = """
