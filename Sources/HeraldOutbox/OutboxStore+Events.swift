@@ -45,11 +45,9 @@ extension OutboxStore {
         public var name: String
         public var channels: [String]
         public var template: String
-        /// A reminder (`send_before`), after the visit (`send_after`), or at once.
-        public var isReminder: Bool
-        public var isAfter: Bool
-        /// A recall: after the contact's visit, never once they booked again.
-        public var isRecall: Bool
+        /// A reminder (`send_before`), after the visit (`send_after`), a recall (after the
+        /// contact's visit, never once they booked again), or at once.
+        public var kind: RuleKind
         /// `starts_at - send_before` or `(ends_at | starts_at) + send_after` in the zone; nil: now.
         public var sendAt: Date?
         public var postpone: Double
@@ -57,7 +55,7 @@ extension OutboxStore {
         public var urgent: Bool
         public var emailFrom: String?
         public var smsFrom: String?
-        public var toStaff: Bool
+        public var recipient: RuleRecipient
     }
 
     /// The location's staff addresses and senders.
@@ -142,7 +140,7 @@ extension OutboxStore {
                        WHEN r.send_after IS NOT NULL THEN coalesce(e.ends_at, herald.event_starts_at(e)) + r.send_after
                    END)::float8 AS send_at,
                    extract(epoch FROM r.postpone)::float8 AS postpone, r.business_hours_only, r.urgent, r.email_from, r.sms_from,
-                   r.recipient = 'staff' AS to_staff, r.recall
+                   r.recipient, r.recall
               FROM herald.rule r, herald.event e
              WHERE e.id = $1 AND r.enabled AND r.subject_type = e.subject_type AND ($3::text IS NULL OR r.name = $3)
                AND (r.on_event = e.type OR (r.send_before IS NOT NULL AND e.type = 'time_changed')
@@ -153,11 +151,11 @@ extension OutboxStore {
             """, [event.id, event.effectiveStatus, only])
         return result.named.map { row in
             MatchedRule(name: row["name"] ?? "", channels: (row.array("channels") ?? []),
-                        template: row["template"] ?? "", isReminder: row.bool("is_reminder") == true, isAfter: row.bool("is_after") == true,
-                        isRecall: row.bool("recall") == true,
+                        template: row["template"] ?? "", kind: RuleKind(sendBefore: row.bool("is_reminder") == true, sendAfter: row.bool("is_after") == true,
+                                                                                 recall: row.bool("recall") == true),
                         sendAt: row.double("send_at").flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
                         postpone: row.double("postpone") ?? 0, businessHoursOnly: row.bool("business_hours_only") == true,
-                        urgent: row.bool("urgent") == true, emailFrom: row["email_from"], smsFrom: row["sms_from"], toStaff: row.bool("to_staff") == true)
+                        urgent: row.bool("urgent") == true, emailFrom: row["email_from"], smsFrom: row["sms_from"], recipient: RuleRecipient(rawValue: row["recipient"] ?? "") ?? .client)
         }
     }
 
@@ -228,11 +226,11 @@ extension OutboxStore {
     public struct EventOutcome: Sendable, Equatable {
         public var rule: String?
         public var channel: String?
-        public var action: String
+        public var action: EventOutcomeAction
         public var messageID: Int64?
         public var reason: String?
 
-        public init(rule: String?, channel: String?, action: String, messageID: Int64?, reason: String?) {
+        public init(rule: String?, channel: String?, action: EventOutcomeAction, messageID: Int64?, reason: String?) {
             self.rule = rule
             self.channel = channel
             self.action = action
@@ -247,7 +245,7 @@ extension OutboxStore {
             try await connection.query("""
                 INSERT INTO herald.event_outcome (event_id, rule_name, channel, action, message_id, reason)
                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-                """, [id, PostgresArray(outcomes.map(\.rule)), PostgresArray(outcomes.map(\.channel)), PostgresArray(outcomes.map(\.action)),
+                """, [id, PostgresArray(outcomes.map(\.rule)), PostgresArray(outcomes.map(\.channel)), PostgresArray(outcomes.map(\.action.rawValue)),
                       PostgresArray(outcomes.map(\.messageID)), PostgresArray(outcomes.map(\.reason))])
         }
         try await connection.query("""

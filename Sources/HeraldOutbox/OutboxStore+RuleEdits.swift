@@ -35,13 +35,12 @@ extension OutboxStore {
 
     /// What re-planning after an edit did to one message (`herald.rule_edit_outcome`).
     public struct RuleEditOutcome: Sendable, Equatable {
-        /// `moved`, `updated`, `cancelled`, `created` or `skipped`.
-        public var action: String
+        public var action: RuleEditAction
         public var channel: String?
         public var messageID: Int64?
         public var reason: String?
 
-        public init(action: String, channel: String?, messageID: Int64?, reason: String?) {
+        public init(action: RuleEditAction, channel: String?, messageID: Int64?, reason: String?) {
             self.action = action
             self.channel = channel
             self.messageID = messageID
@@ -109,7 +108,7 @@ extension OutboxStore {
             try await connection.query("""
                 INSERT INTO herald.rule_edit_outcome (edit_id, rule_name, action, channel, message_id, reason)
                 SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[])
-                """, [edit.id, edit.rule, PostgresArray(outcomes.map(\.action)), PostgresArray(outcomes.map(\.channel)),
+                """, [edit.id, edit.rule, PostgresArray(outcomes.map(\.action.rawValue)), PostgresArray(outcomes.map(\.channel)),
                       PostgresArray(outcomes.map(\.messageID)), PostgresArray(outcomes.map { $0.reason.map { String($0.prefix(2000)) } })])
         }
         try await connection.query("""

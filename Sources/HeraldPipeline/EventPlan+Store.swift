@@ -17,7 +17,7 @@ extension EventPlan {
         let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
         let rules = try await store.matchingRules(event, zone: zone, only: only)
         var upcoming: String?
-        if rules.contains(where: \.isRecall), let contact {
+        if rules.contains(where: { $0.kind == .recall }), let contact {
             upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: now)
         }
         return make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now,

@@ -32,7 +32,7 @@ public struct EventPlan: Sendable, Equatable {
     public var failure: String?
 
     /// The event types Herald knows.
-    public static let eventTypes = ["created", "status_changed", "time_changed", "cancelled", "completed", "confirmed", "declined"]
+    public static let eventTypes = EventType.allCases.map(\.rawValue)
 
     /// Plans `event` at `now`. `location` is nil when the event names no location or one that
     /// does not exist. `upcomingBooking` says why a recall must not be planned (the contact's
@@ -73,21 +73,21 @@ public struct EventPlan: Sendable, Equatable {
         }
         plan.cancel = cancellation(event)
         if event.subjectType == "appointment", event.contactID != nil,
-           ["created", "time_changed", "completed", "confirmed"].contains(event.type) {
-            plan.cancelRecalls = event.type == "completed" ? "a newer visit was completed (event \(event.id))"
+           let type = EventType(rawValue: event.type), [.created, .timeChanged, .completed, .confirmed].contains(type) {
+            plan.cancelRecalls = type == .completed ? "a newer visit was completed (event \(event.id))"
                 : "the client booked again (event \(event.id), \(event.subjectType) \(oneLine(event.subjectID)))"
         }
         for rule in rules {
             for name in rule.channels {
                 guard let channel = Channel(rawValue: name) else { continue }
-                if rule.isRecall, let upcomingBooking {
-                    plan.skipped.append(.init(rule: rule.name, channel: name, action: "skipped", messageID: nil, reason: upcomingBooking))
+                if rule.kind == .recall, let upcomingBooking {
+                    plan.skipped.append(.init(rule: rule.name, channel: name, action: .skipped, messageID: nil, reason: upcomingBooking))
                     continue
                 }
                 switch message(rule, channel, event: event, contact: contact, location: location, data: data, planner: planner, now: now,
                                replanning: replanning) {
                 case .success(let m): plan.messages.append(m)
-                case .failure(let why): plan.skipped.append(.init(rule: rule.name, channel: name, action: "skipped", messageID: nil, reason: why.reason))
+                case .failure(let why): plan.skipped.append(.init(rule: rule.name, channel: name, action: .skipped, messageID: nil, reason: why.reason))
                 }
             }
         }
@@ -98,11 +98,11 @@ public struct EventPlan: Sendable, Equatable {
 
     /// What the event makes obsolete among the subject's pending messages.
     static func cancellation(_ event: OutboxStore.EventRow) -> Cancel? {
-        switch event.type {
-        case "cancelled": return .all("the \(event.subjectType) was cancelled")
-        case "time_changed": return .reminders("its time changed")
-        case "declined": return .reminders("the client declined")
-        case "status_changed" where event.subjectType == "appointment":
+        switch EventType(rawValue: event.type) {
+        case .cancelled: return .all("the \(event.subjectType) was cancelled")
+        case .timeChanged: return .reminders("its time changed")
+        case .declined: return .reminders("the client declined")
+        case .statusChanged where event.subjectType == "appointment":
             switch event.effectiveStatus {
             case "declined": return .all("the business declined the booking")
             case "pending": return .reminders("the booking is waiting for approval again")
@@ -128,7 +128,7 @@ public struct EventPlan: Sendable, Equatable {
                         replanning: Bool = false) -> Result<OutboxStore.RuleMessage, Skip> {
         // Who it goes to.
         let recipient: String?
-        if rule.toStaff {
+        if rule.recipient == .staff {
             recipient = channel == .email ? location?.staffEmail : channel == .sms ? location?.staffPhone : nil
             if recipient == nil { return .failure(Skip(reason: "the location has no staff \(channel == .sms ? "phone" : channel.rawValue) address")) }
         } else {
@@ -147,16 +147,16 @@ public struct EventPlan: Sendable, Equatable {
         }
         guard let recipient else { return .failure(Skip(reason: "no address")) }
         // When.
-        if (rule.isReminder || rule.isAfter) && rule.sendAt == nil {
-            return .failure(Skip(reason: "the event has no \(rule.isReminder ? "starts_at" : "starts_at or ends_at") to count from"))
+        if rule.kind.isTimed && rule.sendAt == nil {
+            return .failure(Skip(reason: "the event has no \(rule.kind == .reminder ? "starts_at" : "starts_at or ends_at") to count from"))
         }
         // A new reminder whose time has passed is not planned; one already pending when its
         // rule is edited is kept, due at once, unless the scheduling rules would expire it.
-        if rule.isReminder, let at = rule.sendAt, at < now, !replanning {
+        if rule.kind == .reminder, let at = rule.sendAt, at < now, !replanning {
             return .failure(Skip(reason: "too late: the reminder was due at \(ISO8601.string(at))"))
         }
         let sendAt = rule.sendAt ?? now
-        let eventAt = rule.isAfter ? nil : event.startsAt
+        let eventAt = rule.kind == .afterVisit || rule.kind == .recall ? nil : event.startsAt
         let schedule = OutboxMessage.Schedule(sendAt: sendAt, postpone: Duration.clamped(seconds: rule.postpone), eventAt: eventAt,
                                               businessHoursOnly: rule.businessHoursOnly, locationID: event.locationID, urgent: rule.urgent)
         let draft = OutboxMessage(id: 0, channel: channel.rawValue, recipient: recipient, template: rule.template,
@@ -172,7 +172,7 @@ public struct EventPlan: Sendable, Equatable {
         return .success(OutboxStore.RuleMessage(
             eventID: event.id, rule: rule.name, channel: channel.rawValue, recipient: recipient, locale: contact?.locale,
             timeZone: contact?.timeZone, data: data, sendAt: rule.sendAt, eventAt: eventAt, locationID: event.locationID,
-            contactID: rule.toStaff ? nil : contact?.id, sender: sender, dedupeKey: key))
+            contactID: rule.recipient == .staff ? nil : contact?.id, sender: sender, dedupeKey: key))
     }
 
     /// A rule message's `dedupe_key`: recording the same event again creates nothing twice.
@@ -182,11 +182,11 @@ public struct EventPlan: Sendable, Equatable {
     static func dedupeKey(_ rule: OutboxStore.MatchedRule, _ channel: Channel, event: OutboxStore.EventRow,
                           contact: OutboxStore.EventContact?) -> String {
         let start = event.startsAt.map { String(Int64(clampingFloor: $0.timeIntervalSince1970)) } ?? ""
-        let who = rule.toStaff ? "staff" : "client"
+        let who = rule.recipient.rawValue
         let parts: [String]
-        if rule.isRecall {
+        if rule.kind == .recall {
             parts = [rule.name, "recall", contact?.id ?? "", event.locationID ?? "", event.subjectType, event.subjectID, channel.rawValue]
-        } else if rule.isReminder {
+        } else if rule.kind == .reminder {
             parts = [rule.name, event.subjectType, event.subjectID, channel.rawValue, who, "reminder", start]
         } else {
             parts = [rule.name, event.subjectType, event.subjectID, channel.rawValue, who, event.type, event.status ?? "", start]

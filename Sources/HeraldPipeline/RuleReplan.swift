@@ -16,9 +16,7 @@ import HeraldScheduling
 public enum RuleReplan {
     /// One change re-planning makes.
     public struct Action: Sendable, Equatable {
-        public enum Kind: String, Sendable, CaseIterable {
-            case moved, updated, cancelled, created, skipped
-        }
+        public typealias Kind = RuleEditAction
 
         public var kind: Kind
         public var channel: String
@@ -127,24 +125,24 @@ public enum RuleReplan {
             case .moved, .updated:
                 guard let id = action.messageID, let p = action.planned else { continue }
                 let done = try await store.replanMessage(id, rule: rule, recipient: p.recipient, sendAt: p.sendAt)
-                outcomes.append(.init(action: done ? action.kind.rawValue : "skipped", channel: action.channel, messageID: id,
+                outcomes.append(.init(action: done ? action.kind : .skipped, channel: action.channel, messageID: id,
                                       reason: done ? describe(action) : "no longer pending"))
             case .cancelled:
                 guard let id = action.messageID else { continue }
                 let reason = "rule \(rule) edited: \(action.reason ?? "")"
                 let done = try await store.cancelForRule(id, rule: rule, reason: reason)
-                outcomes.append(.init(action: done ? "cancelled" : "skipped", channel: action.channel, messageID: id,
+                outcomes.append(.init(action: done ? .cancelled : .skipped, channel: action.channel, messageID: id,
                                       reason: done ? action.reason : "no longer pending"))
             case .created:
                 guard let p = action.planned else { continue }
                 if let id = try await store.enqueueForRule(p) {
-                    outcomes.append(.init(action: "created", channel: action.channel, messageID: id, reason: describe(action)))
+                    outcomes.append(.init(action: .created, channel: action.channel, messageID: id, reason: describe(action)))
                 } else {
-                    outcomes.append(.init(action: "skipped", channel: action.channel, messageID: nil,
+                    outcomes.append(.init(action: .skipped, channel: action.channel, messageID: nil,
                                           reason: "already created for this event (sent or finished earlier)"))
                 }
             case .skipped:
-                outcomes.append(.init(action: "skipped", channel: action.channel, messageID: action.messageID, reason: action.reason))
+                outcomes.append(.init(action: .skipped, channel: action.channel, messageID: action.messageID, reason: action.reason))
             }
         }
         return outcomes

@@ -62,28 +62,28 @@ public final class EventExpander: Service, Sendable {
                 var outcomes: [OutboxStore.EventOutcome] = []
                 if let cancel = plan.cancel {
                     for id in try await store.cancelForEvent(event.id, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
-                        outcomes.append(.init(rule: nil, channel: nil, action: "cancelled", messageID: id, reason: cancel.reason))
+                        outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: cancel.reason))
                     }
                 }
                 if let reason = plan.cancelRecalls {
                     for id in try await store.cancelRecalls(event.id, reason: reason) {
-                        outcomes.append(.init(rule: nil, channel: nil, action: "cancelled", messageID: id, reason: reason))
+                        outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
                     }
                 }
                 for message in plan.messages {
                     if let id = try await store.enqueueForRule(message) {
-                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: "created", messageID: id, reason: nil))
+                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: .created, messageID: id, reason: nil))
                     } else {
-                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: "skipped", messageID: nil,
+                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: .skipped, messageID: nil,
                                               reason: "already created (the same event recorded again)"))
                     }
                 }
                 outcomes += plan.skipped
                 logger.info("event expanded", metadata: [
                     "event": "\(event.id)", "subject": "\(event.subjectType) \(event.subjectID)", "type": "\(event.type)",
-                    "created": "\(outcomes.filter { $0.action == "created" }.count)",
-                    "cancelled": "\(outcomes.filter { $0.action == "cancelled" }.count)",
-                    "skipped": "\(outcomes.filter { $0.action == "skipped" }.count)",
+                    "created": "\(outcomes.filter { $0.action == .created }.count)",
+                    "cancelled": "\(outcomes.filter { $0.action == .cancelled }.count)",
+                    "skipped": "\(outcomes.filter { $0.action == .skipped }.count)",
                 ])
                 return (outcomes, nil)
             }
@@ -101,8 +101,8 @@ extension EventExpander {
                 let actions = try await RuleReplan.plan(rule: edit.rule, in: store, context: context, lock: true)
                 let outcomes = try await RuleReplan.apply(actions, rule: edit.rule, in: store)
                 var counts: Logger.Metadata = ["edit": "\(edit.id)", "rule": "\(edit.rule)", "changed": "\(edit.changed.joined(separator: ","))"]
-                for kind in RuleReplan.Action.Kind.allCases.map(\.rawValue) {
-                    counts[kind] = "\(outcomes.filter { $0.action == kind }.count)"
+                for kind in RuleEditAction.allCases {
+                    counts[kind.rawValue] = "\(outcomes.filter { $0.action == kind }.count)"
                 }
                 logger.info("rule edit re-planned", metadata: counts)
                 return outcomes
