@@ -267,8 +267,7 @@ public struct Scheduler: Sendable {
             return result(.expired(reason: reason), "expired: \(reason)")
         }
 
-        // Move forward until no rule objects.
-        var t = max(nowS, earliestS)
+        // Move forward until no constraint objects.
         var reasons: [String] = []
         if earliestS > nowS {
             reasons.append(input.postpone > .zero
@@ -277,6 +276,9 @@ public struct Scheduler: Sendable {
         }
         let quiet: TimeWindow? = input.urgent ? nil
             : (location?.quietHours[input.channel].map { $0 } ?? policy.quietHours[input.channel])
+        var constraints: [any SendTimeConstraint] = []
+        if let quiet { constraints.append(QuietHours(window: quiet, zone: zone, channel: input.channel)) }
+        if input.businessHoursOnly, let location, let locationZone { constraints.append(OpeningHours(location: location, zone: locationZone)) }
         // The latest instant it may go out: past it the message expires (checked below), so
         // the search stops there; without a cutoff it gives up past the horizon.
         let expiresS = input.expiresAt.map { Int64(clampingFloor: $0.timeIntervalSince1970) }
@@ -284,30 +286,16 @@ public struct Scheduler: Sendable {
         let eventS = input.eventAt.map { Int64(clampingFloor: $0.timeIntervalSince1970) }
         let leadS = Int64(clampingFloor: lead.seconds)
         let cutoff = [expiresS, eventS.map { $0 - leadS }].compactMap { $0 }.min()
-        let horizon = t + Self.searchHorizonDays * 86_400
-        while true {
-            if let cutoff, t > cutoff { break }
-            guard t <= horizon else {
-                throw .unsatisfiable("no time in the next \(Self.searchHorizonDays) days is both outside the quiet hours "
-                    + "(\(quiet.map { "\($0)" } ?? "none") in \(zone.identifier)) and inside the opening hours of location \(input.locationID ?? "-")")
-            }
-            var moved = false
-            if let quiet, let end = Self.endOfWindow(quiet, containing: t, in: zone) {
-                t = end
-                reasons.append("quiet hours \(quiet) for \(input.channel.rawValue) in \(zone.identifier)")
-                moved = true
-            }
-            if input.businessHoursOnly, let location, let locationZone {
-                guard let open = Self.nextOpening(location, zone: locationZone, from: t) else { throw .noOpeningHours(location.id) }
-                if open > t {
-                    t = open
-                    reasons.append("outside the opening hours of \(location.name) (\(location.timeZone))")
-                    moved = true
-                }
-            }
-            if !moved { break }
+        let start = max(nowS, earliestS)
+        let t: Int64
+        do {
+            let settled = try Self.settle(start, constraints: constraints, cutoff: cutoff, horizon: start + Self.searchHorizonDays * 86_400)
+            t = settled.time
+            reasons += settled.reasons
+        } catch .unsatisfiable {
+            throw .unsatisfiable("no time in the next \(Self.searchHorizonDays) days is both outside the quiet hours "
+                + "(\(quiet.map { "\($0)" } ?? "none") in \(zone.identifier)) and inside the opening hours of location \(input.locationID ?? "-")")
         }
-        reasons = reasons.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
 
         // Cutoffs on the time it would go out.
         let because = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
@@ -345,35 +333,6 @@ public struct Scheduler: Sendable {
         for case let (column, d?) in durations where d > .heraldMaximum || d < .zero - .heraldMaximum {
             throw .invalidInput("\(column) is longer than \(DurationText.format(.heraldMaximum)); Herald schedules at most that far")
         }
-    }
-
-    /// The end of the quiet window containing instant `t`, or nil when `t` is outside it.
-    static func endOfWindow(_ window: TimeWindow, containing t: Int64, in zone: Zone) -> Int64? {
-        let (date, second) = zone.local(t)
-        guard window.contains(secondOfDay: second) else { return nil }
-        // The window ends today when we are before its end, else tomorrow (crossing midnight).
-        let endDate = second < window.end.minutes * 60 ? date : date.adding(days: 1)
-        for day in [endDate, endDate.adding(days: 1)] {
-            if let end = zone.instants(day, window.end).first(where: { $0 > t }) { return end }
-        }
-        return nil
-    }
-
-    /// `t` when the location is open then, else the next opening; nil when none within 400 days.
-    static func nextOpening(_ location: Location, zone: Zone, from t: Int64) -> Int64? {
-        let (today, _) = zone.local(t)
-        let byDay = Dictionary(grouping: location.openings, by: \.weekday).mapValues { $0.sorted { $0.opens < $1.opens } }
-        for offset in -1...400 {
-            let date = today.adding(days: offset)
-            if location.closedDates.contains(date) { continue }
-            for interval in byDay[date.weekday] ?? [] {
-                guard let opens = zone.instants(date, interval.opens).first,
-                      let closes = zone.instants(date, interval.closes).last else { continue }
-                if t >= opens && t < closes { return t }
-                if opens > t { return opens }
-            }
-        }
-        return nil
     }
 
     static func format(_ d: Duration) -> String {
