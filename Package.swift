@@ -38,7 +38,9 @@ let package = Package(
         // The TOML configuration file and its environment overrides.
         .target(name: "HeraldConfig", dependencies: ["HeraldCore", "HeraldScheduling", "HeraldDrivers", "HeraldPostgres", "HeraldInbound", "HeraldPipeline", "TOMLKit"], swiftSettings: strict),
         // All SQL: migrations (generated from sql/) and the outbox statements.
-        .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldPostgres"], swiftSettings: strict),
+        .target(name: "HeraldOutbox", dependencies: ["HeraldCore", "HeraldRows", "HeraldPostgres"], swiftSettings: strict),
+        // The rows planning works with (events, rules, contacts, locations), read by the stores. Pure.
+        .target(name: "HeraldRows", dependencies: ["HeraldCore"], swiftSettings: strict),
         // The scheduling rules: postponement, quiet hours, business hours, cutoffs, time zones. Pure.
         .target(name: "HeraldScheduling", dependencies: ["HeraldCore"], swiftSettings: strict),
         // Mustache rendering of templates over message data.
@@ -52,7 +54,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         // One message through the rules and rendering at one instant: pure, shared by the daemon and the CLI.
-        .target(name: "HeraldPipeline", dependencies: ["HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldScheduling", "HeraldInbound"], swiftSettings: strict),
+        .target(name: "HeraldPipeline", dependencies: ["HeraldCore", "HeraldRows", "HeraldRender", "HeraldScheduling", "HeraldInbound"], swiftSettings: strict),
         // What comes back from clients and providers, as pure logic: reply keywords, Twilio signatures.
         .target(name: "HeraldInbound", dependencies: ["HeraldCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // systemd: sd_notify over $NOTIFY_SOCKET, and logging to the journal.
@@ -60,7 +62,7 @@ let package = Package(
         // The daemon loop: claim, render, deliver, record; leases; shutdown.
         .target(name: "HeraldWorker", dependencies: [
             "HeraldCore", "HeraldOutbox", "HeraldRender", "HeraldDrivers", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
-            "HeraldPipeline", "HeraldInbound",
+            "HeraldPipeline", "HeraldInbound", "HeraldRows",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,7 +82,7 @@ let package = Package(
         // The command-line interface.
         .executableTarget(name: "herald", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
-            "HeraldPipeline", "HeraldHTTP", "HeraldInbound",
+            "HeraldPipeline", "HeraldHTTP", "HeraldInbound", "HeraldRows",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,7 +91,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "HeraldTests", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling", "herald",
-            "HeraldPipeline", "HeraldInbound", "HeraldHTTP",
+            "HeraldPipeline", "HeraldInbound", "HeraldHTTP", "HeraldRows",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Peers"], swiftSettings: strict),

@@ -1,33 +1,13 @@
 import Foundation
 import HeraldCore
+import HeraldRows
 import HeraldPostgres
 
 /// What the worker reads besides messages: templates, partials and locations.
 extension OutboxStore {
     // MARK: Locations
 
-    /// A row of `herald.location` with its hours and closed days, as stored (validated by the scheduler).
-    public struct LocationRecord: Sendable, Equatable {
-        public var id: String
-        public var name: String
-        public var timeZone: String
-        public var lockTimeZone: Bool
-        /// `quiet_hours` as JSON text.
-        public var quietHours: String
-        /// (weekday, opens, closes) as PostgreSQL prints them (`09:00:00`).
-        public var hours: [(weekday: Int, opens: String, closes: String)]
-        public var closedDays: [String]
-        /// What templates can print about the location.
-        public var address: String?
-        public var phone: String?
-        public var website: String?
-
-        public static func == (a: LocationRecord, b: LocationRecord) -> Bool {
-            a.id == b.id && a.name == b.name && a.address == b.address && a.phone == b.phone && a.website == b.website && a.timeZone == b.timeZone && a.lockTimeZone == b.lockTimeZone
-                && a.quietHours == b.quietHours && a.closedDays == b.closedDays
-                && a.hours.map { "\($0.weekday) \($0.opens) \($0.closes)" } == b.hours.map { "\($0.weekday) \($0.opens) \($0.closes)" }
-        }
-    }
+    public typealias LocationRecord = HeraldRows.LocationRecord
 
     /// Every location with its opening hours and closed days.
     public func locations() async throws -> [LocationRecord] {

@@ -1,71 +1,19 @@
 import Foundation
 import HeraldCore
+import HeraldRows
 import HeraldPostgres
 
 /// Events and rules: claiming a pending event, the rules it matches (with their send times
 /// computed by PostgreSQL's interval arithmetic in the message's zone), and the statements
 /// that enqueue, cancel, log and finish — all inside one transaction per event.
 extension OutboxStore {
-    /// A pending event, as the host recorded it.
-    public struct EventRow: Sendable, Equatable {
-        public var id: Int64
-        public var subjectType: String
-        public var subjectID: String
-        public var type: String
-        public var status: String?
-        /// The status the rules see (`herald.event_status`): the event's own, else (but for
-        /// `created`) the subject's last recorded one, else `confirmed` for an appointment;
-        /// lower-case; an appointment's `rejected` reads `declined`, `approved` and
-        /// `accepted` read `confirmed`. Nil for other subjects without a status.
-        public var effectiveStatus: String?
-        public var previousStatus: String?
-        public var startsAt: Date?
-        public var previousStartsAt: Date?
-        public var endsAt: Date?
-        public var locationID: String?
-        public var contactID: String?
-        /// The event's `data`, a JSON object as text; nil when over ``OutboxStore/eventDataLimit``.
-        public var data: String?
-    }
+    public typealias EventRow = HeraldRows.EventRow
 
-    /// The event's client, with why each channel may not be used now (`herald.contact_block`).
-    public struct EventContact: Sendable, Equatable {
-        public var id: String
-        public var name: String?
-        public var email: String?
-        public var phone: String?
-        public var locale: String?
-        public var timeZone: String?
-        public var smsBlock: String?
-        public var emailBlock: String?
-    }
+    public typealias EventContact = HeraldRows.EventContact
 
-    /// A rule that matches an event, with the instant its messages are due.
-    public struct MatchedRule: Sendable, Equatable {
-        public var name: String
-        public var channels: [String]
-        public var template: String
-        /// A reminder (`send_before`), after the visit (`send_after`), a recall (after the
-        /// contact's visit, never once they booked again), or at once.
-        public var kind: RuleKind
-        /// `starts_at - send_before` or `(ends_at | starts_at) + send_after` in the zone; nil: now.
-        public var sendAt: Date?
-        public var postpone: Double
-        public var businessHoursOnly: Bool
-        public var urgent: Bool
-        public var emailFrom: String?
-        public var smsFrom: String?
-        public var recipient: RuleRecipient
-    }
+    public typealias MatchedRule = HeraldRows.MatchedRule
 
-    /// The location's staff addresses and senders.
-    public struct EventLocation: Sendable, Equatable {
-        public var timeZone: String
-        public var staffEmail: String?
-        public var staffPhone: String?
-        public var emailFrom: String?
-        public var smsFrom: String?
-    }
+    public typealias EventLocation = HeraldRows.EventLocation
 
     /// Takes the oldest pending event (its row lock, `SKIP LOCKED`); call inside a transaction.
     public func claimEvent() async throws -> EventRow? {
@@ -100,7 +48,7 @@ extension OutboxStore {
     }
 
     /// Event data larger than this (bytes of JSON text) is not read: the event fails, saying so.
-    public static let eventDataLimit = 256 * 1024
+    public static let eventDataLimit = EventRow.dataLimit
 
     /// The event's contact, if it names one that exists.
     public func eventContact(_ id: String) async throws -> EventContact? {
@@ -159,39 +107,7 @@ extension OutboxStore {
         }
     }
 
-    /// One message a rule calls for (``enqueueForRule(_:)``).
-    public struct RuleMessage: Sendable, Equatable {
-        public var eventID: Int64
-        public var rule: String
-        public var channel: String
-        public var recipient: String
-        public var locale: String?
-        public var timeZone: String?
-        public var data: String
-        public var sendAt: Date?
-        public var eventAt: Date?
-        public var locationID: String?
-        public var contactID: String?
-        public var sender: String?
-        public var dedupeKey: String
-
-        public init(eventID: Int64, rule: String, channel: String, recipient: String, locale: String?, timeZone: String?, data: String,
-                    sendAt: Date?, eventAt: Date?, locationID: String?, contactID: String?, sender: String?, dedupeKey: String) {
-            self.eventID = eventID
-            self.rule = rule
-            self.channel = channel
-            self.recipient = recipient
-            self.locale = locale
-            self.timeZone = timeZone
-            self.data = data
-            self.sendAt = sendAt
-            self.eventAt = eventAt
-            self.locationID = locationID
-            self.contactID = contactID
-            self.sender = sender
-            self.dedupeKey = dedupeKey
-        }
-    }
+    public typealias RuleMessage = HeraldRows.RuleMessage
 
     /// Enqueues a rule's message (`herald.enqueue_for_rule`); nil when it exists already.
     public func enqueueForRule(_ m: RuleMessage) async throws -> Int64? {
@@ -222,22 +138,7 @@ extension OutboxStore {
                                    [contact, location, subject, after.timeIntervalSince1970]).scalar
     }
 
-    /// One line of what expanding an event did.
-    public struct EventOutcome: Sendable, Equatable {
-        public var rule: String?
-        public var channel: String?
-        public var action: EventOutcomeAction
-        public var messageID: Int64?
-        public var reason: String?
-
-        public init(rule: String?, channel: String?, action: EventOutcomeAction, messageID: Int64?, reason: String?) {
-            self.rule = rule
-            self.channel = channel
-            self.action = action
-            self.messageID = messageID
-            self.reason = reason
-        }
-    }
+    public typealias EventOutcome = HeraldRows.EventOutcome
 
     /// Logs what expanding an event did and marks it done (or failed, with the reason).
     public func finishEvent(_ id: Int64, outcomes: [EventOutcome], error: String?) async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldRows
 import HeraldPostgres
 
 /// Rule edits (`herald.rule_edit`, queued by a trigger on `herald.rule`): the statements that
@@ -13,40 +14,11 @@ extension OutboxStore {
         public var changed: [String]
     }
 
-    /// A pending message a rule planned, as re-planning needs it.
-    public struct PlannedMessage: Sendable, Equatable {
-        public var id: Int64
-        public var channel: String
-        public var eventID: Int64?
-        public var dedupeKey: String?
-        public var sendAt: Date?
-        /// What re-planning may change, as text: template, postpone, hours, urgency,
-        /// priority, recipient, sender, event time.
-        public var fields: [String?]
-    }
+    public typealias PlannedMessage = HeraldRows.PlannedMessage
 
-    /// A rule's state: nil when it no longer exists.
-    public struct RuleState: Sendable, Equatable {
-        public var enabled: Bool
-        public var channels: [String]
-        /// The rule's part of ``PlannedMessage/fields``: template, postpone, hours, urgency, priority.
-        public var fields: [String?]
-    }
+    public typealias RuleState = HeraldRows.RuleState
 
-    /// What re-planning after an edit did to one message (`herald.rule_edit_outcome`).
-    public struct RuleEditOutcome: Sendable, Equatable {
-        public var action: RuleEditAction
-        public var channel: String?
-        public var messageID: Int64?
-        public var reason: String?
-
-        public init(action: RuleEditAction, channel: String?, messageID: Int64?, reason: String?) {
-            self.action = action
-            self.channel = channel
-            self.messageID = messageID
-            self.reason = reason
-        }
-    }
+    public typealias RuleEditOutcome = HeraldRows.RuleEditOutcome
 
     /// Takes the oldest pending rule edit (row lock, `SKIP LOCKED`); call inside a transaction.
     public func claimRuleEdit() async throws -> RuleEdit? {

@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldOutbox
+import HeraldRows
 import HeraldRender
 import HeraldScheduling
 
@@ -25,9 +25,9 @@ public struct EventPlan: Sendable, Equatable {
     public var cancel: Cancel?
     /// The contact's pending recalls to cancel first (they booked, moved or completed a visit), and why.
     public var cancelRecalls: String?
-    public var messages: [OutboxStore.RuleMessage] = []
+    public var messages: [RuleMessage] = []
     /// Rule × channel pairs that make no message, with the reason.
-    public var skipped: [OutboxStore.EventOutcome] = []
+    public var skipped: [EventOutcome] = []
     /// Set when the event itself is bad input: nothing is done and the event fails with it.
     public var failure: String?
 
@@ -37,8 +37,8 @@ public struct EventPlan: Sendable, Equatable {
     /// Plans `event` at `now`. `location` is nil when the event names no location or one that
     /// does not exist. `upcomingBooking` says why a recall must not be planned (the contact's
     /// next booking), for events that match a recall rule.
-    public static func make(event: OutboxStore.EventRow, rules: [OutboxStore.MatchedRule], contact: OutboxStore.EventContact?,
-                            location: OutboxStore.EventLocation?, planner: SchedulePlanner, now: Date,
+    public static func make(event: EventRow, rules: [MatchedRule], contact: EventContact?,
+                            location: EventLocation?, planner: SchedulePlanner, now: Date,
                             upcomingBooking: String? = nil, replanning: Bool = false) -> EventPlan {
         var plan = EventPlan()
         guard eventTypes.contains(event.type) else {
@@ -64,7 +64,7 @@ public struct EventPlan: Sendable, Equatable {
             return plan
         }
         guard event.data != nil else {
-            plan.failure = "data is larger than \(OutboxStore.eventDataLimit / 1024) KB"
+            plan.failure = "data is larger than \(EventRow.dataLimit / 1024) KB"
             return plan
         }
         guard let data = templateData(event: event, contact: contact) else {
@@ -97,7 +97,7 @@ public struct EventPlan: Sendable, Equatable {
     struct Skip: Error { let reason: String }
 
     /// What the event makes obsolete among the subject's pending messages.
-    static func cancellation(_ event: OutboxStore.EventRow) -> Cancel? {
+    static func cancellation(_ event: EventRow) -> Cancel? {
         switch EventType(rawValue: event.type) {
         case .cancelled: return .all("the \(event.subjectType) was cancelled")
         case .timeChanged: return .reminders("its time changed")
@@ -123,9 +123,9 @@ public struct EventPlan: Sendable, Equatable {
         return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || rest.contains($0)) }
     }
 
-    static func message(_ rule: OutboxStore.MatchedRule, _ channel: Channel, event: OutboxStore.EventRow, contact: OutboxStore.EventContact?,
-                        location: OutboxStore.EventLocation?, data: String, planner: SchedulePlanner, now: Date,
-                        replanning: Bool = false) -> Result<OutboxStore.RuleMessage, Skip> {
+    static func message(_ rule: MatchedRule, _ channel: Channel, event: EventRow, contact: EventContact?,
+                        location: EventLocation?, data: String, planner: SchedulePlanner, now: Date,
+                        replanning: Bool = false) -> Result<RuleMessage, Skip> {
         // Who it goes to.
         let recipient: String?
         if rule.recipient == .staff {
@@ -169,7 +169,7 @@ public struct EventPlan: Sendable, Equatable {
         }
         let sender = channel == .email ? (rule.emailFrom ?? location?.emailFrom) : channel == .sms ? (rule.smsFrom ?? location?.smsFrom) : nil
         let key = dedupeKey(rule, channel, event: event, contact: contact)
-        return .success(OutboxStore.RuleMessage(
+        return .success(RuleMessage(
             eventID: event.id, rule: rule.name, channel: channel.rawValue, recipient: recipient, locale: contact?.locale,
             timeZone: contact?.timeZone, data: data, sendAt: rule.sendAt, eventAt: eventAt, locationID: event.locationID,
             contactID: rule.recipient == .staff ? nil : contact?.id, sender: sender, dedupeKey: key))
@@ -179,8 +179,8 @@ public struct EventPlan: Sendable, Equatable {
     /// A reminder is one per rule, subject, channel and start time, whichever event planned
     /// it (created confirmed, or approved later); a recall one per visit; any other message
     /// one per event type and status.
-    static func dedupeKey(_ rule: OutboxStore.MatchedRule, _ channel: Channel, event: OutboxStore.EventRow,
-                          contact: OutboxStore.EventContact?) -> String {
+    static func dedupeKey(_ rule: MatchedRule, _ channel: Channel, event: EventRow,
+                          contact: EventContact?) -> String {
         let start = event.startsAt.map { String(Int64(clampingFloor: $0.timeIntervalSince1970)) } ?? ""
         let who = rule.recipient.rawValue
         let parts: [String]
@@ -196,7 +196,7 @@ public struct EventPlan: Sendable, Equatable {
 
     /// The templates' variables: the event's `data`, plus `client.name`, `.phone`, `.email`, `event_at`,
     /// `previous_event_at`, `ends_at`, `status` and `previous_status` where it has none.
-    static func templateData(event: OutboxStore.EventRow, contact: OutboxStore.EventContact?) -> String? {
+    static func templateData(event: EventRow, contact: EventContact?) -> String? {
         guard let text = event.data, let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
               var data = parsed as? [String: Any] else { return nil }
         var client = data["client"] as? [String: Any] ?? [:]

@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldOutbox
+import HeraldRows
 import HeraldRender
 import HeraldScheduling
 
@@ -29,9 +29,9 @@ public struct PipelineSettings: Sendable {
 public struct PipelineRows: Sendable {
     public var templates: [TemplateRecord]
     public var partials: [PartialRecord]
-    public var locations: [OutboxStore.LocationRecord]
+    public var locations: [LocationRecord]
 
-    public init(templates: [TemplateRecord], partials: [PartialRecord] = [], locations: [OutboxStore.LocationRecord] = []) {
+    public init(templates: [TemplateRecord], partials: [PartialRecord] = [], locations: [LocationRecord] = []) {
         self.templates = templates
         self.partials = partials
         self.locations = locations
@@ -44,11 +44,6 @@ public struct PipelineRows: Sendable {
         rows.templates.removeAll { $0.key == template.key && $0.channel == template.channel && $0.locale == template.locale }
         rows.templates.append(template)
         return rows
-    }
-
-    /// Reads them (three statements; call them in one transaction for one snapshot).
-    public static func read(from store: OutboxStore) async throws -> PipelineRows {
-        PipelineRows(templates: try await store.templates(), partials: try await store.partials(), locations: try await store.locations())
     }
 }
 

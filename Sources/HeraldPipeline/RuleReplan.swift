@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldOutbox
+import HeraldRows
 import HeraldRender
 import HeraldScheduling
 
@@ -24,7 +24,7 @@ public enum RuleReplan {
         public var messageID: Int64?
         public var reason: String?
         /// What the rule now plans for it (moved, updated, created).
-        public var planned: OutboxStore.RuleMessage?
+        public var planned: RuleMessage?
         /// Its send time before the edit (moved).
         public var previousSendAt: Date?
     }
@@ -42,34 +42,9 @@ public enum RuleReplan {
         }
     }
 
-    /// What re-planning `rule` does now. Call inside a transaction (the send times are
-    /// computed in each message's zone, set for the transaction).
-    public static func plan(rule: String, in store: OutboxStore, context: Context, lock: Bool) async throws -> [Action] {
-        let pending = try await store.pendingMessages(ofRule: rule, lock: lock)
-        guard !pending.isEmpty else { return [] }
-        let state = try await store.ruleState(rule)
-        var actions: [Action] = []
-        var byEvent: [Int64: [OutboxStore.PlannedMessage]] = [:]
-        for message in pending {
-            if let event = message.eventID { byEvent[event, default: []].append(message) }
-            else { actions.append(unplannable(message, state: state, rule: rule, why: "planned before Herald recorded which event planned it")) }
-        }
-        for eventID in byEvent.keys.sorted() {
-            let messages = byEvent[eventID] ?? []
-            guard let event = try await store.event(id: eventID) else {
-                actions += messages.map { unplannable($0, state: state, rule: rule, why: "its event \(eventID) no longer exists") }
-                continue
-            }
-            let plan = try await EventPlan.make(event: event, in: store, planner: context.planner, defaultZone: context.defaultZone,
-                                                now: context.now, only: rule, replanning: true)
-            actions += reconcile(messages, plan: plan, rule: rule, state: state)
-        }
-        return actions
-    }
-
     /// A pending message with no event to plan it from: cancelled if the rule alone rules it
     /// out, else left as it was.
-    static func unplannable(_ m: OutboxStore.PlannedMessage, state: OutboxStore.RuleState?, rule: String, why: String) -> Action {
+    package static func unplannable(_ m: PlannedMessage, state: RuleState?, rule: String, why: String) -> Action {
         if let gone = gone(state, rule: rule, channel: m.channel) {
             return .init(kind: .cancelled, channel: m.channel, messageID: m.id, reason: gone)
         }
@@ -77,7 +52,7 @@ public enum RuleReplan {
     }
 
     /// Matches the pending messages of one event with what the rule plans for it now.
-    static func reconcile(_ messages: [OutboxStore.PlannedMessage], plan: EventPlan, rule: String, state: OutboxStore.RuleState?) -> [Action] {
+    package static func reconcile(_ messages: [PlannedMessage], plan: EventPlan, rule: String, state: RuleState?) -> [Action] {
         var actions: [Action] = []
         let planned = plan.messages.filter { $0.rule == rule }
         for m in messages {
@@ -110,42 +85,11 @@ public enum RuleReplan {
     }
 
     /// Why none of the rule's messages on `channel` can stay, from the rule alone.
-    static func gone(_ state: OutboxStore.RuleState?, rule: String, channel: String) -> String? {
+    static func gone(_ state: RuleState?, rule: String, channel: String) -> String? {
         guard let state else { return "the rule was deleted" }
         if !state.enabled { return "the rule was turned off" }
         if !state.channels.contains(channel) { return "\(channel) was removed from the rule's channels" }
         return nil
-    }
-
-    /// Carries out `actions`; a message that stopped being pending meanwhile is skipped.
-    public static func apply(_ actions: [Action], rule: String, in store: OutboxStore) async throws -> [OutboxStore.RuleEditOutcome] {
-        var outcomes: [OutboxStore.RuleEditOutcome] = []
-        for action in actions {
-            switch action.kind {
-            case .moved, .updated:
-                guard let id = action.messageID, let p = action.planned else { continue }
-                let done = try await store.replanMessage(id, rule: rule, recipient: p.recipient, sendAt: p.sendAt)
-                outcomes.append(.init(action: done ? action.kind : .skipped, channel: action.channel, messageID: id,
-                                      reason: done ? describe(action) : "no longer pending"))
-            case .cancelled:
-                guard let id = action.messageID else { continue }
-                let reason = "rule \(rule) edited: \(action.reason ?? "")"
-                let done = try await store.cancelForRule(id, rule: rule, reason: reason)
-                outcomes.append(.init(action: done ? .cancelled : .skipped, channel: action.channel, messageID: id,
-                                      reason: done ? action.reason : "no longer pending"))
-            case .created:
-                guard let p = action.planned else { continue }
-                if let id = try await store.enqueueForRule(p) {
-                    outcomes.append(.init(action: .created, channel: action.channel, messageID: id, reason: describe(action)))
-                } else {
-                    outcomes.append(.init(action: .skipped, channel: action.channel, messageID: nil,
-                                          reason: "already created for this event (sent or finished earlier)"))
-                }
-            case .skipped:
-                outcomes.append(.init(action: .skipped, channel: action.channel, messageID: action.messageID, reason: action.reason))
-            }
-        }
-        return outcomes
     }
 
     /// One line for a person: `moved message 12 (sms) from … to …`.

@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldOutbox
+import HeraldRows
 import HeraldRender
 import HeraldScheduling
 
@@ -17,7 +17,7 @@ public struct SchedulePlanner: Sendable {
     /// Location id → what templates may print about it.
     public let locationDetails: [String: LocationDetails]
 
-    public init(policy: SchedulingPolicy, records: [OutboxStore.LocationRecord]) {
+    public init(policy: SchedulingPolicy, records: [LocationRecord]) {
         var locations: [String: Location] = [:]
         var invalid: [String: String] = [:]
         for record in records {
@@ -52,7 +52,7 @@ public struct SchedulePlanner: Sendable {
         }
     }
 
-    static func location(from record: OutboxStore.LocationRecord) throws -> Location {
+    static func location(from record: LocationRecord) throws -> Location {
         var quiet: [Channel: TimeWindow?] = [:]
         guard let json = try? JSONSerialization.jsonObject(with: Data(record.quietHours.utf8)) as? [String: Any] else {
             throw SchedulingError.invalidWindow(record.quietHours, "quiet_hours must be a JSON object such as {\"sms\": \"20:00-09:00\"}")

@@ -1,5 +1,7 @@
 import Foundation
 import HeraldOutbox
+import HeraldPipeline
+import HeraldRows
 import HeraldScheduling
 
 extension EventPlan {
@@ -8,10 +10,10 @@ extension EventPlan {
     /// path shared by the expander and by re-planning after a rule edit. `only` restricts the
     /// rules to one; `replanning` keeps a pending reminder whose time has passed. Call inside
     /// the event's transaction (the zone is set for it only).
-    public static func make(event: OutboxStore.EventRow, in store: OutboxStore, planner: SchedulePlanner, defaultZone: String,
+    public static func make(event: EventRow, in store: OutboxStore, planner: SchedulePlanner, defaultZone: String,
                             now: Date, only: String? = nil, replanning: Bool = false) async throws -> EventPlan {
-        var contact: OutboxStore.EventContact?
-        var location: OutboxStore.EventLocation?
+        var contact: EventContact?
+        var location: EventLocation?
         if let id = event.contactID { contact = try await store.eventContact(id) }
         if let id = event.locationID { location = try await store.eventLocation(id) }
         let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
