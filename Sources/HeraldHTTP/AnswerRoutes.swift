@@ -40,7 +40,7 @@ struct AnswerRoutes: Sendable {
         case .success(let c): content = c
         }
         do {
-            guard let facts = try await listener.database.run({ try await $0.answerPage(messageID: content.messageID) }),
+            guard let facts = try await listener.database.run({ try await $0.inbound.answerPage(messageID: content.messageID) }),
                   facts.subjectType == content.subjectType, facts.subjectID == content.subjectID else {
                 return refuse(page, .gone, pastItsTime ? "expired" : "gone")
             }
@@ -58,7 +58,7 @@ struct AnswerRoutes: Sendable {
                 return HTTPListener.respond(.badRequest, page.ask(appointment, highlight: nil, note: "choose"), type: HTMLPage.contentType)
             }
             let (result, _) = try await listener.database.run {
-                try await $0.recordAnswer(messageID: content.messageID, action: action.rawValue, channel: "link", from: facts.recipient)
+                try await $0.inbound.recordAnswer(messageID: content.messageID, action: action.rawValue, channel: "link", from: facts.recipient)
             }
             listener.count("answer", result.rawValue)
             if result == .recorded {
@@ -75,7 +75,7 @@ struct AnswerRoutes: Sendable {
     }
 
     /// What a `GET` shows: the buttons, unless the subject is settled for good.
-    private func show(_ page: AnswerPage, _ a: AnswerPage.Appointment, facts: OutboxStore.AnswerPageFacts, highlight: AnswerAction) -> Response {
+    private func show(_ page: AnswerPage, _ a: AnswerPage.Appointment, facts: InboundStore.AnswerPageFacts, highlight: AnswerAction) -> Response {
         listener.count("answer", "page")
         let body: String
         if facts.cancelled {
@@ -89,7 +89,7 @@ struct AnswerRoutes: Sendable {
     }
 
     /// The page after a `POST`.
-    static func outcome(_ page: AnswerPage, _ a: AnswerPage.Appointment, _ result: OutboxStore.AnswerResult, action: AnswerAction) -> String {
+    static func outcome(_ page: AnswerPage, _ a: AnswerPage.Appointment, _ result: InboundStore.AnswerResult, action: AnswerAction) -> String {
         switch result {
         case .recorded: return page.say(action == .confirm ? "confirmed" : "declined", a)
         case .already: return page.say(action == .confirm ? "already_confirmed" : "already_declined", a)

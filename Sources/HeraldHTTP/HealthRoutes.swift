@@ -23,7 +23,7 @@ struct HealthRoutes: Sendable {
         let database = listener.database
         let (ok, text) = await listener.healthReading.get {
             do {
-                let version = try await database.run { try await $0.schemaVersion() }
+                let version = try await database.run { try await $0.catalog.schemaVersion() }
                 guard version == Migration.latestVersion else {
                     return (false, "schema version \(version), this herald needs \(Migration.latestVersion): run herald migrate\n")
                 }
@@ -47,7 +47,7 @@ struct HealthRoutes: Sendable {
         let database = listener.database
         let exporter = listener.exporter
         let text = await listener.metricsReading.get {
-            let report = try? await database.run { try await $0.status() }
+            let report = try? await database.run { try await $0.messages.status() }
             exporter.update(from: report)
             return exporter.text()
         }

@@ -24,7 +24,7 @@ final class ListenerDatabase: Sendable {
     /// One connection and what is known of it.
     final class Slot: Sendable {
         let connection: PostgresConnection
-        let store: OutboxStore
+        let store: Stores
         let state = Mutex(State.down)
         /// Set once the connection has been up: before that, a request waits for the first
         /// connect (startup) instead of failing fast.
@@ -36,7 +36,7 @@ final class ListenerDatabase: Sendable {
 
         init(connection: PostgresConnection) {
             self.connection = connection
-            self.store = OutboxStore(connection: connection, workerID: "herald-http")
+            self.store = Stores(connection: connection)
         }
     }
 
@@ -54,7 +54,7 @@ final class ListenerDatabase: Sendable {
     }
 
     /// Runs `operation` on the next connection that is up, within ``timeout``.
-    func run<T: Sendable>(_ operation: @escaping @Sendable (OutboxStore) async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ operation: @escaping @Sendable (Stores) async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         var tried: Set<Int> = []
         while true {

@@ -60,7 +60,7 @@ struct TwilioRoutes: Sendable {
         let (to, body) = (field("To"), field("Body", limit: Self.bodyLimit))
         do {
             let stored = try await listener.database.run {
-                try await $0.insertInbound(provider: "twilio", providerID: sid, from: from, to: to, body: body)
+                try await $0.inbound.insertInbound(provider: "twilio", providerID: sid, from: from, to: to, body: body)
             }
             listener.count("twilio_inbound", stored ? "accepted" : "duplicate")
         } catch {
@@ -89,7 +89,7 @@ struct TwilioRoutes: Sendable {
         let errorCode = field("ErrorCode")
         do {
             let report = try await listener.database.run {
-                try await $0.recordReceipt(provider: "twilio", providerMessageID: sid, status: status, errorCode: errorCode)
+                try await $0.inbound.recordReceipt(provider: "twilio", providerMessageID: sid, status: status, errorCode: errorCode)
             }
             if report.waiting > 0 {
                 listener.logger.notice("delivery receipt for a message Herald has not recorded (yet); kept for an hour",

@@ -33,7 +33,7 @@ struct UnsubscribeRoutes: Sendable {
         }
         do {
             let new = try await listener.database.run {
-                try await $0.unsubscribe(channel: content.channel, recipient: content.recipient, messageID: content.messageID)
+                try await $0.inbound.unsubscribe(channel: content.channel, recipient: content.recipient, messageID: content.messageID)
             }
             listener.count("unsubscribe", new ? "opted_out" : "already")
             if new {

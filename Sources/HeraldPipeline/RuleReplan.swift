@@ -12,7 +12,7 @@ import HeraldScheduling
 /// Messages being sent or finished are never touched.
 ///
 /// ``plan(rule:in:context:lock:)`` only reads, so `herald rules preview` (and the admin API)
-/// show what an edit would do by running it inside ``OutboxStore/withRuleEdited(_:set:_:)``.
+/// show what an edit would do by running it inside `EventStore.withRuleEdited(_:set:_:)`.
 public enum RuleReplan {
     /// One change re-planning makes.
     public struct Action: Sendable, Equatable {

@@ -3,7 +3,7 @@ import HeraldCore
 
 // The rows the pure modules plan with (HeraldPipeline), read by the stores in HeraldOutbox:
 // here, so that planning links no database client. Each store names them as its own
-// (`OutboxStore.EventRow` is ``EventRow``).
+// (`EventStore.EventRow` is ``EventRow``).
 
 /// A row of `herald.location` with its hours and closed days, as stored (validated by the scheduler).
 public struct LocationRecord: Sendable, Equatable {
@@ -62,7 +62,7 @@ public struct EventRow: Sendable, Equatable {
     public var endsAt: Date?
     public var locationID: String?
     public var contactID: String?
-    /// The event's `data`, a JSON object as text; nil when over ``OutboxStore/eventDataLimit``.
+    /// The event's `data`, a JSON object as text; nil when over ``dataLimit``.
     public var data: String?
 
     public init(id: Int64, subjectType: String, subjectID: String, type: String, status: String? = nil, effectiveStatus: String? = nil, previousStatus: String? = nil, startsAt: Date? = nil, previousStartsAt: Date? = nil, endsAt: Date? = nil, locationID: String? = nil, contactID: String? = nil, data: String? = nil) {

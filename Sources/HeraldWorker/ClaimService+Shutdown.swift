@@ -9,7 +9,7 @@ extension ClaimService {
     /// (attempt-checked: one taken over meanwhile is left to its new owner).
     func releaseLapsed() async throws {
         let claims = lapsed
-        let count = try await main.withDatabase { try await $0.release(claims) }
+        let count = try await main.withDatabase { try await $0.messages.release(claims) }
         lapsed.removeAll { claims.contains($0) }
         for claim in claims { context.finished(claim, result: nil, signal: false) }
         context.dueMayHaveChanged()
@@ -71,7 +71,7 @@ extension ClaimService {
                 guard !context.hardStop, !main.inOutage else { return nil }
                 try await connection.connect()
             }
-            return try await main.store.release(claims)
+            return try await main.store.messages.release(claims)
         } catch {
             logger.warning("could not return claims to pending", metadata: ["error": "\(error)"])
             return nil

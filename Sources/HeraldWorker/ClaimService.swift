@@ -98,12 +98,12 @@ public actor ClaimService: Service {
         // when no other daemon with the same id is running.
         guard try await main.lockWorkerID() else { throw Worker.WorkerError.duplicateWorkerID(settings.workerID) }
         let maxAttempts = settings.maxAttempts
-        let own = try await main.withDatabase { try await $0.recoverExpiredLeases(defaultMaxAttempts: maxAttempts, limit: 10_000, includeOwn: true) }
+        let own = try await main.withDatabase { try await $0.messages.recoverExpiredLeases(defaultMaxAttempts: maxAttempts, limit: 10_000, includeOwn: true) }
         if !own.isEmpty {
             logger.warning("recovered messages left by a previous run of this worker", metadata: ["count": "\(own.count)"])
         }
         let names = channelNames
-        let waiting = try await main.withDatabase { try await $0.waitingCounts(excluding: names) }
+        let waiting = try await main.withDatabase { try await $0.messages.waitingCounts(excluding: names) }
         for (channel, count) in waiting.sorted(by: { $0.key < $1.key }) {
             logger.warning("channel has no driver configured; its messages wait", metadata: ["channel": "\(channel)", "waiting": "\(count)"])
         }
@@ -162,7 +162,7 @@ public actor ClaimService: Service {
                 if ready.isEmpty && delivering < settings.concurrency && context.ledger.count - delivering < unrecordedLimit {
                     let (limit, lease, names, at) = (settings.batchSize, settings.lease, channelNames, settings.clock?())
                     let sentAt = ContinuousClock.now
-                    let messages = try await main.withDatabase { try await $0.claim(channels: names, limit: limit, lease: lease, now: at) }
+                    let messages = try await main.withDatabase { try await $0.messages.claim(channels: names, limit: limit, lease: lease, now: at) }
                     context.metrics.observe(.claim, since: sentAt)
                     context.ledger.hold(messages.map(\.claimKey), sentAt: sentAt, lease: lease)
                     ready = messages.reversed()
@@ -186,7 +186,7 @@ public actor ClaimService: Service {
                     // Nothing more is due now: sleep until the next due time (asked only when unknown).
                     nextDueUnknown = false
                     let names = channelNames
-                    nextDue = try await main.withDatabase { try await $0.secondsUntilNextDue(channels: names) }
+                    nextDue = try await main.withDatabase { try await $0.messages.secondsUntilNextDue(channels: names) }
                         .map { ContinuousClock.now + Duration.clamped(seconds: max(0.02, $0)) }
                 }
                 if let due = nextDue {
@@ -207,7 +207,7 @@ public actor ClaimService: Service {
 
     private func hasUnfinishedWork() async throws -> Bool {
         let (names, horizon, at) = (channelNames, settings.idleHorizon, settings.clock?())
-        return try await main.withDatabase { try await $0.hasUnfinishedWork(channels: names, horizon: horizon, now: at) }
+        return try await main.withDatabase { try await $0.messages.hasUnfinishedWork(channels: names, horizon: horizon, now: at) }
     }
 
     /// Most outcomes waiting to be written before claiming pauses: two batches and a

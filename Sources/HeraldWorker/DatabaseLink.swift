@@ -13,7 +13,7 @@ import Synchronization
 /// `recorder` (outcomes), so that recording one batch overlaps claiming the next.
 public final class DatabaseLink: Sendable {
     let connection: PostgresConnection
-    let store: OutboxStore
+    let store: Stores
     private let context: DaemonContext
     /// Whether this link holds the advisory lock on `worker.id` (taken again after each reconnect).
     private let holdsWorkerID: Bool
@@ -31,7 +31,7 @@ public final class DatabaseLink: Sendable {
         self.holdsWorkerID = holdsWorkerID
         self.connection = PostgresConnection(connectionString: databaseURL, applicationName: applicationName,
                                              statementTimeout: context.settings.statementTimeout)
-        self.store = OutboxStore(connection: connection, workerID: context.settings.workerID)
+        self.store = Stores(connection: connection, workerID: context.settings.workerID)
     }
 
     /// True while the database is known to be unreachable (since the first failure on
@@ -40,7 +40,7 @@ public final class DatabaseLink: Sendable {
 
     /// Takes the advisory lock on `worker.id` (startup); false when another daemon holds it.
     func lockWorkerID() async throws -> Bool {
-        let locked = try await withDatabase(retryOnLoss: false) { try await $0.lockWorkerID() }
+        let locked = try await withDatabase(retryOnLoss: false) { try await $0.messages.lockWorkerID() }
         if locked { state.withLock { $0.ownsWorkerID = true } }
         return locked
     }
@@ -48,7 +48,7 @@ public final class DatabaseLink: Sendable {
     /// Runs `operation`; on connection loss, reconnects with backoff and runs it again, or,
     /// with `retryOnLoss` false, reconnects and rethrows (the caller decides how to retry: a
     /// write whose commit may have happened must be replayed as such).
-    func withDatabase<T: Sendable>(retryOnLoss: Bool = true, _ operation: @Sendable (OutboxStore) async throws -> T) async throws -> T {
+    func withDatabase<T: Sendable>(retryOnLoss: Bool = true, _ operation: @Sendable (Stores) async throws -> T) async throws -> T {
         while true {
             do {
                 if !(await connection.isConnected) { try await reconnect() }
@@ -69,7 +69,7 @@ public final class DatabaseLink: Sendable {
     /// transient errors until it is stored. It gives up, logging why, on a statement error
     /// that would fail every time, and past the shutdown grace: the lease then expires and
     /// the message is taken over. `failed` is what to return then.
-    func persist<T: Sendable>(_ ids: String, what: String, failed: T, _ write: @Sendable (OutboxStore) async throws -> T) async -> T {
+    func persist<T: Sendable>(_ ids: String, what: String, failed: T, _ write: @Sendable (Stores) async throws -> T) async -> T {
         let logger = context.logger
         while true {
             do {
@@ -116,7 +116,7 @@ public final class DatabaseLink: Sendable {
             do {
                 try await connection.connect()
                 state.withLock { $0.connectedAt = .now }
-                if holdsWorkerID, state.withLock({ $0.ownsWorkerID }), try await !store.lockWorkerID() {
+                if holdsWorkerID, state.withLock({ $0.ownsWorkerID }), try await !store.messages.lockWorkerID() {
                     // Another daemon with our id started while we were disconnected.
                     logger.critical("another herald took worker.id while the connection was down; stopping",
                                     metadata: ["worker": "\(context.settings.workerID)"])

@@ -96,11 +96,11 @@ struct Dispatcher: Sendable {
             return .failed(.permanent(failure.reason), failure.rendered)
         case .deferred(let until, let reasons, let explanation):
             await reschedule(message, explanation: explanation) {
-                try await $0.deferMessage(message.claimKey, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
+                try await $0.messages.deferMessage(message.claimKey, until: until, reason: "deferred: \(reasons.joined(separator: "; "))")
             }
             return .handled
         case .expired(let reason, let explanation):
-            await reschedule(message, explanation: explanation) { try await $0.expireMessage(message.claimKey, reason: "expired: \(reason)") }
+            await reschedule(message, explanation: explanation) { try await $0.messages.expireMessage(message.claimKey, reason: "expired: \(reason)") }
             return .handled
         case .send(let r, _):
             rendered = r
@@ -175,7 +175,7 @@ struct Dispatcher: Sendable {
             if !context.ledger.isReleased(claim) {
                 let until = Date().addingTimeInterval(60)
                 let kept = await main.persist(String(message.id), what: "a deferral", failed: false) {
-                    try await $0.deferMessage(claim, until: until, reason: "deferred: \(why)")
+                    try await $0.messages.deferMessage(claim, until: until, reason: "deferred: \(why)")
                 }
                 if kept { context.logger.warning("not sent: consent could not be checked; deferred a minute", metadata: ["message": "\(message.id)", "error": "\(why)"]) }
                 context.dueMayHaveChanged()
@@ -186,7 +186,7 @@ struct Dispatcher: Sendable {
     }
 
     /// Records a deferral or an expiry (neither is an attempt) and logs one line.
-    private func reschedule(_ message: OutboxMessage, explanation: Explanation, _ write: @Sendable (OutboxStore) async throws -> Bool) async {
+    private func reschedule(_ message: OutboxMessage, explanation: Explanation, _ write: @Sendable (Stores) async throws -> Bool) async {
         var metadata: Logger.Metadata = [
             "message": "\(message.id)", "channel": "\(message.channel)", "time_zone": "\(explanation.timeZone)",
         ]

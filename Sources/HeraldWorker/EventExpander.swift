@@ -1,4 +1,5 @@
 import Foundation
+import HeraldRows
 import HeraldCore
 import HeraldOutbox
 import HeraldPipeline
@@ -34,7 +35,7 @@ public final class EventExpander: Service, Sendable {
     /// Expands up to `limit` events; true when there may be more.
     func expandBatch(limit: Int) async -> Bool {
         do {
-            let locations = try await link.withDatabase { try await $0.locations() }
+            let locations = try await link.withDatabase { try await $0.catalog.locations() }
             let planner = SchedulePlanner(policy: context.settings.scheduling, records: locations)
             var events = 0
             while events < limit, try await expandOne(planner: planner) { events += 1 }
@@ -53,25 +54,25 @@ public final class EventExpander: Service, Sendable {
         let now = context.now
         let logger = context.logger
         return try await link.withDatabase { store in
-            try await store.expandNextEvent { event in
+            try await store.events.expandNextEvent { event in
                 let plan = try await EventPlan.make(event: event, in: store, planner: planner, defaultZone: defaultZone, now: now)
                 if let failure = plan.failure {
                     logger.error("event cannot be expanded", metadata: ["event": "\(event.id)", "error": "\(failure)"])
                     return ([], failure)
                 }
-                var outcomes: [OutboxStore.EventOutcome] = []
+                var outcomes: [EventOutcome] = []
                 if let cancel = plan.cancel {
-                    for id in try await store.cancelForEvent(event.id, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
+                    for id in try await store.events.cancelForEvent(event.id, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
                         outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: cancel.reason))
                     }
                 }
                 if let reason = plan.cancelRecalls {
-                    for id in try await store.cancelRecalls(event.id, reason: reason) {
+                    for id in try await store.events.cancelRecalls(event.id, reason: reason) {
                         outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
                     }
                 }
                 for message in plan.messages {
-                    if let id = try await store.enqueueForRule(message) {
+                    if let id = try await store.events.enqueueForRule(message) {
                         outcomes.append(.init(rule: message.rule, channel: message.channel, action: .created, messageID: id, reason: nil))
                     } else {
                         outcomes.append(.init(rule: message.rule, channel: message.channel, action: .skipped, messageID: nil,
@@ -97,7 +98,7 @@ extension EventExpander {
         let context = RuleReplan.Context(planner: planner, defaultZone: self.context.settings.scheduling.defaultTimeZone, now: self.context.now)
         let logger = self.context.logger
         return try await link.withDatabase { store in
-            try await store.replanNextRuleEdit { edit in
+            try await store.events.replanNextRuleEdit { edit in
                 let actions = try await RuleReplan.plan(rule: edit.rule, in: store, context: context, lock: true)
                 let outcomes = try await RuleReplan.apply(actions, rule: edit.rule, in: store)
                 var counts: Logger.Metadata = ["edit": "\(edit.id)", "rule": "\(edit.rule)", "changed": "\(edit.changed.joined(separator: ","))"]

@@ -10,17 +10,17 @@ extension EventPlan {
     /// path shared by the expander and by re-planning after a rule edit. `only` restricts the
     /// rules to one; `replanning` keeps a pending reminder whose time has passed. Call inside
     /// the event's transaction (the zone is set for it only).
-    public static func make(event: EventRow, in store: OutboxStore, planner: SchedulePlanner, defaultZone: String,
+    public static func make(event: EventRow, in store: Stores, planner: SchedulePlanner, defaultZone: String,
                             now: Date, only: String? = nil, replanning: Bool = false) async throws -> EventPlan {
         var contact: EventContact?
         var location: EventLocation?
-        if let id = event.contactID { contact = try await store.eventContact(id) }
-        if let id = event.locationID { location = try await store.eventLocation(id) }
+        if let id = event.contactID { contact = try await store.events.eventContact(id) }
+        if let id = event.locationID { location = try await store.events.eventLocation(id) }
         let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
-        let rules = try await store.matchingRules(event, zone: zone, only: only)
+        let rules = try await store.events.matchingRules(event, zone: zone, only: only)
         var upcoming: String?
         if rules.contains(where: { $0.kind == .recall }), let contact {
-            upcoming = try await store.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: now)
+            upcoming = try await store.events.upcomingBooking(contact: contact.id, location: event.locationID, subject: event.subjectID, after: now)
         }
         return make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now,
                     upcomingBooking: upcoming, replanning: replanning)

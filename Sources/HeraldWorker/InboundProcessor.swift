@@ -35,9 +35,9 @@ public final class InboundProcessor: Service, Sendable {
     /// true when there may be more.
     func processBatch() async -> Bool {
         do {
-            let replies = try await link.withDatabase { try await $0.unprocessedInbound(limit: 100) }
+            let replies = try await link.withDatabase { try await $0.inbound.unprocessedInbound(limit: 100) }
             for reply in replies { try await process(reply) }
-            let receipts = try await link.withDatabase { try await $0.applyReceipts() }
+            let receipts = try await link.withDatabase { try await $0.inbound.applyReceipts() }
             if receipts.unknown > 0 {
                 context.logger.warning("delivery receipts for messages Herald never recorded; marked unknown", metadata: ["count": "\(receipts.unknown)"])
             }
@@ -48,7 +48,7 @@ public final class InboundProcessor: Service, Sendable {
         }
     }
 
-    private func process(_ reply: OutboxStore.InboundReply) async throws {
+    private func process(_ reply: InboundStore.InboundReply) async throws {
         if let body = reply.body, reply.channel == "sms", let answer = replies.keywords.answer(body) {
             do {
                 if try await self.answer(reply, action: answer, word: ReplyKeywords.fold(body)) { return }
@@ -58,7 +58,7 @@ public final class InboundProcessor: Service, Sendable {
             }
         }
         let meaning = reply.body.map(replies.keywords.classify) ?? .text
-        let (action, keyword): (OutboxStore.InboundAction, String?) = switch meaning {
+        let (action, keyword): (InboundStore.InboundAction, String?) = switch meaning {
         case .optOut(let word): (.optOut, word)
         case .optIn(let word): (.optIn, word)
         case .help(let word): (.help, word)
@@ -67,7 +67,7 @@ public final class InboundProcessor: Service, Sendable {
         let processed: Bool
         do {
             let answer = reply.channel == "sms" ? replies.replyTemplate(for: meaning) : nil
-            processed = try await link.withDatabase { try await $0.processInbound(reply.id, action: action, keyword: keyword, reply: answer) }
+            processed = try await link.withDatabase { try await $0.inbound.processInbound(reply.id, action: action, keyword: keyword, reply: answer) }
         } catch let error as PostgresError where !error.isTransient {
             try await fail(reply, error)
             return
@@ -83,9 +83,9 @@ public final class InboundProcessor: Service, Sendable {
 
     /// A statement error that would recur: the reply is marked failed, with the reason, so it
     /// never blocks the ones after it.
-    private func fail(_ reply: OutboxStore.InboundReply, _ error: PostgresError) async throws {
+    private func fail(_ reply: InboundStore.InboundReply, _ error: PostgresError) async throws {
         let reason = SafeText.clean(error.message + (error.sqlState.map { " (SQLSTATE \($0))" } ?? ""))
-        try await link.withDatabase { try await $0.failInbound(reply.id, reason: reason) }
+        try await link.withDatabase { try await $0.inbound.failInbound(reply.id, reason: reason) }
         context.metrics.inbound(result: "failed")
         context.logger.error("client reply could not be processed", metadata: ["inbound": "\(reply.id)", "error": "\(reason)"])
     }
@@ -93,16 +93,16 @@ public final class InboundProcessor: Service, Sendable {
     /// An answer word (`1`, `2`, `SI`, `NON`, …) answers the most recent reminder sent to
     /// that number that awaits one; false when none does (the reply then means what its
     /// keyword says: `2` is text for the business). `YES` from an opted-out number opts in.
-    private func answer(_ reply: OutboxStore.InboundReply, action: AnswerAction, word: String) async throws -> Bool {
+    private func answer(_ reply: InboundStore.InboundReply, action: AnswerAction, word: String) async throws -> Bool {
         // A word that is also an opt-in (YES) from an opted-out number opts in, as Twilio does.
         let optIn = if case .optIn = replies.keywords.classify(word) { true } else { false }
         guard let reminder = try await link.withDatabase({
-            try await $0.answerableReminder(channel: reply.channel, from: reply.from, unlessOptedOut: optIn)
+            try await $0.inbound.answerableReminder(channel: reply.channel, from: reply.from, unlessOptedOut: optIn)
         }) else {
             return false
         }
         let result = try await link.withDatabase {
-            try await $0.processAnswerReply(reply.id, reminderID: reminder, action: action.rawValue, keyword: word)
+            try await $0.inbound.processAnswerReply(reply.id, reminderID: reminder, action: action.rawValue, keyword: word)
         }
         guard let result else { return true }  // another processor took it
         context.metrics.inbound(result: "answer")

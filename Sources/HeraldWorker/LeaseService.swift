@@ -56,7 +56,7 @@ public final class LeaseService: Service, Sendable {
         let lease = context.settings.lease
         do {
             let sentAt = ContinuousClock.now
-            let kept = try await link.withDatabase { try await $0.renew(claims, lease: lease) }
+            let kept = try await link.withDatabase { try await $0.messages.renew(claims, lease: lease) }
             context.ledger.renewed(Array(kept), sentAt: sentAt, lease: lease)
             for claim in claims where !kept.contains(claim) && context.ledger.contains(claim) {
                 context.logger.warning("lease lost while delivering (another worker took the message over)",
@@ -73,7 +73,7 @@ public final class LeaseService: Service, Sendable {
         let maxAttempts = context.settings.maxAttempts
         do {
             let recovered = try await link.withDatabase {
-                try await $0.recoverExpiredLeases(defaultMaxAttempts: maxAttempts, holding: holding)
+                try await $0.messages.recoverExpiredLeases(defaultMaxAttempts: maxAttempts, holding: holding)
             }
             if !recovered.isEmpty {
                 context.dueMayHaveChanged()

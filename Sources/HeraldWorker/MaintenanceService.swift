@@ -37,7 +37,7 @@ public final class MaintenanceService: Service, Sendable {
         let batch = context.settings.pruneBatch
         var deleted = 0
         for _ in 0..<100 {
-            let n = try await link.withDatabase { try await $0.pruneBatch(keep: keep, batchSize: batch) }
+            let n = try await link.withDatabase { try await $0.messages.pruneBatch(keep: keep, batchSize: batch) }
             deleted += n
             context.pingWatchdog()
             if n < batch { break }

@@ -146,7 +146,7 @@ public final class OutcomeWriter: Service, Sendable {
             do {
                 let again = replay
                 let start = ContinuousClock.now
-                let kept = try await link.withDatabase(retryOnLoss: false) { try await $0.complete(completions, replay: again) }
+                let kept = try await link.withDatabase(retryOnLoss: false) { try await $0.messages.complete(completions, replay: again) }
                 context.metrics.observe(.record, since: start)
                 return .success(kept)
             } catch let error as PostgresError where !error.isTransient {
@@ -202,7 +202,7 @@ public final class OutcomeWriter: Service, Sendable {
             let (channel, recipient, main, context) = (outcome.channel, outcome.recipient, self.main, self.context)
             Task {
                 _ = await main.persist(String(id), what: "opt-out", failed: false) {
-                    try await $0.recordOptOut(channel: channel, recipient: recipient, reason: reason)
+                    try await $0.messages.recordOptOut(channel: channel, recipient: recipient, reason: reason)
                     return true
                 }
                 context.finished(claim, result: completion.result)

@@ -9,10 +9,10 @@ import HeraldRows
 extension RuleReplan {
     /// What re-planning `rule` does now. Call inside a transaction (the send times are
     /// computed in each message's zone, set for the transaction).
-    public static func plan(rule: String, in store: OutboxStore, context: Context, lock: Bool) async throws -> [Action] {
-        let pending = try await store.pendingMessages(ofRule: rule, lock: lock)
+    public static func plan(rule: String, in store: Stores, context: Context, lock: Bool) async throws -> [Action] {
+        let pending = try await store.events.pendingMessages(ofRule: rule, lock: lock)
         guard !pending.isEmpty else { return [] }
-        let state = try await store.ruleState(rule)
+        let state = try await store.events.ruleState(rule)
         var actions: [Action] = []
         var byEvent: [Int64: [PlannedMessage]] = [:]
         for message in pending {
@@ -21,7 +21,7 @@ extension RuleReplan {
         }
         for eventID in byEvent.keys.sorted() {
             let messages = byEvent[eventID] ?? []
-            guard let event = try await store.event(id: eventID) else {
+            guard let event = try await store.events.event(id: eventID) else {
                 actions += messages.map { unplannable($0, state: state, rule: rule, why: "its event \(eventID) no longer exists") }
                 continue
             }
@@ -33,24 +33,24 @@ extension RuleReplan {
     }
 
     /// Carries out `actions`; a message that stopped being pending meanwhile is skipped.
-    public static func apply(_ actions: [Action], rule: String, in store: OutboxStore) async throws -> [RuleEditOutcome] {
+    public static func apply(_ actions: [Action], rule: String, in store: Stores) async throws -> [RuleEditOutcome] {
         var outcomes: [RuleEditOutcome] = []
         for action in actions {
             switch action.kind {
             case .moved, .updated:
                 guard let id = action.messageID, let p = action.planned else { continue }
-                let done = try await store.replanMessage(id, rule: rule, recipient: p.recipient, sendAt: p.sendAt)
+                let done = try await store.events.replanMessage(id, rule: rule, recipient: p.recipient, sendAt: p.sendAt)
                 outcomes.append(.init(action: done ? action.kind : .skipped, channel: action.channel, messageID: id,
                                       reason: done ? describe(action) : "no longer pending"))
             case .cancelled:
                 guard let id = action.messageID else { continue }
                 let reason = "rule \(rule) edited: \(action.reason ?? "")"
-                let done = try await store.cancelForRule(id, rule: rule, reason: reason)
+                let done = try await store.events.cancelForRule(id, rule: rule, reason: reason)
                 outcomes.append(.init(action: done ? .cancelled : .skipped, channel: action.channel, messageID: id,
                                       reason: done ? action.reason : "no longer pending"))
             case .created:
                 guard let p = action.planned else { continue }
-                if let id = try await store.enqueueForRule(p) {
+                if let id = try await store.events.enqueueForRule(p) {
                     outcomes.append(.init(action: .created, channel: action.channel, messageID: id, reason: describe(action)))
                 } else {
                     outcomes.append(.init(action: .skipped, channel: action.channel, messageID: nil,

@@ -113,7 +113,7 @@ public final class SendGate: Service, Sendable {
         defer { context.metrics.observe(.gate, since: started) }
         while true {
             do {
-                let found = try await link.withDatabase { try await $0.clearForSending(claims) }
+                let found = try await link.withDatabase { try await $0.messages.clearForSending(claims) }
                 return found.mapValues { clearance in
                     switch clearance {
                     case .clear: return .clear

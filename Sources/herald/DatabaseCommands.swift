@@ -85,7 +85,7 @@ struct Enqueue: AsyncParsableCommand {
             locationID: location, businessHoursOnly: businessHoursOnly, urgent: urgent, minimumLead: lead)
         let connection = try await openConnection(config)
         do {
-            let id = try await OutboxStore(connection: connection, workerID: "cli").enqueue(message)
+            let id = try await Stores(connection: connection).messages.enqueue(message)
             print(id)
         } catch {
             throw fail("enqueue failed: \(error)")
@@ -113,7 +113,7 @@ struct Status: AsyncParsableCommand {
         let connection = try await openConnection(config)
         let report: StatusReport
         do {
-            report = try await OutboxStore(connection: connection, workerID: "cli").status()
+            report = try await Stores(connection: connection).messages.status()
         } catch {
             throw fail("status failed: \(error)")
         }

@@ -31,12 +31,12 @@ struct Explain: AsyncParsableCommand {
             instant = parsed
         }
         let connection = try await openConnection(config)
-        let store = OutboxStore(connection: connection, workerID: "explain")
+        let store = Stores(connection: connection)
         let found: (message: OutboxMessage, status: MessageStatus)?
-        let history: OutboxStore.MessageHistory?
+        let history: MessageStore.MessageHistory?
         do {
-            found = try await store.message(id: id)
-            history = try await store.messageHistory(id: id)
+            found = try await store.messages.message(id: id)
+            history = try await store.messages.messageHistory(id: id)
         } catch {
             throw fail("explain failed: \(error)")
         }
@@ -86,7 +86,7 @@ struct Explain: AsyncParsableCommand {
 
     /// A message that is no longer pending: what happened, from the record (the planner is
     /// not run: its rules applied when the message was due, and `last_error` says what they decided).
-    private func printHistory(_ id: Int64, _ h: OutboxStore.MessageHistory) {
+    private func printHistory(_ id: Int64, _ h: MessageStore.MessageHistory) {
         var summary = "message \(id) (\(h.status))"
         if let last = h.lastError { summary += ": \(last)" }
         print(summary)
@@ -107,12 +107,12 @@ struct Explain: AsyncParsableCommand {
     }
 
     /// `  to +34… (contact ana's phone, …); priority 1; rule …, from event 12`.
-    static func addressLine(_ h: OutboxStore.MessageHistory) -> String {
+    static func addressLine(_ h: MessageStore.MessageHistory) -> String {
         "  to \(h.recipient) (\(h.recipientSource)); priority \(h.priority)\(h.origin.map { "; \($0)" } ?? "")"
     }
 
     /// The same, for the JSON.
-    static func addressFields(_ h: OutboxStore.MessageHistory) -> [String: Any] {
+    static func addressFields(_ h: MessageStore.MessageHistory) -> [String: Any] {
         var fields: [String: Any] = ["recipient": h.recipient, "recipient_source": h.recipientSource, "priority": h.priority]
         fields["origin"] = h.origin
         return fields
@@ -128,9 +128,9 @@ extension Explain {
     /// `herald explain --event ID`: what expanding the event did, from `herald.event_outcome`.
     func explainEvent(_ id: Int64, config: Configuration) async throws {
         let connection = try await openConnection(config)
-        let report: OutboxStore.EventReport?
+        let report: EventStore.EventReport?
         do {
-            report = try await OutboxStore(connection: connection, workerID: "explain").eventReport(id)
+            report = try await Stores(connection: connection).events.eventReport(id)
         } catch {
             await connection.close()
             throw fail("explain failed: \(error)")

@@ -64,7 +64,7 @@ struct ListenerSetup {
         let connection = try await openConnection(config)
         let generated = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
         do {
-            let key = try await OutboxStore(connection: connection, workerID: "herald").secret("link_key", generated: generated)
+            let key = try await Stores(connection: connection).catalog.secret("link_key", generated: generated)
             await connection.close()
             return Array(key.utf8)
         } catch {

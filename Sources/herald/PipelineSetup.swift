@@ -8,7 +8,7 @@ import HeraldPipeline
 /// `send-test`: the configuration's settings, links signed with the daemon's key, over the
 /// database's rows (or `rows`: send-test's own template, the built-in templates). Template
 /// and location problems are printed to standard error, as the daemon logs them.
-func loadPipeline(_ config: Configuration, store: OutboxStore?, rows: PipelineRows? = nil, now: Date) async throws -> Pipeline {
+func loadPipeline(_ config: Configuration, store: Stores?, rows: PipelineRows? = nil, now: Date) async throws -> Pipeline {
     var key: [UInt8]?
     if config.http.enabled, config.http.publicURL != nil {
         do {

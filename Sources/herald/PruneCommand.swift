@@ -30,17 +30,17 @@ struct Prune: AsyncParsableCommand {
         }
         let size = batch ?? config.retention.batch
         guard size > 0 else { throw fail("--batch must be positive", code: 64) }
-        let store = OutboxStore(connection: try await openConnection(config), workerID: "prune")
+        let store = Stores(connection: try await openConnection(config))
         do {
             if dryRun {
-                print("would delete \(try await store.prunable(keep: keep)) finished messages older than \(DurationText.format(keep))")
+                print("would delete \(try await store.messages.prunable(keep: keep)) finished messages older than \(DurationText.format(keep))")
                 return
             }
             let started = ContinuousClock.now
             var total = 0
             var batches = 0
             while true {
-                let n = try await store.pruneBatch(keep: keep, batchSize: size)
+                let n = try await store.messages.pruneBatch(keep: keep, batchSize: size)
                 total += n
                 batches += 1
                 if n < size { break }

@@ -20,9 +20,9 @@ struct Rules: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let connection = try await openConnection(config)
-            let report: OutboxStore.DefaultRulesReport
+            let report: CatalogStore.DefaultRulesReport
             do {
-                report = try await OutboxStore(connection: connection, workerID: "cli").installDefaultRules()
+                report = try await Stores(connection: connection).catalog.installDefaultRules()
             } catch {
                 await connection.close()
                 throw fail("installing the default rules failed: \(error)")
@@ -46,7 +46,7 @@ struct Rules: AsyncParsableCommand {
             let connection = try await openConnection(config)
             let rows: [NamedRow]
             do {
-                rows = try await OutboxStore(connection: connection, workerID: "cli").ruleListing()
+                rows = try await Stores(connection: connection).catalog.ruleListing()
             } catch {
                 await connection.close()
                 throw fail("listing rules failed: \(error)")
@@ -84,15 +84,15 @@ extension Rules {
                 set.append((String(assignment[..<eq]).trimmingCharacters(in: .whitespaces), String(assignment[assignment.index(after: eq)...])))
             }
             let connection = try await openConnection(config)
-            let store = OutboxStore(connection: connection, workerID: "cli")
+            let store = Stores(connection: connection)
             let actions: [RuleReplan.Action]
             do {
-                let planner = SchedulePlanner(policy: config.scheduling, records: try await store.locations())
+                let planner = SchedulePlanner(policy: config.scheduling, records: try await store.catalog.locations())
                 let context = RuleReplan.Context(planner: planner, defaultZone: config.scheduling.defaultTimeZone, now: Date())
-                actions = try await store.withRuleEdited(name, set: set) {
+                actions = try await store.events.withRuleEdited(name, set: set) {
                     try await RuleReplan.plan(rule: name, in: store, context: context, lock: false)
                 }
-            } catch let error as OutboxStore.RuleEditError {
+            } catch let error as EventStore.RuleEditError {
                 await connection.close()
                 throw fail(error.description, code: 64)
             } catch {

@@ -25,12 +25,12 @@ struct Templates: AsyncParsableCommand {
         func run() async throws {
             let config = try options.load()
             let connection = try await openConnection(config)
-            let store = OutboxStore(connection: connection, workerID: "templates")
+            let store = Stores(connection: connection)
             let templates = BuiltinTemplates.records
             let partials = BuiltinTemplates.partials
             let descriptions = Dictionary(uniqueKeysWithValues: (BuiltinTemplates.keys + BuiltinTemplates.replyKeys).map { ($0, BuiltinTemplates.description(key: $0)) })
             do {
-                let report = try await store.installTemplates(templates, partials: partials, descriptions: descriptions, replace: replace)
+                let report = try await store.catalog.installTemplates(templates, partials: partials, descriptions: descriptions, replace: replace)
                 print("built-in templates: \(templates.count) templates and \(partials.count) partials in \(BuiltinTemplates.locales.joined(separator: ", ")); "
                       + "\(report.written) written, \(report.kept) kept as edited")
             } catch {
@@ -48,7 +48,7 @@ struct Templates: AsyncParsableCommand {
             let config = try options.load()
             let connection = try await openConnection(config)
             do {
-                for t in try await OutboxStore(connection: connection, workerID: "templates").templateSummaries() {
+                for t in try await Stores(connection: connection).catalog.templateSummaries() {
                     print("\(t.key.padding(toLength: 26, withPad: " ", startingAt: 0)) \(t.channel.padding(toLength: 8, withPad: " ", startingAt: 0)) "
                           + "\(t.locale.padding(toLength: 6, withPad: " ", startingAt: 0)) v\(t.version)  \(t.updated)  \(t.description)")
                 }
@@ -91,9 +91,9 @@ struct Templates: AsyncParsableCommand {
 private func loadTemplates(_ config: Configuration, builtin: Bool) async throws -> ([TemplateRecord], [PartialRecord]) {
     if builtin { return (BuiltinTemplates.records, BuiltinTemplates.partials) }
     let connection = try await openConnection(config)
-    let store = OutboxStore(connection: connection, workerID: "templates")
+    let store = Stores(connection: connection)
     do {
-        return (try await store.templates(), try await store.partials())
+        return (try await store.catalog.templates(), try await store.catalog.partials())
     } catch {
         throw fail("cannot read templates: \(error)")
     }
@@ -103,7 +103,7 @@ private func loadTemplates(_ config: Configuration, builtin: Bool) async throws 
 private func loadRuleNeeds(_ config: Configuration) async throws -> (rules: [(name: String, template: String, channels: [String])], locales: [String]) {
     let connection = try await openConnection(config)
     do {
-        let needs = try await OutboxStore(connection: connection, workerID: "templates").ruleNeeds()
+        let needs = try await Stores(connection: connection).catalog.ruleNeeds()
         await connection.close()
         return needs
     } catch {

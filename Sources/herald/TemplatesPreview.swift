@@ -53,13 +53,13 @@ extension Templates {
             guard let channel = channel.flatMap(Channel.init(rawValue:)) else { throw fail("--channel: expected sms, email or webhook", code: 64) }
             // The database's templates, or the built-in ones (with its locations for --location).
             let connection = !builtin || location != nil ? try await openConnection(config) : nil
-            let store = connection.map { OutboxStore(connection: $0, workerID: "templates") }
+            let store = connection.map { Stores(connection: $0) }
             let pipeline: Pipeline
             do {
                 var rows: PipelineRows?
                 if builtin {
                     rows = PipelineRows(templates: BuiltinTemplates.records, partials: BuiltinTemplates.partials,
-                                        locations: try await store?.locations() ?? [])
+                                        locations: try await store?.catalog.locations() ?? [])
                 }
                 pipeline = try await loadPipeline(config, store: store, rows: rows, now: now)
             } catch {
@@ -112,9 +112,9 @@ extension Templates {
         /// `--message`: the driver's document for the stored message, byte for byte.
         private func previewMessage(_ id: Int64, config: Configuration, now: Date) async throws {
             let connection = try await openConnection(config)
-            let store = OutboxStore(connection: connection, workerID: "templates")
+            let store = Stores(connection: connection)
             let found: (message: OutboxMessage, status: MessageStatus)?
-            do { found = try await store.message(id: id) } catch { throw fail("cannot read message \(id): \(error)") }
+            do { found = try await store.messages.message(id: id) } catch { throw fail("cannot read message \(id): \(error)") }
             guard let found else { throw fail("no message \(id)") }
             var message = found.message
             if found.status == .pending { message.attempt += 1 } else { message.attempt = max(message.attempt, 1) }

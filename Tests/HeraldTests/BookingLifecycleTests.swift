@@ -220,13 +220,13 @@ import Testing
             #expect(try await db.scalar("SELECT priority FROM herald.message WHERE template = 'x'") == "3")
             let conn = PostgresConnection(connectionString: db.daemonURL)
             try await conn.connect()
-            let store = OutboxStore(connection: conn, workerID: "w")
-            let first = try await store.claim(channels: ["sms"], limit: 2, lease: .seconds(60))
+            let store = Stores(connection: conn, workerID: "w")
+            let first = try await store.messages.claim(channels: ["sms"], limit: 2, lease: .seconds(60))
             #expect(Set(first.map(\.template)) == ["appointment.cancelled", "x"], "\(first.map(\.template))")
-            let next = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(60))
+            let next = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(60))
             #expect(next.allSatisfy { $0.template == "appointment.reminder" }, "reminders before feedback, oldest first")
             await conn.close()
-            let plan = try await db.query("EXPLAIN " + OutboxStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
+            let plan = try await db.query("EXPLAIN " + MessageStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
             #expect(plan.contains("message_due_idx"), "\(plan)")
         }
     }

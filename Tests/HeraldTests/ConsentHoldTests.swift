@@ -125,7 +125,7 @@ import Testing
             await optingOut.close()
             #expect(try await db.scalar("SELECT status FROM herald.message") == "pending", "neither side saw the other")
             let conn = try await db.connect()
-            let claimed = try await OutboxStore(connection: conn, workerID: "w").claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            let claimed = try await MessageStore(connection: conn, workerID: "w").claim(channels: ["sms"], limit: 10, lease: .seconds(30))
             await conn.close()
             #expect(claimed.isEmpty)
             #expect(try await db.query("SELECT status, attempts, last_error FROM herald.message").rows == [["suppressed", "0", "recipient opted out of sms: STOP"]])
@@ -146,8 +146,8 @@ import Testing
                 UPDATE herald.message SET contact_id = 'c1' WHERE id = 3;
                 """)
             let conn = try await db.connect()
-            let store = OutboxStore(connection: conn, workerID: "w")
-            let claimed = try await store.claim(channels: ["sms", "email"], limit: 10, lease: .seconds(30))
+            let store = Stores(connection: conn, workerID: "w")
+            let claimed = try await store.messages.claim(channels: ["sms", "email"], limit: 10, lease: .seconds(30))
             #expect(claimed.count == 4)
             try await db.execute("""
                 INSERT INTO herald.message (channel, recipient, template) VALUES ('sms', '+34600000005', 't');
@@ -156,12 +156,12 @@ import Testing
                 UPDATE herald.message SET locked_by = 'someone else' WHERE id = 4;
                 """)
             // A lease run out by the database's clock is not ours any more (a peer may recover it).
-            let late = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            let late = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
             #expect(late.count == 1)
             try await db.query("UPDATE herald.message SET locked_until = now() - interval '1 second' WHERE id = $1::bigint", [late[0].id])
-            #expect(try await store.clearForSending([late[0].claimKey]) == [late[0].claimKey: .lost])
+            #expect(try await store.messages.clearForSending([late[0].claimKey]) == [late[0].claimKey: .lost])
             let keys = claimed.map(\.claimKey).sorted { $0.id < $1.id }
-            let found = try await store.clearForSending(keys)
+            let found = try await store.messages.clearForSending(keys)
             #expect(found[keys[0]] == .clear)
             #expect(found[keys[1]] == .blocked("recipient opted out of sms: host"))
             #expect(found[keys[2]] == .blocked("contact c1 prefers sms, not email"))
@@ -171,9 +171,9 @@ import Testing
             #expect(try await db.scalar("SELECT attempts FROM herald.message WHERE id = $1::bigint", [late[0].id]) == "0", "uncounted")
             // The STOP confirmation is the one message an opt-out lets through.
             try await db.query("SELECT herald.queue_reply('sms', '+34600000002', 'reply.stopped', NULL, NULL, NULL, '{}', NULL)")
-            let reply = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30)).filter { $0.template == "reply.stopped" }
+            let reply = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(30)).filter { $0.template == "reply.stopped" }
             #expect(reply.count == 1)
-            #expect(try await store.clearForSending(reply.map(\.claimKey)).values.first == .clear)
+            #expect(try await store.messages.clearForSending(reply.map(\.claimKey)).values.first == .clear)
             await conn.close()
         }
     }

@@ -86,12 +86,12 @@ import Testing
             // Message 2's recipient opts out while it is being sent; the attempt fails and is
             // to be retried: it is pending again, and the claim must not send it.
             let conn = try await db.connect()
-            let store = OutboxStore(connection: conn, workerID: "w")
-            let first = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            let store = Stores(connection: conn, workerID: "w")
+            let first = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
             #expect(first.count == 3)
             try await db.query("INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34 600 000 002', 'replied STOP')")
             try await db.execute("UPDATE herald.message SET status = 'pending', locked_by = NULL, locked_until = NULL")
-            let again = try await store.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
+            let again = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(30))
             #expect(again.map(\.id).sorted() == [1, 3])
             let row = try #require(try await db.query("SELECT status, attempts, last_error FROM herald.message WHERE id = 2").named.first)
             #expect(row["status"] == "suppressed" && row["attempts"] == "1")

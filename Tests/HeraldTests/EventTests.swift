@@ -30,7 +30,7 @@ import Testing
 
     func setUp(_ db: TestDatabase) async throws {
         let conn = try await db.connect()
-        _ = try await OutboxStore(connection: conn, workerID: "cli").installDefaultRules()
+        _ = try await Stores(connection: conn).catalog.installDefaultRules()
         await conn.close()
         try await db.execute("""
             INSERT INTO herald.location (id, name, time_zone, staff_email) VALUES ('sol', 'Peluquería Sol', 'Europe/Madrid', 'recepcion@sol.example');

@@ -6,8 +6,8 @@ import Testing
 /// Every lease-checked statement checks the holder, the status and the attempt number; a
 /// worker never takes over a lease it still holds; a replayed completion is not written twice.
 @Suite struct LeaseFencingTests {
-    func store(_ db: TestDatabase, worker: String) async throws -> OutboxStore {
-        OutboxStore(connection: try await db.connect(), workerID: worker)
+    func store(_ db: TestDatabase, worker: String) async throws -> MessageStore {
+        MessageStore(connection: try await db.connect(), workerID: worker)
     }
 
     func completion(_ m: OutboxMessage, _ result: Completion.Result = .sent, attempt: Int? = nil, error: String? = nil,

@@ -100,12 +100,12 @@ import Testing
             try await db.query("INSERT INTO herald.message (channel, recipient, template, status, sent_at, provider_message_id) VALUES ('sms', '+34600000004', 't', 'sent', now(), 'SMX')")
             let daemon = PostgresConnection(connectionString: db.daemonURL)
             try await daemon.connect()
-            let report = try await OutboxStore(connection: daemon, workerID: "w").applyReceipts()
+            let report = try await Stores(connection: daemon).inbound.applyReceipts()
             #expect(report == .init(settled: 1, waiting: 0, unknown: 0))
             #expect(try await db.scalar("SELECT status FROM herald.message WHERE provider_message_id = 'SMX'") == "delivered")
             // One never matched is marked unknown after an hour.
             try await db.query("INSERT INTO herald.receipt (provider, provider_message_id, status, received_at) VALUES ('twilio', 'SMZ', 'delivered', now() - interval '2 hours')")
-            #expect(try await OutboxStore(connection: daemon, workerID: "w").applyReceipts() == .init(settled: 0, waiting: 0, unknown: 1))
+            #expect(try await Stores(connection: daemon).inbound.applyReceipts() == .init(settled: 0, waiting: 0, unknown: 1))
             // Retention removes applied receipts with the old messages.
             try await db.query("UPDATE herald.receipt SET applied_at = now() - interval '100 days' WHERE provider_message_id = 'SMZ'")
             _ = try await daemon.query("SELECT herald.prune('30 days', 100)")

@@ -5,8 +5,8 @@ import HeraldPostgres
 import Testing
 
 @Suite struct OutboxSQLTests {
-    func store(_ db: TestDatabase, worker: String) async throws -> OutboxStore {
-        OutboxStore(connection: try await db.connect(), workerID: worker)
+    func store(_ db: TestDatabase, worker: String) async throws -> MessageStore {
+        MessageStore(connection: try await db.connect(), workerID: worker)
     }
 
     @Test func insertComputesTheDueTimeFromSendAtAndPostpone() async throws {
@@ -143,7 +143,7 @@ import Testing
                 """)
             try await db.enqueue(count: 10)
             try await db.query("ANALYZE herald.message")
-            let plan = try await db.query("EXPLAIN " + OutboxStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
+            let plan = try await db.query("EXPLAIN " + MessageStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
             #expect(plan.contains("message_due_idx"), "plan:\n\(plan)")
         }
     }
@@ -161,7 +161,7 @@ import Testing
                 """)
             try await db.execute("VACUUM ANALYZE herald.message")
             let conn = try await db.connect()
-            try await conn.execute("PREPARE idle(text[], text[], float8, float8) AS " + OutboxStore.unfinishedWorkSQL)
+            try await conn.execute("PREPARE idle(text[], text[], float8, float8) AS " + MessageStore.unfinishedWorkSQL)
             let explain = "EXPLAIN EXECUTE idle('{sms}', '{sms,email,webhook}', 60, NULL)"
             // The first executions get a plan of their own (the daemon runs it once, at exit);
             // after five, the generic plan.
@@ -191,7 +191,7 @@ import Testing
                 """)
             let ids = PostgresArray((1...100).map { Int64($0) })
             func texts(_ value: String?) -> PostgresArray { PostgresArray(Array(repeating: value, count: 100)) }
-            let plan = try await db.query("EXPLAIN " + OutboxStore.completeSQL, [
+            let plan = try await db.query("EXPLAIN " + MessageStore.completeSQL, [
                 "w", ids, PostgresArray(Array(repeating: 1, count: 100)), texts("sent"), texts("accept"),
                 PostgresArray(Array(repeating: 1.0, count: 100)), PostgresArray(Array(repeating: 1.0, count: 100)),
                 texts(nil), texts(nil), texts("p"), PostgresArray(Array(repeating: Double?.none, count: 100)),

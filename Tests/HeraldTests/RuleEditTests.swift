@@ -116,7 +116,7 @@ import Testing
                 """)
             let conn = PostgresConnection(connectionString: db.daemonURL)
             try await conn.connect()
-            let claimed = try await OutboxStore(connection: conn, workerID: "w").claim(channels: ["sms", "email"], limit: 50, lease: .seconds(60))
+            let claimed = try await MessageStore(connection: conn, workerID: "w").claim(channels: ["sms", "email"], limit: 50, lease: .seconds(60))
             await conn.close()
             #expect(!claimed.contains { $0.template == "appointment.confirmed" })
             #expect(try await db.scalar("SELECT string_agg(DISTINCT status || ': ' || last_error, ',') FROM herald.message WHERE rule_name = 'appointment.booked'")
@@ -128,13 +128,13 @@ import Testing
     @Test func installDefaultsUpgradesTheShippedRulesAndLeavesEditedOnesAlone() async throws {
         try await TestDatabase.with { db in
             let conn = try await db.connect()
-            let v1 = OutboxStore.defaultRulesVersion1
+            let v1 = CatalogStore.defaultRulesVersion1
             try await conn.query("""
                 INSERT INTO herald.rule (name, enabled, subject_type, on_event, to_status, channels, template, send_before, send_after, urgent, recipient, recall)
                 SELECT n, e, s, o, t, string_to_array(c, ','), tpl, b::interval, a::interval, u, r, rc
                   FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                               $9::text[], $10::bool[], $11::text[], $12::bool[]) AS x(n, e, s, o, t, c, tpl, b, a, u, r, rc)
-                """, OutboxStore.columns(v1))
+                """, CatalogStore.columns(v1))
             await conn.close()
             try await db.query("UPDATE herald.rule SET send_before = '2 days' WHERE name = 'appointment.reminder.1d'")
             let (code, out, err) = try await HeraldProcess.run(["rules", "install-defaults"], environment: ["HERALD_DATABASE_URL": db.url])

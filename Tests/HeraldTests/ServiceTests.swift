@@ -23,7 +23,7 @@ import Testing
     /// Claims every pending message as `worker` the way the claim loop does.
     func claim(_ db: TestDatabase, as worker: String, lease: Duration) async throws -> [OutboxMessage] {
         let conn = try await db.connect()
-        return try await OutboxStore(connection: conn, workerID: worker).claim(channels: ["sms"], limit: 100, lease: lease)
+        return try await MessageStore(connection: conn, workerID: worker).claim(channels: ["sms"], limit: 100, lease: lease)
     }
 
     @Test func leaseServiceAloneRenewsHeldClaimsAndTakesOverExpiredOnes() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldRows
 import HeraldCore
 import HeraldInbound
 import Testing

@@ -39,7 +39,7 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             try await db.addTemplate(key: "appointment.confirmed", channel: "email", locale: "fr",
                                      subject: "Rendez-vous confirmé : {{service}}", body: "Bonjour {{name}}", html: "<b>{{name}}</b>")
             let conn = try await db.connect()
-            let id = try await OutboxStore(connection: conn, workerID: "cli").enqueue(NewMessage(
+            let id = try await Stores(connection: conn).messages.enqueue(NewMessage(
                 channel: "email", recipient: "zoe@example.fr", template: "appointment.confirmed", locale: "fr-FR",
                 data: #"{"name":"Zoé & Co","service":"Coupe"}"#))
             let out = try temporaryDirectory()
@@ -176,8 +176,8 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
             try await db.addTemplate()
             try await db.enqueue(count: 1)
             // A worker claims the message and dies: it never completes and never renews.
-            let dead = OutboxStore(connection: try await db.connect(), workerID: "dead-worker")
-            #expect(try await dead.claim(channels: ["sms"], limit: 1, lease: .seconds(1)).count == 1)
+            let dead = Stores(connection: try await db.connect(), workerID: "dead-worker")
+            #expect(try await dead.messages.claim(channels: ["sms"], limit: 1, lease: .seconds(1)).count == 1)
             let driver = ScriptedDriver()
             try await drain(makeWorker(db, drivers: [.sms: driver], id: "survivor", lease: .seconds(2)))
             #expect(driver.deliveries == [1: 1])

@@ -2,8 +2,8 @@
 Each: (name, file, text, replacement, tests that should catch it (a swift test --filter
 pattern), which occurrence of text to change (1 = first))."""
 
-OUTBOX = "Sources/HeraldOutbox/OutboxStore.swift"
-LEASES = "Sources/HeraldOutbox/OutboxStore+Leases.swift"
+OUTBOX = "Sources/HeraldOutbox/MessageStore.swift"
+LEASES = "Sources/HeraldOutbox/MessageStore+Leases.swift"
 SQL = "Sources/HeraldOutbox/Migrations+Generated.swift"
 CLAIMS = "Sources/HeraldWorker/ClaimService.swift"
 SHUTDOWN = "Sources/HeraldWorker/ClaimService+Shutdown.swift"
@@ -87,7 +87,7 @@ MUTATIONS = [
      "ListenerTests", 1),
     ("signature-constant-time-compare", "Sources/HeraldInbound/ConstantTime.swift", "return difference == 0", "return difference == 0 || !b.isEmpty",
      "InboundLogicTests|ListenerTests|GuardTests", 1),
-    ("receipt-forward-only", "Sources/HeraldOutbox/OutboxStore+Receipts.swift",
+    ("receipt-forward-only", "Sources/HeraldOutbox/InboundStore+Receipts.swift",
      "WHERE m.id = hit.mid AND m.status = 'sent' AND", "WHERE m.id = hit.mid AND", "ListenerTests", 1),
     ("unsubscribe-get-changes-nothing", "Sources/HeraldHTTP/UnsubscribeRoutes.swift", "        guard act else {", "        guard act || true else {",
      "ListenerTests", 1),
@@ -109,7 +109,7 @@ MUTATIONS = [
      "if rule.isReminder, let at = rule.sendAt, at < now, false {", "EventTests", 1),
     ("rule-applies-to-event", SQL, "NOT r.enabled OR r.subject_type <> e.subject_type OR NOT (p_channel = ANY (r.channels)) THEN",
      "false THEN", "EventTests", 2),
-    ("event-failure-isolated", "Sources/HeraldOutbox/OutboxStore+Events.swift", '                try await connection.execute("ROLLBACK TO SAVEPOINT expand")\n',
+    ("event-failure-isolated", "Sources/HeraldOutbox/EventStore.swift", '                try await connection.execute("ROLLBACK TO SAVEPOINT expand")\n',
      '                throw error\n', "EventTests", 1),
     # Client answers (issue 15).
     ("answer-get-changes-nothing", "Sources/HeraldHTTP/AnswerRoutes.swift", "guard act else { return show(", "guard act || true else { return show(",
@@ -157,7 +157,7 @@ MUTATIONS = [
     ("answer-refused-when-started", SQL, "    IF starts IS NOT NULL AND starts <= now() THEN", "    IF false THEN", "GuardTests", 1),
     ("answer-link-latest-start", "Sources/HeraldHTTP/AnswerRoutes.swift", "if pastItsTime, !(facts.startsAt.map { $0 > now } ?? false) {",
      "if pastItsTime {", "GuardTests", 1),
-    ("receipts-known-first", "Sources/HeraldOutbox/OutboxStore+Receipts.swift",
+    ("receipts-known-first", "Sources/HeraldOutbox/InboundStore+Receipts.swift",
      "                   AND EXISTS (SELECT 1 FROM herald.message m WHERE m.provider_message_id = x.provider_message_id AND m.channel = 'sms')\n", "",
      "GuardTests", 1),
     ("request-deadline", "Sources/HeraldHTTP/HTTPListener.swift", "RequestDeadlineHandler(timeout: requestTimeout)",
@@ -173,8 +173,8 @@ MUTATIONS = [
      "self.metricsReading = SharedReading(interval: .zero)", "ListenerLimitsTests", 1),
     ("last-look-after-rate-limit", "Sources/HeraldDrivers/Transport.swift", "                try await LastLook.take()\n", "",
      "ConsentHoldTests", 1),
-    ("gate-lease-deadline", "Sources/HeraldOutbox/OutboxStore+Gate.swift", " AND m.locked_until > now()\n", "\n", "ConsentHoldTests", 1),
-    ("gate-gives-back-lapsed", "Sources/HeraldOutbox/OutboxStore+Gate.swift", "               AND m.locked_until <= now()\n",
+    ("gate-lease-deadline", "Sources/HeraldOutbox/MessageStore+Gate.swift", " AND m.locked_until > now()\n", "\n", "ConsentHoldTests", 1),
+    ("gate-gives-back-lapsed", "Sources/HeraldOutbox/MessageStore+Gate.swift", "               AND m.locked_until <= now()\n",
      "               AND false\n", "ConsentHoldTests", 1),
     ("reply-data-is-heralds", SQL, "jsonb_build_object('keyword', left(regexp_replace(coalesce(p_data->>'keyword', ''), '[^[:alnum:] ]', '', 'g'), 32),",
      "p_data || jsonb_build_object('keyword', left(regexp_replace(coalesce(p_data->>'keyword', ''), '[^[:alnum:] ]', '', 'g'), 32),",
@@ -194,7 +194,7 @@ MUTATIONS = [
     ("business-decline-cancels-all", PLAN, 'case "declined": return .all("the business declined the booking")',
      'case "declined": return nil', LIFE, 1),
     ("pending-again-cancels-reminders", PLAN, 'case "pending": return .reminders(', 'case "pending_": return .reminders(', LIFE, 1),
-    ("approval-plans-reminders", "Sources/HeraldOutbox/OutboxStore+Events.swift",
+    ("approval-plans-reminders", "Sources/HeraldOutbox/EventStore.swift",
      "OR (r.send_before IS NOT NULL AND r.to_status IS NOT NULL AND e.type = 'status_changed'))", ")", LIFE, 1),
     ("contact-follow", SQL, "       SET recipient = CASE m.channel WHEN 'sms' THEN NEW.phone ELSE NEW.email END,",
      "       SET recipient = m.recipient,", LIFE, 1),

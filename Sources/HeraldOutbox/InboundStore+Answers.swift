@@ -5,7 +5,7 @@ import HeraldPostgres
 /// answer (a `herald.answer` row, a `confirmed`/`declined` event, `NOTIFY herald_answer`,
 /// and on a decline the subject's pending reminders cancelled), and which reminder an SMS
 /// reply answers.
-extension OutboxStore {
+extension InboundStore {
     /// What happened to an answer (`herald.record_answer`'s result).
     public enum AnswerResult: String, Sendable, Equatable {
         /// Recorded: a new row and event.
@@ -74,13 +74,13 @@ extension OutboxStore {
     }
 }
 
-extension OutboxStore {
+extension InboundStore {
     /// Processes reply `inboundID` as an answer to reminder `reminderID`, once, in one
     /// transaction: the reply is marked (`result` `answer:<what happened>`, `in_reply_to`
     /// the reminder) only if still unprocessed, and the answer recorded. Nil when another
     /// processor got there first.
     public func processAnswerReply(_ inboundID: Int64, reminderID: Int64, action: String, keyword: String) async throws -> AnswerResult? {
-        try await inTransaction {
+        try await connection.inTransaction {
             let mark = try await connection.query("""
                 UPDATE herald.inbound i SET processed_at = now(), result = 'answer', keyword = $2, in_reply_to = $3
                  WHERE i.id = (SELECT id FROM herald.inbound WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED)

@@ -5,7 +5,7 @@ import HeraldPostgres
 
 /// Rule edits (`herald.rule_edit`, queued by a trigger on `herald.rule`): the statements that
 /// read what a rule planned and re-plan it, and the log of what each edit did.
-extension OutboxStore {
+extension EventStore {
     /// A queued rule edit.
     public struct RuleEdit: Sendable, Equatable {
         public var id: Int64
@@ -94,7 +94,7 @@ extension OutboxStore {
     /// a statement error inside `work` is rolled back and the edit marked failed with the
     /// reason. Returns false when none is pending.
     public func replanNextRuleEdit(_ work: (RuleEdit) async throws -> [RuleEditOutcome]) async throws -> Bool {
-        try await inTransaction {
+        try await connection.inTransaction {
             guard let edit = try await claimRuleEdit() else { return false }
             try await connection.execute("SAVEPOINT replan")
             do {

@@ -3,7 +3,7 @@ import HeraldPostgres
 
 /// The rule set `herald rules install-defaults` seeds, every version of it Herald shipped,
 /// and the upgrade from an older one.
-extension OutboxStore {
+extension CatalogStore {
     /// One default rule: what the products in the seeds configure out of the box.
     public struct DefaultRule: Sendable, Equatable {
         public var name: String
@@ -104,7 +104,7 @@ extension OutboxStore {
     /// older shipped version (every column compared: an edited rule is never overwritten),
     /// and reports the edited ones it left alone. One transaction.
     public func installDefaultRules() async throws -> DefaultRulesReport {
-        try await inTransaction {
+        try await connection.inTransaction {
             var report = DefaultRulesReport()
             let current = Self.shippedDefaultRules.count - 1
             let all = Self.shippedDefaultRules.enumerated().flatMap { version, rules in rules.map { (version, $0) } }

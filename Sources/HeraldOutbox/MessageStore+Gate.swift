@@ -2,7 +2,7 @@ import HeraldCore
 import HeraldPostgres
 
 /// The last look before a driver is called.
-extension OutboxStore {
+extension MessageStore {
     /// What the look just before sending found for one claim.
     public enum Clearance: Sendable, Equatable {
         /// Still ours, and nothing stands in the way: hand it to the driver.
@@ -22,7 +22,7 @@ extension OutboxStore {
     public func clearForSending(_ claims: [ClaimKey]) async throws -> [ClaimKey: Clearance] {
         guard !claims.isEmpty else { return [:] }
         let result = try await connection.query(Self.clearSQL, [
-            PostgresArray(claims.map(\.id)), PostgresArray(claims.map(\.attempt)), workerID,
+            PostgresArray(claims.map(\.id)), PostgresArray(claims.map(\.attempt)), worker,
         ])
         var found: [Int64: String?] = [:]
         for row in result.named {

@@ -3,7 +3,7 @@ import HeraldPostgres
 
 /// What happened to one message, for `herald explain`: its final state and reason, where its
 /// address came from, every attempt and every delivery receipt.
-extension OutboxStore {
+extension MessageStore {
     /// One message's record.
     public struct MessageHistory: Sendable, Equatable {
         public var status: String

@@ -4,7 +4,7 @@ import HeraldPostgres
 /// Client replies in `herald.inbound`: read the unprocessed ones, then process each with
 /// one statement that marks it, applies what it asked for, and ties free text to the last
 /// message sent to that client.
-extension OutboxStore {
+extension InboundStore {
     /// An unprocessed reply.
     public struct InboundReply: Sendable, Equatable {
         public var id: Int64
@@ -58,7 +58,7 @@ extension OutboxStore {
     /// is the one message allowed after a STOP (`consent_exempt`, which only that template
     /// may carry).
     public func processInbound(_ id: Int64, action: InboundAction, keyword: String?, reply: String? = nil) async throws -> Bool {
-        try await inTransaction {
+        try await connection.inTransaction {
             let result = try await connection.query("""
                 WITH target AS (
                     SELECT id, channel, from_address FROM herald.inbound
@@ -96,19 +96,6 @@ extension OutboxStore {
                     """, [row["channel"], row["from_address"], reply, row["locale"], row["location_id"], row["time_zone"], keyword, id])
             }
             return true
-        }
-    }
-
-    /// Runs `body` in a transaction on this store's connection; rolls back when it throws.
-    func inTransaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        try await connection.execute("BEGIN")
-        do {
-            let value = try await body()
-            try await connection.execute("COMMIT")
-            return value
-        } catch {
-            _ = try? await connection.execute("ROLLBACK")
-            throw error
         }
     }
 

@@ -82,18 +82,29 @@ public struct NewMessage: Sendable {
 }
 
 
-/// Every statement Herald runs against the outbox, on one connection.
+/// The outbox's messages and their leases: claiming, completing, deferring, the last look
+/// before a driver, history and status. One of Herald's ``Stores``.
 ///
-/// State changes happen only here, and every statement that finishes a claim
-/// checks the lease (`locked_by = worker AND status = 'sending'`), so a worker
-/// whose lease was taken over cannot overwrite the new owner's result.
-public struct OutboxStore: Sendable {
+/// State changes of a claimed message happen only here, and every statement that finishes
+/// a claim checks the lease (`locked_by = worker AND status = 'sending'`), so a worker whose
+/// lease was taken over cannot overwrite the new owner's result.
+public struct MessageStore: Sendable {
     public let connection: PostgresConnection
-    public let workerID: String
+    /// The daemon's `worker.id`, for the statements that claim and hold leases; nil for
+    /// everyone else (the CLI, the listener, a host's tools), who never claim.
+    public let workerID: String?
 
-    public init(connection: PostgresConnection, workerID: String) {
+    public init(connection: PostgresConnection, workerID: String? = nil) {
         self.connection = connection
         self.workerID = workerID
+    }
+
+    /// The worker id, for a statement that claims or holds a lease.
+    var worker: String {
+        get throws(StoreError) {
+            guard let workerID else { throw StoreError.noWorkerID }
+            return workerID
+        }
     }
 
     // MARK: Claiming
@@ -210,7 +221,7 @@ public struct OutboxStore: Sendable {
     public func claim(channels: [String], limit: Int, lease: Duration, now: Date? = nil) async throws -> [OutboxMessage] {
         let known = Channel.allCases.map(\.rawValue)
         let result = try await connection.query(Self.claimSQL, [
-            workerID, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
+            worker, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
         ])
         let columns = RowDecoder(result)
         return result.rows.compactMap { row in
@@ -326,7 +337,7 @@ public struct OutboxStore: Sendable {
                                        [PostgresArray(completions.map(\.messageID))])
         }
         let result = try await connection.query(Self.completeSQL, [
-            workerID,
+            worker,
             PostgresArray(completions.map(\.messageID)),
             PostgresArray(completions.map(\.attempt)),
             PostgresArray(completions.map(\.result.rawValue)),

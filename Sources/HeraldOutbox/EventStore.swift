@@ -6,7 +6,7 @@ import HeraldPostgres
 /// Events and rules: claiming a pending event, the rules it matches (with their send times
 /// computed by PostgreSQL's interval arithmetic in the message's zone), and the statements
 /// that enqueue, cancel, log and finish — all inside one transaction per event.
-extension OutboxStore {
+extension EventStore {
     public typealias EventRow = HeraldRows.EventRow
 
     public typealias EventContact = HeraldRows.EventContact
@@ -162,7 +162,7 @@ extension OutboxStore {
     /// rolled back and the event marked failed with the reason, so it never blocks the
     /// events after it. Returns false when no event is pending.
     public func expandNextEvent(_ work: (EventRow) async throws -> (outcomes: [EventOutcome], error: String?)) async throws -> Bool {
-        try await inTransaction {
+        try await connection.inTransaction {
             guard let event = try await claimEvent() else { return false }
             try await connection.execute("SAVEPOINT expand")
             do {
@@ -179,7 +179,7 @@ extension OutboxStore {
     }
 }
 
-extension OutboxStore {
+extension EventStore {
     /// What expanding one event did, for `herald explain --event`.
     public struct EventReport: Sendable, Equatable {
         /// `event 12: appointment A-1042 time_changed (done …)`.

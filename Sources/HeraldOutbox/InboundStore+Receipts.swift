@@ -3,7 +3,7 @@ import HeraldPostgres
 
 /// What the HTTP listener stores: client replies, delivery receipts, one-click
 /// unsubscribes; and the secrets Herald keeps for itself.
-extension OutboxStore {
+extension InboundStore {
     /// Stores a client reply (the listener, before answering the provider). A provider's
     /// retry of the same message (same provider and id) is a no-op; returns false then.
     @discardableResult
@@ -112,23 +112,5 @@ extension OutboxStore {
             RETURNING recipient
             """, [channel, recipient, messageID])
         return !result.rows.isEmpty
-    }
-
-    /// The highest migration applied (`herald.schema_migrations`).
-    public func schemaVersion() async throws -> Int {
-        try await Migrator(connection: connection).currentVersion()
-    }
-
-    /// The secret called `name`, stored once: the first daemon to ask stores `generated`;
-    /// every daemon on this database gets the same value.
-    public func secret(_ name: String, generated: String) async throws -> String {
-        let result = try await connection.query("""
-            WITH stored AS (
-                INSERT INTO herald.secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
-            )
-            SELECT value FROM stored UNION ALL SELECT value FROM herald.secret WHERE name = $1 LIMIT 1
-            """, [name, generated])
-        guard let value = result.scalar else { throw PostgresError(kind: .decoding, message: "herald.secret has no \(name)") }
-        return value
     }
 }

@@ -2,7 +2,7 @@ import HeraldCore
 import HeraldPostgres
 
 /// Reading rules back (the default set and its upgrade are in `DefaultRules.swift`).
-extension OutboxStore {
+extension CatalogStore {
     /// The rules as a table for `herald rules list`.
     public func ruleListing() async throws -> [NamedRow] {
         try await connection.query("""

@@ -25,7 +25,7 @@ extension OutboxMessage {
 
 /// Lease statements: renew, release, defer, expire and recover. Each checks the lease
 /// (`locked_by = worker AND status = 'sending'`) and the attempt number.
-extension OutboxStore {
+extension MessageStore {
     // MARK: Scheduling outcomes (not attempts)
 
     /// Puts a claimed message back to `pending` until `until`, uncounted, with the reason in `last_error`.
@@ -36,7 +36,7 @@ extension OutboxStore {
                SET status = 'pending', attempts = greatest(attempts - 1, 0), next_attempt_at = to_timestamp($3::float8),
                    last_error = $4, locked_by = NULL, locked_until = NULL, updated_at = now()
              WHERE id = $1::bigint AND locked_by = $2 AND status = 'sending' AND attempts = $5::int
-            """, [claim.id, workerID, until.timeIntervalSince1970, SafeText.clean(reason), claim.attempt])
+            """, [claim.id, worker, until.timeIntervalSince1970, SafeText.clean(reason), claim.attempt])
         return result.affectedRows == 1
     }
 
@@ -48,7 +48,7 @@ extension OutboxStore {
                SET status = 'expired', attempts = greatest(attempts - 1, 0), last_error = $3,
                    locked_by = NULL, locked_until = NULL, updated_at = now()
              WHERE id = $1::bigint AND locked_by = $2 AND status = 'sending' AND attempts = $4::int
-            """, [claim.id, workerID, SafeText.clean(reason), claim.attempt])
+            """, [claim.id, worker, SafeText.clean(reason), claim.attempt])
         return result.affectedRows == 1
     }
 
@@ -62,7 +62,7 @@ extension OutboxStore {
               FROM unnest($1::bigint[], $4::int[]) AS k(id, attempt)
              WHERE m.id = k.id AND m.attempts = k.attempt AND m.locked_by = $2 AND m.status = 'sending'
             RETURNING m.id, m.attempts
-            """, [PostgresArray(claims.map(\.id)), workerID, lease.seconds, PostgresArray(claims.map(\.attempt))])
+            """, [PostgresArray(claims.map(\.id)), worker, lease.seconds, PostgresArray(claims.map(\.attempt))])
         return Self.claimKeys(result)
     }
 
@@ -77,7 +77,7 @@ extension OutboxStore {
                    locked_by = NULL, locked_until = NULL, updated_at = now()
               FROM unnest($1::bigint[], $3::int[]) AS k(id, attempt)
              WHERE m.id = k.id AND m.attempts = k.attempt AND m.locked_by = $2 AND m.status = 'sending'
-            """, [PostgresArray(claims.map(\.id)), workerID, PostgresArray(claims.map(\.attempt))])
+            """, [PostgresArray(claims.map(\.id)), worker, PostgresArray(claims.map(\.attempt))])
         return result.affectedRows
     }
 
@@ -128,7 +128,7 @@ extension OutboxStore {
                 SELECT id, attempts, coalesce(claimed_at, now()), now(), worker, 'lease_expired', last_error FROM upd
             )
             SELECT id, worker, status FROM upd
-            """, [defaultMaxAttempts, limit, includeOwn, workerID, PostgresArray(holding)])
+            """, [defaultMaxAttempts, limit, includeOwn, worker, PostgresArray(holding)])
         return result.named.compactMap { row in
             guard let id = row.int64("id") else { return nil }
             return Recovered(id: id, previousWorker: row["worker"] ?? "?", status: row["status"] ?? "?")
@@ -141,7 +141,7 @@ extension OutboxStore {
     /// session (a daemon configured with the same `worker.id`) holds it.
     public func lockWorkerID() async throws -> Bool {
         let result = try await connection.query(
-            "SELECT pg_try_advisory_lock(hashtextextended('herald.worker:' || $1, 0))", [workerID])
+            "SELECT pg_try_advisory_lock(hashtextextended('herald.worker:' || $1, 0))", [worker])
         return result.scalarBool
     }
 }

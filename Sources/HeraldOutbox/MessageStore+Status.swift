@@ -23,7 +23,7 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var eventsFailedLastHour: Int = 0
 }
 
-extension OutboxStore {
+extension MessageStore {
     /// Counts by channel and status, age of the oldest due message, failures in the last hour.
     public func status() async throws -> StatusReport {
         let counts = try await connection.query(

@@ -4,7 +4,7 @@ import HeraldRows
 import HeraldPostgres
 
 /// What the worker reads besides messages: templates, partials and locations.
-extension OutboxStore {
+extension CatalogStore {
     // MARK: Locations
 
     public typealias LocationRecord = HeraldRows.LocationRecord
