@@ -21,23 +21,14 @@ final class ListenerDatabase: Sendable {
     private let next = Atomic<Int>(0)
     let timeout: Duration
 
-    /// One connection and what is known of it.
+    /// One connection (the supervisor the daemon and the CLI use too) and its load.
     final class Slot: Sendable {
-        let connection: PostgresConnection
-        let store: Stores
-        let state = Mutex(State.down)
-        /// Set once the connection has been up: before that, a request waits for the first
-        /// connect (startup) instead of failing fast.
-        let everUp = Atomic<Bool>(false)
+        let supervised: SupervisedConnection
+        var store: Stores { supervised.stores }
         /// Requests using it now (each waits behind the others on the connection's thread).
         let busy = Atomic<Int>(0)
 
-        enum State: Equatable { case down, connecting, up }
-
-        init(connection: PostgresConnection) {
-            self.connection = connection
-            self.store = Stores(connection: connection)
-        }
+        init(_ supervised: SupervisedConnection) { self.supervised = supervised }
     }
 
     /// Why a request got no answer from the database.
@@ -47,8 +38,7 @@ final class ListenerDatabase: Sendable {
 
     init(databaseURL: String, size: Int, timeout: Duration = .seconds(3)) {
         slots = (0..<max(1, size)).map { _ in
-            Slot(connection: PostgresConnection(connectionString: databaseURL, applicationName: "herald-http",
-                                                statementTimeout: .seconds(10)))
+            Slot(SupervisedConnection(databaseURL: databaseURL, applicationName: "herald-http", statementTimeout: .seconds(10)))
         }
         self.timeout = timeout
     }
@@ -85,7 +75,7 @@ final class ListenerDatabase: Sendable {
         for offset in 0..<slots.count {
             let index = Int((start &+ offset).magnitude % UInt(slots.count))
             guard !excluding.contains(index) else { continue }
-            switch slots[index].state.withLock({ $0 }) {
+            switch slots[index].supervised.state {
             case .up:
                 let busy = slots[index].busy.load(ordering: .relaxed)
                 if best == nil || busy < best!.busy { best = (index, busy) }
@@ -97,36 +87,21 @@ final class ListenerDatabase: Sendable {
         for slot in slots { reconnect(slot) }
         // A reconnect after a failure is under way: fail fast. At startup (never connected
         // yet), or when nothing was under way before this request, wait for the first to finish.
-        if reconnecting && slots.contains(where: { $0.everUp.load(ordering: .relaxed) }) { return nil }
+        if reconnecting && slots.contains(where: { $0.supervised.everUp }) { return nil }
         while ContinuousClock.now < deadline {
-            if let index = slots.indices.first(where: { !excluding.contains($0) && slots[$0].state.withLock { $0 } == .up }) {
+            if let index = slots.indices.first(where: { !excluding.contains($0) && slots[$0].supervised.state == .up }) {
                 return index
             }
-            if slots.allSatisfy({ $0.state.withLock { $0 } == .down }) { return nil }
+            if slots.allSatisfy({ $0.supervised.state == .down }) { return nil }
             try await Task.sleep(for: .milliseconds(10))
         }
         return nil
     }
 
     /// Starts reopening `slot` in the background unless it is up or already being reopened.
-    private func reconnect(_ slot: Slot) {
-        let start = slot.state.withLock { state -> Bool in
-            guard state == .down else { return false }
-            state = .connecting
-            return true
-        }
-        guard start else { return }
-        Task {
-            let ok = (try? await slot.connection.connect()) != nil
-            if ok { slot.everUp.store(true, ordering: .relaxed) }
-            slot.state.withLock { $0 = ok ? .up : .down }
-        }
-    }
+    private func reconnect(_ slot: Slot) { slot.supervised.connectInBackground() }
 
-    private func markDown(_ slot: Slot) {
-        slot.connection.abort()
-        slot.state.withLock { if $0 == .up { $0 = .down } }
-    }
+    private func markDown(_ slot: Slot) { slot.supervised.markDown() }
 
     /// Runs `body` until `deadline`; past it, shuts the connection's socket so that the
     /// blocked libpq call returns, marks it down, and throws at once. The statement runs in
@@ -168,9 +143,6 @@ final class ListenerDatabase: Sendable {
     }
 
     func close() async {
-        for slot in slots {
-            slot.state.withLock { $0 = .down }
-            await slot.connection.close()
-        }
+        for slot in slots { await slot.supervised.close() }
     }
 }

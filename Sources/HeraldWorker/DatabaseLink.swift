@@ -12,8 +12,10 @@ import Synchronization
 /// The daemon has two: `main` (claims, leases, scheduling decisions, maintenance) and
 /// `recorder` (outcomes), so that recording one batch overlaps claiming the next.
 public final class DatabaseLink: Sendable {
-    let connection: PostgresConnection
-    let store: Stores
+    /// The connection, its stores and what is known of it.
+    let supervised: SupervisedConnection
+    var connection: PostgresConnection { supervised.connection }
+    var store: Stores { supervised.stores }
     private let context: DaemonContext
     /// Whether this link holds the advisory lock on `worker.id` (taken again after each reconnect).
     private let holdsWorkerID: Bool
@@ -22,16 +24,13 @@ public final class DatabaseLink: Sendable {
     private struct State {
         var reconnecting: Task<Void, any Error>?
         var ownsWorkerID = false
-        /// When this connection was last established.
-        var connectedAt: ContinuousClock.Instant?
     }
 
     init(databaseURL: String, applicationName: String, context: DaemonContext, holdsWorkerID: Bool) {
         self.context = context
         self.holdsWorkerID = holdsWorkerID
-        self.connection = PostgresConnection(connectionString: databaseURL, applicationName: applicationName,
-                                             statementTimeout: context.settings.statementTimeout)
-        self.store = Stores(connection: connection, workerID: context.settings.workerID)
+        self.supervised = SupervisedConnection(databaseURL: databaseURL, applicationName: applicationName,
+                                               statementTimeout: context.settings.statementTimeout, workerID: context.settings.workerID)
     }
 
     /// True while the database is known to be unreachable (since the first failure on
@@ -57,8 +56,8 @@ public final class DatabaseLink: Sendable {
                 if context.hardStop { throw error }
                 // A connection made before the last outage ended (an idle one that learns of
                 // the restart only now) belongs to that outage: reconnect without a new alarm.
-                let connectedAt = state.withLock { $0.connectedAt }
-                if !context.endedAfter(connectedAt) { noteOutage(error) }
+                supervised.noteLost()
+                if !context.endedAfter(supervised.connectedAt) { noteOutage(error) }
                 try await reconnect()
                 if !retryOnLoss { throw error }
             }
@@ -114,8 +113,7 @@ public final class DatabaseLink: Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                try await connection.connect()
-                state.withLock { $0.connectedAt = .now }
+                try await supervised.connect()
                 if holdsWorkerID, state.withLock({ $0.ownsWorkerID }), try await !store.messages.lockWorkerID() {
                     // Another daemon with our id started while we were disconnected.
                     logger.critical("another herald took worker.id while the connection was down; stopping",

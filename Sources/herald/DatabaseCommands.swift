@@ -7,13 +7,15 @@ import HeraldPostgres
 
 /// Opens a connection for a one-shot command, or exits with the reason.
 func openConnection(_ config: Configuration) async throws -> PostgresConnection {
-    let connection = PostgresConnection(connectionString: config.database.url, applicationName: "herald-cli")
+    // The supervisor the daemon and the listener use, with the CLI's policy: one attempt.
+    // No statement timeout: a migration may build an index on a large table.
+    let supervised = SupervisedConnection(databaseURL: config.database.url, applicationName: "herald-cli", statementTimeout: nil)
     do {
-        try await connection.connect()
+        try await supervised.connect()
     } catch {
         throw fail("cannot connect to the database: \(error)")
     }
-    return connection
+    return supervised.connection
 }
 
 struct Migrate: AsyncParsableCommand {
