@@ -14,7 +14,7 @@ RULES = "Sources/HeraldScheduling/Rules.swift"
 FAST = "Sources/HeraldRender/FastTemplate.swift"
 PLAN = "Sources/HeraldPipeline/EventPlan.swift"
 REPLAN = "Sources/HeraldPipeline/RuleReplan.swift"
-DEFAULTS = "Sources/HeraldOutbox/DefaultRules.swift"
+DEFAULTS = "Sources/HeraldOutbox/CatalogStore+DefaultRules.swift"
 LIFE = "BookingLifecycleTests|RuleEditTests"
 
 MUTATIONS = [
@@ -40,8 +40,10 @@ MUTATIONS = [
      "WorkerTests|RetryPolicyTests", 1),
     ("backoff-cap-always", "Sources/HeraldCore/Backoff.swift", "return .seconds(min(cap.seconds, grown))", "return cap",
      "WorkerTests|BackoffTests", 1),
-    ("quiet-hours", RULES, "if let quiet, let end = Self.endOfWindow(quiet, containing: t, in: zone) {",
-     "if let quiet, let end = Self.endOfWindow(quiet, containing: t, in: zone), end < 0 {", "SchedulingTests|SchedulingWorkerTests", 1),
+    ("quiet-hours", "Sources/HeraldScheduling/Constraints.swift", "Self.endOfWindow(window, containing: t, in: zone) ?? t",
+     "t", "SchedulingTests|SchedulingWorkerTests|SchedulingConstraintTests", 1),
+    ("settle-until-none-moves", "Sources/HeraldScheduling/Constraints.swift", "            if !moved { break }", "            break",
+     "SchedulingConstraintTests|SchedulingTests", 1),
     ("cutoff-lead", RULES, "if eventS - t < leadS {", "if eventS - t < 0 {", "SchedulingTests|SchedulingWorkerTests", 1),
     ("search-horizon", RULES, "public static let searchHorizonDays: Int64 = 400", "public static let searchHorizonDays: Int64 = 60",
      "SchedulingHardeningTests", 1),
@@ -62,7 +64,7 @@ MUTATIONS = [
      "WorkerTests", 1),
     ("outcome-isolation", WRITER, "case .failure(let error) where completions.count > 1:", "case .failure(let error) where completions.count > 999_999:",
      "HostileInputTests", 1),
-    ("lease-renewal", WLEASES, "try await $0.renew(claims, lease: lease)", "try await $0.renew([], lease: lease)",
+    ("lease-renewal", WLEASES, "try await $0.messages.renew(claims, lease: lease)", "try await $0.messages.renew([], lease: lease)",
      "WorkerTests", 1),
     ("shutdown-release", SHUTDOWN, "let count = await giveBack(claims)", "let count: Int? = 0", "DaemonTests", 1),
     ("shutdown-bounded", CONTEXT, "return ledger.isEmpty || (graceDeadline.map { ContinuousClock.now >= $0 } ?? false)",
@@ -103,10 +105,10 @@ MUTATIONS = [
      "coalesce(CASE WHEN false THEN herald.contact_block", "SubjectTests|ConsentHoldTests", 1),
     ("event-replay-dedupe", SQL, "    IF EXISTS (SELECT 1 FROM herald.message WHERE dedupe_key = p_dedupe_key) THEN",
      "    IF false THEN", "EventTests", 2),
-    ("reschedule-cancels-reminders", PLAN, 'case "time_changed": return .reminders("its time changed")',
-     'case "time_changed_": return .reminders("its time changed")', "EventTests", 1),
-    ("too-late-reminder", "Sources/HeraldPipeline/EventPlan.swift", "if rule.isReminder, let at = rule.sendAt, at < now, !replanning {",
-     "if rule.isReminder, let at = rule.sendAt, at < now, false {", "EventTests", 1),
+    ("reschedule-cancels-reminders", PLAN, 'case .timeChanged: return .reminders("its time changed")',
+     'case .timeChanged where false: return .reminders("its time changed")', "EventTests", 1),
+    ("too-late-reminder", "Sources/HeraldPipeline/EventPlan.swift", "if rule.kind == .reminder, let at = rule.sendAt, at < now, !replanning {",
+     "if rule.kind == .reminder, let at = rule.sendAt, at < now, false {", "EventTests", 1),
     ("rule-applies-to-event", SQL, "NOT r.enabled OR r.subject_type <> e.subject_type OR NOT (p_channel = ANY (r.channels)) THEN",
      "false THEN", "EventTests", 2),
     ("event-failure-isolated", "Sources/HeraldOutbox/EventStore.swift", '                try await connection.execute("ROLLBACK TO SAVEPOINT expand")\n',
@@ -217,12 +219,12 @@ MUTATIONS = [
     ("priority-claim-order", OUTBOX, "(VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint))",
      "(VALUES (0::smallint), (1::smallint), (2::smallint), (3::smallint))", LIFE, 1),
     ("urgent-implies-top", SQL, "    IF NEW.urgent THEN\n        NEW.priority := 3;", "    IF false THEN\n        NEW.priority := 3;", LIFE, 1),
-    ("recall-upcoming-booking", PLAN, "if rule.isRecall, let upcomingBooking {", "if rule.isRecall, let upcomingBooking, false {", LIFE, 1),
-    ("recall-cancelled-on-booking", PLAN, '["created", "time_changed", "completed", "confirmed"].contains(event.type)',
-     '[String]().contains(event.type)', LIFE, 1),
+    ("recall-upcoming-booking", PLAN, "if rule.kind == .recall, let upcomingBooking {", "if rule.kind == .recall, let upcomingBooking, false {", LIFE, 1),
+    ("recall-cancelled-on-booking", PLAN, '[.created, .timeChanged, .completed, .confirmed].contains(type)',
+     '[EventType]().contains(type)', LIFE, 1),
     ("recall-checked-at-claim", OUTBOX, "CASE WHEN \\(m).priority = 0 AND", "CASE WHEN false AND", LIFE, 1),
-    ("replan-keeps-late-reminder", PLAN, "if rule.isReminder, let at = rule.sendAt, at < now, !replanning {",
-     "if rule.isReminder, let at = rule.sendAt, at < now {", LIFE, 1),
+    ("replan-keeps-late-reminder", PLAN, "if rule.kind == .reminder, let at = rule.sendAt, at < now, !replanning {",
+     "if rule.kind == .reminder, let at = rule.sendAt, at < now {", LIFE, 1),
     ("rule-recipient-checked", SQL, "    IF p_recipient IS DISTINCT FROM herald.rule_recipient(r, e, p_channel) THEN",
      "    IF false THEN", "EventTests", 1),
     ("rule-off-checked-at-claim", OUTBOX, "CASE WHEN \\(m).rule_name IS NOT NULL AND NOT EXISTS", "CASE WHEN false AND NOT EXISTS", LIFE, 1),
@@ -231,4 +233,17 @@ MUTATIONS = [
     ("status-any-case", SQL, "      FROM (SELECT lower(btrim(coalesce(e.status,", "      FROM (SELECT btrim((coalesce(e.status,", LIFE, 1),
     ("rename-keeps-keys", SQL, "                                     THEN 'herald:rule:' || NEW.name || ':' || substr(",
      "                                     THEN dedupe_key || substr(", LIFE, 1),
+    # Issue 23: one pipeline, previews, the renderer's proof, lifecycle, typed rows.
+    ("pipeline-sets-unsubscribe-link", "Sources/HeraldPipeline/Pipeline.swift", "if channel == .email, let links {",
+     "if channel == .email, let links, false {", "PreviewEqualsOutboxTests|ListenerEndToEndTests", 1),
+    ("file-driver-smtp-headers", "Sources/HeraldDrivers/EmailFormat.swift", "        if let url = message.unsubscribeURL ?? sender.unsubscribeURL {",
+     "        if let url = message.unsubscribeURL ?? sender.unsubscribeURL, false {", "EmailFormatTests|PreviewEqualsOutboxTests", 1),
+    ("catalog-check-falls-back", "Sources/HeraldRender/TemplateCatalog+Check.swift", "            if let difference = Self.difference(expected, actual) {",
+     "            if let difference = Self.difference(expected, actual), false {", "RendererDifferentialTests", 1),
+    ("render-fallback-counted", "Sources/HeraldWorker/ClaimService.swift", "            context.metrics.renderFallback(reason: check.outcome.rawValue)",
+     "            _ = check", "MetricsTests", 1),
+    ("startup-latch-wakes", "Sources/HeraldWorker/StartupLatch.swift", "        for waiter in waiters { waiter.resume(returning: true) }",
+     "        _ = waiters", "StartupLatchTests|ServiceTests", 1),
+    ("array-literal-quotes", "Sources/HeraldPostgres/TypedColumns.swift", '            elements.append(!quoted && value.uppercased() == "NULL" ? nil : value)',
+     '            elements.append(value.uppercased() == "NULL" ? nil : value)', "TypedColumnsTests", 1),
 ]
