@@ -5,18 +5,20 @@ import HeraldCore
 /// file driver writes (the SMTP driver hands the same headers to libcurl's MIME API).
 public enum EmailFormat {
     /// The Message-ID of this attempt at `domain`: `<herald.ID.ATTEMPT.HASH@domain>`, the hash
-    /// over the recipient, the template and the instant of rendering (to the millisecond),
-    /// so that it is unique per attempt and a preview at that instant prints the same one.
+    /// over the recipient, the template and the second of rendering, so that it is unique
+    /// per attempt and a preview at that instant prints the same one.
     public static func messageID(for message: RenderedMessage, domain: String) -> String {
-        let host = domain.isEmpty || domain.contains(where: { $0 == " " || $0 == ">" || $0 == "<" }) ? "herald.localhost" : domain
+        let plain = !domain.isEmpty && domain.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-") }
+        let host = plain ? domain : "herald.localhost"
         return "<herald.\(message.id).\(message.attempt).\(stamp(message))@\(host)>"
     }
 
-    /// 16 hex digits (FNV-1a, 64 bits) over what identifies one rendering of one attempt.
+    /// 16 hex digits (FNV-1a, 64 bits) over what identifies one rendering of one attempt
+    /// (its second: what the `Date` header shows, so a preview `--at` that date matches).
     static func stamp(_ message: RenderedMessage) -> String {
-        let millis = Int64(clampingFloor: (message.renderedAt ?? Date(timeIntervalSince1970: 0)).timeIntervalSince1970 * 1000)
+        let second = Int64(clampingFloor: (message.renderedAt ?? Date(timeIntervalSince1970: 0)).timeIntervalSince1970)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(message.id).\(message.attempt).\(message.recipient).\(message.template).\(millis)".utf8 {
+        for byte in "\(message.id).\(message.attempt).\(message.recipient).\(message.template).\(second)".utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         let hex = String(hash, radix: 16)
@@ -52,7 +54,9 @@ public enum EmailFormat {
         let from: Recipients.Mailbox
         switch Recipients.mailbox(message.sender ?? sender.from) {
         case .success(let m): from = m
-        case .failure(let e): return .failure(.permanent(message.sender == nil ? "channel from \(e.reason)" : "sender \(e.reason)"))
+        case .failure(let e):
+            let reason = e.reason.replacingOccurrences(of: "recipient ", with: "")
+            return .failure(.permanent(message.sender == nil ? "the channel's from \(reason)" : "sender \(reason)"))
         }
         let messageID = messageID(for: message, domain: String(from.address.split(separator: "@").last ?? ""))
         var lines = [
@@ -62,7 +66,8 @@ public enum EmailFormat {
             "Date: \(date(message.renderedAt ?? Date()))",
             "Message-ID: \(messageID)",
         ]
-        if let replyTo = sender.replyTo { lines.append("Reply-To: \(replyTo)") }
+        // Checked when the configuration is loaded; written as a mailbox (its name encoded).
+        if let replyTo = sender.replyTo, let mailbox = try? Recipients.mailbox(replyTo).get() { lines.append("Reply-To: \(mailbox.header)") }
         if let url = message.unsubscribeURL ?? sender.unsubscribeURL {
             lines.append("List-Unsubscribe: <\(url)>")
             lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
@@ -106,8 +111,10 @@ public enum EmailFormat {
         return f.string(from: date)
     }
 
-    /// The whole message with CRLF line ends, as the SMTP driver's server receives it: the
-    /// ``headers(for:sender:)``, then text only or multipart/alternative (text, then HTML).
+    /// The whole message with CRLF line ends, as the file driver writes it: the headers the
+    /// SMTP driver sends too (``headers(for:sender:)``), then text only or
+    /// multipart/alternative (text, then HTML). (libcurl encodes the SMTP driver's parts its
+    /// own way: same headers and texts, another MIME layout.)
     public static func render(_ message: RenderedMessage, sender: Sender) -> Result<(text: String, messageID: String), DeliveryError> {
         headers(for: message, sender: sender).map { headers in
             (render(message, headers: headers.lines), headers.messageID)

@@ -118,6 +118,8 @@ extension FileDriver: ConfigurableDriver {
             settings.directory = directory
         }
         settings.from = try section.string("from") ?? settings.from
+        // As SMTP does: an email the driver would refuse stops startup naming the key.
+        if case .failure(let e) = Recipients.mailbox(settings.from) { throw section.invalid("from", e.reason) }
         settings.delay = try section.duration("delay", positive: false) ?? .zero
         return settings
     }

@@ -104,12 +104,18 @@ extension SMTPDriver: ConfigurableDriver {
         let from = try section.required("from", for: kind)
         if case .failure(let e) = Recipients.mailbox(from) { throw section.invalid("from", e.reason) }
         let username = try section.string("username")
+        let replyTo = try section.string("reply_to")
+        if let replyTo, case .failure(let e) = Recipients.mailbox(replyTo) { throw section.invalid("reply_to", e.reason) }
+        let unsubscribe = try section.url("unsubscribe_url", schemes: ["https", "http", "mailto"], optional: true, for: kind)
+        if let unsubscribe, unsubscribe.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == "<" || $0 == ">" }) {
+            throw section.invalid("unsubscribe_url", "must not contain spaces, control characters, < or >")
+        }
         let url = try section.url("url", schemes: ["smtp", "smtps"], for: kind) ?? ""
         let password = username == nil ? try section.secret("password_file", credential: "smtp-password")
             : try section.requiredSecret("password_file", credential: "smtp-password", for: kind)
         return Settings(url: url, tls: tls, username: username, password: password,
-                        from: from, envelopeFrom: try section.string("envelope_from"), replyTo: try section.string("reply_to"),
-                        unsubscribeURL: try section.url("unsubscribe_url", schemes: ["https", "http", "mailto"], optional: true, for: kind),
+                        from: from, envelopeFrom: try section.string("envelope_from"), replyTo: replyTo,
+                        unsubscribeURL: unsubscribe,
                         reuseConnections: try section.bool("reuse_connections") ?? true, throughput: throughput)
     }
 

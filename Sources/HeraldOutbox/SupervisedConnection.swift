@@ -42,19 +42,37 @@ public final class SupervisedConnection: Sendable {
     /// startup, and fails fast after).
     public var everUp: Bool { connectedAt != nil }
 
-    /// One attempt to (re)connect, shared with any caller already waiting for one; `then`
-    /// runs after a success, before anyone uses the connection (the daemon takes its worker
-    /// lock again there).
-    public func connect(then: (@Sendable () async throws -> Void)? = nil) async throws {
-        let attempt = status.withLock { s -> Task<Void, any Error> in
+    /// One attempt to (re)connect, shared with any caller already waiting for one.
+    public func connect() async throws {
+        let attempt = startAttempt()
+        defer { status.withLock { if $0.attempt == attempt { $0.attempt = nil } } }
+        try await attempt.value
+    }
+
+    /// Starts an attempt in the background unless it is up or one is under way. The state
+    /// says `connecting` before this returns, so a caller that looks next knows a reconnect
+    /// is under way.
+    public func connectInBackground() {
+        guard status.withLock({ $0.state == .down && $0.attempt == nil }) else { return }
+        let attempt = startAttempt()
+        Task {
+            _ = try? await attempt.value
+            status.withLock { if $0.attempt == attempt { $0.attempt = nil } }
+        }
+    }
+
+    /// The attempt under way, or a new one (the state set to `connecting` under the lock).
+    private func startAttempt() -> Task<Void, any Error> {
+        status.withLock { s -> Task<Void, any Error> in
             if let running = s.attempt { return running }
             s.state = .connecting
             let task = Task {
                 do {
                     try await self.connection.connect()
-                    self.status.withLock { $0.connectedAt = .now }
-                    try await then?()
-                    self.status.withLock { $0.state = .up }
+                    self.status.withLock {
+                        $0.connectedAt = .now
+                        $0.state = .up
+                    }
                 } catch {
                     self.status.withLock { $0.state = .down }
                     throw error
@@ -63,14 +81,6 @@ public final class SupervisedConnection: Sendable {
             s.attempt = task
             return task
         }
-        defer { status.withLock { if $0.attempt == attempt { $0.attempt = nil } } }
-        try await attempt.value
-    }
-
-    /// Starts an attempt in the background unless it is up or one is under way.
-    public func connectInBackground() {
-        guard status.withLock({ $0.state == .down && $0.attempt == nil }) else { return }
-        Task { try? await self.connect() }
     }
 
     /// Cuts the connection at once (its socket is shut, a blocked call returns) and marks it

@@ -193,6 +193,8 @@ public struct Renderer: Sendable {
             if engine != .mustache, let fast = compiled.fast, let rendered = fast.render(root), !trace.exhausted {
                 text = rendered
             } else if engine == .fastOnly {
+                // Out of budget is the same answer as swift-mustache's, not a hand-over.
+                if trace.exhausted { throw RenderError.tooMuchWork(template: name, locale: locale, part: part, budget: LookupTrace.budget) }
                 throw RenderError.templateError("template \(name) (\(locale)) \(part) needs swift-mustache")
             } else {
                 trace.reset()  // swift-mustache renders it, and traces it, from the start

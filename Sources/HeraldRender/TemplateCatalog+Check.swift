@@ -8,8 +8,9 @@ public struct NativeCheck: Sendable, Equatable {
     public enum Outcome: String, Sendable, CaseIterable {
         /// Herald's renderer gave the same result as swift-mustache on the template's sample data.
         case native
-        /// The same result, but on `{}`: the template has no sample data, so most of it was
-        /// never rendered by either (it renders natively).
+        /// Not compared on its own data: it has none (checked on `{}`, so most of it was
+        /// never rendered by either), or its source or sample data is larger than the check
+        /// renders at each load (``checkLimit``). Herald's renderer renders it.
         case unverified
         /// A part uses what Herald's renderer does not compile (partials left, delimiters,
         /// CR LF line ends, …): swift-mustache renders that part.
@@ -25,6 +26,12 @@ public struct NativeCheck: Sendable, Equatable {
     /// For a mismatch, the two results.
     public var detail: String?
 
+    public init(template: String, outcome: Outcome, detail: String? = nil) {
+        self.template = template
+        self.outcome = outcome
+        self.detail = detail
+    }
+
     /// Whether swift-mustache renders (some of) this template: what
     /// `herald_render_fallback_total{reason}` counts.
     public var fallsBack: Bool { outcome == .unsupported || outcome == .mismatch }
@@ -35,6 +42,10 @@ extension TemplateCatalog {
     /// with Herald's own renderer, and leaves to swift-mustache every template on which they
     /// disagree: the reference decides what a client receives. Call it once, when the
     /// catalog is loaded, before any lookup.
+    /// Sources and sample data larger than this (UTF-8 bytes) are not rendered by the check:
+    /// it runs at every load, and a template row alone must not be able to make it slow.
+    public static let checkLimit = 16 * 1024
+
     public mutating func checkNative(now: Date) -> [NativeCheck] {
         var checks: [NativeCheck] = []
         let reference = Renderer(engine: .mustache), native = Renderer(engine: .fastOnly)
@@ -43,6 +54,11 @@ extension TemplateCatalog {
             let name = "\(record.key) (\(record.channel), \(record.locale))"
             guard template.compiledNatively, let channel = Channel(rawValue: record.channel) else {
                 checks.append(NativeCheck(template: name, outcome: .unsupported))
+                continue
+            }
+            let sizes = [record.sampleData, record.subject, record.body, record.html].map { $0?.utf8.count ?? 0 }
+            guard sizes.allSatisfy({ $0 <= Self.checkLimit }) else {
+                checks.append(NativeCheck(template: name, outcome: .unverified, detail: "larger than the check renders"))
                 continue
             }
             let message = OutboxMessage(id: 0, channel: record.channel, recipient: "check", template: record.key, locale: record.locale,

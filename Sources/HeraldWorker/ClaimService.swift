@@ -127,7 +127,7 @@ public actor ClaimService: Service {
         for (id, reason) in loaded.invalidLocations.sorted(by: { $0.key < $1.key }) {
             logger.error("location cannot be used; its messages will fail", metadata: ["location": "\(id)", "error": "\(reason)"])
         }
-        for check in loaded.renderChecks where check.fallsBack {
+        for check in loaded.renderChecks where check.outcome != .native {
             context.metrics.renderFallback(reason: check.outcome.rawValue)
             if check.outcome == .mismatch {
                 logger.warning("Herald's renderer disagrees with swift-mustache on this template's sample data; swift-mustache renders it",

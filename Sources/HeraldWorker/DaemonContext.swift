@@ -37,8 +37,8 @@ public final class DaemonContext: Sendable {
     let claimWantsCapacity = Atomic<Bool>(true)
     /// Since when the database is unreachable (nil: it answers), shared by the connections.
     let outageSince = Mutex<ContinuousClock.Instant?>(nil)
-    /// When the last outage ended.
-    let lastOutageEnd = Mutex<ContinuousClock.Instant?>(nil)
+    /// When the last outage began.
+    let lastOutageBegan = Mutex<ContinuousClock.Instant?>(nil)
     private let stop = Mutex(StopState())
     private let lastWatchdog = Mutex(ContinuousClock.now)
 
@@ -101,24 +101,27 @@ public final class DaemonContext: Sendable {
     func endOutage() -> ContinuousClock.Instant? {
         outageSince.withLock { since in
             defer { since = nil }
-            if since != nil { lastOutageEnd.withLock { $0 = .now } }
             return since
         }
     }
 
-    /// Whether an outage ended after `instant` (a connection made then predates it).
-    func endedAfter(_ instant: ContinuousClock.Instant?) -> Bool {
-        guard let instant, let end = lastOutageEnd.withLock({ $0 }) else { return false }
-        return end > instant
+    /// Whether a connection made at `instant` was made before the last outage began: a
+    /// loss it reports now (an idle connection learning of a restart late) belongs to that
+    /// outage, not to a new one.
+    func predatesLastOutage(_ instant: ContinuousClock.Instant?) -> Bool {
+        guard let instant, let began = lastOutageBegan.withLock({ $0 }) else { return false }
+        return instant < began
     }
 
     /// Marks the database unreachable; true for the first failure of an outage (log it).
     func beginOutage() -> Bool {
-        outageSince.withLock { since in
+        let began = outageSince.withLock { since -> Bool in
             guard since == nil else { return false }
             since = .now
             return true
         }
+        if began { lastOutageBegan.withLock { $0 = .now } }
+        return began
     }
 
     // MARK: Hints

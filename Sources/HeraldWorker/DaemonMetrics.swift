@@ -58,9 +58,10 @@ public struct DaemonMetrics: Sendable {
         Counter(label: "herald_opt_outs_total", dimensions: [("channel", channel), ("source", source)], factory: factory).increment()
     }
 
-    /// `herald_render_fallback_total{reason}`: templates left to swift-mustache at a catalog
-    /// load (`unsupported`: Herald's renderer does not compile them; `mismatch`: the two
-    /// renderers disagreed on the sample data).
+    /// `herald_render_fallback_total{reason}`: at a catalog load, templates left to
+    /// swift-mustache (`unsupported`: Herald's renderer does not compile them; `mismatch`:
+    /// the two renderers disagreed on the sample data) and templates checked on `{}` only,
+    /// for want of sample data (`unverified`: Herald's renderer renders them).
     func renderFallback(reason: String) {
         Counter(label: "herald_render_fallback_total", dimensions: [("reason", reason)], factory: factory).increment()
     }

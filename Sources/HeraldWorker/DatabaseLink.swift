@@ -54,10 +54,10 @@ public final class DatabaseLink: Sendable {
                 return try await operation(store)
             } catch let error as PostgresError where error.isConnectionLoss {
                 if context.hardStop { throw error }
-                // A connection made before the last outage ended (an idle one that learns of
+                // A connection made before the last outage began (an idle one that learns of
                 // the restart only now) belongs to that outage: reconnect without a new alarm.
                 supervised.noteLost()
-                if !context.endedAfter(supervised.connectedAt) { noteOutage(error) }
+                if !context.predatesLastOutage(supervised.connectedAt) { noteOutage(error) }
                 try await reconnect()
                 if !retryOnLoss { throw error }
             }

@@ -62,7 +62,7 @@ struct ListenerSetup {
     static func linkKey(_ config: Configuration) async throws -> [UInt8] {
         if let key = config.http.linkKey { return key }
         let connection = try await openConnection(config)
-        let generated = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
+        let generated = newLinkKey()
         do {
             let key = try await Stores(connection: connection).catalog.secret("link_key", generated: generated)
             await connection.close()
@@ -71,5 +71,10 @@ struct ListenerSetup {
             await connection.close()
             throw fail("cannot read or store the unsubscribe link key in herald.secret (is the schema migrated? run herald migrate): \(error)")
         }
+    }
+
+    /// A fresh key, as hex: what the first daemon stores in `herald.secret`.
+    static func newLinkKey() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -8,15 +8,24 @@ import HeraldPipeline
 /// `send-test`: the configuration's settings, links signed with the daemon's key, over the
 /// database's rows (or `rows`: send-test's own template, the built-in templates). Template
 /// and location problems are printed to standard error, as the daemon logs them.
-func loadPipeline(_ config: Configuration, store: Stores?, rows: PipelineRows? = nil, now: Date) async throws -> Pipeline {
+///
+/// Without a database (`store` nil) the key is only `[http] link_key_file`'s: nothing is
+/// read or stored; without it the links are left out, saying so. `links` false leaves them
+/// out whatever the configuration (send-test: a one-click unsubscribe in a test email
+/// would opt the operator's own address out).
+func loadPipeline(_ config: Configuration, store: Stores?, rows: PipelineRows? = nil, now: Date, links: Bool = true) async throws -> Pipeline {
     var key: [UInt8]?
-    if config.http.enabled, config.http.publicURL != nil {
-        do {
-            key = try await ListenerSetup.linkKey(config)
-        } catch {
-            guard store == nil else { throw error }
-            // The built-in templates without a database: shown without Herald's links.
-            FileHandle.standardError.write(Data("herald: links not shown (no link key without the database): \(error)\n".utf8))
+    if links, config.http.enabled, config.http.publicURL != nil {
+        if let configured = config.http.linkKey {
+            key = configured
+        } else if let store {
+            do {
+                key = Array(try await store.catalog.secret("link_key", generated: ListenerSetup.newLinkKey()).utf8)
+            } catch {
+                throw fail("cannot read the link key in herald.secret (is the schema migrated? run herald migrate): \(error)")
+            }
+        } else {
+            FileHandle.standardError.write(Data("herald: links not shown: the link key is in the database (herald.secret) unless [http] link_key_file is set\n".utf8))
         }
     }
     let source: PipelineRows

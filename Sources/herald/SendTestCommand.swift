@@ -48,7 +48,7 @@ struct SendTest: AsyncParsableCommand {
                                     schedule: .init(sendAt: now))
         let rendered: RenderedMessage
         // The worker's rendering step (sent at once: no quiet hours, no outbox).
-        let pipeline = try await loadPipeline(config, store: nil, rows: PipelineRows(templates: records), now: now)
+        let pipeline = try await loadPipeline(config, store: nil, rows: PipelineRows(templates: records), now: now, links: false)
         switch pipeline.render(message, at: now) {
         case .success(let (r, _)): rendered = r
         case .failure(let failure): throw fail("cannot render the test message: \(failure)")

@@ -15,10 +15,11 @@ extension Templates {
             abstract: "Render a template, or a stored message, exactly as the daemon would send it.",
             discussion: """
                 With --message ID: prints what the daemon would hand its driver for that message at --at \
-                (default now), whatever the hour: for email the whole message the SMTP server receives \
-                (headers with List-Unsubscribe, text and HTML parts), for SMS and webhook the JSON document; \
-                the same bytes the file driver writes for it at that instant. A pending message is shown as \
-                its next attempt, any other as its last.
+                (default now), whatever the hour: for email the whole message with the headers the SMTP \
+                driver sends (List-Unsubscribe included) and its text and HTML parts, for SMS and webhook \
+                the JSON document; the same bytes the file driver writes for it at that instant (for a sent \
+                email, give --at its Date header). A pending message is shown as its next attempt, any \
+                other as its last.
                 With a template key: renders it over --data (default its sample data) for a booking \
                 (answer links and reply text included when the listener is on), and prints it with its \
                 SMS segment count.

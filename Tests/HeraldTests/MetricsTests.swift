@@ -48,6 +48,8 @@ import Testing
             #expect(scrape.contains(#"herald_opt_outs_total{channel="sms",source="keyword"} 1"#))
             #expect(scrape.contains(#"herald_inbound_total{result="opt_out"} 1"#))
             #expect(scrape.contains(#"herald_render_fallback_total{reason="unsupported"} 1"#))
+            // Neither test template has sample data: both are checked on {} only.
+            #expect(scrape.contains(#"herald_render_fallback_total{reason="unverified"} 1"#), "\(scrape)")
             let exported = Self.names(in: scrape)
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             let dashboard = try String(contentsOf: root.appendingPathComponent("deploy/grafana/herald-dashboard.json"), encoding: .utf8)

@@ -57,6 +57,15 @@ import Testing
         ], defaultLocale: "en")
         let outcomes = Dictionary(uniqueKeysWithValues: other.checkNative(now: Date()).map { ($0.template, $0.outcome) })
         #expect(outcomes == ["crlf (sms, en)": .unsupported, "bare (sms, en)": .unverified])
+
+        // A template row cannot make the check slow: past 16 kB of sample data (here a long
+        // list under a large section), it is not rendered at load.
+        let items = "[" + Array(repeating: "1", count: 20_000).joined(separator: ",") + "]"
+        var large = TemplateCatalog(records: [
+            TemplateRecord(key: "big", channel: "email", locale: "en", subject: "s", body: "{{#items}}" + String(repeating: "x", count: 8000) + "{{/items}}",
+                           html: nil, sampleData: #"{"items":"# + items + "}"),
+        ], defaultLocale: "en")
+        #expect(large.checkNative(now: Date()) == [NativeCheck(template: "big (email, en)", outcome: .unverified, detail: "larger than the check renders")])
     }
 }
 
