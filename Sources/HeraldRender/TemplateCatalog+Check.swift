@@ -47,6 +47,11 @@ extension TemplateCatalog {
     public static let checkLimit = 16 * 1024
 
     public mutating func checkNative(now: Date) -> [NativeCheck] {
+        checkNative(now: now, differ: Self.difference)
+    }
+
+    /// ``checkNative(now:)`` with the comparison given (tests force a disagreement with it).
+    mutating func checkNative(now: Date, differ: (Result<RenderedMessage, RenderError>, Result<RenderedMessage, RenderError>) -> String?) -> [NativeCheck] {
         var checks: [NativeCheck] = []
         let reference = Renderer(engine: .mustache), native = Renderer(engine: .fastOnly)
         for (id, template) in compiled.sorted(by: { $0.key < $1.key }) {
@@ -67,7 +72,7 @@ extension TemplateCatalog {
             let context = RenderContext(timeZone: "UTC", now: now)
             let expected = reference.render(message, channel: channel, template: template, context: context)
             let actual = native.render(message, channel: channel, template: template, context: context)
-            if let difference = Self.difference(expected, actual) {
+            if let difference = differ(expected, actual) {
                 var fallback = template
                 fallback.subject?.fast = nil
                 fallback.body.fast = nil

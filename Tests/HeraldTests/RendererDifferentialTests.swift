@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldRender
+@testable import HeraldRender
 import PropertyBased
 import Testing
 
@@ -146,5 +146,24 @@ struct RandomTemplate {
         }
         let json = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return json.flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+    }
+}
+
+/// What the catalog does when the two renderers disagree (none does on any template we
+/// know, so the disagreement is forced): swift-mustache renders that template from then on.
+@Suite struct CatalogFallbackTests {
+    @Test func aTemplateTheRenderersDisagreeOnIsLeftToSwiftMustache() throws {
+        let record = TemplateRecord(key: "t", channel: "sms", locale: "en", subject: nil, body: "Hi {{name}}", html: nil,
+                                    sampleData: #"{"name":"Ana"}"#)
+        var catalog = TemplateCatalog(records: [record], defaultLocale: "en")
+        #expect(try catalog.lookup(key: "t", channel: "sms", locale: "en").get().compiledNatively)
+        let checks = catalog.checkNative(now: Date(), differ: { _, _ in "forced" })
+        #expect(checks == [NativeCheck(template: "t (sms, en)", outcome: .mismatch, detail: "forced")])
+        #expect(try !catalog.lookup(key: "t", channel: "sms", locale: "en").get().compiledNatively, "Herald's renderer no longer renders it")
+        // Still rendered, by swift-mustache.
+        let message = OutboxMessage(id: 1, channel: "sms", recipient: "+34600000001", template: "t", locale: "en", timeZone: "UTC",
+                                    data: #"{"name":"Ana"}"#, attempt: 1, maxAttempts: nil)
+        let rendered = Renderer().render(message, channel: .sms, catalog: catalog, context: RenderContext(timeZone: "UTC", now: Date()))
+        #expect(try rendered.get().body == "Hi Ana")
     }
 }
