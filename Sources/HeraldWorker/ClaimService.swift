@@ -54,7 +54,10 @@ public actor ClaimService: Service {
         self.writer = writer
         self.dispatcher = Dispatcher(drivers: drivers, context: context, main: links.main, gate: gate)
         self.channelNames = drivers.keys.map(\.rawValue).sorted()
-        self.pipeline = Pipeline.load(PipelineRows(templates: []), settings: context.settings.pipeline).pipeline
+        // Replaced at startup (reloadTemplates): no catalog check for this placeholder.
+        let settings = context.settings.pipeline
+        self.pipeline = Pipeline(catalog: TemplateCatalog(records: [], defaultLocale: settings.defaultLocale),
+                                 planner: SchedulePlanner(policy: settings.scheduling, records: []), smsMaxSegments: settings.smsMaxSegments)
     }
 
     var main: DatabaseLink { links.main }

@@ -62,13 +62,21 @@ struct ListenerSetup {
     static func linkKey(_ config: Configuration) async throws -> [UInt8] {
         if let key = config.http.linkKey { return key }
         let connection = try await openConnection(config)
-        let generated = newLinkKey()
         do {
-            let key = try await Stores(connection: connection).catalog.secret("link_key", generated: generated)
+            let key = try await storedLinkKey(Stores(connection: connection))
             await connection.close()
-            return Array(key.utf8)
+            return key
         } catch {
             await connection.close()
+            throw error
+        }
+    }
+
+    /// The key kept in `herald.secret`, stored there by the first to ask (daemon or CLI).
+    static func storedLinkKey(_ stores: Stores) async throws -> [UInt8] {
+        do {
+            return Array(try await stores.catalog.secret("link_key", generated: newLinkKey()).utf8)
+        } catch {
             throw fail("cannot read or store the unsubscribe link key in herald.secret (is the schema migrated? run herald migrate): \(error)")
         }
     }

@@ -19,11 +19,7 @@ func loadPipeline(_ config: Configuration, store: Stores?, rows: PipelineRows? =
         if let configured = config.http.linkKey {
             key = configured
         } else if let store {
-            do {
-                key = Array(try await store.catalog.secret("link_key", generated: ListenerSetup.newLinkKey()).utf8)
-            } catch {
-                throw fail("cannot read the link key in herald.secret (is the schema migrated? run herald migrate): \(error)")
-            }
+            key = try await ListenerSetup.storedLinkKey(store)
         } else {
             FileHandle.standardError.write(Data("herald: links not shown: the link key is in the database (herald.secret) unless [http] link_key_file is set\n".utf8))
         }
