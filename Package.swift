@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.24.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
     ],
     targets: [
         // libpq, the PostgreSQL client library (Debian: libpq-dev).
@@ -79,10 +81,28 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
+        // The admin API's types and server protocol, generated from openapi.yaml by
+        // deploy/gen-openapi (committed: the build never runs the generator).
+        .target(name: "HeraldAdminAPI", dependencies: [
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+        ], exclude: ["Generated/inputs.sha256"]),
+        // The admin API's listener: tokens and roles, the audit log, the operations.
+        .target(name: "HeraldAdmin", dependencies: [
+            "HeraldAdminAPI", "HeraldCore", "HeraldOutbox", "HeraldPostgres", "HeraldPipeline", "HeraldRender", "HeraldWorker",
+            "HeraldHTTP", "HeraldInbound", "HeraldRows",
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         // The command-line interface.
         .executableTarget(name: "herald", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling",
-            "HeraldPipeline", "HeraldHTTP", "HeraldInbound", "HeraldRows",
+            "HeraldPipeline", "HeraldHTTP", "HeraldInbound", "HeraldRows", "HeraldAdmin",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -91,7 +111,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "HeraldTests", dependencies: [
             "HeraldCore", "HeraldConfig", "HeraldOutbox", "HeraldWorker", "HeraldDrivers", "HeraldRender", "HeraldPostgres", "HeraldSystemd", "HeraldScheduling", "herald",
-            "HeraldPipeline", "HeraldInbound", "HeraldHTTP", "HeraldRows",
+            "HeraldPipeline", "HeraldInbound", "HeraldHTTP", "HeraldRows", "HeraldAdmin",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Peers"], swiftSettings: strict),

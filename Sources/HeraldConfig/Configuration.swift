@@ -95,6 +95,29 @@ public struct Configuration: Sendable {
     }
 
     public var http = HTTP()
+
+    /// `[admin]`: the admin API's listener (off unless `listen` is set).
+    public struct Admin: Sendable {
+        /// `listen = "127.0.0.1:8431"`: host and port; nil keeps the admin API off.
+        public var host: String?
+        public var port = 8431
+        /// `database_url` / `database_url_file`: the API's own login (a member of `herald_api`);
+        /// nil: `[database] url`.
+        public var databaseURL: String?
+        /// `connections`, `max_connections`, `idle_timeout`, `request_timeout`,
+        /// `database_timeout`, `max_body`: as `[http]`'s, for this listener.
+        public var connections = 2
+        public var maxConnections = 64
+        public var idleTimeout: Duration = .seconds(5)
+        public var requestTimeout: Duration = .seconds(30)
+        public var databaseTimeout: Duration = .seconds(10)
+        public var maxBodyBytes = 1 << 20
+
+        /// True when `[admin] listen` is set.
+        public var enabled: Bool { host != nil }
+    }
+
+    public var admin = Admin()
     /// `[replies]`: keyword lists and Herald's answers to STOP, START and HELP.
     public var replies = ReplySettings()
     public var retention = Retention()

@@ -66,6 +66,10 @@ public struct ConfigurationLoader {
                 for name in section.keys {
                     try set(section: key, key: name, .toml(section[name]!), file: file, config: &config)
                 }
+            case "admin":
+                for name in section.keys {
+                    try setAdmin(key: name, .toml(section[name]!), file: file, config: &config)
+                }
             case "http", "replies":
                 for name in section.keys {
                     try setInbound(section: key, key: name, .toml(section[name]!), file: file, config: &config)
@@ -118,6 +122,8 @@ public struct ConfigurationLoader {
         "log": ["level"],
         "http": ["listen", "public_url", "twilio_auth_token_file", "link_key_file", "max_body", "connections", "max_connections",
                  "idle_timeout", "request_timeout", "database_timeout", "metrics_allow", "metrics_token_file", "metrics_refresh"],
+        "admin": ["listen", "database_url", "database_url_file", "connections", "max_connections", "idle_timeout", "request_timeout",
+                  "database_timeout", "max_body"],
         "replies": ["opt_out", "opt_in", "help", "confirm", "decline", "stop_reply", "start_reply", "help_reply"],
     ]
 
@@ -185,6 +191,7 @@ public struct ConfigurationLoader {
     /// Checks that span several keys, once everything is read.
     func validate(_ config: Configuration) throws {
         try validateInbound(config)
+        try validateAdmin(config)
         if config.retry.cap < config.retry.base {
             throw ConfigError(file: config.source, key: "retry.cap", reason: "must not be smaller than retry.base")
         }
@@ -205,6 +212,10 @@ public struct ConfigurationLoader {
             for key in names {
                 let variable = "HERALD_\(section.uppercased())_\(key.uppercased())"
                 if let value = environment[variable] {
+                    if section == "admin" {
+                        try setAdmin(key: key, .env(value), file: "environment", config: &config)
+                        continue
+                    }
                     if section == "http" || section == "replies" {
                         try setInbound(section: section, key: key, .env(value), file: "environment", config: &config)
                         continue

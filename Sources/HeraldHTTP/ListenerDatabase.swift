@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// Every statement the listener runs is idempotent or harmless to repeat (inbound rows are
 /// unique per provider id).
-final class ListenerDatabase: Sendable {
+public final class ListenerDatabase: Sendable {
     private let slots: [Slot]
     private let next = Atomic<Int>(0)
     let timeout: Duration
@@ -32,19 +32,19 @@ final class ListenerDatabase: Sendable {
     }
 
     /// Why a request got no answer from the database.
-    struct Unavailable: Error, CustomStringConvertible {
-        let description: String
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    init(databaseURL: String, size: Int, timeout: Duration = .seconds(3)) {
+    public init(databaseURL: String, size: Int, timeout: Duration = .seconds(3), applicationName: String = "herald-http") {
         slots = (0..<max(1, size)).map { _ in
-            Slot(SupervisedConnection(databaseURL: databaseURL, applicationName: "herald-http", statementTimeout: .seconds(10)))
+            Slot(SupervisedConnection(databaseURL: databaseURL, applicationName: applicationName, statementTimeout: .seconds(10)))
         }
         self.timeout = timeout
     }
 
     /// Runs `operation` on the next connection that is up, within ``timeout``.
-    func run<T: Sendable>(_ operation: @escaping @Sendable (Stores) async throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ operation: @escaping @Sendable (Stores) async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         var tried: Set<Int> = []
         while true {
@@ -132,7 +132,7 @@ final class ListenerDatabase: Sendable {
     }
 
     /// Opens every connection in the background (the listener's start).
-    func open() {
+    public func open() {
         for slot in slots { reconnect(slot) }
     }
 
@@ -142,7 +142,7 @@ final class ListenerDatabase: Sendable {
         func claim() -> Bool { done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
     }
 
-    func close() async {
+    public func close() async {
         for slot in slots { await slot.supervised.close() }
     }
 }

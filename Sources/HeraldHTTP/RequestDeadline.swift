@@ -61,3 +61,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 }
+
+/// The request deadline for another listener (the admin API's), with the same behaviour.
+public func requestDeadlineHandler(timeout: TimeAmount, expired: @escaping @Sendable () -> Void) -> any RemovableChannelHandler {
+    RequestDeadlineHandler(timeout: timeout, expired: expired)
+}

@@ -127,6 +127,24 @@ extension EventStore {
     /// computed by the same statements that apply one.
     public func withRuleEdited<T: Sendable>(_ name: String, set: [(column: String, value: String)],
                                             _ body: () async throws -> T) async throws -> T {
+        let (assignments, values) = try Self.ruleAssignments(name, set: set)
+        try await connection.execute("BEGIN")
+        do {
+            let updated = try await connection.query(
+                "UPDATE herald.rule SET \(assignments) WHERE name = $1 RETURNING name", values)
+            guard !updated.rows.isEmpty else { throw RuleEditError(description: "no rule named \"\(SafeText.clean(name, limit: 128))\"") }
+            let value = try await body()
+            try await connection.execute("ROLLBACK")
+            return value
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The SET list for `set` (each value a parameter cast to its column's type) and the
+    /// parameters, `$1` being the rule's name.
+    static func ruleAssignments(_ name: String, set: [(column: String, value: String)]) throws -> (String, [(any PostgresEncodable)?]) {
         var assignments: [String] = []
         var values: [(any PostgresEncodable)?] = [name]
         for (column, value) in set {
@@ -138,17 +156,6 @@ extension EventStore {
             assignments.append("\(column) = $\(values.count)::\(type)")
         }
         guard !assignments.isEmpty else { throw RuleEditError(description: "nothing to change: give --set column=value") }
-        try await connection.execute("BEGIN")
-        do {
-            let updated = try await connection.query(
-                "UPDATE herald.rule SET \(assignments.joined(separator: ", ")) WHERE name = $1 RETURNING name", values)
-            guard !updated.rows.isEmpty else { throw RuleEditError(description: "no rule named \"\(SafeText.clean(name, limit: 128))\"") }
-            let value = try await body()
-            try await connection.execute("ROLLBACK")
-            return value
-        } catch {
-            _ = try? await connection.execute("ROLLBACK")
-            throw error
-        }
+        return (assignments.joined(separator: ", "), values)
     }
 }

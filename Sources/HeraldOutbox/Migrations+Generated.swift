@@ -1884,5 +1884,205 @@ $$;
 REVOKE EXECUTE ON FUNCTION herald.cancel_for_event(bigint, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION herald.cancel_for_event(bigint, boolean, text) TO herald_daemon, herald_admin;
 """#),
+        Migration(version: 17, name: "017_admin_api", sql: #"""
+-- The admin API (issue 24): bearer tokens with roles, an append-only audit log, the
+-- history of every template version, replies marked handled, and the indexes that keep
+-- the API's searches off sequential scans on a table of millions.
+
+-- The API's database role. A login made for the API (`[admin] database_url`) is granted
+-- it: GRANT herald_api TO herald_admin_api. It may do exactly what the API offers.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'herald_api') THEN CREATE ROLE herald_api NOLOGIN; END IF;
+END $$;
+GRANT USAGE ON SCHEMA herald TO herald_api;
+
+-- Bearer tokens: only the SHA-256 of a token is stored; the token is printed once.
+CREATE TABLE herald.api_token (
+    id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name         text        NOT NULL UNIQUE CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$'),
+    role         text        NOT NULL CHECK (role IN ('viewer', 'operator', 'editor', 'admin')),
+    token_sha256 bytea       NOT NULL UNIQUE CHECK (octet_length(token_sha256) = 32),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    created_by   text        NOT NULL DEFAULT session_user,
+    expires_at   timestamptz,
+    revoked_at   timestamptz,
+    last_used_at timestamptz
+);
+COMMENT ON TABLE herald.api_token IS
+    'Admin API bearer tokens (herald tokens create): the SHA-256 of each token, its role, expiry and revocation.';
+
+-- Every action through the API (and the console), successful or refused. Append-only:
+-- no role but the schema owner may change or delete a row.
+CREATE TABLE herald.audit_log (
+    id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         timestamptz NOT NULL DEFAULT now(),
+    actor_kind text        NOT NULL CHECK (actor_kind IN ('token', 'user', 'anonymous')),
+    actor_name text        NOT NULL,
+    role       text,
+    action     text        NOT NULL,
+    target     text,
+    filter     jsonb,
+    count      integer,
+    result     text        NOT NULL,   -- 'ok', 'refused: …', 'failed: …'
+    address    text                    -- the client's address, as the listener saw it
+);
+CREATE INDEX audit_log_at ON herald.audit_log (at, id);
+COMMENT ON TABLE herald.audit_log IS
+    'Every admin API action, successful or refused: when, who (token or user), with what role, on what, how many, result.';
+
+CREATE FUNCTION herald.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_catalog.pg_has_role(session_user, (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'herald'), 'USAGE') THEN
+        RETURN NULL;  -- the schema owner (retention by hand) may
+    END IF;
+    RAISE EXCEPTION 'herald.audit_log is append-only' USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON herald.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION herald.audit_log_append_only();
+
+-- Every version of every template, with who wrote it (SET LOCAL herald.actor = '…' names
+-- the API token or console user; else the database login).
+CREATE TABLE herald.template_version (
+    key        text        NOT NULL,
+    channel    text        NOT NULL,
+    locale     text        NOT NULL,
+    version    integer     NOT NULL,
+    subject    text,
+    body       text        NOT NULL,
+    html       text,
+    author     text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (key, channel, locale, version)
+);
+COMMENT ON TABLE herald.template_version IS 'Every version of herald.template, oldest first, with its author.';
+
+INSERT INTO herald.template_version (key, channel, locale, version, subject, body, html, author, created_at)
+SELECT key, channel, locale, version, subject, body, html, 'before history', updated_at FROM herald.template;
+
+CREATE FUNCTION herald.template_record_version() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.version IS DISTINCT FROM OLD.version THEN
+        INSERT INTO herald.template_version (key, channel, locale, version, subject, body, html, author)
+        VALUES (NEW.key, NEW.channel, NEW.locale, NEW.version, NEW.subject, NEW.body, NEW.html,
+                coalesce(nullif(current_setting('herald.actor', true), ''), session_user))
+        ON CONFLICT (key, channel, locale, version) DO UPDATE
+           SET subject = EXCLUDED.subject, body = EXCLUDED.body, html = EXCLUDED.html,
+               author = EXCLUDED.author, created_at = now();
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER template_record_version AFTER INSERT OR UPDATE ON herald.template
+    FOR EACH ROW EXECUTE FUNCTION herald.template_record_version();
+
+-- Free-text replies an operator has dealt with.
+ALTER TABLE herald.inbound
+    ADD COLUMN handled_at timestamptz,
+    ADD COLUMN handled_by text;
+CREATE INDEX inbound_replies_waiting ON herald.inbound (id) WHERE result = 'reply' AND handled_at IS NULL;
+
+-- The API's searches: by recipient and by contact (whatever the status), by status (newest
+-- first), by text in last_error.
+CREATE INDEX message_recipient_idx ON herald.message (recipient_key, id);
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+CREATE INDEX message_contact_idx ON herald.message (contact_id, id) WHERE contact_id IS NOT NULL;
+CREATE INDEX message_status_idx ON herald.message (status, id);
+CREATE INDEX message_last_error_trgm ON herald.message USING gin (last_error public.gin_trgm_ops)
+    WHERE last_error IS NOT NULL;
+
+-- Retry and cancel name who acted: the API token or console user (SET LOCAL herald.actor),
+-- else the login. Retry runs as its owner so that the API's role needs no UPDATE on
+-- herald.message; it checks the status and the opt-outs itself, as cancel always did.
+CREATE OR REPLACE FUNCTION herald.retry(message_id bigint) RETURNS text LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+DECLARE
+    m herald.message%ROWTYPE;
+    why text;
+    actor text := coalesce(nullif(current_setting('herald.actor', true), ''), session_user);
+BEGIN
+    SELECT * INTO m FROM herald.message WHERE id = message_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'herald.retry: no message %', message_id;
+    ELSIF m.status IN ('pending', 'sending') THEN
+        RAISE EXCEPTION 'herald.retry: message % is %, not finished', message_id, m.status;
+    END IF;
+    SELECT coalesce(o.reason, o.source) INTO why FROM herald.opt_out o
+     WHERE o.channel = m.channel AND o.recipient = herald.normalize_recipient(m.channel, m.recipient);
+    IF FOUND THEN
+        RAISE EXCEPTION 'herald.retry: message % goes to %, who opted out of % (%); it stays %', message_id,
+            herald.normalize_recipient(m.channel, m.recipient), m.channel, why, m.status
+            USING HINT = 'The client must opt back in first (a START reply, or DELETE FROM herald.opt_out for that recipient).';
+    END IF;
+    UPDATE herald.message
+       SET status = 'pending', attempts = 0, next_attempt_at = now(),
+           locked_by = NULL, locked_until = NULL, updated_at = now(),
+           recipient_key = herald.normalize_recipient(m.channel, m.recipient),
+           last_error = format('retried by %s (was %s: %s)', actor, m.status, coalesce(m.last_error, '-'))
+     WHERE id = message_id;
+    PERFORM pg_notify('herald_message', '');
+    RETURN format('message %s: %s -> pending', message_id, m.status);
+END $$;
+REVOKE EXECUTE ON FUNCTION herald.retry(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION herald.retry(bigint) TO herald_admin;
+
+-- Bulk actions: each message on its own (one refused, an opted-out client say, does not
+-- undo the others), in the order given, with what happened to it.
+CREATE FUNCTION herald.retry_many(p_ids bigint[]) RETURNS TABLE (message_id bigint, result text)
+LANGUAGE plpgsql SET search_path = pg_catalog, herald AS $$
+DECLARE
+    i bigint;
+BEGIN
+    FOREACH i IN ARRAY coalesce(p_ids, '{}') LOOP
+        message_id := i;
+        BEGIN
+            result := herald.retry(i);
+        EXCEPTION WHEN raise_exception THEN
+            result := 'refused: ' || SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+CREATE FUNCTION herald.cancel_many(p_ids bigint[], p_reason text) RETURNS TABLE (message_id bigint, result text)
+LANGUAGE plpgsql SET search_path = pg_catalog, herald AS $$
+DECLARE
+    i bigint;
+BEGIN
+    FOREACH i IN ARRAY coalesce(p_ids, '{}') LOOP
+        message_id := i;
+        BEGIN
+            result := herald.cancel(i, p_reason);
+        EXCEPTION WHEN raise_exception THEN
+            result := 'refused: ' || SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+REVOKE EXECUTE ON FUNCTION herald.retry_many(bigint[]), herald.cancel_many(bigint[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION herald.retry_many(bigint[]), herald.cancel_many(bigint[], text) TO herald_admin, herald_api;
+
+-- What the API may do, and nothing more.
+GRANT SELECT ON herald.message, herald.attempt, herald.receipt, herald.contact, herald.opt_out, herald.consent_event,
+                herald.inbound, herald.event, herald.event_outcome, herald.rule, herald.rule_edit, herald.rule_edit_outcome,
+                herald.template, herald.template_partial, herald.template_version, herald.location, herald.location_hours,
+                herald.location_closed, herald.subject_feed, herald.answer, herald.schema_migrations, herald.message_history
+    TO herald_api;
+GRANT UPDATE (handled_at, handled_by) ON herald.inbound TO herald_api;
+GRANT INSERT, DELETE ON herald.opt_out TO herald_api;
+GRANT INSERT, UPDATE ON herald.template TO herald_api;
+GRANT INSERT, UPDATE ON herald.rule TO herald_api;
+GRANT SELECT, INSERT, UPDATE (revoked_at, last_used_at) ON herald.api_token TO herald_api;
+GRANT SELECT, INSERT ON herald.audit_log TO herald_api;
+GRANT SELECT, INSERT ON herald.secret TO herald_api;
+GRANT EXECUTE ON FUNCTION herald.retry(bigint), herald.cancel(bigint, text) TO herald_api;
+GRANT SELECT ON herald.api_token, herald.audit_log, herald.template_version TO herald_admin;
+GRANT INSERT ON herald.api_token TO herald_admin;
+GRANT UPDATE (revoked_at) ON herald.api_token TO herald_admin;
+GRANT INSERT ON herald.audit_log TO herald_admin;
+GRANT UPDATE (handled_at, handled_by) ON herald.inbound TO herald_admin;
+"""#),
     ]
 }

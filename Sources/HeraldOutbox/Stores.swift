@@ -13,6 +13,8 @@ public struct Stores: Sendable {
     public let inbound: InboundStore
     /// The host's events, and re-planning after rule edits.
     public let events: EventStore
+    /// The admin API's tokens, audit log, searches and bulk actions.
+    public let admin: AdminStore
 
     /// `workerID` only for the daemon (see ``MessageStore/workerID``).
     public init(connection: PostgresConnection, workerID: String? = nil) {
@@ -21,6 +23,7 @@ public struct Stores: Sendable {
         catalog = CatalogStore(connection: connection)
         inbound = InboundStore(connection: connection)
         events = EventStore(connection: connection)
+        admin = AdminStore(connection: connection)
     }
 }
 

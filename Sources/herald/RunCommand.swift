@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeraldAdmin
 import HeraldConfig
 import HeraldCore
 import HeraldDrivers
@@ -37,6 +38,7 @@ struct Run: AsyncParsableCommand {
             metrics = DaemonMetrics(factory: listen.factory)
             extra.append(listen.listener)
         }
+        if let admin = AdminSetup.service(config, pipeline: settings.pipeline, logger: logger) { extra.append(admin) }
         let worker = Worker(databaseURL: config.database.url, settings: settings,
                             drivers: try makeDrivers(config, logger: logger), logger: logger, metrics: metrics)
         let group = ServiceGroup(configuration: .init(

@@ -24,6 +24,8 @@ enum TestServer {
     /// The login role daemons under test use: a member of `herald_daemon` and nothing else,
     /// so a statement the daemon's grants do not allow fails the tests.
     static let daemonRole = "herald_test_daemon"
+    /// The admin API's login in tests: member of herald_api only.
+    static let apiRole = "herald_test_api"
 
     /// A migrated database to clone; made once per test process.
     static let template = TemplateHolder()
@@ -55,6 +57,9 @@ actor TemplateHolder {
                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(TestServer.daemonRole)') THEN
                         CREATE ROLE \(TestServer.daemonRole) LOGIN IN ROLE herald_daemon;
                     END IF;
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(TestServer.apiRole)') THEN
+                        CREATE ROLE \(TestServer.apiRole) LOGIN IN ROLE herald_api;
+                    END IF;
                 END $$
                 """)
             await admin.close()
@@ -74,6 +79,14 @@ struct TestDatabase: Sendable {
     var daemonURL: String {
         guard var components = URLComponents(string: url) else { return url }
         components.user = TestServer.daemonRole
+        components.password = nil
+        return components.string ?? url
+    }
+
+    /// This database as the admin API's login (member of herald_api only).
+    var apiURL: String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.user = TestServer.apiRole
         components.password = nil
         return components.string ?? url
     }

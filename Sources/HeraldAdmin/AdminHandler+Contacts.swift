@@ -1,0 +1,96 @@
+import Foundation
+import HeraldAdminAPI
+import HeraldOutbox
+
+/// A client's page, opt-outs and opt-ins, replies waiting, a subject's feed, an event.
+extension AdminHandler {
+    func getContact(_ input: Operations.GetContact.Input) async throws -> Operations.GetContact.Output {
+        await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
+            let id = try Self.short(input.path.id, "id")
+            guard let c = try await db({ try await $0.admin.contactPage(id: id) }) else { throw APIProblem.notFound("contact \(id)") }
+            return .ok(.init(body: .json(.init(
+                id: c.id, name: c.name, email: c.email, phone: c.phone, locale: c.locale, timeZone: c.timeZone, preference: c.preference,
+                smsConsent: c.smsConsent, emailConsent: c.emailConsent,
+                optOuts: c.optOuts.map { .init(channel: $0.channel, recipient: $0.recipient, source: $0.source, reason: $0.reason, since: $0.since) },
+                ledger: c.ledger.map { .init(channel: $0.channel, recipient: $0.recipient, action: $0.action, source: $0.source,
+                                             reason: $0.reason, recordedBy: $0.recordedBy, at: $0.at) },
+                messages: c.messages.map(Self.summary),
+                receipts: c.receipts.map { .init(status: $0.status, errorCode: $0.errorCode, result: $0.result, receivedAt: $0.receivedAt) }))))
+        }
+    }
+
+    func optOut(_ input: Operations.OptOut.Input) async throws -> Operations.OptOut.Output {
+        guard case .json(let change) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        return await consent(change, optOut: true) { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) } ok: { .ok(.init(body: .json($0))) }
+    }
+
+    func optIn(_ input: Operations.OptIn.Input) async throws -> Operations.OptIn.Output {
+        guard case .json(let change) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        return await consent(change, optOut: false) { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) } ok: { .ok(.init(body: .json($0))) }
+    }
+
+    /// An opt-out or opt-in by an operator, with a reason, in the consent ledger as `operator`.
+    func consent<Output>(_ change: Components.Schemas.ConsentChange, optOut: Bool, problem: (Int, Components.Schemas.Problem) -> Output,
+                         ok: (Components.Schemas.ConsentResult) -> Output) async -> Output {
+        await serve(.operator, action: optOut ? "consent.opt_out" : "consent.opt_in", target: "\(change.channel.rawValue) \(change.recipient.prefix(200))",
+                    problem: problem) { principal, note in
+            let recipient = try Self.short(change.recipient, "recipient")
+            let reason = try Self.short(change.reason, "reason", max: 500)
+            let channel = change.channel.rawValue
+            let (key, changed) = try await db { stores in
+                optOut ? try await stores.admin.optOut(channel: channel, recipient: recipient, reason: reason, actor: principal.actor)
+                       : try await stores.admin.optIn(channel: channel, recipient: recipient, reason: reason, actor: principal.actor)
+            }
+            note.count = changed ? 1 : 0
+            return ok(.init(channel: channel, recipient: key, optedOut: optOut, changed: changed))
+        }
+    }
+
+    static func reply(_ r: AdminStore.ReplyRow) -> Components.Schemas.Reply {
+        .init(id: r.id, channel: r.channel, from: r.from, body: r.body, receivedAt: r.receivedAt, inReplyTo: r.inReplyTo,
+              contactId: r.contactID, handledAt: r.handledAt, handledBy: r.handledBy)
+    }
+
+    func listReplies(_ input: Operations.ListReplies.Input) async throws -> Operations.ListReplies.Output {
+        await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
+            let limit = try Self.pageSize(input.query.limit)
+            let before = try Self.cursor(input.query.cursor)
+            let handled = input.query.handled ?? false
+            let rows = try await db { try await $0.admin.replies(handled: handled, limit: limit, before: before) }
+            return .ok(.init(body: .json(.init(items: rows.map(Self.reply),
+                                               nextCursor: rows.count == limit ? rows.last.map { String($0.id) } : nil))))
+        }
+    }
+
+    func markReplyHandled(_ input: Operations.MarkReplyHandled.Input) async throws -> Operations.MarkReplyHandled.Output {
+        let id = input.path.id
+        return await serve(.operator, action: "reply.handled", target: "reply \(id)",
+                           problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { principal, note in
+            guard let row = try await db({ try await $0.admin.markHandled(replyID: id, actor: principal.actor) }) else {
+                throw APIProblem.notFound("free-text reply \(id)")
+            }
+            note.count = 1
+            return .ok(.init(body: .json(Self.reply(row))))
+        }
+    }
+
+    func getSubjectFeed(_ input: Operations.GetSubjectFeed.Input) async throws -> Operations.GetSubjectFeed.Output {
+        await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
+            let type = try Self.short(input.path._type, "type")
+            let id = try Self.short(input.path.id, "id")
+            let entries = try await db { try await $0.admin.subjectFeed(type: type, id: id) }
+            guard !entries.isEmpty else { throw APIProblem.notFound("event or message for \(type) \(id)") }
+            return .ok(.init(body: .json(.init(subjectType: type, subjectId: id, entries: entries.map {
+                .init(kind: $0.kind == "event" ? .event : .message, id: $0.id, at: $0.at, summary: $0.summary, status: $0.status)
+            }))))
+        }
+    }
+
+    func getEvent(_ input: Operations.GetEvent.Input) async throws -> Operations.GetEvent.Output {
+        await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
+            let id = input.path.id
+            guard let report = try await db({ try await $0.events.eventReport(id) }) else { throw APIProblem.notFound("event \(id)") }
+            return .ok(.init(body: .json(.init(id: id, summary: report.summary, lines: report.lines, rules: report.rules))))
+        }
+    }
+}

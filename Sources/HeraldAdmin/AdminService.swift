@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+import HeraldAdminAPI
+import HeraldCore
+import HeraldHTTP
+import HeraldOutbox
+import HeraldPipeline
+import HeraldWorker
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import OpenAPIHummingbird
+import ServiceLifecycle
+import Synchronization
+
+/// The admin API's listener (`[admin] listen`), a service of the daemon's group beside the
+/// public listener: its own port (keep it private with a firewall), its own database login
+/// (`[admin] database_url`, a member of `herald_api`) and connections, the same kind of
+/// connection limits and timeouts. Routes are generated from `openapi.yaml`; every
+/// `/api/` request needs a bearer token (``AdminAuthMiddleware``).
+public final class AdminService: Service, Sendable {
+    let settings: AdminSettings
+    let logger: Logger
+    let database: ListenerDatabase
+    let throttle = SharedThrottle()
+    private let confirmKey = Mutex<[UInt8]?>(nil)
+    private let bound = Mutex<(port: Int?, finished: Bool, waiters: [CheckedContinuation<Int?, Never>])>((nil, false, []))
+
+    public init(settings: AdminSettings, databaseURL: String, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        database = ListenerDatabase(databaseURL: databaseURL, size: settings.connections, timeout: settings.databaseTimeout,
+                                    applicationName: "herald-admin")
+    }
+
+    public func run() async throws {
+        let router = Router(context: ListenerRequestContext.self)
+        router.add(middleware: AdminAuthMiddleware(service: self))
+        router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        try AdminHandler(service: self).registerHandlers(on: router)
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [requestDeadlineHandler(timeout: .nanoseconds(Int64(clampingFloor: self.settings.requestTimeout.seconds * 1e9))) {
+                    logger.info("admin API: a connection was closed for not finishing its request in time")
+                }],
+                idleTimeout: .nanoseconds(Int64(clampingFloor: settings.idleTimeout.seconds * 1e9)))),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "herald-admin",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections)),
+            onServerRunning: { [weak self] channel in self?.listening(channel.localAddress?.port) },
+            logger: logger)
+        database.open()
+        defer { listening(nil, finished: true) }
+        do {
+            try await app.run()
+        } catch {
+            logger.critical("admin API listener failed", metadata: ["listen": "\(settings.host):\(settings.port)", "error": "\(error)"])
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    /// The port once it accepts connections (nil if it failed to start).
+    public func boundPort() async -> Int? {
+        await withCheckedContinuation { continuation in
+            let ready = bound.withLock { s -> Int?? in
+                if let port = s.port { return .some(port) }
+                if s.finished { return .some(nil) }
+                s.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    private func listening(_ port: Int?, finished: Bool = false) {
+        let waiters = bound.withLock { s -> [CheckedContinuation<Int?, Never>] in
+            if let port { s.port = port }
+            if finished { s.finished = true }
+            guard s.port != nil || s.finished else { return [] }
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        if let port, !finished { logger.notice("admin API ready", metadata: ["port": "\(port)"]) }
+        let port = bound.withLock { $0.port }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    /// Appends to the audit log; a failure to write it is logged (the action's answer stands).
+    func audit(_ entry: AdminStore.AuditEntry) async {
+        do {
+            try await database.run { try await $0.admin.audit(entry) }
+        } catch {
+            logger.error("admin API: could not write the audit log", metadata: ["action": "\(entry.action)", "error": "\(error)"])
+        }
+    }
+
+    /// The key bulk confirmations are signed with, kept in `herald.secret` (made by the first to ask).
+    func confirmation() async throws -> BulkConfirmation {
+        if let key = confirmKey.withLock({ $0 }) { return BulkConfirmation(key: key) }
+        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+        let stored = try await database.run { try await $0.catalog.secret("admin_confirm_key", generated: fresh) }
+        let key = Array(stored.utf8)
+        confirmKey.withLock { $0 = key }
+        return BulkConfirmation(key: key)
+    }
+
+    /// The daemon's pipeline over the database's templates and locations now (`rows`
+    /// changed for a proposed template).
+    func pipeline(replacing template: TemplateRecord? = nil, now: Date) async throws -> Pipeline {
+        var rows = try await database.run { try await PipelineRows.read(from: $0) }
+        if let template { rows = rows.replacing(template) }
+        return Pipeline.load(rows, settings: settings.pipeline, now: now).pipeline
+    }
+}

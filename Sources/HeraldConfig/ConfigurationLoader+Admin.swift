@@ -1,0 +1,47 @@
+import Foundation
+import HeraldCore
+import HeraldPostgres
+
+/// `[admin]`: the admin API's listener and its database login.
+extension ConfigurationLoader {
+    func setAdmin(key: String, _ raw: RawValue, file: String, config: inout Configuration) throws {
+        let path = "admin.\(key)"
+        switch key {
+        case "listen":
+            let (host, port) = try hostPort(try string(raw, path, file), path, file)
+            config.admin.host = host
+            config.admin.port = port
+        case "database_url": config.admin.databaseURL = try adminURL(try string(raw, path, file), path, file)
+        case "database_url_file":
+            config.admin.databaseURL = try adminURL(try secretFile(try string(raw, path, file), key: path, file: file), path, file)
+        case "connections": config.admin.connections = try int(raw, path, file, 1...16)
+        case "max_connections": config.admin.maxConnections = try int(raw, path, file, 1...10_000)
+        case "idle_timeout": config.admin.idleTimeout = try limit(raw, path, file, .seconds(1)...(.seconds(3600)))
+        case "request_timeout": config.admin.requestTimeout = try limit(raw, path, file, .seconds(1)...(.seconds(600)))
+        case "database_timeout": config.admin.databaseTimeout = try limit(raw, path, file, .milliseconds(100)...(.seconds(120)))
+        case "max_body": config.admin.maxBodyBytes = try int(raw, path, file, 65_536...(16 << 20))
+        default:
+            let known = Self.keys["admin"]?.joined(separator: ", ") ?? ""
+            throw ConfigError(file: file, key: path, reason: "unknown key; expected one of \(known)")
+        }
+    }
+
+    private func adminURL(_ url: String, _ path: String, _ file: String) throws -> String {
+        do {
+            try ConnectionString.validate(url)
+        } catch let error as PostgresError {
+            throw ConfigError(file: file, key: path, reason: "cannot be parsed: \(error.message)")
+        }
+        return url
+    }
+
+    /// Checks across `[admin]` keys, once everything is read.
+    func validateAdmin(_ config: Configuration) throws {
+        if config.admin.idleTimeout >= config.admin.requestTimeout {
+            throw ConfigError(file: config.source, key: "admin.idle_timeout", reason: "must be shorter than admin.request_timeout")
+        }
+        if config.admin.enabled, config.http.enabled, config.admin.port != 0, config.admin.host == config.http.host, config.admin.port == config.http.port {
+            throw ConfigError(file: config.source, key: "admin.listen", reason: "must differ from http.listen: the admin API has its own port, to keep private")
+        }
+    }
+}
