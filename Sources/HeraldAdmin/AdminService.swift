@@ -23,13 +23,14 @@ public final class AdminService: Service, Sendable {
     let settings: AdminSettings
     let logger: Logger
     let database: ListenerDatabase
-    let throttle = SharedThrottle()
+    let throttle: SharedThrottle
     private let confirmKey = Mutex<[UInt8]?>(nil)
     private let bound = Mutex<(port: Int?, finished: Bool, waiters: [CheckedContinuation<Int?, Never>])>((nil, false, []))
 
     public init(settings: AdminSettings, databaseURL: String, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        throttle = SharedThrottle(free: settings.failuresBeforeSlowing)
         database = ListenerDatabase(databaseURL: databaseURL, size: settings.connections, timeout: settings.databaseTimeout,
                                     applicationName: "herald-admin")
     }

@@ -17,6 +17,8 @@ public struct AdminSettings: Sendable {
     public var maxBodyBytes = 1 << 20
     /// The API's own database connections.
     public var connections = 2
+    /// Authentication failures from one address before it is slowed down (``FailureThrottle``).
+    public var failuresBeforeSlowing = 5
     /// How long a bulk dry run's confirmation holds.
     public var confirmationLifetime: TimeInterval = 600
     /// The most pending messages an impact report renders, and how long it may take.

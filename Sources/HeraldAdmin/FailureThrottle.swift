@@ -56,7 +56,14 @@ public struct FailureThrottle: Sendable {
 
 /// A ``FailureThrottle`` shared by the listener's requests.
 final class SharedThrottle: Sendable {
-    private let state = Mutex(FailureThrottle())
+    private let state: Mutex<FailureThrottle>
+
+    init(free: Int) {
+        var throttle = FailureThrottle()
+        throttle.free = max(0, free)
+        state = Mutex(throttle)
+    }
+
     func blockedUntil(_ address: String, now: Date = Date()) -> Date? { state.withLock { $0.blockedUntil(address, now: now) } }
     func failed(_ address: String, now: Date = Date()) -> Date? { state.withLock { $0.failed(address, now: now) } }
 }

@@ -581,11 +581,11 @@ extension Components {
         /// - Remark: Generated from `#/components/parameters/cursor`.
         public typealias Cursor = Swift.String
         /// - Remark: Generated from `#/components/parameters/templateKey`.
-        public typealias TemplateKey = Components.Schemas.ShortText
+        public typealias TemplateKey = Components.Schemas.TemplateKey
         /// - Remark: Generated from `#/components/parameters/templateChannel`.
         public typealias TemplateChannel = Components.Schemas.Channel
         /// - Remark: Generated from `#/components/parameters/templateLocale`.
-        public typealias TemplateLocale = Swift.String
+        public typealias TemplateLocale = Components.Schemas.Locale
     }
 }
 
@@ -635,6 +635,12 @@ extension Components {
         public typealias Id = Swift.Int64
         /// - Remark: Generated from `#/components/schemas/ShortText`.
         public typealias ShortText = Swift.String
+        /// - Remark: Generated from `#/components/schemas/TemplateKey`.
+        public typealias TemplateKey = Swift.String
+        /// A language tag such as es or fr-CA.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Locale`.
+        public typealias Locale = Swift.String
         /// - Remark: Generated from `#/components/schemas/Channel`.
         @frozen public enum Channel: String, Codable, Hashable, Sendable, CaseIterable {
             case sms = "sms"
@@ -2167,11 +2173,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/PreviewRequest`.
         public struct PreviewRequest: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/PreviewRequest/key`.
-            public var key: Components.Schemas.ShortText
+            public var key: Components.Schemas.TemplateKey
             /// - Remark: Generated from `#/components/schemas/PreviewRequest/channel`.
             public var channel: Components.Schemas.Channel
             /// - Remark: Generated from `#/components/schemas/PreviewRequest/locale`.
-            public var locale: Swift.String
+            public var locale: Components.Schemas.Locale
             /// - Remark: Generated from `#/components/schemas/PreviewRequest/text`.
             public var text: Components.Schemas.TemplateText?
             /// Template variables (default the template's sample data).
@@ -2210,9 +2216,9 @@ extension Components {
             ///   - data: Template variables (default the template's sample data).
             ///   - messageId:
             public init(
-                key: Components.Schemas.ShortText,
+                key: Components.Schemas.TemplateKey,
                 channel: Components.Schemas.Channel,
-                locale: Swift.String,
+                locale: Components.Schemas.Locale,
                 text: Components.Schemas.TemplateText? = nil,
                 data: Components.Schemas.PreviewRequest.DataPayload? = nil,
                 messageId: Components.Schemas.Id? = nil
@@ -2235,7 +2241,7 @@ extension Components {
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 self.key = try container.decode(
-                    Components.Schemas.ShortText.self,
+                    Components.Schemas.TemplateKey.self,
                     forKey: .key
                 )
                 self.channel = try container.decode(
@@ -2243,7 +2249,7 @@ extension Components {
                     forKey: .channel
                 )
                 self.locale = try container.decode(
-                    Swift.String.self,
+                    Components.Schemas.Locale.self,
                     forKey: .locale
                 )
                 self.text = try container.decodeIfPresent(
@@ -2271,11 +2277,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/ImpactRequest`.
         public struct ImpactRequest: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ImpactRequest/key`.
-            public var key: Components.Schemas.ShortText
+            public var key: Components.Schemas.TemplateKey
             /// - Remark: Generated from `#/components/schemas/ImpactRequest/channel`.
             public var channel: Components.Schemas.Channel
             /// - Remark: Generated from `#/components/schemas/ImpactRequest/locale`.
-            public var locale: Swift.String
+            public var locale: Components.Schemas.Locale
             /// - Remark: Generated from `#/components/schemas/ImpactRequest/text`.
             public var text: Components.Schemas.TemplateText
             /// Creates a new `ImpactRequest`.
@@ -2286,9 +2292,9 @@ extension Components {
             ///   - locale:
             ///   - text:
             public init(
-                key: Components.Schemas.ShortText,
+                key: Components.Schemas.TemplateKey,
                 channel: Components.Schemas.Channel,
-                locale: Swift.String,
+                locale: Components.Schemas.Locale,
                 text: Components.Schemas.TemplateText
             ) {
                 self.key = key
@@ -2305,7 +2311,7 @@ extension Components {
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 self.key = try container.decode(
-                    Components.Schemas.ShortText.self,
+                    Components.Schemas.TemplateKey.self,
                     forKey: .key
                 )
                 self.channel = try container.decode(
@@ -2313,7 +2319,7 @@ extension Components {
                     forKey: .channel
                 )
                 self.locale = try container.decode(
-                    Swift.String.self,
+                    Components.Schemas.Locale.self,
                     forKey: .locale
                 )
                 self.text = try container.decode(
