@@ -18,6 +18,8 @@ public struct FailureThrottle: Sendable {
         var blockedUntil: Date?
     }
     var entries: [String: Entry] = [:]
+    /// How many addresses it remembers now.
+    public var remembered: Int { entries.count }
 
     public init() {}
 
