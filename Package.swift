@@ -89,7 +89,7 @@ let package = Package(
         // The admin API's listener: tokens and roles, the audit log, the operations.
         .target(name: "HeraldAdmin", dependencies: [
             "HeraldAdminAPI", "HeraldCore", "HeraldOutbox", "HeraldPostgres", "HeraldPipeline", "HeraldRender", "HeraldWorker",
-            "HeraldHTTP", "HeraldInbound", "HeraldRows",
+            "HeraldHTTP", "HeraldInbound", "HeraldRows", "HeraldDrivers",
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
             .product(name: "Hummingbird", package: "hummingbird"),

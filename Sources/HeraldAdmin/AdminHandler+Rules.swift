@@ -33,7 +33,16 @@ extension AdminHandler {
             }
             set.append(("channels", "{\(names.joined(separator: ","))}"))
         }
-        guard !set.isEmpty else { throw APIProblem(422, "Unprocessable Content", detail: "nothing to change: give enabled, template or channels") }
+        for (column, value) in [("send_before", change.sendBefore), ("send_after", change.sendAfter), ("postpone", change.postpone)] {
+            guard let value else { continue }
+            guard value.utf8.count <= 100, !value.contains("\u{0}") else { throw APIProblem(422, "Unprocessable Content", detail: "\(column): an interval") }
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            set.append((column, trimmed.isEmpty ? (column == "postpone" ? "0" : "NULL") : trimmed))
+        }
+        if let hours = change.businessHoursOnly { set.append(("business_hours_only", hours ? "true" : "false")) }
+        guard !set.isEmpty else {
+            throw APIProblem(422, "Unprocessable Content", detail: "nothing to change: give enabled, template, channels, send_before, send_after, postpone or business_hours_only")
+        }
         return set
     }
 
@@ -41,6 +50,7 @@ extension AdminHandler {
     /// (the daemon re-plans as it does after any rule edit).
     func change(rule name: String, set: [(column: String, value: String)], preview: Bool, actor: String) async throws -> Components.Schemas.RuleChangeResult {
         let settings = service.settings.pipeline
+        guard try await db({ try await $0.events.ruleState(name) }) != nil else { throw APIProblem.notFound("rule \(name)") }
         let actions = try await db { stores in
             let planner = SchedulePlanner(policy: settings.scheduling, records: try await stores.catalog.locations())
             let context = RuleReplan.Context(planner: planner, defaultZone: settings.scheduling.defaultTimeZone, now: Date())

@@ -111,9 +111,11 @@ public final class AdminService: Service, Sendable {
 
     /// The daemon's pipeline over the database's templates and locations now (`rows`
     /// changed for a proposed template).
-    func pipeline(replacing template: TemplateRecord? = nil, now: Date) async throws -> Pipeline {
+    func pipeline(replacing template: TemplateRecord? = nil, now: Date, links: Bool = true) async throws -> Pipeline {
         var rows = try await database.run { try await PipelineRows.read(from: $0) }
         if let template { rows = rows.replacing(template) }
-        return Pipeline.load(rows, settings: settings.pipeline, now: now).pipeline
+        var pipelineSettings = settings.pipeline
+        if !links { pipelineSettings.links = nil }
+        return Pipeline.load(rows, settings: pipelineSettings, now: now).pipeline
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import HeraldCore
+import HeraldDrivers
 import HeraldOutbox
 import HeraldPipeline
 
@@ -26,6 +28,8 @@ public struct AdminSettings: Sendable {
     public var impactTime: Duration = .seconds(10)
     /// What previews and impact reports render with: the daemon's own settings.
     public var pipeline: PipelineSettings
+    /// The daemon's drivers, for a template's test-send.
+    public var drivers: [Channel: any Driver] = [:]
 
     public init(host: String, port: Int, pipeline: PipelineSettings) {
         self.host = host

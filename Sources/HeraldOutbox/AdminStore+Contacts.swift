@@ -143,6 +143,13 @@ extension AdminStore {
         }
     }
 
+    /// Why `recipient` may not receive on `channel` now (its opt-out), or nil.
+    public func optOutReason(channel: String, recipient: String) async throws -> String? {
+        try await connection.query("""
+            SELECT coalesce(reason, source) FROM herald.opt_out WHERE channel = $1 AND recipient = herald.normalize_recipient($1, $2)
+            """, [channel, recipient]).scalar
+    }
+
     /// A free-text reply from a client.
     public struct ReplyRow: Sendable, Equatable {
         public var id: Int64

@@ -38,9 +38,10 @@ struct Run: AsyncParsableCommand {
             metrics = DaemonMetrics(factory: listen.factory)
             extra.append(listen.listener)
         }
-        if let admin = AdminSetup.service(config, pipeline: settings.pipeline, logger: logger) { extra.append(admin) }
+        let drivers = try makeDrivers(config, logger: logger)
+        if let admin = AdminSetup.service(config, pipeline: settings.pipeline, drivers: drivers, logger: logger) { extra.append(admin) }
         let worker = Worker(databaseURL: config.database.url, settings: settings,
-                            drivers: try makeDrivers(config, logger: logger), logger: logger, metrics: metrics)
+                            drivers: drivers, logger: logger, metrics: metrics)
         let group = ServiceGroup(configuration: .init(
             services: worker.services(adding: extra),
             gracefulShutdownSignals: [.sigterm, .sigint],

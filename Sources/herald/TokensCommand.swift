@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import HeraldAdmin
 import HeraldConfig
+import HeraldCore
+import HeraldDrivers
 import HeraldOutbox
 import HeraldPipeline
 import Logging
 
 /// The admin API's service for `herald run`, when `[admin] listen` is set.
 enum AdminSetup {
-    static func service(_ config: Configuration, pipeline: PipelineSettings, logger: Logger) -> AdminService? {
+    static func service(_ config: Configuration, pipeline: PipelineSettings, drivers: [Channel: any Driver], logger: Logger) -> AdminService? {
         guard config.admin.enabled, let host = config.admin.host else { return nil }
         var settings = AdminSettings(host: host, port: config.admin.port, pipeline: pipeline)
         settings.connections = config.admin.connections
@@ -17,6 +19,7 @@ enum AdminSetup {
         settings.requestTimeout = config.admin.requestTimeout
         settings.databaseTimeout = config.admin.databaseTimeout
         settings.maxBodyBytes = config.admin.maxBodyBytes
+        settings.drivers = drivers
         return AdminService(settings: settings, databaseURL: config.admin.databaseURL ?? config.database.url, logger: logger)
     }
 }

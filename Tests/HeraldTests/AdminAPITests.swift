@@ -13,7 +13,7 @@ import Testing
         ("GET", "/api/v1/subjects/appointment/A-1"), ("GET", "/api/v1/events/1"), ("GET", "/api/v1/contacts/c-1"),
         ("POST", "/api/v1/opt-outs"), ("POST", "/api/v1/opt-ins"), ("GET", "/api/v1/replies"), ("POST", "/api/v1/replies/1/handled"),
         ("GET", "/api/v1/templates"), ("GET", "/api/v1/templates/t/sms/es"), ("PUT", "/api/v1/templates/t/sms/es"),
-        ("GET", "/api/v1/templates/t/sms/es/history"), ("POST", "/api/v1/templates/preview"), ("POST", "/api/v1/templates/impact"),
+        ("GET", "/api/v1/templates/t/sms/es/history"), ("POST", "/api/v1/templates/preview"), ("POST", "/api/v1/templates/impact"), ("POST", "/api/v1/templates/test-send"),
         ("GET", "/api/v1/rules"), ("PATCH", "/api/v1/rules/r"), ("POST", "/api/v1/rules/bulk"), ("GET", "/api/v1/audit"),
         ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/x"),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldAdmin
+import HeraldDrivers
 import HeraldOutbox
 import Testing
 
@@ -189,6 +190,51 @@ import Testing
                 #expect(preview.object["body"] as? String == "Hola Ana, ó" + String(repeating: "x", count: 129))
                 let stored = try await api.post("/api/v1/templates/preview", tokens.viewer, #"{"key":"t","channel":"sms","locale":"es","message_id":1}"#)
                 #expect(stored.object["sms_segments"] as? Int == 1)
+            }
+        }
+    }
+
+    @Test func aTestSendGoesThroughTheDriverOnceAndNeverToAnOptedOutAddress() async throws {
+        try await TestDatabase.with { db in
+            let outbox = try temporaryDirectory()
+            try await db.execute("""
+                INSERT INTO herald.template (key, channel, locale, body, sample_data) VALUES ('t', 'sms', 'es', 'Hola {{name}}', '{"name":"Ana"}');
+                INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600000009', 'STOP');
+                """)
+            try await withAdminAPI(db, configure: { $0.drivers = [.sms: FileDriver(directory: outbox)] }) { _, api, tokens in
+                let body = #"{"key":"t","channel":"sms","locale":"es","to":"+34600000001","text":{"body":"Prueba {{name}}"}}"#
+                #expect(try await api.post("/api/v1/templates/test-send", tokens.operator_, body).status == 403)
+                let sent = try await api.post("/api/v1/templates/test-send", tokens.editor, body)
+                #expect(sent.status == 200)
+                #expect(sent.object["sent"] as? Bool == true)
+                #expect(sent.object["driver"] as? String == "file")
+                let files = try FileManager.default.subpathsOfDirectory(atPath: outbox.path).filter { $0.hasSuffix(".json") }
+                #expect(files.count == 1)
+                let document = try String(contentsOf: outbox.appendingPathComponent(try #require(files.first)), encoding: .utf8)
+                #expect(document.contains("Prueba Ana") && document.contains("+34600000001"))
+                let refused = try await api.post("/api/v1/templates/test-send", tokens.editor, body.replacingOccurrences(of: "+34600000001", with: "+34 600 000 009"))
+                #expect(refused.status == 409)
+                #expect(try FileManager.default.subpathsOfDirectory(atPath: outbox.path).filter { $0.hasSuffix(".json") }.count == 1)
+                let email = try await api.post("/api/v1/templates/test-send", tokens.editor, #"{"key":"t","channel":"email","locale":"es","to":"a@example.com"}"#)
+                #expect(email.status == 409)
+                #expect(try await db.scalar("SELECT count(*) FROM herald.message") == "0")
+                #expect(try await db.scalar("SELECT count(*) FROM herald.audit_log WHERE action = 'template.test_send'") == "4")
+            }
+        }
+    }
+
+    @Test func aRulesTimingIsChangedAndABadIntervalRefused() async throws {
+        try await TestDatabase.with { db in
+            let conn = try await db.connect()
+            _ = try await CatalogStore(connection: conn).installDefaultRules()
+            await conn.close()
+            try await withAdminAPI(db) { _, api, tokens in
+                let moved = try await api.post("/api/v1/rules/appointment.reminder.1d", tokens.editor, #"{"send_before":"2 hours","business_hours_only":true}"#, method: "PATCH")
+                #expect(moved.status == 200)
+                #expect(try await db.scalar("SELECT send_before::text || ' ' || business_hours_only FROM herald.rule WHERE name = 'appointment.reminder.1d'") == "02:00:00 true")
+                let bad = try await api.post("/api/v1/rules/appointment.reminder.1d", tokens.editor, #"{"send_before":"soon"}"#, method: "PATCH")
+                #expect(bad.status == 422)
+                #expect(try await api.post("/api/v1/rules/nope", tokens.editor, #"{"enabled":false}"#, method: "PATCH").status == 404)
             }
         }
     }

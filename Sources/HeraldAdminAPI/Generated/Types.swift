@@ -128,6 +128,17 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/templates/impact`.
     /// - Remark: Generated from `#/paths//api/v1/templates/impact/post(templateImpact)`.
     func templateImpact(_ input: Operations.TemplateImpact.Input) async throws -> Operations.TemplateImpact.Output
+    /// Send a template (as stored, or a proposed text) once to an address, through the configured driver. Editor.
+    ///
+    /// Rendered as a preview over `data` (default the template's sample data), without
+    /// Herald's links (a one-click unsubscribe in a test would opt the address out), sent
+    /// at once: no outbox, no quiet hours, no retry. An address that opted out of the
+    /// channel is refused (409).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/templates/test-send`.
+    /// - Remark: Generated from `#/paths//api/v1/templates/test-send/post(testSendTemplate)`.
+    func testSendTemplate(_ input: Operations.TestSendTemplate.Input) async throws -> Operations.TestSendTemplate.Output
     /// The notification rules.
     ///
     /// - Remark: HTTP `GET /api/v1/rules`.
@@ -426,6 +437,25 @@ extension APIProtocol {
         body: Operations.TemplateImpact.Input.Body
     ) async throws -> Operations.TemplateImpact.Output {
         try await templateImpact(Operations.TemplateImpact.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Send a template (as stored, or a proposed text) once to an address, through the configured driver. Editor.
+    ///
+    /// Rendered as a preview over `data` (default the template's sample data), without
+    /// Herald's links (a one-click unsubscribe in a test would opt the address out), sent
+    /// at once: no outbox, no quiet hours, no retry. An address that opted out of the
+    /// channel is refused (409).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/templates/test-send`.
+    /// - Remark: Generated from `#/paths//api/v1/templates/test-send/post(testSendTemplate)`.
+    public func testSendTemplate(
+        headers: Operations.TestSendTemplate.Input.Headers = .init(),
+        body: Operations.TestSendTemplate.Input.Body
+    ) async throws -> Operations.TestSendTemplate.Output {
+        try await testSendTemplate(Operations.TestSendTemplate.Input(
             headers: headers,
             body: body
         ))
@@ -2334,6 +2364,157 @@ extension Components {
                 ])
             }
         }
+        /// - Remark: Generated from `#/components/schemas/TestSendRequest`.
+        public struct TestSendRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TestSendRequest/key`.
+            public var key: Components.Schemas.TemplateKey
+            /// - Remark: Generated from `#/components/schemas/TestSendRequest/channel`.
+            public var channel: Components.Schemas.Channel
+            /// - Remark: Generated from `#/components/schemas/TestSendRequest/locale`.
+            public var locale: Components.Schemas.Locale
+            /// An E.164 number, an email address or a URL.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TestSendRequest/to`.
+            public var to: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TestSendRequest/text`.
+            public var text: Components.Schemas.TemplateText?
+            /// - Remark: Generated from `#/components/schemas/TestSendRequest/data`.
+            public struct DataPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `DataPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/TestSendRequest/data`.
+            public var data: Components.Schemas.TestSendRequest.DataPayload?
+            /// Creates a new `TestSendRequest`.
+            ///
+            /// - Parameters:
+            ///   - key:
+            ///   - channel:
+            ///   - locale:
+            ///   - to: An E.164 number, an email address or a URL.
+            ///   - text:
+            ///   - data:
+            public init(
+                key: Components.Schemas.TemplateKey,
+                channel: Components.Schemas.Channel,
+                locale: Components.Schemas.Locale,
+                to: Swift.String,
+                text: Components.Schemas.TemplateText? = nil,
+                data: Components.Schemas.TestSendRequest.DataPayload? = nil
+            ) {
+                self.key = key
+                self.channel = channel
+                self.locale = locale
+                self.to = to
+                self.text = text
+                self.data = data
+            }
+            public enum CodingKeys: String, CodingKey {
+                case key
+                case channel
+                case locale
+                case to
+                case text
+                case data
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.key = try container.decode(
+                    Components.Schemas.TemplateKey.self,
+                    forKey: .key
+                )
+                self.channel = try container.decode(
+                    Components.Schemas.Channel.self,
+                    forKey: .channel
+                )
+                self.locale = try container.decode(
+                    Components.Schemas.Locale.self,
+                    forKey: .locale
+                )
+                self.to = try container.decode(
+                    Swift.String.self,
+                    forKey: .to
+                )
+                self.text = try container.decodeIfPresent(
+                    Components.Schemas.TemplateText.self,
+                    forKey: .text
+                )
+                self.data = try container.decodeIfPresent(
+                    Components.Schemas.TestSendRequest.DataPayload.self,
+                    forKey: .data
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "key",
+                    "channel",
+                    "locale",
+                    "to",
+                    "text",
+                    "data"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TestSendResult`.
+        public struct TestSendResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TestSendResult/sent`.
+            public var sent: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/TestSendResult/driver`.
+            public var driver: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TestSendResult/provider_message_id`.
+            public var providerMessageId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/TestSendResult/response`.
+            public var response: Swift.String?
+            /// Why the provider refused it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TestSendResult/error`.
+            public var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/TestSendResult/rendered`.
+            public var rendered: Components.Schemas.Rendered
+            /// Creates a new `TestSendResult`.
+            ///
+            /// - Parameters:
+            ///   - sent:
+            ///   - driver:
+            ///   - providerMessageId:
+            ///   - response:
+            ///   - error: Why the provider refused it.
+            ///   - rendered:
+            public init(
+                sent: Swift.Bool,
+                driver: Swift.String,
+                providerMessageId: Swift.String? = nil,
+                response: Swift.String? = nil,
+                error: Swift.String? = nil,
+                rendered: Components.Schemas.Rendered
+            ) {
+                self.sent = sent
+                self.driver = driver
+                self.providerMessageId = providerMessageId
+                self.response = response
+                self.error = error
+                self.rendered = rendered
+            }
+            public enum CodingKeys: String, CodingKey {
+                case sent
+                case driver
+                case providerMessageId = "provider_message_id"
+                case response
+                case error
+                case rendered
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ImpactEntry`.
         public struct ImpactEntry: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ImpactEntry/message_id`.
@@ -2509,6 +2690,20 @@ extension Components {
             public var template: Swift.String?
             /// - Remark: Generated from `#/components/schemas/RuleChange/channels`.
             public var channels: [Components.Schemas.Channel]?
+            /// A reminder's offset before the appointment, as a PostgreSQL interval (1 day, 2 hours); empty for none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RuleChange/send_before`.
+            public var sendBefore: Swift.String?
+            /// An offset after the visit (1 hour); empty for none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RuleChange/send_after`.
+            public var sendAfter: Swift.String?
+            /// A delay after the event (0, 15 minutes).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RuleChange/postpone`.
+            public var postpone: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/RuleChange/business_hours_only`.
+            public var businessHoursOnly: Swift.Bool?
             /// Only say what the change would re-plan.
             ///
             /// - Remark: Generated from `#/components/schemas/RuleChange/preview`.
@@ -2519,22 +2714,38 @@ extension Components {
             ///   - enabled:
             ///   - template:
             ///   - channels:
+            ///   - sendBefore: A reminder's offset before the appointment, as a PostgreSQL interval (1 day, 2 hours); empty for none.
+            ///   - sendAfter: An offset after the visit (1 hour); empty for none.
+            ///   - postpone: A delay after the event (0, 15 minutes).
+            ///   - businessHoursOnly:
             ///   - preview: Only say what the change would re-plan.
             public init(
                 enabled: Swift.Bool? = nil,
                 template: Swift.String? = nil,
                 channels: [Components.Schemas.Channel]? = nil,
+                sendBefore: Swift.String? = nil,
+                sendAfter: Swift.String? = nil,
+                postpone: Swift.String? = nil,
+                businessHoursOnly: Swift.Bool? = nil,
                 preview: Swift.Bool? = nil
             ) {
                 self.enabled = enabled
                 self.template = template
                 self.channels = channels
+                self.sendBefore = sendBefore
+                self.sendAfter = sendAfter
+                self.postpone = postpone
+                self.businessHoursOnly = businessHoursOnly
                 self.preview = preview
             }
             public enum CodingKeys: String, CodingKey {
                 case enabled
                 case template
                 case channels
+                case sendBefore = "send_before"
+                case sendAfter = "send_after"
+                case postpone
+                case businessHoursOnly = "business_hours_only"
                 case preview
             }
             public init(from decoder: any Swift.Decoder) throws {
@@ -2551,6 +2762,22 @@ extension Components {
                     [Components.Schemas.Channel].self,
                     forKey: .channels
                 )
+                self.sendBefore = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .sendBefore
+                )
+                self.sendAfter = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .sendAfter
+                )
+                self.postpone = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .postpone
+                )
+                self.businessHoursOnly = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .businessHoursOnly
+                )
                 self.preview = try container.decodeIfPresent(
                     Swift.Bool.self,
                     forKey: .preview
@@ -2559,6 +2786,10 @@ extension Components {
                     "enabled",
                     "template",
                     "channels",
+                    "send_before",
+                    "send_after",
+                    "postpone",
+                    "business_hours_only",
                     "preview"
                 ])
             }
@@ -6002,6 +6233,158 @@ public enum Operations {
             /// An error, as RFC 9457 problem details.
             ///
             /// - Remark: Generated from `#/paths//api/v1/templates/impact/post(templateImpact)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Send a template (as stored, or a proposed text) once to an address, through the configured driver. Editor.
+    ///
+    /// Rendered as a preview over `data` (default the template's sample data), without
+    /// Herald's links (a one-click unsubscribe in a test would opt the address out), sent
+    /// at once: no outbox, no quiet hours, no retry. An address that opted out of the
+    /// channel is refused (409).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/templates/test-send`.
+    /// - Remark: Generated from `#/paths//api/v1/templates/test-send/post(testSendTemplate)`.
+    public enum TestSendTemplate {
+        public static let id: Swift.String = "testSendTemplate"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/templates/test-send/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TestSendTemplate.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TestSendTemplate.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.TestSendTemplate.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/templates/test-send/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/templates/test-send/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.TestSendRequest)
+            }
+            public var body: Operations.TestSendTemplate.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.TestSendTemplate.Input.Headers = .init(),
+                body: Operations.TestSendTemplate.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/templates/test-send/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/templates/test-send/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.TestSendResult)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.TestSendResult {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.TestSendTemplate.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.TestSendTemplate.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// What the provider answered.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/templates/test-send/post(testSendTemplate)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.TestSendTemplate.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.TestSendTemplate.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An error, as RFC 9457 problem details.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/templates/test-send/post(testSendTemplate)/responses/default`.
             ///
             /// HTTP response code: `default`.
             case `default`(statusCode: Swift.Int, Components.Responses.Problem)
