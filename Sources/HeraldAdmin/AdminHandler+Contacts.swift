@@ -20,12 +20,12 @@ extension AdminHandler {
     }
 
     func optOut(_ input: Operations.OptOut.Input) async throws -> Operations.OptOut.Output {
-        guard case .json(let change) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let change = switch input.body { case .json(let body): body }
         return await consent(change, optOut: true) { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) } ok: { .ok(.init(body: .json($0))) }
     }
 
     func optIn(_ input: Operations.OptIn.Input) async throws -> Operations.OptIn.Output {
-        guard case .json(let change) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let change = switch input.body { case .json(let body): body }
         return await consent(change, optOut: false) { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) } ok: { .ok(.init(body: .json($0))) }
     }
 

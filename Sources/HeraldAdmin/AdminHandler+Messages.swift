@@ -137,12 +137,12 @@ extension AdminHandler {
     }
 
     func bulkRetry(_ input: Operations.BulkRetry.Input) async throws -> Operations.BulkRetry.Output {
-        guard case .json(let request) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let request = switch input.body { case .json(let body): body }
         return await bulk(.retry, request) { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) } ok: { .ok(.init(body: .json($0))) }
     }
 
     func bulkCancel(_ input: Operations.BulkCancel.Input) async throws -> Operations.BulkCancel.Output {
-        guard case .json(let request) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let request = switch input.body { case .json(let body): body }
         return await bulk(.cancel, request) { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) } ok: { .ok(.init(body: .json($0))) }
     }
 

@@ -67,7 +67,7 @@ extension AdminHandler {
     }
 
     func changeRule(_ input: Operations.ChangeRule.Input) async throws -> Operations.ChangeRule.Output {
-        guard case .json(let change) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let change = switch input.body { case .json(let body): body }
         let preview = change.preview == true
         return await serve(.editor, action: preview ? "rule.change.preview" : "rule.change", target: "rule \(input.path.name.prefix(200))",
                            problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { principal, note in
@@ -79,7 +79,7 @@ extension AdminHandler {
     }
 
     func bulkChangeRules(_ input: Operations.BulkChangeRules.Input) async throws -> Operations.BulkChangeRules.Output {
-        guard case .json(let request) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let request = switch input.body { case .json(let body): body }
         let preview = request.change.preview == true
         return await serve(.editor, action: preview ? "rules.bulk_change.preview" : "rules.bulk_change",
                            target: "rules " + request.names.prefix(20).map { String($0.prefix(64)) }.joined(separator: ","),

@@ -65,7 +65,7 @@ extension AdminHandler {
     }
 
     func putTemplate(_ input: Operations.PutTemplate.Input) async throws -> Operations.PutTemplate.Output {
-        guard case .json(let text) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let text = switch input.body { case .json(let body): body }
         let target = "template \(input.path.key.prefix(128)) \(input.path.channel.rawValue) \(input.path.locale.prefix(35))"
         return await serve(.editor, action: "template.write", target: target,
                            problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { principal, _ in
@@ -92,7 +92,7 @@ extension AdminHandler {
     }
 
     func previewTemplate(_ input: Operations.PreviewTemplate.Input) async throws -> Operations.PreviewTemplate.Output {
-        guard case .json(let request) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let request = switch input.body { case .json(let body): body }
         return await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
             let (key, channel, locale) = try Self.templatePath(request.key, request.channel.rawValue, request.locale)
             let current = try await currentTemplate(key: key, channel: channel, locale: locale)
@@ -126,7 +126,7 @@ extension AdminHandler {
     }
 
     func templateImpact(_ input: Operations.TemplateImpact.Input) async throws -> Operations.TemplateImpact.Output {
-        guard case .json(let request) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let request = switch input.body { case .json(let body): body }
         return await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
             let (key, channel, locale) = try Self.templatePath(request.key, request.channel.rawValue, request.locale)
             let current = try await currentTemplate(key: key, channel: channel, locale: locale)

@@ -8,7 +8,7 @@ import HeraldPipeline
 /// A template sent once to an address an editor gives, through the daemon's own driver.
 extension AdminHandler {
     func testSendTemplate(_ input: Operations.TestSendTemplate.Input) async throws -> Operations.TestSendTemplate.Output {
-        guard case .json(let request) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let request = switch input.body { case .json(let body): body }
         return await serve(.editor, action: "template.test_send", target: "\(request.key.prefix(128)) \(request.channel.rawValue) to \(request.to.prefix(320))",
                            problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, note in
             let (key, channelName, locale) = try Self.templatePath(request.key, request.channel.rawValue, request.locale)

@@ -123,7 +123,7 @@ struct AdminHandler: APIProtocol {
     }
 
     func createToken(_ input: Operations.CreateToken.Input) async throws -> Operations.CreateToken.Output {
-        guard case .json(let request) = input.body else { return .default(statusCode: 415, .init(body: .applicationProblemJson(APIProblem(415, "Unsupported Media Type").schema))) }
+        let request = switch input.body { case .json(let body): body }
         return await serve(.admin, action: "token.create", target: request.name,
                            problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
             guard request.name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$", options: .regularExpression) != nil else {
