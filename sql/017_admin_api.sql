@@ -143,18 +143,28 @@ GRANT EXECUTE ON FUNCTION herald.retry(bigint) TO herald_admin;
 
 -- Bulk actions: each message on its own (one refused, an opted-out client say, does not
 -- undo the others), in the order given, with what happened to it.
-CREATE FUNCTION herald.retry_many(p_ids bigint[]) RETURNS TABLE (message_id bigint, result text)
-LANGUAGE plpgsql SET search_path = pg_catalog, herald AS $$
+-- It runs as its owner: reading a status under the row's lock needs a right on messages
+-- the API's login does not have (it may only call retry and cancel).
+CREATE FUNCTION herald.retry_many(p_ids bigint[], p_statuses text[]) RETURNS TABLE (message_id bigint, result text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
 DECLARE
     i bigint;
+    now_status text;
 BEGIN
     FOREACH i IN ARRAY coalesce(p_ids, '{}') LOOP
         message_id := i;
-        BEGIN
-            result := herald.retry(i);
-        EXCEPTION WHEN raise_exception THEN
-            result := 'refused: ' || SQLERRM;
-        END;
+        -- The status is read again under the row's lock: a message sent since the filter
+        -- was read is not sent twice.
+        SELECT status INTO now_status FROM herald.message WHERE id = i FOR UPDATE;
+        IF now_status IS NULL OR now_status <> ALL (p_statuses) THEN
+            result := format('skipped: now %s', coalesce(now_status, 'gone'));
+        ELSE
+            BEGIN
+                result := herald.retry(i);
+            EXCEPTION WHEN raise_exception THEN
+                result := 'refused: ' || SQLERRM;
+            END;
+        END IF;
         RETURN NEXT;
     END LOOP;
 END $$;
@@ -174,8 +184,71 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END $$;
-REVOKE EXECUTE ON FUNCTION herald.retry_many(bigint[]), herald.cancel_many(bigint[], text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION herald.retry_many(bigint[]), herald.cancel_many(bigint[], text) TO herald_admin, herald_api;
+REVOKE EXECUTE ON FUNCTION herald.retry_many(bigint[], text[]), herald.cancel_many(bigint[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION herald.retry_many(bigint[], text[]), herald.cancel_many(bigint[], text) TO herald_admin, herald_api;
+
+-- A bulk action's confirmation is used once: its signature is recorded when the action starts.
+CREATE TABLE herald.api_confirmation (
+    signature text        PRIMARY KEY,
+    used_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE herald.api_confirmation IS 'Bulk confirmations already used (kept a day: they expire within minutes).';
+
+-- A token is checked, and its use noted (at most once a minute), and revoked, through
+-- these functions: the API's login may not update tokens (nor un-revoke one).
+CREATE FUNCTION herald.api_token_check(p_digest bytea)
+RETURNS TABLE (name text, role text, created_at timestamptz, created_by text, expires_at timestamptz, revoked_at timestamptz,
+               last_used_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+DECLARE
+    t herald.api_token%ROWTYPE;
+BEGIN
+    SELECT * INTO t FROM herald.api_token a
+     WHERE a.token_sha256 = p_digest AND a.revoked_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > now());
+    IF NOT FOUND THEN RETURN; END IF;
+    IF t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute' THEN
+        UPDATE herald.api_token a SET last_used_at = now() WHERE a.id = t.id;
+    END IF;
+    RETURN QUERY SELECT t.name, t.role, t.created_at, t.created_by, t.expires_at, t.revoked_at, t.last_used_at;
+END $$;
+
+CREATE FUNCTION herald.api_token_revoke(p_name text) RETURNS SETOF herald.api_token
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+    UPDATE herald.api_token SET revoked_at = coalesce(revoked_at, now()) WHERE name = p_name RETURNING *;
+$$;
+
+-- The key bulk confirmations are signed with, made by the first to ask; the API's login
+-- reads no other secret (the link key signs clients' unsubscribe and answer links).
+CREATE FUNCTION herald.admin_confirm_key(p_generated text) RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+    WITH stored AS (
+        INSERT INTO herald.secret (name, value) VALUES ('admin_confirm_key', p_generated) ON CONFLICT (name) DO NOTHING RETURNING value
+    )
+    SELECT value FROM stored UNION ALL SELECT value FROM herald.secret WHERE name = 'admin_confirm_key' LIMIT 1;
+$$;
+REVOKE EXECUTE ON FUNCTION herald.api_token_check(bytea), herald.api_token_revoke(text), herald.admin_confirm_key(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION herald.api_token_check(bytea), herald.api_token_revoke(text), herald.admin_confirm_key(text) TO herald_api, herald_admin;
+
+-- An API login records consent changes as 'operator' only (what the API offers); Herald's
+-- own sources stay the daemon's.
+CREATE OR REPLACE FUNCTION herald.check_consent_source(p_source text) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, herald AS $$
+BEGIN
+    IF lower(btrim(p_source)) IN ('keyword', 'unsubscribe', 'provider', 'complaint')
+       AND NOT pg_catalog.pg_has_role(session_user, 'herald_daemon', 'MEMBER') THEN
+        RAISE EXCEPTION 'herald: consent source % is recorded by Herald itself only; % is not a member of herald_daemon', p_source, session_user
+            USING ERRCODE = '42501',
+                  HINT = 'Record an opt-out or opt-in with source ''host'' (the default) or a name of your own, such as ''desk''.';
+    END IF;
+    IF lower(btrim(p_source)) <> 'operator'
+       AND pg_catalog.pg_has_role(session_user, 'herald_api', 'MEMBER')
+       AND NOT pg_catalog.pg_has_role(session_user, 'herald_host', 'MEMBER')
+       AND NOT pg_catalog.pg_has_role(session_user, 'herald_admin', 'MEMBER')
+       AND NOT pg_catalog.pg_has_role(session_user, 'herald_daemon', 'MEMBER') THEN
+        RAISE EXCEPTION 'herald: the admin API''s login records consent as operator only, not %', p_source USING ERRCODE = '42501';
+    END IF;
+END
+$$;
 
 -- What the API may do, and nothing more.
 GRANT SELECT ON herald.message, herald.attempt, herald.receipt, herald.contact, herald.opt_out, herald.consent_event,
@@ -187,9 +260,9 @@ GRANT UPDATE (handled_at, handled_by) ON herald.inbound TO herald_api;
 GRANT INSERT, DELETE ON herald.opt_out TO herald_api;
 GRANT INSERT, UPDATE ON herald.template TO herald_api;
 GRANT INSERT, UPDATE ON herald.rule TO herald_api;
-GRANT SELECT, INSERT, UPDATE (revoked_at, last_used_at) ON herald.api_token TO herald_api;
+GRANT SELECT, INSERT ON herald.api_token TO herald_api;
+GRANT SELECT, INSERT, DELETE ON herald.api_confirmation TO herald_api;
 GRANT SELECT, INSERT ON herald.audit_log TO herald_api;
-GRANT SELECT, INSERT ON herald.secret TO herald_api;
 GRANT EXECUTE ON FUNCTION herald.retry(bigint), herald.cancel(bigint, text) TO herald_api;
 GRANT SELECT ON herald.api_token, herald.audit_log, herald.template_version TO herald_admin;
 GRANT INSERT ON herald.api_token TO herald_admin;

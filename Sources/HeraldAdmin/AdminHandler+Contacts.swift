@@ -1,5 +1,6 @@
 import Foundation
 import HeraldAdminAPI
+import HeraldCore
 import HeraldOutbox
 
 /// A client's page, opt-outs and opt-ins, replies waiting, a subject's feed, an event.
@@ -34,7 +35,7 @@ extension AdminHandler {
                          ok: (Components.Schemas.ConsentResult) -> Output) async -> Output {
         await serve(.operator, action: optOut ? "consent.opt_out" : "consent.opt_in", target: "\(change.channel.rawValue) \(change.recipient.prefix(200))",
                     problem: problem) { principal, note in
-            let recipient = try Self.short(change.recipient, "recipient")
+            let recipient = try Self.address(change.recipient, channel: change.channel.rawValue)
             let reason = try Self.short(change.reason, "reason", max: 500)
             let channel = change.channel.rawValue
             let (key, changed) = try await db { stores in
@@ -44,6 +45,25 @@ extension AdminHandler {
             note.count = changed ? 1 : 0
             return ok(.init(channel: channel, recipient: key, optedOut: optOut, changed: changed))
         }
+    }
+
+    /// A recipient an operator typed, when its normal form is an address of the channel:
+    /// an E.164 number, an email address, an http(s) URL. Anything else is refused (an
+    /// opt-out of `abc` would say "opted out" and stop no one).
+    static func address(_ text: String, channel: String) throws -> String {
+        let given = try short(text, "recipient", max: 320)
+        guard let kind = Channel(rawValue: channel) else { throw APIProblem.badRequest("channel") }
+        let key = RecipientKey.normalize(given, channel: kind)
+        let pattern: String
+        switch kind {
+        case .sms: pattern = "^\\+[1-9][0-9]{6,14}$"
+        case .email: pattern = "^[^@\\s<>\":]+@[^@\\s<>\"]+\\.[^@\\s<>\"]+$"
+        case .webhook: pattern = "^https?://[^\\s]+$"
+        }
+        guard key.range(of: pattern, options: .regularExpression) != nil else {
+            throw APIProblem(422, "Unprocessable Content", detail: "recipient: not \(kind == .sms ? "a phone number (E.164)" : kind == .email ? "an email address" : "an http(s) URL")")
+        }
+        return given
     }
 
     static func reply(_ r: AdminStore.ReplyRow) -> Components.Schemas.Reply {

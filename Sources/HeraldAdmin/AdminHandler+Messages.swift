@@ -146,6 +146,9 @@ extension AdminHandler {
         return await bulk(.cancel, request) { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) } ok: { .ok(.init(body: .json($0))) }
     }
 
+    /// Messages a bulk action takes per transaction.
+    static let bulkChunk = 500
+
     /// A bulk action: a dry run counts and hands back a confirmation bound to the action,
     /// the token, the filter and the count; the action needs it and acts on at most that many.
     func bulk<Output>(_ action: AdminStore.BulkAction, _ request: Components.Schemas.BulkRequest,
@@ -158,20 +161,38 @@ extension AdminHandler {
             note.filter = filter.canonical
             let confirmation = try await service.confirmation()
             if dryRun {
-                let count = try await db { try await $0.admin.bulkCount(action, filter) }
+                let (count, ceiling) = try await db { try await $0.admin.bulkCount(action, filter) }
                 note.count = count
                 let expires = Date().addingTimeInterval(service.settings.confirmationLifetime)
-                let token = confirmation.make(action: action.rawValue, actor: principal.actor, filter: filter.canonical, count: count, expires: expires)
+                let token = confirmation.make(action: action.rawValue, actor: principal.actor, filter: filter.canonical, count: count,
+                                              ceiling: ceiling, expires: expires)
                 return ok(.init(dryRun: true, matched: count, confirmation: token, expiresAt: expires))
             }
-            let limit: Int
+            let allowance: BulkConfirmation.Allowance
             switch confirmation.verify(request.confirmation ?? "", action: action.rawValue, actor: principal.actor, filter: filter.canonical, now: Date()) {
-            case .success(let count): limit = count
+            case .success(let allowed): allowance = allowed
             case .failure(let refusal): throw APIProblem(409, "Conflict", detail: refusal.description)
             }
+            guard try await db({ try await $0.admin.useConfirmation(allowance.signature) }) else {
+                throw APIProblem(409, "Conflict", detail: BulkConfirmation.Refusal.used.description)
+            }
             let reason = request.reason.map { "\(SafeText.clean($0, limit: 500)) (by \(principal.actor))" }
-            let results = try await db { try await $0.admin.bulkAct(action, filter, limit: limit, actor: principal.actor, reason: reason) }
-            let refused = results.filter { $0.result.hasPrefix("refused") }
+            // In chunks, each its own transaction within the database timeout: a large
+            // action is never one statement that cannot finish.
+            var results: [(id: Int64, result: String)] = []
+            var after: Int64 = 0
+            while results.count < allowance.count {
+                let chunk = min(Self.bulkChunk, allowance.count - results.count)
+                let start = after
+                let done = try await db {
+                    try await $0.admin.bulkAct(action, filter, after: start, ceiling: allowance.ceiling, limit: chunk,
+                                               actor: principal.actor, reason: reason)
+                }
+                results += done
+                guard let last = done.last?.id, done.count == chunk else { break }
+                after = last
+            }
+            let refused = results.filter { !$0.result.hasPrefix("message ") }
             note.count = results.count - refused.count
             return ok(.init(dryRun: false, matched: results.count, done: results.count - refused.count,
                             refused: refused.map { .init(id: $0.id, result: $0.result) }))

@@ -94,7 +94,14 @@ extension AdminHandler {
             guard unknown.isEmpty else { throw APIProblem.notFound("rule \(unknown.joined(separator: ", ")); nothing was changed") }
             // Every preview first: a change that cannot be planned stops the batch before any is made.
             var results: [Components.Schemas.RuleChangeResult] = []
-            for name in names { results.append(try await change(rule: name, set: set, preview: true, actor: principal.actor)) }
+            for name in names {
+                do {
+                    results.append(try await change(rule: name, set: set, preview: true, actor: principal.actor))
+                } catch {
+                    let p = APIProblem.from(error)
+                    throw APIProblem(p.status, p.title, detail: "rule \(name): \(p.detail ?? p.title); nothing was changed")
+                }
+            }
             if !preview {
                 results = []
                 for name in names { results.append(try await change(rule: name, set: set, preview: false, actor: principal.actor)) }

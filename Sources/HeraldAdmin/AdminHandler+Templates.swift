@@ -77,6 +77,7 @@ extension AdminHandler {
                 throw APIProblem(422, "Unprocessable Content", detail: "the template does not pass herald templates lint", errors: problems)
             }
             let stored = try await db { try await $0.admin.writeTemplate(record, sampleData: record.sampleData, actor: principal.actor) }
+            service.templatesChanged()
             return .ok(.init(body: .json(Self.template(stored, stored: true))))
         }
     }

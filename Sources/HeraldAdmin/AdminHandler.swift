@@ -29,7 +29,7 @@ struct AdminHandler: APIProtocol {
             let p = APIProblem.unauthorized("no token")
             return problem(p.status, p.schema)
         }
-        let name = action ?? "read"
+        let name = action ?? "read \(AdminRequest.path ?? "")"
         guard principal.role >= role else {
             let p = APIProblem.forbidden(principal.role, needs: role)
             await record(principal, name, note, result: "refused: needs \(role.rawValue)")
@@ -125,7 +125,7 @@ struct AdminHandler: APIProtocol {
     func createToken(_ input: Operations.CreateToken.Input) async throws -> Operations.CreateToken.Output {
         let request = switch input.body { case .json(let body): body }
         return await serve(.admin, action: "token.create", target: request.name,
-                           problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
+                           problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { principal, _ in
             guard request.name.range(of: "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$", options: .regularExpression) != nil else {
                 throw APIProblem(422, "Unprocessable Content", detail: "name: letters, digits and _ . @ -, 64 at most")
             }
@@ -138,7 +138,9 @@ struct AdminHandler: APIProtocol {
             let token = AdminTokens.generate()
             let digest = AdminTokens.digest(token)
             let expiresIn = lifetime
-            let record = try await db { try await $0.admin.createToken(name: request.name, role: role, digest: digest, expiresIn: expiresIn) }
+            let record = try await db {
+                try await $0.admin.createToken(name: request.name, role: role, digest: digest, expiresIn: expiresIn, createdBy: principal.actor)
+            }
             return .created(.init(body: .json(.init(token: token, info: Self.tokenInfo(record)))))
         }
     }

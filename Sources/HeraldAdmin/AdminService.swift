@@ -25,6 +25,10 @@ public final class AdminService: Service, Sendable {
     let database: ListenerDatabase
     let throttle: SharedThrottle
     private let confirmKey = Mutex<[UInt8]?>(nil)
+    private let cachedPipeline = Mutex<(ContinuousClock.Instant, Pipeline)?>(nil)
+
+    /// Forgets the cached pipeline (after a template is written).
+    func templatesChanged() { cachedPipeline.withLock { $0 = nil } }
     private let bound = Mutex<(port: Int?, finished: Bool, waiters: [CheckedContinuation<Int?, Never>])>((nil, false, []))
 
     public init(settings: AdminSettings, databaseURL: String, logger: Logger) {
@@ -103,7 +107,7 @@ public final class AdminService: Service, Sendable {
     func confirmation() async throws -> BulkConfirmation {
         if let key = confirmKey.withLock({ $0 }) { return BulkConfirmation(key: key) }
         let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-        let stored = try await database.run { try await $0.catalog.secret("admin_confirm_key", generated: fresh) }
+        let stored = try await database.run { try await $0.admin.confirmKey(generated: fresh) }
         let key = Array(stored.utf8)
         confirmKey.withLock { $0 = key }
         return BulkConfirmation(key: key)
@@ -112,10 +116,17 @@ public final class AdminService: Service, Sendable {
     /// The daemon's pipeline over the database's templates and locations now (`rows`
     /// changed for a proposed template).
     func pipeline(replacing template: TemplateRecord? = nil, now: Date, links: Bool = true) async throws -> Pipeline {
+        // The catalog as stored, read and checked at most once every few seconds for the
+        // reads that render (one message's page): not once per request.
+        if template == nil, links, let (at, cached) = cachedPipeline.withLock({ $0 }), ContinuousClock.now - at < .seconds(5) {
+            return cached
+        }
         var rows = try await database.run { try await PipelineRows.read(from: $0) }
         if let template { rows = rows.replacing(template) }
         var pipelineSettings = settings.pipeline
         if !links { pipelineSettings.links = nil }
-        return Pipeline.load(rows, settings: pipelineSettings, now: now).pipeline
+        let pipeline = Pipeline.load(rows, settings: pipelineSettings, now: now).pipeline
+        if template == nil, links { cachedPipeline.withLock { $0 = (ContinuousClock.now, pipeline) } }
+        return pipeline
     }
 }

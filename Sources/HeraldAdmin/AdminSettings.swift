@@ -59,4 +59,6 @@ public struct Principal: Sendable, Equatable {
 enum AdminRequest {
     @TaskLocal static var principal: Principal?
     @TaskLocal static var address: String?
+    /// `GET /api/v1/audit`: what a refused read tried.
+    @TaskLocal static var path: String?
 }

@@ -56,36 +56,47 @@ public struct BulkConfirmation: Sendable {
 
     public init(key: [UInt8]) { self.key = key }
 
-    /// `count.expires.signature`.
-    public func make(action: String, actor: String, filter: String, count: Int, expires: Date) -> String {
+    /// What a confirmation allows: at most `count` messages, none with an id above `ceiling`.
+    public struct Allowance: Sendable, Equatable {
+        public var count: Int
+        public var ceiling: Int64
+        /// Its signature: recorded when used, so that it is used once.
+        public var signature: String
+    }
+
+    /// `count.ceiling.expires.signature`.
+    public func make(action: String, actor: String, filter: String, count: Int, ceiling: Int64 = 0, expires: Date) -> String {
         let expiry = Int64(clampingFloor: expires.timeIntervalSince1970)
-        return "\(count).\(expiry).\(signature(action: action, actor: actor, filter: filter, count: count, expiry: expiry))"
+        return "\(count).\(ceiling).\(expiry).\(signature(action: action, actor: actor, filter: filter, count: count, ceiling: ceiling, expiry: expiry))"
     }
 
     /// Why a confirmation does not hold.
     public enum Refusal: Error, Equatable, CustomStringConvertible {
-        case malformed, expired, mismatch
+        case malformed, expired, mismatch, used
         public var description: String {
             switch self {
             case .malformed: return "the confirmation is not one a dry run returned"
             case .expired: return "the confirmation has expired: run the dry run again"
             case .mismatch: return "the confirmation was made for another action, filter, count or token: run the dry run again"
+            case .used: return "the confirmation was used already: run the dry run again"
             }
         }
     }
 
     /// The count a confirmation allows, when it was made for this action, actor and filter and has not expired.
-    public func verify(_ token: String, action: String, actor: String, filter: String, now: Date) -> Result<Int, Refusal> {
+    public func verify(_ token: String, action: String, actor: String, filter: String, now: Date) -> Result<Allowance, Refusal> {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let count = Int(parts[0]), count >= 0, let expiry = Int64(parts[1]) else { return .failure(.malformed) }
-        let expected = signature(action: action, actor: actor, filter: filter, count: count, expiry: expiry)
-        guard ConstantTime.equal(Array(expected.utf8), Array(parts[2].utf8)) else { return .failure(.mismatch) }
+        // Digits only: `+3` and `03` would read as 3 and make one confirmation many.
+        guard parts.count == 4, parts[0...2].allSatisfy({ !$0.isEmpty && $0.count <= 19 && $0.allSatisfy { ("0"..."9").contains($0) } }),
+              let count = Int(parts[0]), let ceiling = Int64(parts[1]), let expiry = Int64(parts[2]) else { return .failure(.malformed) }
+        let expected = signature(action: action, actor: actor, filter: filter, count: count, ceiling: ceiling, expiry: expiry)
+        guard ConstantTime.equal(Array(expected.utf8), Array(parts[3].utf8)) else { return .failure(.mismatch) }
         guard Double(expiry) > now.timeIntervalSince1970 else { return .failure(.expired) }
-        return .success(count)
+        return .success(Allowance(count: count, ceiling: ceiling, signature: expected))
     }
 
-    private func signature(action: String, actor: String, filter: String, count: Int, expiry: Int64) -> String {
-        let text = [action, actor, filter, String(count), String(expiry)].joined(separator: "\u{1F}")
+    private func signature(action: String, actor: String, filter: String, count: Int, ceiling: Int64, expiry: Int64) -> String {
+        let text = [action, actor, filter, String(count), String(ceiling), String(expiry)].joined(separator: "\u{1F}")
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: key))
         return Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")

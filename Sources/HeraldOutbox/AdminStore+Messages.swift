@@ -158,22 +158,32 @@ extension AdminStore {
         return (condition, parameters)
     }
 
-    /// How many messages `action` would act on.
-    public func bulkCount(_ action: BulkAction, _ filter: MessageFilter) async throws -> Int {
+    /// How many messages `action` would act on, and the highest id among them (the
+    /// action never reaches past it: a message that matches only later is not included).
+    public func bulkCount(_ action: BulkAction, _ filter: MessageFilter) async throws -> (count: Int, ceiling: Int64) {
         let (condition, parameters) = Self.bulkCondition(action, filter)
-        return Int(try await connection.query("SELECT count(*) FROM herald.message m WHERE \(condition)", parameters).scalar ?? "0") ?? 0
+        let row = try await connection.query("SELECT count(*) AS n, coalesce(max(m.id), 0) AS ceiling FROM herald.message m WHERE \(condition)",
+                                             parameters).named.first
+        return (row?.int("n") ?? 0, row?.int64("ceiling") ?? 0)
     }
 
-    /// Acts on at most `limit` messages matching `filter`, oldest first, each on its own;
-    /// returns each message's result (`refused: …` for one the function refused).
-    public func bulkAct(_ action: BulkAction, _ filter: MessageFilter, limit: Int, actor: String, reason: String?) async throws -> [(id: Int64, result: String)] {
+    /// Acts on the next at most `limit` messages matching `filter` with ids above `after`
+    /// and at most `ceiling`, in id order, each on its own, its status read again under its
+    /// lock; returns each message's result (`refused: …`, `skipped: now sent`, …).
+    public func bulkAct(_ action: BulkAction, _ filter: MessageFilter, after: Int64, ceiling: Int64, limit: Int,
+                        actor: String, reason: String?) async throws -> [(id: Int64, result: String)] {
         var (condition, parameters) = Self.bulkCondition(action, filter)
+        parameters.append(after)
+        condition += " AND m.id > $\(parameters.count)"
+        parameters.append(ceiling)
+        condition += " AND m.id <= $\(parameters.count)"
         parameters.append(max(0, limit))
         let ids = "ARRAY(SELECT m.id FROM herald.message m WHERE \(condition) ORDER BY m.id LIMIT $\(parameters.count))"
         let call: String
         switch action {
         case .retry:
-            call = "SELECT message_id, result FROM herald.retry_many(\(ids))"
+            parameters.append(PostgresArray(action.statuses))
+            call = "SELECT message_id, result FROM herald.retry_many(\(ids), $\(parameters.count)::text[])"
         case .cancel:
             parameters.append(reason ?? "cancelled by \(actor)")
             call = "SELECT message_id, result FROM herald.cancel_many(\(ids), $\(parameters.count))"

@@ -53,14 +53,15 @@ extension AdminStore {
     }
 
     /// Stores a new token's digest. Throws ``AdminStoreError/duplicateName`` when the name is taken.
-    public func createToken(name: String, role: AdminRole, digest: [UInt8], expiresIn: Duration?) async throws -> TokenRecord {
+    public func createToken(name: String, role: AdminRole, digest: [UInt8], expiresIn: Duration?, createdBy: String? = nil) async throws -> TokenRecord {
         let seconds = expiresIn.map { Double($0.components.seconds) }
         do {
             let rows = try await connection.query("""
-                INSERT INTO herald.api_token (name, role, token_sha256, expires_at)
-                VALUES ($1, $2, decode($3, 'hex'), CASE WHEN $4::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $4::float8) END)
+                INSERT INTO herald.api_token (name, role, token_sha256, expires_at, created_by)
+                VALUES ($1, $2, decode($3, 'hex'), CASE WHEN $4::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $4::float8) END,
+                        coalesce($5, session_user))
                 RETURNING \(Self.tokenColumns)
-                """, [name, role.rawValue, Self.hex(digest), seconds])
+                """, [name, role.rawValue, Self.hex(digest), seconds, createdBy.map { SafeText.clean($0, limit: 200) }])
             guard let record = rows.named.first.flatMap(Self.decodeToken) else { throw AdminStoreError.notFound("token \(name)") }
             return record
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -75,23 +76,33 @@ extension AdminStore {
 
     /// Revokes token `name`; nil when there is none. Revoking twice keeps the first time.
     public func revokeToken(name: String) async throws -> TokenRecord? {
-        try await connection.query("""
-            UPDATE herald.api_token SET revoked_at = coalesce(revoked_at, now()) WHERE name = $1 RETURNING \(Self.tokenColumns)
-            """, [name]).named.first.flatMap(Self.decodeToken)
+        try await connection.query("SELECT \(Self.tokenColumns) FROM herald.api_token_revoke($1)", [name]).named.first.flatMap(Self.decodeToken)
     }
 
     /// The token whose SHA-256 is `digest`, if it is valid now (not expired, not revoked);
-    /// notes its use at most once a minute.
+    /// notes its use at most once a minute (`herald.api_token_check`).
     public func validToken(digest: [UInt8]) async throws -> TokenRecord? {
         try await connection.query("""
-            WITH t AS (
-                SELECT id, \(Self.tokenColumns) FROM herald.api_token
-                 WHERE token_sha256 = decode($1, 'hex') AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())),
-            used AS (
-                UPDATE herald.api_token a SET last_used_at = now() FROM t
-                 WHERE a.id = t.id AND (a.last_used_at IS NULL OR a.last_used_at < now() - interval '1 minute'))
-            SELECT * FROM t
+            SELECT name, role, extract(epoch FROM created_at)::float8 AS created_at, created_by,
+                   extract(epoch FROM expires_at)::float8 AS expires_at, extract(epoch FROM revoked_at)::float8 AS revoked_at,
+                   extract(epoch FROM last_used_at)::float8 AS last_used_at
+              FROM herald.api_token_check(decode($1, 'hex'))
             """, [Self.hex(digest)]).named.first.flatMap(Self.decodeToken)
+    }
+
+    /// The key bulk confirmations are signed with (`herald.admin_confirm_key`: made by the first to ask).
+    public func confirmKey(generated: String) async throws -> String {
+        guard let key = try await connection.query("SELECT herald.admin_confirm_key($1)", [generated]).scalar else {
+            throw AdminStoreError.notFound("confirmation key")
+        }
+        return key
+    }
+
+    /// Records a bulk confirmation as used; false when it was used before.
+    public func useConfirmation(_ signature: String) async throws -> Bool {
+        try await connection.query("DELETE FROM herald.api_confirmation WHERE used_at < now() - interval '1 day'")
+        return try await connection.query(
+            "INSERT INTO herald.api_confirmation (signature) VALUES ($1) ON CONFLICT DO NOTHING", [signature]).affectedRows == 1
     }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

@@ -35,7 +35,7 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .smsTooLong(let rendered, let segments, let maximum):
             return "template \(rendered.template) (\(rendered.locale)) renders an SMS of \(segments), over the maximum of \(maximum) ([render] sms_max_segments)"
         case .tooMuchWork(let template, let locale, let part, let budget):
-            return "template \(template) (\(locale)) \(part) takes more than \(budget) lookups and list items to render (sections nested over the same list?); rendering stopped"
+            return "template \(template) (\(locale)) \(part) takes more than \(budget) lookups, list items and 16-byte pieces of printed text to render (sections nested over the same list, or a huge value printed many times?); rendering stopped"
         case .notText(let template, let locale, let part, let names):
             return "template \(template) (\(locale)) \(part) prints \(names.joined(separator: ", ")), an object or a list in the data, not text; print one of its fields instead"
         case .tooLarge(let template, let locale, let part, let bytes, let limit):

@@ -38,8 +38,8 @@ struct ObjectNode: MustacheParent, MustacheCustomRenderable {
     }
 }
 
-/// The lookups made while rendering, in order, and the work done: one unit per lookup
-/// and per list item visited. Past ``budget`` units rendering stops producing output
+/// The lookups made while rendering, in order, and the work done: one unit per lookup,
+/// per list item visited and per 16 bytes of text printed. Past ``budget`` units rendering stops producing output
 /// (lookups find nothing, lists end) and the renderer fails the message: a template whose
 /// sections nest over the same list (`{{#items}}…{{#items}}…`) with thousands of items
 /// would otherwise render for minutes into hundreds of megabytes.
@@ -73,6 +73,12 @@ final class LookupTrace: @unchecked Sendable {
     func printedNonText(_ path: String) {
         let name = path.hasSuffix(".") ? String(path.dropLast()) : (path.isEmpty ? "." : path)
         if !nonText.contains(name) { nonText.append(name) }
+    }
+
+    /// Counts printed text: one unit per 16 bytes, so that the budget also bounds what a
+    /// part prints (about 3 MB), whatever the template repeats and the data holds.
+    func printed(bytes: Int) {
+        work += bytes / 16
     }
 
     /// Counts one list item; false once the budget is spent.
@@ -181,7 +187,9 @@ struct ScalarValue: MustacheParent, MustacheCustomRenderable, MustacheTransforma
 
     var renderText: String {
         switch kind {
-        case .string(let s): return s
+        case .string(let s):
+            trace.printed(bytes: s.utf8.count)
+            return s
         case .integer(let i): return String(i)
         case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
         case .bool(let b): return b ? "true" : "false"

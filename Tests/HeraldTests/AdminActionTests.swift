@@ -242,4 +242,74 @@ import Testing
             }
         }
     }
+
+    @Test func aConfirmationIsUsedOnceReachesNoLaterMessageAndABigBatchGoesInChunks() async throws {
+        try await TestDatabase.with { db in
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, data, status, last_error)
+                SELECT 'sms', '+3460' || lpad(g::text, 7, '0'), 't', '{}', 'failed', 'provider outage' FROM generate_series(1, 1200) g;
+                """)
+            try await withAdminAPI(db) { _, api, tokens in
+                let filter = #"{"error":"outage"}"#
+                let dry = try await api.post("/api/v1/messages/retry", tokens.operator_, #"{"filter":\#(filter)}"#)
+                #expect(dry.object["matched"] as? Int == 1200)
+                let confirmation = try #require(dry.object["confirmation"] as? String)
+                // Since the dry run: one was sent by another path, and a new one failed.
+                try await db.execute("""
+                    UPDATE herald.message SET status = 'sent', sent_at = now() WHERE id = 7;
+                    INSERT INTO herald.message (channel, recipient, template, data, status, last_error) VALUES ('sms', '+34699999999', 't', '{}', 'failed', 'provider outage');
+                    """)
+                let done = try await api.post("/api/v1/messages/retry", tokens.operator_, #"{"filter":\#(filter),"confirmation":"\#(confirmation)"}"#)
+                #expect(done.status == 200)
+                #expect(done.object["done"] as? Int == 1199)
+                #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 7") == "sent")
+                #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 1201") == "failed")
+                #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE status = 'pending'") == "1199")
+                // The same confirmation again, even with messages failing again: refused.
+                try await db.execute("UPDATE herald.message SET status = 'failed' WHERE id <= 3")
+                let replay = try await api.post("/api/v1/messages/retry", tokens.operator_, #"{"filter":\#(filter),"confirmation":"\#(confirmation)"}"#)
+                #expect(replay.status == 409)
+                #expect((replay.object["detail"] as? String)?.contains("used already") == true)
+                #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE status = 'failed'") == "4")
+            }
+        }
+    }
+
+    @Test func badInputIsRefusedBeforeItCostsAnything() async throws {
+        try await TestDatabase.with { db in
+            try await db.execute("""
+                INSERT INTO herald.template (key, channel, locale, body, sample_data) VALUES ('t', 'sms', 'es', 'Hola {{name}}', '{"name":"Ana"}');
+                INSERT INTO herald.message (channel, recipient, template, data, send_at) VALUES ('sms', '+34600000001', 't', '{}', now() + interval '1 day');
+                """)
+            try await withAdminAPI(db) { _, api, tokens in
+                var nested = "1"
+                for _ in 0..<100 { nested = #"{"a":\#(nested)}"# }
+                let huge = String(repeating: "{{x}}", count: 20_000)
+                let replies = try await api.send([
+                    // Nesting the decoder would spend seconds on.
+                    .init(method: "POST", path: "/api/v1/templates/preview", token: tokens.viewer,
+                          json: .init(text: #"{"key":"t","channel":"sms","locale":"es","data":\#(nested)}"#)),
+                    // A template that would print a gigabyte stops at the render budget.
+                    .init(method: "POST", path: "/api/v1/templates/preview", token: tokens.viewer,
+                          json: .init(text: #"{"key":"t","channel":"email","locale":"es","text":{"body":"b","subject":"s","html":"\#(huge)"},"data":{"x":"\#(String(repeating: "y", count: 60_000))"}}"#)),
+                    // Addresses that are none.
+                    .init(method: "POST", path: "/api/v1/opt-outs", token: tokens.operator_, json: .init(text: #"{"channel":"sms","recipient":"abc","reason":"x"}"#)),
+                    .init(method: "POST", path: "/api/v1/opt-outs", token: tokens.operator_, json: .init(text: #"{"channel":"email","recipient":"   ","reason":"x"}"#)),
+                    .init(method: "POST", path: "/api/v1/opt-outs", token: tokens.operator_, json: .init(text: #"{"channel":"email","recipient":"mailto:Bob@Example.com","reason":"x"}"#)),
+                    // A cancel needs no body.
+                    .init(method: "POST", path: "/api/v1/messages/1/cancel", token: tokens.operator_),
+                ])
+                #expect(replies[0].status == 400)
+                #expect(replies[1].status == 200)
+                #expect((replies[1].object["error"] as? String)?.contains("takes more than 200000") == true)
+                #expect(replies[1].body.utf8.count < 20_000_000)
+                #expect(replies[2...4].allSatisfy { $0.status == 422 }, "\(replies[2...4].map(\.body))")
+                #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out") == "0")
+                #expect(replies[5].status == 200)
+                #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 1") == "cancelled")
+                // Refused actions that never reached their operation are audited.
+                #expect(try await db.scalar("SELECT count(*) FROM herald.audit_log WHERE result LIKE 'refused: 400 before%'") == "1")
+            }
+        }
+    }
 }

@@ -87,19 +87,24 @@ import Testing
         #expect(AdminTokens.lifetime("1s") == nil)
     }
 
-    @Test func aConfirmationHoldsForItsActionActorFilterAndCountOnly() {
+    @Test func aConfirmationHoldsForItsActionActorFilterCountAndCeilingOnly() throws {
         let c = BulkConfirmation(key: Array(repeating: 7, count: 32))
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let token = c.make(action: "retry", actor: "token a", filter: #"{"status":"failed"}"#, count: 30, expires: now.addingTimeInterval(600))
-        #expect(c.verify(token, action: "retry", actor: "token a", filter: #"{"status":"failed"}"#, now: now) == .success(30))
-        #expect(c.verify(token, action: "cancel", actor: "token a", filter: #"{"status":"failed"}"#, now: now) == .failure(.mismatch))
-        #expect(c.verify(token, action: "retry", actor: "token b", filter: #"{"status":"failed"}"#, now: now) == .failure(.mismatch))
+        let f = #"{"status":"failed"}"#
+        let token = c.make(action: "retry", actor: "token a", filter: f, count: 30, ceiling: 900, expires: now.addingTimeInterval(600))
+        let allowed = try c.verify(token, action: "retry", actor: "token a", filter: f, now: now).get()
+        #expect(allowed.count == 30 && allowed.ceiling == 900 && !allowed.signature.isEmpty)
+        #expect(c.verify(token, action: "cancel", actor: "token a", filter: f, now: now) == .failure(.mismatch))
+        #expect(c.verify(token, action: "retry", actor: "token b", filter: f, now: now) == .failure(.mismatch))
         #expect(c.verify(token, action: "retry", actor: "token a", filter: "{}", now: now) == .failure(.mismatch))
-        #expect(c.verify("31" + token.dropFirst(2), action: "retry", actor: "token a", filter: #"{"status":"failed"}"#, now: now) == .failure(.mismatch))
-        #expect(c.verify(token, action: "retry", actor: "token a", filter: #"{"status":"failed"}"#, now: now.addingTimeInterval(601)) == .failure(.expired))
+        let parts = token.split(separator: ".").map(String.init)
+        #expect(c.verify((["31"] + parts.dropFirst()).joined(separator: "."), action: "retry", actor: "token a", filter: f, now: now) == .failure(.mismatch))
+        #expect(c.verify(([parts[0], "901"] + parts.dropFirst(2)).joined(separator: "."), action: "retry", actor: "token a", filter: f, now: now) == .failure(.mismatch))
+        // The same numbers spelled otherwise are not another confirmation.
+        #expect(c.verify((["+30"] + parts.dropFirst()).joined(separator: "."), action: "retry", actor: "token a", filter: f, now: now) == .failure(.malformed))
+        #expect(c.verify(token, action: "retry", actor: "token a", filter: f, now: now.addingTimeInterval(601)) == .failure(.expired))
         #expect(c.verify("x", action: "retry", actor: "token a", filter: "{}", now: now) == .failure(.malformed))
-        #expect(BulkConfirmation(key: Array(repeating: 8, count: 32))
-            .verify(token, action: "retry", actor: "token a", filter: #"{"status":"failed"}"#, now: now) == .failure(.mismatch))
+        #expect(BulkConfirmation(key: Array(repeating: 8, count: 32)).verify(token, action: "retry", actor: "token a", filter: f, now: now) == .failure(.mismatch))
     }
 
     @Test func theThrottleSlowsAnAddressAfterItsFreeFailuresAndForgets() {

@@ -27,7 +27,7 @@ import Testing
         }
         #expect(template == "t" && part == "body" && budget == 200_000)
         #expect(RenderError.tooMuchWork(template: "t", locale: "en", part: "body", budget: 200_000).description
-            == "template t (en) body takes more than 200000 lookups and list items to render (sections nested over the same list?); rendering stopped")
+            == "template t (en) body takes more than 200000 lookups, list items and 16-byte pieces of printed text to render (sections nested over the same list, or a huge value printed many times?); rendering stopped")
     }
 
     @Test func constantTextRepeatedByNestedListsIsStoppedToo() {
