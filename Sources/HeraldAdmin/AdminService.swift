@@ -29,7 +29,7 @@ public final class AdminService: Service, Sendable {
 
     /// Forgets the cached pipeline (after a template is written).
     func templatesChanged() { cachedPipeline.withLock { $0 = nil } }
-    private let bound = Mutex<(port: Int?, finished: Bool, waiters: [CheckedContinuation<Int?, Never>])>((nil, false, []))
+    private let bound = BoundPort()
 
     public init(settings: AdminSettings, databaseURL: String, logger: Logger) {
         self.settings = settings
@@ -69,29 +69,11 @@ public final class AdminService: Service, Sendable {
     }
 
     /// The port once it accepts connections (nil if it failed to start).
-    public func boundPort() async -> Int? {
-        await withCheckedContinuation { continuation in
-            let ready = bound.withLock { s -> Int?? in
-                if let port = s.port { return .some(port) }
-                if s.finished { return .some(nil) }
-                s.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
+    public func boundPort() async -> Int? { await bound.wait() }
 
     private func listening(_ port: Int?, finished: Bool = false) {
-        let waiters = bound.withLock { s -> [CheckedContinuation<Int?, Never>] in
-            if let port { s.port = port }
-            if finished { s.finished = true }
-            guard s.port != nil || s.finished else { return [] }
-            defer { s.waiters = [] }
-            return s.waiters
-        }
         if let port, !finished { logger.notice("admin API ready", metadata: ["port": "\(port)"]) }
-        let port = bound.withLock { $0.port }
-        for waiter in waiters { waiter.resume(returning: port) }
+        bound.set(port, finished: finished)
     }
 
     /// Appends to the audit log; a failure to write it is logged (the action's answer stands).

@@ -33,13 +33,7 @@ public final class HTTPListener: Service, Sendable {
     let unsubscribeKey: [UInt8]?
     /// The zone answer pages show times in when neither the message nor its location has one.
     let defaultTimeZone: String
-    private let bound = Mutex<BoundState>(BoundState())
-
-    private struct BoundState {
-        var port: Int?
-        var waiters: [CheckedContinuation<Int?, Never>] = []
-        var finished = false
-    }
+    private let bound = BoundPort()
 
     /// - Parameters:
     ///   - registry: where the daemon's metrics are (the factory given to ``DaemonMetrics``).
@@ -89,29 +83,11 @@ public final class HTTPListener: Service, Sendable {
     }
 
     /// The port the listener is bound to once it accepts connections (nil if it failed to start).
-    public func boundPort() async -> Int? {
-        await withCheckedContinuation { continuation in
-            let ready = bound.withLock { s -> Int?? in
-                if let port = s.port { return .some(port) }
-                if s.finished { return .some(nil) }
-                s.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
+    public func boundPort() async -> Int? { await bound.wait() }
 
     private func listening(on port: Int?, finished: Bool = false) {
-        let waiters = bound.withLock { s -> [CheckedContinuation<Int?, Never>] in
-            if let port { s.port = port }
-            if finished { s.finished = true }
-            guard s.port != nil || s.finished else { return [] }
-            defer { s.waiters = [] }
-            return s.waiters
-        }
-        let port = bound.withLock { $0.port }
         if let port, !finished { logger.notice("HTTP listener ready", metadata: ["port": "\(port)", "public_url": "\(settings.publicURL)"]) }
-        for waiter in waiters { waiter.resume(returning: port) }
+        bound.set(port, finished: finished)
     }
 
     /// Counts one request by endpoint and result (`herald_http_requests_total`).
