@@ -56,9 +56,17 @@ extension AdminHandler {
         return TemplateLint(records: [record], partials: partials, defaultLocale: p.defaultLocale, context: context).run().map(\.reason)
     }
 
+    /// The most `{{…}}` tags a proposed template may have (a long email has a few hundred).
+    static let maxTags = 2_000
+
     static func proposed(_ base: TemplateRecord?, key: String, channel: String, locale: String, text: Components.Schemas.TemplateText) throws -> TemplateRecord {
         guard text.body.utf8.count <= 65_536, (text.html?.utf8.count ?? 0) <= 262_144, (text.subject?.utf8.count ?? 0) <= 1000 else {
             throw APIProblem(413, "Content Too Large", detail: "body 64 kB, html 256 kB, subject 1000 bytes at most")
+        }
+        let tags = [text.subject, text.body, text.html].compactMap { $0 }.map { $0.components(separatedBy: "{{").count - 1 }.reduce(0, +)
+        guard tags <= maxTags else {
+            // Compiling a template costs with its tags: tens of thousands take seconds.
+            throw APIProblem(422, "Unprocessable Content", detail: "the template has \(tags) tags; at most \(maxTags)")
         }
         return TemplateRecord(key: key, channel: channel, locale: locale, subject: text.subject, body: text.body, html: text.html,
                               version: (base?.version ?? 0) + 1, sampleData: base?.sampleData)
@@ -94,7 +102,9 @@ extension AdminHandler {
 
     func previewTemplate(_ input: Operations.PreviewTemplate.Input) async throws -> Operations.PreviewTemplate.Output {
         let request = switch input.body { case .json(let body): body }
-        return await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
+        return await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { principal, _ in
+            // Rendering a text of one's own is editing: the editor's.
+            if request.text != nil, principal.role < .editor { throw APIProblem.forbidden(principal.role, needs: .editor) }
             let (key, channel, locale) = try Self.templatePath(request.key, request.channel.rawValue, request.locale)
             let current = try await currentTemplate(key: key, channel: channel, locale: locale)
             var replacing: TemplateRecord?
@@ -128,7 +138,7 @@ extension AdminHandler {
 
     func templateImpact(_ input: Operations.TemplateImpact.Input) async throws -> Operations.TemplateImpact.Output {
         let request = switch input.body { case .json(let body): body }
-        return await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
+        return await serve(.editor, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { _, _ in
             let (key, channel, locale) = try Self.templatePath(request.key, request.channel.rawValue, request.locale)
             let current = try await currentTemplate(key: key, channel: channel, locale: locale)
             let record = try Self.proposed(current?.0, key: key, channel: channel, locale: locale, text: request.text)

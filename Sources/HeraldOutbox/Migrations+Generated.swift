@@ -1989,7 +1989,9 @@ CREATE INDEX inbound_replies_waiting ON herald.inbound (id) WHERE result = 'repl
 CREATE INDEX message_recipient_idx ON herald.message (recipient_key, id);
 CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 CREATE INDEX message_contact_idx ON herald.message (contact_id, id) WHERE contact_id IS NOT NULL;
-CREATE INDEX message_status_idx ON herald.message (status, id);
+-- Finished statuses only: a pending or sending row is found by the claim's and the lease's
+-- own partial indexes, and the claim must never be planned on this one.
+CREATE INDEX message_status_idx ON herald.message (status, id) WHERE status NOT IN ('pending', 'sending');
 CREATE INDEX message_last_error_trgm ON herald.message USING gin (last_error public.gin_trgm_ops)
     WHERE last_error IS NOT NULL;
 

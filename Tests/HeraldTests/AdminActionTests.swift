@@ -179,7 +179,7 @@ import Testing
                 """)
             try await withAdminAPI(db) { _, api, tokens in
                 let accented = "Hola {{name}}, ó" + String(repeating: "x", count: 129)
-                let impact = try await api.post("/api/v1/templates/impact", tokens.viewer,
+                let impact = try await api.post("/api/v1/templates/impact", tokens.editor,
                                                 #"{"key":"t","channel":"sms","locale":"es","text":{"body":"\#(accented)"}}"#)
                 #expect(impact.status == 200)
                 #expect(impact.object["pending"] as? Int == 4)
@@ -188,7 +188,7 @@ import Testing
                 #expect(changes.count == 3)
                 #expect(changes.allSatisfy { $0["segments_before"] as? Int == 1 && $0["segments_after"] as? Int == 3 })
                 #expect((impact.object["failures"] as? [[String: Any]])?.map { $0["message_id"] as? Int } == [4])
-                let preview = try await api.post("/api/v1/templates/preview", tokens.viewer,
+                let preview = try await api.post("/api/v1/templates/preview", tokens.editor,
                                                  #"{"key":"t","channel":"sms","locale":"es","text":{"body":"\#(accented)"}}"#)
                 #expect(preview.object["sms_encoding"] as? String == "ucs2")
                 #expect(preview.object["ucs2_character"] as? String == "ó")
@@ -299,13 +299,14 @@ import Testing
             try await withAdminAPI(db) { _, api, tokens in
                 var nested = "1"
                 for _ in 0..<100 { nested = #"{"a":\#(nested)}"# }
-                let huge = String(repeating: "{{x}}", count: 20_000)
+                let huge = String(repeating: "{{x}}", count: 1_000)
+                let tagged = String(repeating: "{{x}}", count: 2_001)
                 let replies = try await api.send([
                     // Nesting the decoder would spend seconds on.
                     .init(method: "POST", path: "/api/v1/templates/preview", token: tokens.viewer,
                           json: .init(text: #"{"key":"t","channel":"sms","locale":"es","data":\#(nested)}"#)),
-                    // A template that would print a gigabyte stops at the render budget.
-                    .init(method: "POST", path: "/api/v1/templates/preview", token: tokens.viewer,
+                    // A template that would print 60 MB stops at the render budget.
+                    .init(method: "POST", path: "/api/v1/templates/preview", token: tokens.editor,
                           json: .init(text: #"{"key":"t","channel":"email","locale":"es","text":{"body":"b","subject":"s","html":"\#(huge)"},"data":{"x":"\#(String(repeating: "y", count: 60_000))"}}"#)),
                     // Addresses that are none.
                     .init(method: "POST", path: "/api/v1/opt-outs", token: tokens.operator_, json: .init(text: #"{"channel":"sms","recipient":"abc","reason":"x"}"#)),
@@ -313,7 +314,15 @@ import Testing
                     .init(method: "POST", path: "/api/v1/opt-outs", token: tokens.operator_, json: .init(text: #"{"channel":"email","recipient":"mailto:Bob@Example.com","reason":"x"}"#)),
                     // A cancel needs no body.
                     .init(method: "POST", path: "/api/v1/messages/1/cancel", token: tokens.operator_),
+                    // Tens of thousands of tags cost seconds to compile: refused; and a text of
+                    // one's own is the editor's to render.
+                    .init(method: "POST", path: "/api/v1/templates/preview", token: tokens.editor,
+                          json: .init(text: #"{"key":"t","channel":"sms","locale":"es","text":{"body":"\#(tagged)"}}"#)),
+                    .init(method: "POST", path: "/api/v1/templates/preview", token: tokens.viewer,
+                          json: .init(text: #"{"key":"t","channel":"sms","locale":"es","text":{"body":"Hola"}}"#)),
                 ])
+                #expect(replies[6].status == 422)
+                #expect(replies[7].status == 403)
                 #expect(replies[0].status == 400)
                 #expect(replies[1].status == 200)
                 #expect((replies[1].object["error"] as? String)?.contains("takes more than 200000") == true)

@@ -1891,7 +1891,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// Render a template (as stored, or a proposed text) with data or against a message, through the daemon's pipeline.
+    /// Render a template (as stored, or a proposed text, editor) with data or against a message, through the daemon's pipeline.
     ///
     /// - Remark: HTTP `POST /api/v1/templates/preview`.
     /// - Remark: Generated from `#/paths//api/v1/templates/preview/post(previewTemplate)`.
@@ -1977,7 +1977,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes.
+    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes. Editor.
     ///
     /// At most 10,000 messages, within 10 seconds; `complete` says whether all were rendered.
     ///

@@ -116,12 +116,12 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/templates/{key}/{channel}/{locale}/history`.
     /// - Remark: Generated from `#/paths//api/v1/templates/{key}/{channel}/{locale}/history/get(getTemplateHistory)`.
     func getTemplateHistory(_ input: Operations.GetTemplateHistory.Input) async throws -> Operations.GetTemplateHistory.Output
-    /// Render a template (as stored, or a proposed text) with data or against a message, through the daemon's pipeline.
+    /// Render a template (as stored, or a proposed text, editor) with data or against a message, through the daemon's pipeline.
     ///
     /// - Remark: HTTP `POST /api/v1/templates/preview`.
     /// - Remark: Generated from `#/paths//api/v1/templates/preview/post(previewTemplate)`.
     func previewTemplate(_ input: Operations.PreviewTemplate.Input) async throws -> Operations.PreviewTemplate.Output
-    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes.
+    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes. Editor.
     ///
     /// At most 10,000 messages, within 10 seconds; `complete` says whether all were rendered.
     ///
@@ -413,7 +413,7 @@ extension APIProtocol {
             headers: headers
         ))
     }
-    /// Render a template (as stored, or a proposed text) with data or against a message, through the daemon's pipeline.
+    /// Render a template (as stored, or a proposed text, editor) with data or against a message, through the daemon's pipeline.
     ///
     /// - Remark: HTTP `POST /api/v1/templates/preview`.
     /// - Remark: Generated from `#/paths//api/v1/templates/preview/post(previewTemplate)`.
@@ -426,7 +426,7 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes.
+    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes. Editor.
     ///
     /// At most 10,000 messages, within 10 seconds; `complete` says whether all were rendered.
     ///
@@ -5992,7 +5992,7 @@ public enum Operations {
             }
         }
     }
-    /// Render a template (as stored, or a proposed text) with data or against a message, through the daemon's pipeline.
+    /// Render a template (as stored, or a proposed text, editor) with data or against a message, through the daemon's pipeline.
     ///
     /// - Remark: HTTP `POST /api/v1/templates/preview`.
     /// - Remark: Generated from `#/paths//api/v1/templates/preview/post(previewTemplate)`.
@@ -6138,7 +6138,7 @@ public enum Operations {
             }
         }
     }
-    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes.
+    /// Render the pending messages of a template with a proposed text; failures and SMS segment changes. Editor.
     ///
     /// At most 10,000 messages, within 10 seconds; `complete` says whether all were rendered.
     ///
