@@ -23,7 +23,7 @@ import Testing
         let tool = try #require(Self.schemathesis)
         // The coverage phase's combinations of 16 optional query parameters take minutes: the
         // fuzzing phase (valid and invalid requests) is what runs here.
-        try await TestDatabase.with { db in
+        try await CPUGate.run { try await TestDatabase.with { db in
             try await db.execute("""
                 INSERT INTO herald.contact (id, name, phone, email) VALUES ('c-1', 'Ana', '+34600000001', 'ana@example.com');
                 INSERT INTO herald.template (key, channel, locale, body) VALUES ('t', 'sms', 'es', 'Hola {{name}}');
@@ -45,6 +45,6 @@ import Testing
                 #expect(output.contains("Tested: 28"), "\(output.suffix(2000))")
                 #expect(output.contains("No issues found"), "\(output.suffix(2000))")
             }
-        }
+        } }
     }
 }

@@ -5,7 +5,7 @@ import Testing
 /// burst of replies: every request that got a 2xx is in `herald.inbound`.
 @Suite struct ListenerCrashTests {
     @Test func killNineDuringABurstKeepsEveryAcknowledgedReply() async throws {
-        try await TestDatabase.with { db in
+        try await CPUGate.run { try await TestDatabase.with { db in
             let out = try temporaryDirectory()
             let tokenFile = out.appendingPathComponent("twilio-token")
             try "12345\n".write(to: tokenFile, atomically: true, encoding: .utf8)
@@ -33,6 +33,6 @@ import Testing
             #expect(acknowledged.count >= 100)
             #expect(acknowledged.subtracting(stored).isEmpty, "acknowledged but lost: \(acknowledged.subtracting(stored).sorted().prefix(5))")
             #expect(replies.contains { $0.status != 200 }, "the kill landed after the burst; nothing was tested")
-        }
+        } }
     }
 }
