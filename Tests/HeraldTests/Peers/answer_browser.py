@@ -110,8 +110,20 @@ if job["place"] not in result["text"]:
 with browser(javascript=False) as driver:
     driver.get(manage)
     button = driver.find_element(By.CSS_SELECTOR, f"button[value={job['button']}]")
+    old_body = driver.find_element(By.TAG_NAME, "body")
     button.click()
-    result["after"] = driver.find_element(By.TAG_NAME, "body").text
+    # The form posts and the browser loads the answer page: wait until the old page is
+    # gone, then read the new one (reading at once can catch the old body as it goes).
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old_body))
+    for _ in range(50):
+        try:
+            result["after"] = driver.find_element(By.TAG_NAME, "body").text
+            break
+        except StaleElementReferenceException:
+            time.sleep(0.1)
     result["status_url"] = driver.current_url
 
 print(json.dumps(result))
