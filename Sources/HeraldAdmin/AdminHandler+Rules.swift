@@ -2,6 +2,8 @@ import Foundation
 import HeraldAdminAPI
 import HeraldOutbox
 import HeraldPipeline
+import HeraldRender
+import HeraldRows
 import HeraldWorker
 
 /// Rules: list, change one or several (template, channels, on/off), with the re-plan preview.
@@ -50,7 +52,8 @@ extension AdminHandler {
     /// (the daemon re-plans as it does after any rule edit).
     func change(rule name: String, set: [(column: String, value: String)], preview: Bool, actor: String) async throws -> Components.Schemas.RuleChangeResult {
         let settings = service.settings.pipeline
-        guard try await db({ try await $0.events.ruleState(name) }) != nil else { throw APIProblem.notFound("rule \(name)") }
+        guard let state = try await db({ try await $0.events.ruleState(name) }) else { throw APIProblem.notFound("rule \(name)") }
+        try await checkTemplate(of: state, changedBy: set)
         let actions = try await db { stores in
             let planner = SchedulePlanner(policy: settings.scheduling, records: try await stores.catalog.locations())
             let context = RuleReplan.Context(planner: planner, defaultZone: settings.scheduling.defaultTimeZone, now: Date())
@@ -64,6 +67,23 @@ extension AdminHandler {
         return .init(name: name, applied: !preview, actions: actions.map {
             .init(kind: $0.kind.rawValue, messageId: $0.messageID, channel: $0.channel, detail: RuleReplan.describe($0))
         })
+    }
+
+    /// A rule whose template or channels change must name a template that exists (stored
+    /// or built-in) on each of its channels: otherwise every message it plans would fail.
+    func checkTemplate(of state: RuleState, changedBy set: [(column: String, value: String)]) async throws {
+        guard set.contains(where: { $0.column == "template" || $0.column == "channels" }) else { return }
+        let template = set.last(where: { $0.column == "template" })?.value ?? state.fields.first.flatMap { $0 } ?? ""
+        var channels = state.channels
+        if let text = set.last(where: { $0.column == "channels" })?.value {
+            channels = text.trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",").map(String.init)
+        }
+        let stored = Set(try await db { try await $0.catalog.templateSummaries() }.filter { $0.key == template }.map(\.channel))
+        let builtin = Set(BuiltinTemplates.withReplies(BuiltinTemplates.records).filter { $0.key == template }.map(\.channel))
+        let missing = channels.filter { !stored.contains($0) && !builtin.contains($0) }
+        guard missing.isEmpty else {
+            throw APIProblem(422, "Unprocessable Content", detail: "no template \(template) for \(missing.joined(separator: ", ")), stored or built-in")
+        }
     }
 
     func changeRule(_ input: Operations.ChangeRule.Input) async throws -> Operations.ChangeRule.Output {

@@ -240,6 +240,13 @@ import Testing
                 let bad = try await api.post("/api/v1/rules/appointment.reminder.1d", tokens.editor, #"{"send_before":"soon"}"#, method: "PATCH")
                 #expect(bad.status == 422)
                 #expect(try await api.post("/api/v1/rules/nope", tokens.editor, #"{"enabled":false}"#, method: "PATCH").status == 404)
+                // A template no channel of the rule has, stored or built-in: every message would fail.
+                let missing = try await api.post("/api/v1/rules/appointment.reminder.1d", tokens.editor, #"{"template":"no.such.template"}"#, method: "PATCH")
+                #expect(missing.status == 422)
+                #expect((missing.object["detail"] as? String)?.contains("no template no.such.template") == true)
+                let webhook = try await api.post("/api/v1/rules/appointment.reminder.1d", tokens.editor, #"{"channels":["webhook"]}"#, method: "PATCH")
+                #expect(webhook.status == 200, "\(webhook.body)")
+                #expect(try await db.scalar("SELECT template FROM herald.rule WHERE name = 'appointment.reminder.1d'") == "appointment.reminder")
             }
         }
     }

@@ -283,4 +283,6 @@ MUTATIONS = [
      "            guard problems.isEmpty || true else {", "AdminActionTests", 1),
     ("admin-audit-refusals", "Sources/HeraldAdmin/AdminHandler.swift", '            await record(principal, name, note, result: "refused: needs \\(role.rawValue)")',
      "            _ = name", "AdminAPITests", 1),
+    ("admin-rule-template-exists", "Sources/HeraldAdmin/AdminHandler+Rules.swift", "        guard missing.isEmpty else {",
+     "        guard missing.isEmpty || true else {", "AdminActionTests", 1),
 ]
