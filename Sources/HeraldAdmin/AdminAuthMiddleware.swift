@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import HeraldHTTP
 import HeraldOutbox
 import Hummingbird
@@ -20,7 +21,8 @@ struct AdminAuthMiddleware: RouterMiddleware {
         guard request.uri.path != "/healthz" else { return try await next(request, context) }
         let address = Self.address(context.remoteAddress)
         if let until = service.throttle.blockedUntil(address) {
-            let wait = max(1, Int(until.timeIntervalSinceNow.rounded(.up)))
+            // Checked: a Date far off (or not finite) must not trap the conversion.
+            let wait = max(1, Int(clampingRounded: until.timeIntervalSinceNow.rounded(.up)))
             return APIProblem(429, "Too Many Requests", detail: "too many failed attempts from this address; try again in \(wait) s")
                 .response(headers: [.retryAfter: String(wait)])
         }

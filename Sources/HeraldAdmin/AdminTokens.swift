@@ -12,7 +12,7 @@ public enum AdminTokens {
 
     /// A new token.
     public static func generate() -> String {
-        prefix + SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }.map { String(format: "%02x", $0) }.joined()
+        prefix + SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }.hexString
     }
 
     /// Whether `text` has a token's shape (checked before any database lookup).

@@ -58,3 +58,8 @@ extension Date {
         return t.isFinite && t >= -62_135_596_800 && t < 253_402_300_800
     }
 }
+
+extension Sequence where Element == UInt8 {
+    /// The bytes as lower-case hexadecimal, two digits each (keys, digests, signatures).
+    public var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}

@@ -51,7 +51,7 @@ public struct WebhookDriver: Driver {
         var signed = Data("\(timestamp).".utf8)
         signed.append(body)
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
-        return "v1=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "v1=" + Array(mac).hexString
     }
 
     /// It waits for a rate slot and a connection: ``Transport`` takes the last look after both.

@@ -105,7 +105,7 @@ extension AdminStore {
             "INSERT INTO herald.api_confirmation (signature) VALUES ($1) ON CONFLICT DO NOTHING", [signature]).affectedRows == 1
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { bytes.hexString }
 }
 
 // MARK: Audit

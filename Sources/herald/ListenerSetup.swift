@@ -83,6 +83,6 @@ struct ListenerSetup {
 
     /// A fresh key, as hex: what the first daemon stores in `herald.secret`.
     static func newLinkKey() -> String {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.hexString
     }
 }
