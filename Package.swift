@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // libpq, the PostgreSQL client library (Debian: libpq-dev).
@@ -86,10 +87,12 @@ let package = Package(
         .target(name: "HeraldAdminAPI", dependencies: [
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
         ], exclude: ["Generated/inputs.sha256"]),
-        // The admin API's listener: tokens and roles, the audit log, the operations.
+        // The admin listener: the API (tokens and roles, the audit log, the operations) and
+        // the browser console (Console/: users, sessions, pages over the same operations).
         .target(name: "HeraldAdmin", dependencies: [
             "HeraldAdminAPI", "HeraldCore", "HeraldOutbox", "HeraldPostgres", "HeraldPipeline", "HeraldRender", "HeraldWorker",
-            "HeraldHTTP", "HeraldInbound", "HeraldRows", "HeraldDrivers",
+            "HeraldHTTP", "HeraldInbound", "HeraldRows", "HeraldDrivers", "HeraldExecutors",
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -19,6 +19,7 @@ struct AdminAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path != "/healthz" else { return try await next(request, context) }
+        if Console.owns(request.uri.path) { return await console(request, context, next) }
         let address = Self.address(context.remoteAddress)
         if let until = service.throttle.blockedUntil(address) {
             // Checked: a Date far off (or not finite) must not trap the conversion.
@@ -64,6 +65,24 @@ struct AdminAuthMiddleware: RouterMiddleware {
                                       result: "refused: \(response.status.code) before the operation ran", address: address))
         }
         return response
+    }
+
+    /// A console path: its own sessions instead of tokens (``Console``), its security
+    /// headers on every answer, and paths spelled to reach elsewhere refused.
+    private func console(_ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response) async -> Response {
+        let path = request.uri.path
+        if path.contains("//") || path.contains("/./") || path.contains("/../") || path.hasSuffix("/.") || path.hasSuffix("/..") {
+            return Console.secure(Console.html("bad path\n", status: .badRequest))
+        }
+        do {
+            return Console.secure(try await next(request, context))
+        } catch let error as HTTPError {
+            return Console.secure(Console.html("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>\(error.status.code)</title></head>"
+                                               + "<body><main><h1>\(error.status.code) \(error.status.reasonPhrase)</h1><p><a href=\"/console\">Herald</a></p></main></body></html>",
+                                               status: error.status))
+        } catch {
+            return Console.secure(Console.html("error\n", status: .internalServerError))
+        }
     }
 
     /// Calls the route with the body collected up to the limit; maps what the routing and

@@ -104,7 +104,7 @@ extension AdminHandler {
         let request = switch input.body { case .json(let body): body }
         return await serve(.viewer, action: nil, problem: { .default(statusCode: $0, .init(body: .applicationProblemJson($1))) }) { principal, _ in
             // Rendering a text of one's own is editing: the editor's.
-            if request.text != nil, principal.role < .editor { throw APIProblem.forbidden(principal.role, needs: .editor) }
+            if request.text != nil, principal.role < .editor { throw APIProblem.forbidden(principal.role, needs: .editor, kind: principal.kind) }
             let (key, channel, locale) = try Self.templatePath(request.key, request.channel.rawValue, request.locale)
             let current = try await currentTemplate(key: key, channel: channel, locale: locale)
             var replacing: TemplateRecord?

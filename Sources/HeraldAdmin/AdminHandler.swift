@@ -31,7 +31,7 @@ struct AdminHandler: APIProtocol {
         }
         let name = action ?? "read \(AdminRequest.path ?? "")"
         guard principal.role >= role else {
-            let p = APIProblem.forbidden(principal.role, needs: role)
+            let p = APIProblem.forbidden(principal.role, needs: role, kind: principal.kind)
             await record(principal, name, note, result: "refused: needs \(role.rawValue)")
             return problem(p.status, p.schema)
         }

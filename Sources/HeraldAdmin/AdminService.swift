@@ -18,23 +18,44 @@ import Synchronization
 /// public listener: its own port (keep it private with a firewall), its own database login
 /// (`[admin] database_url`, a member of `herald_api`) and connections, the same kind of
 /// connection limits and timeouts. Routes are generated from `openapi.yaml`; every
-/// `/api/` request needs a bearer token (``AdminAuthMiddleware``).
+/// `/api/` request needs a bearer token (``AdminAuthMiddleware``). The browser console
+/// (``Console``, `/console`) is served beside it, behind its users' sessions.
 public final class AdminService: Service, Sendable {
     let settings: AdminSettings
     let logger: Logger
     let database: ListenerDatabase
     let throttle: SharedThrottle
+    /// bcrypt for the console's sign-ins, on its own thread.
+    let hasher: PasswordHasher
     private let confirmKey = Mutex<[UInt8]?>(nil)
     private let cachedPipeline = Mutex<(ContinuousClock.Instant, Pipeline)?>(nil)
 
     /// Forgets the cached pipeline (after a template is written).
     func templatesChanged() { cachedPipeline.withLock { $0 = nil } }
     private let bound = BoundPort()
+    private let statsCache = Mutex<[Int: (ContinuousClock.Instant, StatsFigures)]>([:])
+
+    /// The dashboard's figures over the last `hours`, read at most every 10 seconds per
+    /// window (a dashboard left open, or many, cost one reading).
+    func stats(hours: Int) async throws -> StatsFigures {
+        if let (at, figures) = statsCache.withLock({ $0[hours] }), ContinuousClock.now - at < .seconds(10) { return figures }
+        let figures = try await database.run { s in
+            StatsFigures(series: try await s.admin.finishedPerHour(hours: hours),
+                         reasons: try await s.admin.topFailureReasons(hours: hours, limit: 5),
+                         status: try await s.messages.status())
+        }
+        statsCache.withLock { cache in
+            if cache.count > 16 { cache.removeAll() }
+            cache[hours] = (ContinuousClock.now, figures)
+        }
+        return figures
+    }
 
     public init(settings: AdminSettings, databaseURL: String, logger: Logger) {
         self.settings = settings
         self.logger = logger
         throttle = SharedThrottle(free: settings.failuresBeforeSlowing)
+        hasher = PasswordHasher(cost: settings.console.bcryptCost, maxWaiting: settings.console.maxWaitingSignIns)
         database = ListenerDatabase(databaseURL: databaseURL, size: settings.connections, timeout: settings.databaseTimeout,
                                     applicationName: "herald-admin")
     }
@@ -44,6 +65,7 @@ public final class AdminService: Service, Sendable {
         router.add(middleware: AdminAuthMiddleware(service: self))
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         try AdminHandler(service: self).registerHandlers(on: router)
+        Console(service: self).register(on: router)
         let logger = self.logger
         let app = Application(
             router: router,

@@ -30,6 +30,10 @@ public struct AdminSettings: Sendable {
     public var pipeline: PipelineSettings
     /// The daemon's drivers, for a template's test-send.
     public var drivers: [Channel: any Driver] = [:]
+    /// The public listener's health for the dashboard (nil: no listener configured).
+    public var listenerHealth: (@Sendable () async -> (ok: Bool, detail: String))?
+    /// The console: its sessions, passwords and cookies (``ConsoleSettings``).
+    public var console = ConsoleSettings()
 
     public init(host: String, port: Int, pipeline: PipelineSettings) {
         self.host = host

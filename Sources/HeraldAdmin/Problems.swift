@@ -27,8 +27,8 @@ public struct APIProblem: Error, Sendable, CustomStringConvertible {
     }
 
     static func unauthorized(_ detail: String) -> APIProblem { .init(401, "Unauthorized", detail: detail) }
-    static func forbidden(_ role: AdminRole, needs: AdminRole) -> APIProblem {
-        .init(403, "Forbidden", detail: "this needs the \(needs.rawValue) role; the token's is \(role.rawValue)")
+    static func forbidden(_ role: AdminRole, needs: AdminRole, kind: String = "token") -> APIProblem {
+        .init(403, "Forbidden", detail: "this needs the \(needs.rawValue) role; the \(kind)'s is \(role.rawValue)")
     }
     static func notFound(_ what: String) -> APIProblem { .init(404, "Not Found", detail: "no \(what)") }
     static func badRequest(_ detail: String) -> APIProblem { .init(400, "Bad Request", detail: detail) }
@@ -41,7 +41,7 @@ public struct APIProblem: Error, Sendable, CustomStringConvertible {
         case let problem as APIProblem: return problem
         case let error as AdminStoreError:
             switch error {
-            case .duplicateName: return .init(409, "Conflict", detail: error.description)
+            case .duplicateName, .duplicateUser: return .init(409, "Conflict", detail: error.description)
             case .notFound: return .init(404, "Not Found", detail: error.description)
             case .invalid: return .init(422, "Unprocessable Content", detail: error.description)
             }

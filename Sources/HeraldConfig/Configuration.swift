@@ -112,6 +112,17 @@ public struct Configuration: Sendable {
         public var requestTimeout: Duration = .seconds(30)
         public var databaseTimeout: Duration = .seconds(10)
         public var maxBodyBytes = 1 << 20
+        /// `public_url`: the console's address as browsers see it; https makes its cookies `Secure`.
+        public var publicURL: String?
+        /// `trusted_proxies`: proxies whose `X-Forwarded-Proto: https` makes cookies `Secure`.
+        public var trustedProxies = AddressList(networks: [])
+        /// `session_lifetime`, `session_idle`: how long a console session lasts, and lasts unused.
+        public var sessionLifetime: Duration = .seconds(12 * 3600)
+        public var sessionIdle: Duration = .seconds(3600)
+        /// `bcrypt_cost`: log2 rounds of the password hash (4 to 16; 12 unless set).
+        public var bcryptCost: UInt8 = 12
+        /// `time_zone`: the zone the console shows times in (UTC unless set).
+        public var timeZone = TimeZone(identifier: "UTC") ?? .current
 
         /// True when `[admin] listen` is set.
         public var enabled: Bool { host != nil }

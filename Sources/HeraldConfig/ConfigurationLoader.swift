@@ -123,7 +123,8 @@ public struct ConfigurationLoader {
         "http": ["listen", "public_url", "twilio_auth_token_file", "link_key_file", "max_body", "connections", "max_connections",
                  "idle_timeout", "request_timeout", "database_timeout", "metrics_allow", "metrics_token_file", "metrics_refresh"],
         "admin": ["listen", "database_url", "database_url_file", "connections", "max_connections", "idle_timeout", "request_timeout",
-                  "database_timeout", "max_body"],
+                  "database_timeout", "max_body", "public_url", "trusted_proxies", "session_lifetime", "session_idle", "bcrypt_cost",
+                  "time_zone"],
         "replies": ["opt_out", "opt_in", "help", "confirm", "decline", "stop_reply", "start_reply", "help_reply"],
     ]
 

@@ -1,14 +1,14 @@
 /// The shell of the listener's pages for clients (unsubscribe, answers): one small HTML
 /// document with its language, a title and readable styles inline; no script, no external
 /// resources, usable without styles.
-struct HTMLPage: Sendable {
+public struct HTMLPage: Sendable {
     static let contentType = "text/html; charset=utf-8"
     /// `es`, `fr` or `en`: the document's `lang`.
     let language: String
     let title: String
 
     /// The first of es, fr, en that `Accept-Language` asks for; English otherwise.
-    static func language(acceptLanguage: String?) -> String {
+    public static func language(acceptLanguage: String?) -> String {
         for part in (acceptLanguage ?? "").lowercased().split(separator: ",") {
             let tag = part.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             if let primary = supported(String(tag)) { return primary }
@@ -44,7 +44,7 @@ struct HTMLPage: Sendable {
             + "color:#fff;border:0;border-radius:4px;cursor:pointer\">\(escape(label))</button>"
     }
 
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }

@@ -171,12 +171,14 @@ extension AdminStore {
 /// Why an admin statement was refused, in words an API client can show.
 public enum AdminStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateName(String)
+    case duplicateUser(String)
     case notFound(String)
     case invalid(String)
 
     public var description: String {
         switch self {
         case .duplicateName(let name): return "a token named \(name) exists already"
+        case .duplicateUser(let name): return "a console user named \(name) exists already"
         case .notFound(let what): return "no \(what)"
         case .invalid(let why): return why
         }

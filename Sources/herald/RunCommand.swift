@@ -39,7 +39,16 @@ struct Run: AsyncParsableCommand {
             extra.append(listen.listener)
         }
         let drivers = try makeDrivers(config, logger: logger)
-        if let admin = AdminSetup.service(config, pipeline: settings.pipeline, drivers: drivers, logger: logger) { extra.append(admin) }
+        let publicListener = listen?.listener
+        let listenerHealth: (@Sendable () async -> (ok: Bool, detail: String))? = publicListener.map { listener in
+            { @Sendable in
+                guard let port = await listener.boundPort() else { return (false, "not listening") }
+                return (true, "listening on port \(port)")
+            }
+        }
+        if let admin = AdminSetup.service(config, pipeline: settings.pipeline, drivers: drivers, logger: logger, listenerHealth: listenerHealth) {
+            extra.append(admin)
+        }
         let worker = Worker(databaseURL: config.database.url, settings: settings,
                             drivers: drivers, logger: logger, metrics: metrics)
         let group = ServiceGroup(configuration: .init(

@@ -22,6 +22,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/status`.
     /// - Remark: Generated from `#/paths//api/v1/status/get(getStatus)`.
     func getStatus(_ input: Operations.GetStatus.Input) async throws -> Operations.GetStatus.Output
+    /// The dashboard's figures - messages sent, failed and undelivered per hour, the commonest failure reasons, the daemon's and the listener's health.
+    ///
+    /// - Remark: HTTP `GET /api/v1/stats`.
+    /// - Remark: Generated from `#/paths//api/v1/stats/get(getStats)`.
+    func getStats(_ input: Operations.GetStats.Input) async throws -> Operations.GetStats.Output
     /// Messages matching a filter, newest first, a page at a time.
     ///
     /// - Remark: HTTP `GET /api/v1/messages`.
@@ -69,6 +74,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/events/{id}`.
     /// - Remark: Generated from `#/paths//api/v1/events/{id}/get(getEvent)`.
     func getEvent(_ input: Operations.GetEvent.Input) async throws -> Operations.GetEvent.Output
+    /// Find clients by name (any part, any case), email (its start), phone (its last digits, 6 at least) or id.
+    ///
+    /// - Remark: HTTP `GET /api/v1/contacts`.
+    /// - Remark: Generated from `#/paths//api/v1/contacts/get(searchContacts)`.
+    func searchContacts(_ input: Operations.SearchContacts.Input) async throws -> Operations.SearchContacts.Output
     /// A client's addresses, preference, consent, opt-outs with the ledger, last messages and receipts.
     ///
     /// - Remark: HTTP `GET /api/v1/contacts/{id}`.
@@ -185,6 +195,19 @@ extension APIProtocol {
     public func getStatus(headers: Operations.GetStatus.Input.Headers = .init()) async throws -> Operations.GetStatus.Output {
         try await getStatus(Operations.GetStatus.Input(headers: headers))
     }
+    /// The dashboard's figures - messages sent, failed and undelivered per hour, the commonest failure reasons, the daemon's and the listener's health.
+    ///
+    /// - Remark: HTTP `GET /api/v1/stats`.
+    /// - Remark: Generated from `#/paths//api/v1/stats/get(getStats)`.
+    public func getStats(
+        query: Operations.GetStats.Input.Query = .init(),
+        headers: Operations.GetStats.Input.Headers = .init()
+    ) async throws -> Operations.GetStats.Output {
+        try await getStats(Operations.GetStats.Input(
+            query: query,
+            headers: headers
+        ))
+    }
     /// Messages matching a filter, newest first, a page at a time.
     ///
     /// - Remark: HTTP `GET /api/v1/messages`.
@@ -295,6 +318,19 @@ extension APIProtocol {
     ) async throws -> Operations.GetEvent.Output {
         try await getEvent(Operations.GetEvent.Input(
             path: path,
+            headers: headers
+        ))
+    }
+    /// Find clients by name (any part, any case), email (its start), phone (its last digits, 6 at least) or id.
+    ///
+    /// - Remark: HTTP `GET /api/v1/contacts`.
+    /// - Remark: Generated from `#/paths//api/v1/contacts/get(searchContacts)`.
+    public func searchContacts(
+        query: Operations.SearchContacts.Input.Query,
+        headers: Operations.SearchContacts.Input.Headers = .init()
+    ) async throws -> Operations.SearchContacts.Output {
+        try await searchContacts(Operations.SearchContacts.Input(
+            query: query,
             headers: headers
         ))
     }
@@ -847,6 +883,175 @@ extension Components {
                 case inboundWaiting = "inbound_waiting"
                 case eventsWaiting = "events_waiting"
                 case eventsFailedLastHour = "events_failed_last_hour"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/HourCounts`.
+        public struct HourCounts: Codable, Hashable, Sendable {
+            /// The hour's start.
+            ///
+            /// - Remark: Generated from `#/components/schemas/HourCounts/hour`.
+            public var hour: Foundation.Date
+            /// Sent or delivered in that hour.
+            ///
+            /// - Remark: Generated from `#/components/schemas/HourCounts/sent`.
+            public var sent: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/HourCounts/failed`.
+            public var failed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/HourCounts/undelivered`.
+            public var undelivered: Swift.Int
+            /// Creates a new `HourCounts`.
+            ///
+            /// - Parameters:
+            ///   - hour: The hour's start.
+            ///   - sent: Sent or delivered in that hour.
+            ///   - failed:
+            ///   - undelivered:
+            public init(
+                hour: Foundation.Date,
+                sent: Swift.Int,
+                failed: Swift.Int,
+                undelivered: Swift.Int
+            ) {
+                self.hour = hour
+                self.sent = sent
+                self.failed = failed
+                self.undelivered = undelivered
+            }
+            public enum CodingKeys: String, CodingKey {
+                case hour
+                case sent
+                case failed
+                case undelivered
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReasonCount`.
+        public struct ReasonCount: Codable, Hashable, Sendable {
+            /// The last error with its numbers folded to N.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReasonCount/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReasonCount/count`.
+            public var count: Swift.Int
+            /// Creates a new `ReasonCount`.
+            ///
+            /// - Parameters:
+            ///   - reason: The last error with its numbers folded to N.
+            ///   - count:
+            public init(
+                reason: Swift.String,
+                count: Swift.Int
+            ) {
+                self.reason = reason
+                self.count = count
+            }
+            public enum CodingKeys: String, CodingKey {
+                case reason
+                case count
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Health`.
+        public struct Health: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Health/part`.
+            @frozen public enum PartPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case database = "database"
+                case daemon = "daemon"
+                case listener = "listener"
+            }
+            /// - Remark: Generated from `#/components/schemas/Health/part`.
+            public var part: Components.Schemas.Health.PartPayload
+            /// - Remark: Generated from `#/components/schemas/Health/ok`.
+            public var ok: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Health/detail`.
+            public var detail: Swift.String
+            /// Creates a new `Health`.
+            ///
+            /// - Parameters:
+            ///   - part:
+            ///   - ok:
+            ///   - detail:
+            public init(
+                part: Components.Schemas.Health.PartPayload,
+                ok: Swift.Bool,
+                detail: Swift.String
+            ) {
+                self.part = part
+                self.ok = ok
+                self.detail = detail
+            }
+            public enum CodingKeys: String, CodingKey {
+                case part
+                case ok
+                case detail
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Stats`.
+        public struct Stats: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Stats/hours`.
+            public var hours: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Stats/series`.
+            public var series: [Components.Schemas.HourCounts]
+            /// - Remark: Generated from `#/components/schemas/Stats/top_failures`.
+            public var topFailures: [Components.Schemas.ReasonCount]
+            /// - Remark: Generated from `#/components/schemas/Stats/health`.
+            public var health: [Components.Schemas.Health]
+            /// Creates a new `Stats`.
+            ///
+            /// - Parameters:
+            ///   - hours:
+            ///   - series:
+            ///   - topFailures:
+            ///   - health:
+            public init(
+                hours: Swift.Int,
+                series: [Components.Schemas.HourCounts],
+                topFailures: [Components.Schemas.ReasonCount],
+                health: [Components.Schemas.Health]
+            ) {
+                self.hours = hours
+                self.series = series
+                self.topFailures = topFailures
+                self.health = health
+            }
+            public enum CodingKeys: String, CodingKey {
+                case hours
+                case series
+                case topFailures = "top_failures"
+                case health
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ContactHit`.
+        public struct ContactHit: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ContactHit/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ContactHit/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ContactHit/email`.
+            public var email: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ContactHit/phone`.
+            public var phone: Swift.String?
+            /// Creates a new `ContactHit`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - name:
+            ///   - email:
+            ///   - phone:
+            public init(
+                id: Swift.String,
+                name: Swift.String? = nil,
+                email: Swift.String? = nil,
+                phone: Swift.String? = nil
+            ) {
+                self.id = id
+                self.name = name
+                self.email = email
+                self.phone = phone
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case name
+                case email
+                case phone
             }
         }
         /// - Remark: Generated from `#/components/schemas/MessageSummary`.
@@ -3268,6 +3473,161 @@ public enum Operations {
             }
         }
     }
+    /// The dashboard's figures - messages sent, failed and undelivered per hour, the commonest failure reasons, the daemon's and the listener's health.
+    ///
+    /// - Remark: HTTP `GET /api/v1/stats`.
+    /// - Remark: Generated from `#/paths//api/v1/stats/get(getStats)`.
+    public enum GetStats {
+        public static let id: Swift.String = "getStats"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/stats/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// How many hours back, this one included (24 a day, 168 a week).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/stats/GET/query/hours`.
+                public var hours: Swift.Int?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - hours: How many hours back, this one included (24 a day, 168 a week).
+                public init(hours: Swift.Int? = nil) {
+                    self.hours = hours
+                }
+            }
+            public var query: Operations.GetStats.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/stats/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetStats.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetStats.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetStats.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.GetStats.Input.Query = .init(),
+                headers: Operations.GetStats.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/stats/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/stats/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Stats)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Stats {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetStats.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetStats.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The figures.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/stats/get(getStats)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetStats.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetStats.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An error, as RFC 9457 problem details.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/stats/get(getStats)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// Messages matching a filter, newest first, a page at a time.
     ///
     /// - Remark: HTTP `GET /api/v1/messages`.
@@ -4531,6 +4891,166 @@ public enum Operations {
             /// An error, as RFC 9457 problem details.
             ///
             /// - Remark: Generated from `#/paths//api/v1/events/{id}/get(getEvent)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Find clients by name (any part, any case), email (its start), phone (its last digits, 6 at least) or id.
+    ///
+    /// - Remark: HTTP `GET /api/v1/contacts`.
+    /// - Remark: Generated from `#/paths//api/v1/contacts/get(searchContacts)`.
+    public enum SearchContacts {
+        public static let id: Swift.String = "searchContacts"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/contacts/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/contacts/GET/query/q`.
+                public var q: Swift.String
+                /// - Remark: Generated from `#/paths/api/v1/contacts/GET/query/limit`.
+                public var limit: Components.Parameters.Limit?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - q:
+                ///   - limit:
+                public init(
+                    q: Swift.String,
+                    limit: Components.Parameters.Limit? = nil
+                ) {
+                    self.q = q
+                    self.limit = limit
+                }
+            }
+            public var query: Operations.SearchContacts.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/contacts/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SearchContacts.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SearchContacts.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.SearchContacts.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.SearchContacts.Input.Query,
+                headers: Operations.SearchContacts.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/contacts/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/contacts/GET/responses/200/content/application\/json`.
+                    case json([Components.Schemas.ContactHit])
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: [Components.Schemas.ContactHit] {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.SearchContacts.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.SearchContacts.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The clients found, by name, 50 at most unless limit says otherwise.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/contacts/get(searchContacts)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.SearchContacts.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.SearchContacts.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An error, as RFC 9457 problem details.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/contacts/get(searchContacts)/responses/default`.
             ///
             /// HTTP response code: `default`.
             case `default`(statusCode: Swift.Int, Components.Responses.Problem)
