@@ -40,7 +40,9 @@ struct AdminAuthMiddleware: RouterMiddleware {
             record = nil
         }
         guard let record else {
-            _ = service.throttle.failed(address)
+            // Only a token that was tried counts towards slowing the address down: a request
+            // with none guesses nothing (a browser on the console asks for /favicon.ico).
+            if token != nil { _ = service.throttle.failed(address) }
             let why = token == nil ? "no Authorization: Bearer header" : "unknown, expired or revoked token"
             await service.audit(.init(actorKind: "anonymous", actorName: "-", role: nil, action: "\(request.method) \(Self.shown(request.uri.path))",
                                       result: "refused: \(why)", address: address))

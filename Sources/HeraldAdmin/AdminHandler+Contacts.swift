@@ -16,7 +16,8 @@ extension AdminHandler {
                 ledger: c.ledger.map { .init(channel: $0.channel, recipient: $0.recipient, action: $0.action, source: $0.source,
                                              reason: $0.reason, recordedBy: $0.recordedBy, at: $0.at) },
                 messages: c.messages.map(Self.summary),
-                receipts: c.receipts.map { .init(status: $0.status, errorCode: $0.errorCode, result: $0.result, receivedAt: $0.receivedAt) }))))
+                receipts: c.receipts.map { .init(status: $0.status, errorCode: $0.errorCode, result: $0.result, receivedAt: $0.receivedAt) },
+                replies: c.replies.map(Self.reply)))))
         }
     }
 

@@ -37,6 +37,8 @@ extension AdminStore {
         public var ledger: [ConsentRow]
         public var messages: [MessageRow]
         public var receipts: [ReceiptRow]
+        /// The client's last 20 free-text replies (to messages that were theirs).
+        public var replies: [ReplyRow] = []
     }
 
     static func date(_ r: NamedRow, _ name: String) -> Date { r.double(name).flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil } ?? Date(timeIntervalSince1970: 0) }
@@ -78,9 +80,15 @@ extension AdminStore {
               JOIN herald.receipt r ON r.provider_message_id = m.provider_message_id
              ORDER BY r.id DESC LIMIT 100
             """, [id]).named.map(Self.decodeReceipt)
+        let replies = try await connection.query("""
+            SELECT \(Self.replyColumns) FROM herald.inbound i
+             WHERE i.result = 'reply' AND i.in_reply_to = ANY (ARRAY(SELECT id FROM herald.message WHERE contact_id = $1 ORDER BY id DESC LIMIT 1000))
+             ORDER BY i.id DESC LIMIT 20
+            """, [id]).named.compactMap(Self.decodeReply)
         return ContactPage(id: c["id"] ?? id, name: c["name"], email: c["email"], phone: c["phone"], locale: c["locale"],
                            timeZone: c["time_zone"], preference: c["preference"] ?? "both", smsConsent: c.bool("sms_consent"),
-                           emailConsent: c.bool("email_consent"), optOuts: optOuts, ledger: ledger, messages: messages, receipts: receipts)
+                           emailConsent: c.bool("email_consent"), optOuts: optOuts, ledger: ledger, messages: messages, receipts: receipts,
+                           replies: replies)
     }
 
     static func decodeReceipt(_ r: NamedRow) -> ReceiptRow {

@@ -57,10 +57,17 @@ extension Console {
         })
         let messages = c.messages.isEmpty ? "<p class=\"empty\">\(html.h(t("No message to this client yet.")))</p>"
             : c.messages.map { m in messageCard(m, details[m.id], html: html, mayAct: mayAct, back: "/console/clients/\(ConsoleHTML.percent(c.id))") }.joined()
+        let replies = (c.replies ?? []).isEmpty ? "" : "<section aria-labelledby=\"answers\"><h2 id=\"answers\">\(html.h(t("Their replies")))</h2><ul>"
+            + (c.replies ?? []).map { r in
+                "<li>\(html.time(r.receivedAt)) (\(html.h(r.channel))): <q>\(html.h(r.body))</q>"
+                    + (r.inReplyTo.map { " — \(html.h(t("answering"))) " + html.link("/console/messages/\($0)", "#\($0)") } ?? "")
+                    + (r.handledBy.map { " — " + html.h(t("handled by {0}", $0)) } ?? "") + "</li>"
+            }.joined() + "</ul>\(html.link("/console/replies", t("Replies inbox")))</section>"
         let notice = v.q("done").flatMap { Self.notice($0, t) }
         return .page(html.page(c.name ?? c.id, notice: notice, """
             <section aria-labelledby="who"><h2 id="who">\(html.h(t("Addresses and preferences")))</h2>\(factList)</section>
             <section aria-labelledby="reach"><h2 id="reach">\(html.h(t("Opt-outs")))</h2>\(optOuts)\(ledger)</section>
+            \(replies)
             <section aria-labelledby="msgs"><h2 id="msgs">\(html.h(t("Messages")))</h2>\(messages)\
             <p>\(html.link("/console/messages?contact=\(ConsoleHTML.percent(c.id))", t("All of this client's messages")))</p></section>
             """))

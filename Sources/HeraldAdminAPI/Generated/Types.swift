@@ -1964,6 +1964,10 @@ extension Components {
             public var messages: [Components.Schemas.MessageSummary]
             /// - Remark: Generated from `#/components/schemas/ContactPage/receipts`.
             public var receipts: [Components.Schemas.Receipt]
+            /// The client's last 20 free-text replies.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ContactPage/replies`.
+            public var replies: [Components.Schemas.Reply]?
             /// Creates a new `ContactPage`.
             ///
             /// - Parameters:
@@ -1980,6 +1984,7 @@ extension Components {
             ///   - ledger:
             ///   - messages:
             ///   - receipts:
+            ///   - replies: The client's last 20 free-text replies.
             public init(
                 id: Swift.String,
                 name: Swift.String? = nil,
@@ -1993,7 +1998,8 @@ extension Components {
                 optOuts: [Components.Schemas.OptOutState],
                 ledger: [Components.Schemas.ConsentEntry],
                 messages: [Components.Schemas.MessageSummary],
-                receipts: [Components.Schemas.Receipt]
+                receipts: [Components.Schemas.Receipt],
+                replies: [Components.Schemas.Reply]? = nil
             ) {
                 self.id = id
                 self.name = name
@@ -2008,6 +2014,7 @@ extension Components {
                 self.ledger = ledger
                 self.messages = messages
                 self.receipts = receipts
+                self.replies = replies
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -2023,6 +2030,7 @@ extension Components {
                 case ledger
                 case messages
                 case receipts
+                case replies
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentChange`.
