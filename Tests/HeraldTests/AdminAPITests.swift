@@ -9,7 +9,7 @@ import Testing
 @Suite struct AdminAPITests {
     /// Every operation of openapi.yaml, with a path that exists in shape.
     static let operations: [(String, String)] = [
-        ("GET", "/api/v1/status"), ("GET", "/api/v1/messages"), ("GET", "/api/v1/messages/1"), ("POST", "/api/v1/messages/1/retry"),
+        ("GET", "/api/v1/status"), ("GET", "/api/v1/stats"), ("GET", "/api/v1/contacts?q=ana"), ("GET", "/api/v1/messages"), ("GET", "/api/v1/messages/1"), ("POST", "/api/v1/messages/1/retry"),
         ("POST", "/api/v1/messages/1/cancel"), ("POST", "/api/v1/messages/retry"), ("POST", "/api/v1/messages/cancel"),
         ("GET", "/api/v1/subjects/appointment/A-1"), ("GET", "/api/v1/events/1"), ("GET", "/api/v1/contacts/c-1"),
         ("POST", "/api/v1/opt-outs"), ("POST", "/api/v1/opt-ins"), ("GET", "/api/v1/replies"), ("POST", "/api/v1/replies/1/handled"),

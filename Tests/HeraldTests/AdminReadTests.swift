@@ -116,6 +116,49 @@ import Testing
 
     /// The searches a support desk runs most use an index, on a table large enough that the
     /// planner would rather scan it sequentially if none served.
+    @Test func theDashboardsFiguresAndTheSearchForAClient() async throws {
+        try await TestDatabase.with { db in
+            try await db.execute("""
+                INSERT INTO herald.contact (id, name, email, phone) VALUES ('c-ana', 'Ana Pérez', 'Ana@Example.es', '+34 600 000 001'),
+                    ('c-bea', 'Bea 100%', 'bea@example.es', '600111222'), ('c-x', NULL, NULL, NULL);
+                INSERT INTO herald.message (channel, recipient, template, data, status, last_error, updated_at) VALUES
+                    ('sms', '+34600000001', 't', '{}', 'sent', NULL, now() - interval '2 hours'),
+                    ('sms', '+34600000001', 't', '{}', 'delivered', NULL, now() - interval '2 hours'),
+                    ('email', 'a@example.es', 't', '{}', 'failed', 'smtp 451 (attempt 3)', now() - interval '2 hours'),
+                    ('email', 'a@example.es', 't', '{}', 'failed', 'smtp 451 (attempt 4)', now() - interval '1 hour'),
+                    ('sms', '+34600000002', 't', '{}', 'undelivered', 'carrier 30003', now() - interval '30 hours'),
+                    ('sms', '+34600000003', 't', '{}', 'cancelled', 'no longer needed', now() - interval '1 hour');
+                """)
+            try await withAdminAPI(db) { _, api, tokens in
+                let r = try await api.send([
+                    .init(path: "/api/v1/stats", token: tokens.viewer), .init(path: "/api/v1/stats?hours=168", token: tokens.viewer),
+                    .init(path: "/api/v1/stats?hours=0", token: tokens.viewer),
+                    .init(path: "/api/v1/contacts?q=p%C3%A9rez", token: tokens.viewer), .init(path: "/api/v1/contacts?q=600%20000%20001", token: tokens.viewer),
+                    .init(path: "/api/v1/contacts?q=ana%40ex", token: tokens.viewer), .init(path: "/api/v1/contacts?q=%25%25", token: tokens.viewer),
+                    .init(path: "/api/v1/contacts?q=a", token: tokens.viewer), .init(path: "/api/v1/contacts?q=c-x", token: tokens.viewer),
+                    .init(path: "/api/v1/contacts?q=100%25", token: tokens.viewer),
+                ])
+                let day = r[0].object, week = r[1].object
+                let daySeries = day["series"] as? [[String: Any]] ?? []
+                #expect(daySeries.count == 24 && (week["series"] as? [[String: Any]] ?? []).count == 168)
+                func sum(_ series: Any?, _ key: String) -> Int { (series as? [[String: Any]] ?? []).reduce(0) { $0 + ($1[key] as? Int ?? 0) } }
+                #expect(sum(day["series"], "sent") == 2 && sum(day["series"], "failed") == 2 && sum(day["series"], "undelivered") == 0)
+                #expect(sum(week["series"], "undelivered") == 1)
+                let reasons = (day["top_failures"] as? [[String: Any]] ?? []).map { "\($0["reason"] ?? "") \($0["count"] ?? "")" }
+                #expect(reasons == ["smtp N (attempt N) 2"], "numbers folded: \(reasons)")
+                #expect((day["health"] as? [[String: Any]] ?? []).compactMap { $0["part"] as? String } == ["database", "daemon", "listener"])
+                #expect(r[2].status == 400)
+                #expect(r[3].array.compactMap { $0["id"] as? String } == ["c-ana"])
+                #expect(r[4].array.compactMap { $0["id"] as? String } == ["c-ana"], "a phone by its digits, however written")
+                #expect(r[5].array.compactMap { $0["id"] as? String } == ["c-ana"], "an email by its start, any case")
+                #expect(r[6].array.isEmpty, "LIKE's wildcards are taken literally")
+                #expect(r[7].status == 400)
+                #expect(r[8].array.compactMap { $0["id"] as? String } == ["c-x"], "by id")
+                #expect(r[9].array.compactMap { $0["id"] as? String } == ["c-bea"])
+            }
+        }
+    }
+
     @Test func searchesUseIndexes() async throws {
         try await TestDatabase.with { db in
             try await db.execute("""

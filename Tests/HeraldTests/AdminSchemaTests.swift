@@ -42,7 +42,7 @@ import Testing
                     .map { "'\($0)'" }.joined(separator: " ")
                 let output = try await runShell(command + " 2>&1; echo \"exit=$?\"", timeout: .seconds(600))
                 #expect(output.contains("exit=0"), "\(output.suffix(6000))")
-                #expect(output.contains("Tested: 28"), "\(output.suffix(2000))")
+                #expect(output.contains("Tested: 30"), "\(output.suffix(2000))")
                 #expect(output.contains("No issues found"), "\(output.suffix(2000))")
             }
         } }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ConsoleBrowserTests {
     @Test func anOperatorFindsWhyAClientGotNothingRetriesAFailedBatchAndSignsOut() async throws {
         try await TestDatabase.with { db in
-            let daemon = try await ConsoleDaemon.start(db) {
+            let daemon = try await ConsoleDaemon.start(db) { _ in
                 try await db.execute("""
                     INSERT INTO herald.contact (id, name, email, phone, locale) VALUES ('ana', 'Ana Pérez', 'ana@example.es', '+34 600 000 001', 'es');
                     INSERT INTO herald.opt_out (channel, recipient, reason, source) VALUES ('sms', '+34600000001', 'replied BAJA (inbound 7)', 'keyword');
@@ -32,7 +32,7 @@ import Testing
             #expect(r.seen.text("dashboard").contains("Suppressed") && r.seen.text("dashboard").contains("Health"))
             let client = r.seen.text("client")
             #expect(client.contains("Opted out of sms") && client.contains("a keyword reply (STOP, START…)") && client.contains("replied BAJA"), "\(client)")
-            #expect(client.contains("Not sent, on purpose:") && client.contains("Opt back in"), "\(client)")
+            #expect(client.contains("Not sent, on purpose:") && client.contains("Opt back in") && client.contains("opt the client back in first"), "\(client)")
             #expect(r.seen.text("failed_listed") == "3")
             #expect(r.seen.text("confirm") == "Retry 3 messages?")
             #expect(r.seen.text("after_retry") == "Done: 3 messages.")
@@ -51,7 +51,7 @@ import Testing
 
     @Test func anEditorPreviewsChecksTheImpactSavesATemplateAndChangesTwoRules() async throws {
         try await TestDatabase.with { db in
-            let daemon = try await ConsoleDaemon.start(db) {
+            let daemon = try await ConsoleDaemon.start(db) { _ in
                 try await db.execute("""
                     INSERT INTO herald.location (id, name, time_zone) VALUES ('olivia', 'Peluquería Olivia', 'Europe/Madrid');
                     INSERT INTO herald.contact (id, name, email, phone, locale, time_zone) VALUES ('lucia', 'Lucía', 'lucia@example.es', '+34600111221', 'es', 'Europe/Madrid');
@@ -90,7 +90,7 @@ import Testing
 
     @Test func aViewerSeesNoActionAndAForgedPostIsRefused() async throws {
         try await TestDatabase.with { db in
-            let daemon = try await ConsoleDaemon.start(db) {
+            let daemon = try await ConsoleDaemon.start(db) { _ in
                 try await db.execute("""
                     INSERT INTO herald.contact (id, name, email) VALUES ('bea', 'Bea', 'bea@example.es');
                     INSERT INTO herald.message (channel, recipient, template, data, status, last_error, contact_id)

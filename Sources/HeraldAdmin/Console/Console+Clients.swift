@@ -56,7 +56,11 @@ extension Console {
             [html.time($0.at), html.h($0.channel), html.h($0.recipient), html.h(t($0.action)), html.h(t("source " + $0.source)), html.h($0.reason ?? ""), html.h($0.recordedBy)]
         })
         let messages = c.messages.isEmpty ? "<p class=\"empty\">\(html.h(t("No message to this client yet.")))</p>"
-            : c.messages.map { m in messageCard(m, details[m.id], html: html, mayAct: mayAct, back: "/console/clients/\(ConsoleHTML.percent(c.id))") }.joined()
+            : c.messages.map { m in
+                // Retrying a message to an address still opted out would be refused: the fix is to opt back in first.
+                let blocked = c.optOuts.contains { $0.channel == m.channel && $0.recipient == m.recipient.filter { !$0.isWhitespace } }
+                return messageCard(m, details[m.id], html: html, mayAct: mayAct, blocked: blocked, back: "/console/clients/\(ConsoleHTML.percent(c.id))")
+            }.joined()
         let replies = (c.replies ?? []).isEmpty ? "" : "<section aria-labelledby=\"answers\"><h2 id=\"answers\">\(html.h(t("Their replies")))</h2><ul>"
             + (c.replies ?? []).map { r in
                 "<li>\(html.time(r.receivedAt)) (\(html.h(r.channel))): <q>\(html.h(r.body))</q>"
@@ -75,7 +79,7 @@ extension Console {
 
     /// One message on the client page: when, what, its outcome in words, its receipts, its
     /// text, and a retry button when that would help and the role allows it.
-    func messageCard(_ m: Components.Schemas.MessageSummary, _ d: Components.Schemas.MessageDetail?, html: ConsoleHTML, mayAct: Bool, back: String) -> String {
+    func messageCard(_ m: Components.Schemas.MessageSummary, _ d: Components.Schemas.MessageDetail?, html: ConsoleHTML, mayAct: Bool, blocked: Bool, back: String) -> String {
         let t = html.t
         var card = "<article class=\"card\" aria-labelledby=\"m\(m.id)\"><h3 id=\"m\(m.id)\">\(html.link("/console/messages/\(m.id)", "#\(m.id)")) "
             + "\(html.h(m.ruleName ?? m.template)) · \(html.h(m.channel)) · \(html.time(m.sentAt ?? m.createdAt)) \(html.status(m.status))</h3>"
@@ -89,7 +93,10 @@ extension Console {
                 card += "<details><summary>\(html.h(label))</summary>\(r.subject.map { "<p><strong>\(html.h($0))</strong></p>" } ?? "")<pre>\(html.h(r.body))</pre></details>"
             }
         }
-        if mayAct, ["failed", "undelivered", "expired", "suppressed"].contains(m.status) {
+        if blocked, ["failed", "undelivered", "expired", "suppressed"].contains(m.status) {
+            card += "<p>\(html.h(t("To send it again, opt the client back in first (above), then retry it.")))</p>"
+        }
+        if mayAct, !blocked, ["failed", "undelivered", "expired", "suppressed"].contains(m.status) {
             card += html.form("/console/messages/\(m.id)", label: t("Retry message {0}", String(m.id)),
                               "<input type=\"hidden\" name=\"do\" value=\"retry\"><input type=\"hidden\" name=\"back\" value=\"\(html.h(back))\">"
                               + html.button(t("Retry")))

@@ -199,6 +199,7 @@ extension ConsoleText {
         "Time zone": "Fuseau horaire",
         "Timeline": "Chronologie",
         "Timing": "Moment d'envoi",
+        "To send it again, opt the client back in first (above), then retry it.": "Pour l'envoyer à nouveau, réinscrivez d'abord le client (ci-dessus), puis relancez-le.",
         "Too many failed sign-ins from this address; try again in {0} s.": "Trop d'échecs de connexion depuis cette adresse ; réessayez dans {0} s.",
         "Too many sign-ins at once; try again in a moment.": "Trop de connexions simultanées ; réessayez dans un instant.",
         "Unknown action.": "Action inconnue.",

@@ -199,6 +199,7 @@ extension ConsoleText {
         "Time zone": "Zona horaria",
         "Timeline": "Cronología",
         "Timing": "Momento de envío",
+        "To send it again, opt the client back in first (above), then retry it.": "Para enviarlo de nuevo, primero vuelve a dar de alta al cliente (arriba) y después reinténtalo.",
         "Too many failed sign-ins from this address; try again in {0} s.": "Demasiados intentos fallidos de inicio de sesión desde esta dirección; vuelve a intentarlo en {0} s.",
         "Too many sign-ins at once; try again in a moment.": "Demasiados inicios de sesión a la vez; vuelve a intentarlo en unos instantes.",
         "Unknown action.": "Acción desconocida.",

@@ -111,7 +111,7 @@ def check(driver, page, keyboard=False):
         ratio = contrast(element.value_of_css_property("color"), background(element))
         if ratio < 4.5:
             found.append(f"text '{element.text[:30]}' has contrast {ratio:.2f} < 4.5")
-    controls = [c for c in driver.find_elements(By.CSS_SELECTOR, "button, input:not([type=hidden]), select, textarea, a[href]") if c.is_displayed()]
+    controls = [c for c in driver.find_elements(By.CSS_SELECTOR, "button, input:not([type=hidden]), select, textarea, a[href], summary") if c.is_displayed()]
     for control in controls:
         if not (control.accessible_name or "").strip():
             found.append(f"a {control.tag_name} ({control.get_attribute('name') or control.get_attribute('href')}) has no accessible name")
@@ -132,8 +132,8 @@ def check(driver, page, keyboard=False):
         if (url.scheme, url.netloc) != (origin.scheme, origin.netloc) or not url.path.startswith("/console/static/"):
             found.append(f"loads {url.geturl()} from elsewhere")
     if keyboard:
-        # Tab through the page: every visible control must take the focus, in order.
-        driver.find_element(By.TAG_NAME, "body").click()
+        # Tab through the page from its start (a page just loaded: nothing clicked yet):
+        # every visible control must take the focus.
         reached = set()
         for _ in range(len(controls) + 5):
             active = driver.switch_to.active_element

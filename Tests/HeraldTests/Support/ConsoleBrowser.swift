@@ -9,8 +9,8 @@ struct ConsoleDaemon {
     let herald: HeraldProcess
 
     /// Writes the configuration, migrates, installs the default templates and rules, runs
-    /// `prepare` (data), makes the users and starts `herald run`.
-    static func start(_ db: TestDatabase, prepare: () async throws -> Void = {}) async throws -> ConsoleDaemon {
+    /// `prepare` (data, given the configuration's path), makes the users and starts `herald run`.
+    static func start(_ db: TestDatabase, prepare: (_ config: String) async throws -> Void = { _ in }) async throws -> ConsoleDaemon {
         let dir = try temporaryDirectory()
         let port = closedPort()
         let config = try writeConfig("""
@@ -36,7 +36,7 @@ struct ConsoleDaemon {
             """)
         _ = try await HeraldProcess.run(["templates", "install-defaults", "--config", config])
         _ = try await HeraldProcess.run(["rules", "install-defaults", "--config", config])
-        try await prepare()
+        try await prepare(config)
         for role in ["viewer", "operator", "editor", "admin"] {
             let file = dir.appendingPathComponent("\(role).pw")
             try "\(ConsoleUsers.password("\(role)-u"))\n".write(to: file, atomically: true, encoding: .utf8)
