@@ -64,14 +64,20 @@ extension AdminStore {
         try await connection.query("DELETE FROM herald.console_user WHERE name = $1 RETURNING name", [name]).named.isEmpty == false
     }
 
-    /// Opens a session for `user` (with the role read at sign-in) and forgets expired ones.
-    public func startSession(digest: [UInt8], user: String, role: AdminRole, lifetime: Duration, address: String?) async throws {
+    /// Opens a session for `user` with the role and password hash read when the password
+    /// was checked, and forgets expired ones. False (no session) when the user's role or
+    /// password changed, or the user went, while the password was being checked.
+    public func startSession(digest: [UInt8], user: String, role: AdminRole, passwordHash: String, lifetime: Duration, address: String?) async throws -> Bool {
         try await connection.query("DELETE FROM herald.console_session WHERE expires_at < now()")
-        try await connection.query("""
+        let opened = try await connection.query("""
             INSERT INTO herald.console_session (token_sha256, user_name, role, expires_at, address)
-            VALUES (decode($1, 'hex'), $2, $3, now() + make_interval(secs => $4::float8), $5)
-            """, [Self.hex(digest), user, role.rawValue, Double(lifetime.components.seconds), address.map { SafeText.clean($0, limit: 100) }])
+            SELECT decode($1, 'hex'), u.name, u.role, now() + make_interval(secs => $4::float8), $5
+              FROM herald.console_user u WHERE u.name = $2 AND u.role = $3 AND u.password_hash = $6
+            RETURNING user_name
+            """, [Self.hex(digest), user, role.rawValue, Double(lifetime.components.seconds), address.map { SafeText.clean($0, limit: 100) }, passwordHash]).named
+        guard !opened.isEmpty else { return false }
         try await connection.query("UPDATE herald.console_user SET last_sign_in_at = now() WHERE name = $1", [user])
+        return true
     }
 
     /// The user and role of a live session (not expired, not idle longer than `idle`, its

@@ -82,7 +82,8 @@ extension AdminStore {
             """, [id]).named.map(Self.decodeReceipt)
         let replies = try await connection.query("""
             SELECT \(Self.replyColumns) FROM herald.inbound i
-             WHERE i.result = 'reply' AND i.in_reply_to = ANY (ARRAY(SELECT id FROM herald.message WHERE contact_id = $1 ORDER BY id DESC LIMIT 1000))
+             WHERE i.result = 'reply' AND i.in_reply_to IS NOT NULL
+               AND i.in_reply_to = ANY (ARRAY(SELECT id FROM herald.message WHERE contact_id = $1 ORDER BY id DESC LIMIT 1000))
              ORDER BY i.id DESC LIMIT 20
             """, [id]).named.compactMap(Self.decodeReply)
         return ContactPage(id: c["id"] ?? id, name: c["name"], email: c["email"], phone: c["phone"], locale: c["locale"],

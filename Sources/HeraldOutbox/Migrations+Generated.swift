@@ -2210,6 +2210,9 @@ GRANT SELECT, INSERT, DELETE ON herald.console_session TO herald_api;
 GRANT UPDATE (last_seen_at) ON herald.console_session TO herald_api;
 GRANT SELECT, INSERT, UPDATE, DELETE ON herald.console_user, herald.console_session TO herald_admin;
 
+-- A client's page lists their replies: found by the message they answered.
+CREATE INDEX inbound_in_reply_to ON herald.inbound (in_reply_to, id) WHERE result = 'reply' AND in_reply_to IS NOT NULL;
+
 -- The console's search for a client: by name (words, accents ignored by lower()), phone or email.
 CREATE INDEX contact_name_trgm ON herald.contact USING gin (lower(name) public.gin_trgm_ops) WHERE name IS NOT NULL;
 CREATE INDEX contact_email_lower ON herald.contact (lower(email) text_pattern_ops) WHERE email IS NOT NULL;

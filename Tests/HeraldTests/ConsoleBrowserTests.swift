@@ -6,7 +6,7 @@ import Testing
 /// page visited. The screenshots in docs/console.md come from these runs.
 @Suite struct ConsoleBrowserTests {
     @Test func anOperatorFindsWhyAClientGotNothingRetriesAFailedBatchAndSignsOut() async throws {
-        try await TestDatabase.with { db in
+        try await CPUGate.run { try await TestDatabase.with { db in
             let daemon = try await ConsoleDaemon.start(db) { _ in
                 try await db.execute("""
                     INSERT INTO herald.contact (id, name, email, phone, locale) VALUES ('ana', 'Ana Pérez', 'ana@example.es', '+34 600 000 001', 'es');
@@ -46,11 +46,11 @@ import Testing
             #expect(try await db.scalar("SELECT string_agg(action || ' ' || count || ' ' || result, ', ' ORDER BY id) FROM herald.audit_log WHERE actor_name = 'operator-u' AND action LIKE 'messages.bulk%'")
                     == "messages.bulk_retry.dry_run 3 ok, messages.bulk_retry 3 ok", "the dry run and the action")
             #expect(Set(r.shots.keys) == ["dashboard", "client"])
-        }
+        } }
     }
 
     @Test func anEditorPreviewsChecksTheImpactSavesATemplateAndChangesTwoRules() async throws {
-        try await TestDatabase.with { db in
+        try await CPUGate.run { try await TestDatabase.with { db in
             let daemon = try await ConsoleDaemon.start(db) { _ in
                 try await db.execute("""
                     INSERT INTO herald.location (id, name, time_zone) VALUES ('olivia', 'Peluquería Olivia', 'Europe/Madrid');
@@ -61,7 +61,7 @@ import Testing
             }
             defer { daemon.herald.signal(SIGKILL) }
             _ = try await db.waitForScalar("SELECT count(*) FROM herald.message WHERE template = 'appointment.reminder' AND channel = 'sms' AND status = 'pending' HAVING count(*) > 0")
-            let text = "Peluquería Olivia: recuerda tu cita. Más información en recepción."
+            let text = "Peluquería Olivia: recuerda tu cita.\nMás información en recepción."
             let r = try await daemon.browse("editor", [
                 "user": .string("editor-u"), "password": .string(ConsoleUsers.password("editor-u")),
                 "template": .string("appointment.reminder/sms/es"), "text": .string(text),
@@ -85,11 +85,11 @@ import Testing
             let live = r.seen.text("live_preview")
             #expect(live.contains("te esperamos pronto") && live.hasPrefix("Hola ") && !live.contains("{{"), "with JavaScript the preview follows the typing: \(live)")
             #expect(r.shots.keys.contains("template-editor"))
-        }
+        } }
     }
 
     @Test func aViewerSeesNoActionAndAForgedPostIsRefused() async throws {
-        try await TestDatabase.with { db in
+        try await CPUGate.run { try await TestDatabase.with { db in
             let daemon = try await ConsoleDaemon.start(db) { _ in
                 try await db.execute("""
                     INSERT INTO herald.contact (id, name, email) VALUES ('bea', 'Bea', 'bea@example.es');
@@ -109,6 +109,6 @@ import Testing
             #expect(r.seen.text("users_status_title") == "Not done")
             #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = \(id)") == "failed")
             #expect(try await db.scalar("SELECT result FROM herald.audit_log WHERE action = 'message.retry' AND actor_name = 'viewer-u'") == "refused: needs operator")
-        }
+        } }
     }
 }

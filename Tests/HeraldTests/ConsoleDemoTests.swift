@@ -6,7 +6,7 @@ import Testing
 /// Spanish text and see the preview. The docs' demo screenshots come from this run.
 @Suite struct ConsoleDemoTests {
     @Test func theDemoSignInFindsLuciaHerReminderAndHerAnswerAndPreviewsANewText() async throws {
-        try await TestDatabase.with { db in
+        try await CPUGate.run { try await TestDatabase.with { db in
             let root = repositoryRoot
             let daemon = try await ConsoleDaemon.start(db) { config in
                 // As deploy/demo runs it: the events, what is due now, Tomás's new number, what is
@@ -40,6 +40,6 @@ import Testing
             let preview = r.seen.text("preview")
             #expect(preview.contains(text) && preview.contains("UCS-2"), "\(preview)")
             #expect(Set(r.shots.keys) == ["demo-dashboard", "demo-client", "demo-template-editor"])
-        }
+        } }
     }
 }

@@ -22,7 +22,7 @@ import Testing
                     .init(method: "POST", path: "/console/sign-out"),
                     .init(path: "/console"),
                 ])
-                #expect(r[0].status == 303 && r[0].location == "/console/sign-in?next=/console/messages")
+                #expect(r[0].status == 303 && r[0].location == "/console/sign-in?next=%2Fconsole%2Fmessages")
                 #expect(r[1].status == 200 && r[1].body.contains("name=\"password\" type=\"password\""))
                 #expect(r[2].status == 401 && r[2].body.contains("Wrong name or password."))
                 #expect(r[3].status == 303 && r[3].location == "/console/messages", "\(r[3].body)")
@@ -71,6 +71,9 @@ import Testing
                 #expect(r[6].body.contains(">Retry</button>"), "an operator gets the retry button")
                 #expect(try await db.scalar("SELECT result FROM herald.audit_log WHERE action = 'message.retry'") == "refused: needs operator")
                 #expect(try await db.scalar("SELECT actor_kind || ' ' || actor_name FROM herald.audit_log WHERE action = 'message.retry'") == "user viewer-u")
+                // A search as a browser sends it: a space is a +.
+                let found = try await console.run([.init(path: "/console/clients?q=Ana+P%C3%A9rez"), .init(path: "/console/clients?q=600+000+001")])
+                #expect(found.allSatisfy { $0.body.contains("href=\"/console/clients/c-1\"") }, "\(found.map(\.body))")
             }
         }
     }
@@ -101,20 +104,37 @@ import Testing
                 for reply in r { #expect(reply.status == 303 && reply.location.hasPrefix("/console/sign-in"), "\(reply.status) \(reply.location)") }
                 #expect(r[0].location.contains("ended=1"))
                 #expect(try await db.scalar("SELECT string_agg(action || ' ' || coalesce(target, '') || ' ' || result, ', ') FROM herald.audit_log WHERE action LIKE 'user.%'")
-                        == "user.role editor-u ok")
+                        == "user.role editor-u → viewer ok")
+                // An admin cannot demote or remove themselves (another admin must).
+                r = try await console.run(ConsolePeer.signIn("admin-u", session: "e") + [
+                    .init(session: "e", path: "/console/users"),
+                    .init(session: "e", method: "POST", path: "/console/users", form: ["name": ["admin-u"], "role-admin-u": ["viewer"], "do": ["role"]]),
+                    .init(session: "e", method: "POST", path: "/console/users", form: ["name": ["admin-u"], "do": ["remove"]])])
+                #expect(r[3].status == 409 && r[4].status == 409, "\(r[3].body)")
+                #expect(try await db.scalar("SELECT role FROM herald.console_user WHERE name = 'admin-u'") == "admin")
             }
         }
     }
 
     @Test func repeatedFailedSignInsAreSlowedDown() async throws {
         try await TestDatabase.with { db in
-            try await withConsole(db, configure: { $0.failuresBeforeSlowing = 2 }) { _, console in
-                let wrong = ConsolePeer.Step(method: "POST", path: "/console/sign-in", form: ["name": ["admin-u"], "password": ["not-it-at-all"]])
-                let r = try await console.run([.init(path: "/console/sign-in"), wrong, wrong, wrong, wrong])
+            try await withConsole(db, configure: {
+                $0.failuresBeforeSlowing = 2
+                $0.console.trustedProxies = try! .init(parsing: ["127.0.0.1"])
+            }) { _, console in
+                // Behind a trusted proxy: counted per client (X-Forwarded-For), not for everyone.
+                let mallory = ["X-Forwarded-For": "203.0.113.9"], ana = ["X-Forwarded-For": "198.51.100.7"]
+                let wrong = ConsolePeer.Step(method: "POST", path: "/console/sign-in", form: ["name": ["admin-u"], "password": ["not-it-at-all"]], headers: mallory)
+                let r = try await console.run([.init(path: "/console/sign-in"), wrong, wrong, wrong, wrong,
+                                               .init(session: "b", path: "/console/sign-in", headers: ana),
+                                               .init(session: "b", method: "POST", path: "/console/sign-in",
+                                                     form: ["name": ["admin-u"], "password": [ConsoleUsers.password("admin-u")]], headers: ana)])
                 #expect(r[1].status == 401 && r[2].status == 401)
                 #expect(r[4].status == 429, "\(r.map(\.status))")
                 #expect(Int(r[4].headers["retry-after"] ?? "") ?? 0 >= 1)
                 #expect(r[4].body.contains("Too many failed sign-ins"))
+                #expect(r[6].status == 303, "another client behind the same proxy signs in")
+                #expect(try await db.scalar("SELECT DISTINCT address FROM herald.audit_log WHERE result LIKE 'refused%'") == "203.0.113.9")
             }
         }
     }

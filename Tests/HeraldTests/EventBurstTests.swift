@@ -5,7 +5,7 @@ import Testing
 /// every event ends done, and each made its message exactly once.
 @Suite struct EventBurstTests {
     @Test func tenThousandEventsSurviveAKillNineWithNothingLostOrDoubled() async throws {
-        try await TestDatabase.with { db in
+        try await CPUGate.run { try await TestDatabase.with { db in
             let out = try temporaryDirectory()
             // The rule's channel (email) has no driver here: its messages wait, so what is
             // measured is the expansion alone.
@@ -31,6 +31,6 @@ import Testing
             #expect(try await db.scalar("SELECT state || ' ' || count(*) FROM herald.event GROUP BY state") == "done 10000")
             #expect(try await db.scalar("SELECT count(*) || ' ' || count(DISTINCT subject_id) FROM herald.message") == "10000 10000")
             #expect(try await db.scalar("SELECT count(*) FROM herald.event_outcome WHERE action = 'created'") == "10000")
-        }
+        } }
     }
 }

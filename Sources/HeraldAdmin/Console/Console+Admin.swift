@@ -19,6 +19,7 @@ extension Console {
 
     @Sendable func users(_ v: Visit) async throws -> Answer {
         let t = v.t, html = v.html
+        if v.principal.role < .admin { await audit(v, "read /console/users", target: "-", result: "refused: needs admin") }
         try requireAdmin(v, action: nil)
         let list = try await service.database.run { try await $0.admin.users() }
         let roles = AdminRole.allCases.map { ($0.rawValue, t($0.rawValue)) }
@@ -50,8 +51,11 @@ extension Console {
         let t = v.t
         let name = v.field("name") ?? ""
         let action = "user." + (v.field("do") ?? "?")
+        // The target names the role given, so that a promotion shows in the audit log.
+        let given = v.field("do") == "create" ? v.field("role") : v.field("do") == "role" ? v.field("role-\(name)") : nil
+        let target = given.map { "\(name) → \(String($0.prefix(16)))" } ?? name
         guard v.principal.role >= .admin else {
-            await audit(v, action, target: name, result: "refused: needs admin")
+            await audit(v, action, target: target, result: "refused: needs admin")
             try requireAdmin(v, action: action)
             return .redirect("/console/users")
         }
@@ -67,6 +71,10 @@ extension Console {
                 let hash = await service.hasher.hash(password)
                 let actor = v.principal.actor
                 _ = try await service.database.run { try await $0.admin.createUser(name: name, role: role, passwordHash: hash, createdBy: actor) }
+            case "role" where name == v.principal.name, "remove" where name == v.principal.name:
+                // An admin cannot demote or remove themselves: another admin must (so that
+                // the console is never left without one by a slip).
+                throw Refusal(status: 409, detail: t("Another admin must change or remove your own user."))
             case "role":
                 guard let role = v.field("role-\(name)").flatMap(AdminRole.init(rawValue:)) else { throw Refusal(status: 422, detail: t("Unknown role.")) }
                 guard try await service.database.run({ try await $0.admin.changeUser(name: name, role: role, passwordHash: nil) }) != nil else {
@@ -78,13 +86,13 @@ extension Console {
                 throw Refusal(status: 400, detail: t("Unknown action."))
             }
         } catch let refusal as Refusal {
-            await audit(v, action, target: name, result: "refused: \(refusal.detail)")
+            await audit(v, action, target: target, result: "refused: \(refusal.detail)")
             throw refusal
         } catch let error as AdminStoreError {
-            await audit(v, action, target: name, result: "refused: \(error)")
+            await audit(v, action, target: target, result: "refused: \(error)")
             throw Refusal(status: 409, detail: error.description)
         }
-        await audit(v, action, target: name, result: "ok")
+        await audit(v, action, target: target, result: "ok")
         return .redirect("/console/users?done=user")
     }
 

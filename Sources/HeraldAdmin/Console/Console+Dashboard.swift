@@ -6,8 +6,11 @@ import HeraldAdminAPI
 extension Console {
     @Sendable func dashboard(_ v: Visit) async throws -> Answer {
         let t = v.t, html = v.html
-        let status = try Self.value(await api.getStatus(.init())) { try $0.ok.body.json }
         let day = try Self.value(await api.getStats(.init(query: .init(hours: 24)))) { try $0.ok.body.json }
+        // The status as the figures above were read with it (`herald status`'s statement,
+        // shared and cached with them): a dashboard left open does not count the outbox
+        // on every refresh.
+        let status = try await service.stats(hours: 24).status
         let week = try Self.value(await api.getStats(.init(query: .init(hours: 168)))) { try $0.ok.body.json }
         func total(_ s: String) -> Int { status.counts.filter { $0.status == s }.reduce(0) { $0 + $1.count } }
         var cards: [(String, String, String?)] = [

@@ -82,7 +82,7 @@ extension Console {
                             + html.button(t("Retry the failed and undelivered"), name: "do", value: "retry")
                             + html.button(t("Cancel the pending"), name: "do", value: "cancel", danger: true), cls: "inline")
         }
-        let notice = v.q("done") == "bulk" ? t("Done: {0} messages.", v.q("n") ?? "0") : nil
+        let notice = v.q("done") == "bulk" ? t("Done: {0} messages.", String(v.q("n").flatMap { Int($0) } ?? 0)) : nil
         return .page(html.page(t("Messages"), notice: notice, body))
     }
 

@@ -44,7 +44,7 @@ extension Console {
     /// operations see, a refused operation shown as a page with its status.
     func signedIn(_ request: Request, _ context: ListenerRequestContext, _ page: Page) async -> Response {
         let t = ConsoleText(Self.language(request))
-        let address = AdminAuthMiddleware.address(context.remoteAddress)
+        let address = clientAddress(request, context)
         let here = Self.safeReturn(request.uri.path + (request.uri.query.map { "?\($0)" } ?? ""))
         guard let token = ConsoleTokens.cookie(ConsoleTokens.sessionCookie, in: request.headers[.cookie]), ConsoleTokens.wellFormed(token) else {
             return Self.redirect("/console/sign-in" + ConsoleHTML.query([("next", request.method == .get ? here : nil)]))

@@ -52,7 +52,7 @@ extension Console {
     private func signIn(_ request: Request, _ context: ListenerRequestContext) async -> Response {
         var request = request
         let t = ConsoleText(Self.language(request))
-        let address = AdminAuthMiddleware.address(context.remoteAddress)
+        let address = clientAddress(request, context)
         let secure = secureCookies(request, context)
         // A fresh form (and cookie) with every answer.
         let pre = ConsoleTokens.generate()
@@ -95,12 +95,18 @@ extension Console {
         }
         let token = ConsoleTokens.generate()
         let digest = ConsoleTokens.digest(token), lifetime = service.settings.console.sessionLifetime
+        let opened: Bool
         do {
-            try await service.database.run {
-                try await $0.admin.startSession(digest: digest, user: name, role: credentials.role, lifetime: lifetime, address: address)
+            opened = try await service.database.run {
+                try await $0.admin.startSession(digest: digest, user: name, role: credentials.role, passwordHash: credentials.hash,
+                                                lifetime: lifetime, address: address)
             }
         } catch {
             return Self.html(page.unavailable(), status: .serviceUnavailable, cookies: [preCookie])
+        }
+        guard opened else {
+            // The role or password changed while the password was being checked.
+            return Self.html(page.page(name: name, next: next, error: t("Wrong name or password.")), status: .unauthorized, cookies: [preCookie])
         }
         await service.audit(.init(actorKind: "user", actorName: name, role: credentials.role.rawValue, action: "console.sign_in", result: "ok", address: address))
         return Self.redirect(next, cookies: [

@@ -67,9 +67,9 @@ extension Console {
         if p.channel == .email {
             fields += html.field(t("Subject"), "subject", text.subject, extra: readOnly + " maxlength=\"1000\" size=\"60\"")
         }
-        fields += "<label for=\"f-body\">\(html.h(t("Text")))</label><textarea id=\"f-body\" name=\"body\" rows=\"8\"\(readOnly)>\(html.h(text.body))</textarea>"
+        fields += "<label for=\"f-body\">\(html.h(t("Text")))</label><textarea id=\"f-body\" name=\"body\" rows=\"8\"\(readOnly)>\n\(html.h(text.body))</textarea>"
         if p.channel == .email {
-            fields += "<label for=\"f-html\">\(html.h(t("HTML version (optional)")))</label><textarea id=\"f-html\" name=\"html\" rows=\"6\"\(readOnly)>\(html.h(text.html ?? ""))</textarea>"
+            fields += "<label for=\"f-html\">\(html.h(t("HTML version (optional)")))</label><textarea id=\"f-html\" name=\"html\" rows=\"6\"\(readOnly)>\n\(html.h(text.html ?? ""))</textarea>"
         }
         var buttons = html.button(t("Preview"), name: "do", value: "preview")
         if editor {
@@ -94,7 +94,9 @@ extension Console {
     @Sendable func templateAction(_ v: Visit) async throws -> Answer {
         let t = v.t, html = v.html
         let p = try templatePath(v)
-        let text = Components.Schemas.TemplateText(subject: v.field("subject"), body: v.raw("body") ?? "", html: v.field("html"))
+        // Browsers send line breaks as CRLF: a template's are LF (an SMS would pay for each CR).
+        func lf(_ text: String?) -> String? { text?.replacingOccurrences(of: "\r\n", with: "\n") }
+        let text = Components.Schemas.TemplateText(subject: v.field("subject"), body: lf(v.raw("body")) ?? "", html: lf(v.field("html")))
         let current = try Self.value(await api.getTemplate(.init(path: .init(key: p.key, channel: p.channel, locale: p.locale)))) { try $0.ok.body.json }
         func page(_ preview: String, extra: String = "", notice: String? = nil, error: String? = nil, status: Int = 200) async throws -> Answer {
             .page(try await editorPage(v, p, text: text, version: current.version, stored: current.stored, preview: preview, extra: extra,
@@ -102,7 +104,8 @@ extension Console {
         }
         switch v.field("do") {
         case "preview":
-            let preview = await previewHTML(v, p, text: text)
+            // Below editor, only the stored text may be previewed (the API's rule).
+            let preview = await previewHTML(v, p, text: v.principal.role >= .editor ? text : nil)
             return v.field("fragment") == "1" ? .fragment(preview) : try await page(preview)
         case "save" where v.field("confirmed") == "1":
             do {

@@ -70,7 +70,7 @@ struct Console: Sendable {
     /// own, never another site's.
     static func safeReturn(_ path: String?) -> String {
         guard let path, owns(path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""), !path.contains("//"),
-              !path.contains("\\"), !path.contains("/.."), path.utf8.count <= 1000,
+              !path.contains("\\"), !path.contains("/.."), !path.lowercased().contains("%2e"), path.utf8.count <= 1000,
               !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return "/console" }
         return path
     }
@@ -114,8 +114,23 @@ struct Console: Sendable {
 
     /// The query's parameters (the last of a repeated name).
     static func query(_ request: Request) -> [String: String] {
+        // As a form is decoded (`+` is a space: what browsers send for a GET form), not as
+        // the router's query parameters (which keep `+`).
         var values: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { values[String(name)] = String(value.prefix(2000)) }
+        let pairs = (try? FormBody.parse(Array((request.uri.query ?? "").utf8.prefix(16_384)))) ?? []
+        for (name, value) in pairs { values[name] = String(value.prefix(2000)) }
         return values
+    }
+
+    /// The client's address: the connection's, or, from a proxy in `trusted_proxies`, the
+    /// last address of `X-Forwarded-For` (so that failures behind a proxy are counted per
+    /// client, not for everyone at once).
+    func clientAddress(_ request: Request, _ context: ListenerRequestContext) -> String {
+        let peer = AdminAuthMiddleware.address(context.remoteAddress)
+        guard service.settings.console.trustedProxies.contains(peer),
+              let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+              !forwarded.isEmpty, forwarded.utf8.count <= 64,
+              forwarded.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else { return peer }
+        return forwarded
     }
 }

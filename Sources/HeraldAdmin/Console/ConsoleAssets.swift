@@ -62,7 +62,7 @@ enum ConsoleAssets {
             data.set('fragment', '1');
             fetch(form.getAttribute('action'), {method: 'POST', body: data, credentials: 'same-origin',
               headers: {'Content-Type': 'application/x-www-form-urlencoded'}})
-              .then(function (r) { return r.ok ? r.text() : null; })
+              .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
               .then(function (html) { if (html !== null) target.innerHTML = html; })
               .catch(function () {});
           }

@@ -93,9 +93,9 @@ struct ConsoleHTML: Sendable {
     /// A status as a coloured word (the colour is not the only sign: the word is there).
     func status(_ status: String) -> String { "<span class=\"status s-\(h(status))\">\(h(t(status)))</span>" }
 
-    /// Percent-encodes a query value.
+    /// Percent-encodes a query value or a path segment (`/` included: an id may hold one).
     static func percent(_ text: String) -> String {
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 

@@ -14,6 +14,7 @@ extension ConsoleText {
         "Addresses and preferences": "Adresses et préférences",
         "After": "Après",
         "All of this client's messages": "Tous les messages de ce client",
+        "Another admin must change or remove your own user.": "Un autre administrateur doit modifier ou supprimer votre propre utilisateur.",
         "Answering": "En réponse à",
         "Apply the change": "Appliquer la modification",
         "Audit log": "Journal d'audit",

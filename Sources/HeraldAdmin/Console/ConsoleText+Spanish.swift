@@ -14,6 +14,7 @@ extension ConsoleText {
         "Addresses and preferences": "Direcciones y preferencias",
         "After": "Después",
         "All of this client's messages": "Todos los mensajes de este cliente",
+        "Another admin must change or remove your own user.": "Otro administrador debe cambiar o eliminar tu propio usuario.",
         "Answering": "En respuesta a",
         "Apply the change": "Aplicar el cambio",
         "Audit log": "Registro de auditoría",

@@ -1,7 +1,9 @@
 /// Keeps the suite's CPU-heavy peer (schemathesis generating hundreds of requests) and its
 /// tests that time a burst against the listener (a kill -9 in the middle of 1,000 signed
 /// requests with a 5 s client timeout) from running at once: on two cores, one starved the
-/// other's requests into timeouts. Taken outside `TestDatabase.with`.
+/// other's requests into timeouts. The console's browser scenarios (Chromium) and the
+/// 10,000-event burst take it too: together they starved each other past their waits.
+/// Taken outside `TestDatabase.with`.
 actor CPUGate {
     static let shared = CPUGate()
     private var busy = false
