@@ -173,6 +173,30 @@ import Testing
         }
     }
 
+    @Test func oneRulesTimingIsEditedThroughItsReplanPreview() async throws {
+        try await TestDatabase.with { db in
+            try await db.execute("""
+                INSERT INTO herald.template (key, channel, locale, body) VALUES ('t', 'sms', 'es', 'Hola');
+                INSERT INTO herald.rule (name, subject_type, on_event, channels, template, send_before) VALUES ('r.reminder', 'appointment', 'created', '{sms}', 't', '1 day');
+                """)
+            try await withConsole(db) { _, console in
+                let r = try await console.run(ConsolePeer.signIn("editor-u") + [
+                    .init(path: "/console/rules"),
+                    .init(method: "POST", path: "/console/rules", form: ["rule": ["r.reminder"], "send_before": ["2 hours"], "business_hours_only": ["true"]]),
+                    .init(method: "POST", path: "/console/rules", form: ["rule": ["r.reminder"], "send_before": ["2 hours"], "business_hours_only": ["true"], "apply": ["1"]]),
+                    .init(method: "POST", path: "/console/rules", form: ["rule": ["r.reminder"]]),
+                ])
+                #expect(r[2].body.contains("1 day before") && r[2].body.contains("Send before the appointment"), "the table in the seeds' words")
+                #expect(r[3].status == 200 && r[3].body.contains("Change r.reminder: 2 hours before; business hours only."), "\(r[3].body)")
+                #expect(try await db.scalar("SELECT count(*) FROM herald.audit_log WHERE action = 'rule.change.preview' AND result = 'ok'") == "1", "previewed first")
+                #expect(r[4].status == 303 && r[4].location == "/console/rules?done=rules")
+                #expect(try await db.scalar("SELECT send_before::text || ' ' || business_hours_only FROM herald.rule WHERE name = 'r.reminder'") == "02:00:00 true")
+                #expect(r[5].status == 422 && r[5].body.contains("Say what to change"))
+                #expect(try await db.scalar("SELECT action || ' ' || result FROM herald.audit_log WHERE action LIKE 'rule%' ORDER BY id DESC LIMIT 1") == "rule.change ok")
+            }
+        }
+    }
+
     @Test func oddPathsAndForeignFormsAreRefused() async throws {
         try await TestDatabase.with { db in
             try await withConsole(db) { _, console in

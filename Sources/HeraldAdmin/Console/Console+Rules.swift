@@ -22,14 +22,23 @@ extension Console {
             let channels = ["sms", "email", "webhook"].map {
                 "<input type=\"checkbox\" name=\"channel\" value=\"\($0)\" id=\"ch-\($0)\"><label for=\"ch-\($0)\" class=\"inline\">\($0)</label>"
             }.joined()
-            let change = "<fieldset><legend>\(html.h(t("Change the selected rules")))</legend>"
-                + html.field(t("Template"), "template", nil, extra: " maxlength=\"128\"")
-                + "<p>\(html.h(t("Channels (leave all unticked to keep them)")))</p>\(channels)"
-                + html.select(t("State"), "enabled", [("true", t("on")), ("false", t("off"))], selected: nil, any: t("unchanged"))
-                + "</fieldset>" + html.button(t("Preview the change"), name: "do", value: "preview")
+            var change = "<fieldset><legend>\(html.h(t("Change the selected rules")))</legend>"
+            change += html.field(t("Template"), "template", nil, extra: " maxlength=\"128\"")
+            change += "<p>\(html.h(t("Channels (leave all unticked to keep them)")))</p>\(channels)"
+            change += html.select(t("State"), "enabled", [("true", t("on")), ("false", t("off"))], selected: nil, any: t("unchanged"))
+            let timing: [String] = Self.timingFields(t).map { name, label in "<div>" + html.field(label, name, nil, extra: " maxlength=\"100\"") + "</div>" }
+            change += "<div class=\"filters\">" + timing.joined()
+            change += "<div>" + html.select(t("Business hours only"), "business_hours_only", [("true", t("yes")), ("false", t("no"))], selected: nil, any: t("unchanged"))
+            change += "</div></div></fieldset>" + html.button(t("Preview the change"), name: "do", value: "preview")
             body = html.form("/console/rules", label: t("Change rules"), body + change)
         }
         return .page(html.page(t("Rules"), notice: v.q("done").flatMap { Self.notice($0, t) }, body))
+    }
+
+    /// The timing a change may set, as intervals (`24 hours`, `1 hour 30 minutes`; empty: unchanged).
+    static func timingFields(_ t: ConsoleText) -> [(String, String)] {
+        [("send_before", t("Send before the appointment (e.g. 24 hours)")), ("send_after", t("Send after (e.g. 1 hour)")),
+         ("postpone", t("Postpone by (e.g. 1 hour)"))]
     }
 
     /// "When an appointment is created", in words.
@@ -54,9 +63,12 @@ extension Console {
         let channels = v.fields("channel").compactMap(Components.Schemas.Channel.init(rawValue:))
         let apply = v.field("apply") == "1"
         let change = Components.Schemas.RuleChange(enabled: v.field("enabled").map { $0 == "true" }, template: v.field("template"),
-                                                   channels: channels.isEmpty ? nil : channels, preview: !apply)
-        guard change.enabled != nil || change.template != nil || change.channels != nil else {
-            throw Refusal(status: 422, detail: t("Say what to change: a template, channels or the state."))
+                                                   channels: channels.isEmpty ? nil : channels, sendBefore: v.field("send_before"),
+                                                   sendAfter: v.field("send_after"), postpone: v.field("postpone"),
+                                                   businessHoursOnly: v.field("business_hours_only").map { $0 == "true" }, preview: !apply)
+        guard change.enabled != nil || change.template != nil || change.channels != nil || change.sendBefore != nil || change.sendAfter != nil
+                || change.postpone != nil || change.businessHoursOnly != nil else {
+            throw Refusal(status: 422, detail: t("Say what to change: a template, channels, the state or the timing."))
         }
         let results: [Components.Schemas.RuleChangeResult]
         if names.count == 1 {
@@ -73,11 +85,17 @@ extension Console {
             + channels.map { "<input type=\"hidden\" name=\"channel\" value=\"\($0.rawValue)\">" }.joined()
             + (change.template.map { "<input type=\"hidden\" name=\"template\" value=\"\(html.h($0))\">" } ?? "")
             + (v.field("enabled").map { "<input type=\"hidden\" name=\"enabled\" value=\"\(html.h($0))\">" } ?? "")
+            + (["send_before", "send_after", "postpone", "business_hours_only"].compactMap { name in
+                v.field(name).map { "<input type=\"hidden\" name=\"\(name)\" value=\"\(html.h($0))\">" } }.joined())
             + "<input type=\"hidden\" name=\"apply\" value=\"1\">"
         var what: [String] = []
         if let template = change.template { what.append(t("template {0}", template)) }
         if !channels.isEmpty { what.append(t("channels {0}", channels.map(\.rawValue).joined(separator: ", "))) }
         if let enabled = change.enabled { what.append(enabled ? t("turn on") : t("turn off")) }
+        if let before = change.sendBefore { what.append(t("{0} before", before)) }
+        if let after = change.sendAfter { what.append(t("{0} after", after)) }
+        if let postpone = change.postpone { what.append(t("postponed {0}", postpone)) }
+        if let hours = change.businessHoursOnly { what.append(hours ? t("business hours only") : t("at any hour")) }
         let body = "<p id=\"change\">\(html.h(t("Change {0}: {1}.", names.joined(separator: ", "), what.joined(separator: "; "))))</p>"
             + html.table(t("What the change would re-plan"), [t("Rule"), t("Action"), t("Message"), t("Detail")], rows)
             + html.form("/console/rules", label: t("Apply the change"), keep + html.button(t("Apply the change")))

@@ -10,16 +10,14 @@ form named, text and button contrast from computed styles (4.5:1), every control
 with the keyboard, nothing loaded from elsewhere.
 """
 import json
-import re
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from selenium import webdriver
+from browser_support import browser as shared_browser, contrast
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
@@ -33,36 +31,7 @@ shots = {}
 
 
 def browser(javascript=False):
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=en-US", "--window-size=1280,1400"):
-        options.add_argument(argument)
-    if not javascript:
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    for attempt in range(3):
-        try:
-            driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-            driver.set_page_load_timeout(60)
-            return driver
-        except WebDriverException as error:
-            print(f"chromium did not start (try {attempt + 1}): {error}", file=sys.stderr)
-            time.sleep(2)
-    raise SystemExit("chromium did not start in three tries")
-
-
-def luminance(css):
-    r, g, b = [int(float(x)) for x in re.findall(r"[\d.]+", css)[:3]]
-
-    def channel(c):
-        c = c / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast(fg, bg):
-    a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
-    return (a + 0.05) / (b + 0.05)
+    return shared_browser(javascript, window="1280,1400")
 
 
 def transparent(css):
