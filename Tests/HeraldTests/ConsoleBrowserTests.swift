@@ -107,6 +107,7 @@ import Testing
             #expect(r.seen.text("buttons") == "Sign out", "a viewer gets no action buttons: \(r.seen.text("buttons"))")
             #expect(r.seen.text("forged") == "403")
             #expect(r.seen.text("users_status_title") == "Not done")
+            #expect(r.shots.keys.contains("viewer-client"))
             #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = \(id)") == "failed")
             #expect(try await db.scalar("SELECT result FROM herald.audit_log WHERE action = 'message.retry' AND actor_name = 'viewer-u'") == "refused: needs operator")
         } }

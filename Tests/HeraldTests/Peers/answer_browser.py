@@ -17,7 +17,7 @@ import sys
 import time
 import zoneinfo
 
-from browser_support import browser, contrast
+from browser_support import browser, contrast, replaced
 from selenium.webdriver.common.by import By
 
 job = json.load(sys.stdin)
@@ -79,9 +79,8 @@ with browser(javascript=False) as driver:
     # The form posts and the browser loads the answer page: wait until the old page is
     # gone, then read the new one (reading at once can catch the old body as it goes).
     from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old_body))
+    WebDriverWait(driver, 20).until(replaced(old_body))
     for _ in range(50):
         try:
             result["after"] = driver.find_element(By.TAG_NAME, "body").text

@@ -44,3 +44,19 @@ def luminance(css):
 def contrast(fg, bg):
     a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
     return (a + 0.05) / (b + 0.05)
+
+
+def replaced(element):
+    """A wait condition: `element`'s page is gone (the next one is loading or loaded).
+    Chromium may answer "node does not belong to the document" rather than "stale" while
+    the new page replaces the old: both mean gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    def check(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    return check

@@ -16,11 +16,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from browser_support import browser as shared_browser, contrast
+from browser_support import browser as shared_browser, contrast, replaced
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 job = json.load(sys.stdin)
@@ -123,7 +122,7 @@ def shot(driver, name):
 def click_and_wait(driver, element):
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30).until(replaced(old))
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.TAG_NAME, "h1"))
 
 
@@ -245,6 +244,7 @@ def viewer():
         sign_in(driver, job["user"], job["password"])
         driver.get(base + job["client_path"])
         check(driver, "client (viewer)")
+        shot(driver, "viewer-client")
         seen["buttons"] = [b.text for b in driver.find_elements(By.TAG_NAME, "button")]
         seen["forged"] = post_as(driver, f"/console/messages/{job['failed_id']}", {"do": "retry", "_csrf": csrf(driver)})
         driver.get(base + "/console/users")
