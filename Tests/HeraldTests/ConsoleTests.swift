@@ -202,11 +202,16 @@ import Testing
             try await withConsole(db) { _, console in
                 let r = try await console.run(ConsolePeer.signIn("admin-u") + [
                     .init(path: "/console/../api/v1/status"), .init(path: "/console//users"), .init(path: "/console/nowhere"),
-                    .init(method: "POST", path: "/console/sign-in", form: ["name": ["admin-u"], "password": ["x"]], csrf: "none"),
+                    // A sign-in form not from this console: no token, or another one, with the form's cookie set.
+                    .init(session: "f", path: "/console/sign-in"),
+                    .init(session: "f", method: "POST", path: "/console/sign-in", form: ["name": ["admin-u"], "password": [ConsoleUsers.password("admin-u")]], csrf: "none"),
+                    .init(session: "f", method: "POST", path: "/console/sign-in", form: ["name": ["admin-u"], "password": [ConsoleUsers.password("admin-u")]],
+                          csrf: String(repeating: "0", count: 64)),
                 ])
                 #expect(r[2].status == 400 && r[3].status == 400)
                 #expect(r[4].status == 404 && r[4].headers["content-security-policy"] != nil)
-                #expect(r[5].status == 403, "a sign-in form not from this console")
+                #expect(r[6].status == 403 && r[7].status == 403, "a sign-in form not from this console: \(r[6].status) \(r[7].status)")
+                #expect(r[6].body.contains("This form has expired or did not come from this console."))
             }
         }
     }
