@@ -57,6 +57,20 @@ final class TOMLDriverSection: DriverSection {
         return loader.credential(credential)
     }
 
+    func tables(_ key: String) throws -> [(name: String, section: any DriverSection)] {
+        seen.insert(key)
+        guard let value = table[key] else { return [] }
+        guard let inner = value.table else { throw invalid(key, "must be a table of tables, one per sender") }
+        return try inner.keys.sorted().map { name in
+            guard let sub = inner[name]?.table else { throw invalid("\(key).\(name)", "must be a table") }
+            return (name, TOMLDriverSection(table: sub, path: "\(path).\(key).\"\(name)\"", file: file, loader: loader))
+        }
+    }
+
+    func rejectUnread() throws {
+        if let key = table.keys.sorted().first(where: { !seen.contains($0) }) { throw invalid(key, "unknown key") }
+    }
+
     func invalid(_ key: String, _ reason: String) -> any Error {
         ConfigError(file: file, key: name(key), reason: reason)
     }

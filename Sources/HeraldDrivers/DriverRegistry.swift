@@ -17,6 +17,16 @@ public protocol DriverSection {
     func secret(_ key: String, credential: String) throws -> String?
     /// A configuration error naming `key` in this section and the file.
     func invalid(_ key: String, _ reason: String) -> any Error
+    /// The tables inside the table `key` (`[channels.sms.senders."+34911234567"]`), by name;
+    /// empty when `key` is absent.
+    func tables(_ key: String) throws -> [(name: String, section: any DriverSection)]
+    /// Fails naming the first key of this section that was never read.
+    func rejectUnread() throws
+}
+
+extension DriverSection {
+    public func tables(_ key: String) throws -> [(name: String, section: any DriverSection)] { [] }
+    public func rejectUnread() throws {}
 }
 
 /// A kind of driver: the name written as `driver = "…"`, how it reads its own section,
@@ -62,15 +72,23 @@ public struct DriverConfiguration: Sendable, Equatable, CustomStringConvertible 
     private let build: @Sendable (Logger) throws -> any Driver
     private let equal: @Sendable (any Sendable) -> Bool
 
+    /// The channel's rate limits (`rate`, `burst`, `ceiling`, `senders`), whatever the
+    /// driver: the claim honours them; libcurl drivers also pace their own transfers.
+    public let limits: SenderLimits
+
     init<D: ConfigurableDriver>(_ type: D.Type, section: any DriverSection) throws {
         let settings = try type.settings(from: section)
-        self.init(type, settings: settings)
+        self.init(type, settings: settings, limits: try section.senderLimits())
     }
 
-    /// A configuration for driver type `type` with `settings` (tests, embedding).
-    public init<D: ConfigurableDriver>(_ type: D.Type, settings: D.Settings) {
+    /// A configuration for driver type `type` with `settings` (tests, embedding); the limits
+    /// default to those in the settings' ``Throughput``.
+    public init<D: ConfigurableDriver>(_ type: D.Type, settings: D.Settings, limits: SenderLimits? = nil) {
         self.name = type.kind
         self.settings = settings
+        var limits = limits ?? (settings as? any TransferSettings)?.throughput.limits ?? SenderLimits()
+        limits.defaultSender = Self.ownSender(settings)
+        self.limits = limits
         self.build = { try type.make(settings, logger: $0) }
         self.equal = { ($0 as? D.Settings) == settings }
     }
@@ -82,7 +100,7 @@ public struct DriverConfiguration: Sendable, Equatable, CustomStringConvertible 
     public func make(logger: Logger) throws -> any Driver { try build(logger) }
 
     public static func == (a: DriverConfiguration, b: DriverConfiguration) -> Bool {
-        a.name == b.name && a.equal(b.settings)
+        a.name == b.name && a.limits == b.limits && a.equal(b.settings)
     }
 
     public var description: String { name }
@@ -112,17 +130,12 @@ extension DriverSection {
         return value
     }
 
-    /// The keys every libcurl driver shares: `max_concurrent`, `rate`, `connect_timeout`,
-    /// `timeout`, `ca_file`.
+    /// The keys every libcurl driver shares: `max_concurrent`, the rate limits
+    /// (``senderLimits()``), `connect_timeout`, `timeout`, `ca_file`.
     public func throughput() throws -> Throughput {
         var throughput = Throughput()
         throughput.maxConcurrent = try int("max_concurrent", in: 1...256) ?? 4
-        if let rate = try number("rate") {
-            guard rate >= 0.001, rate <= 100_000 else {
-                throw invalid("rate", "must be a number of messages per second from 0.001 to 100000")
-            }
-            throughput.ratePerSecond = rate
-        }
+        throughput.limits = try senderLimits()
         throughput.connectTimeout = try duration("connect_timeout", positive: true) ?? .seconds(10)
         throughput.timeout = try duration("timeout", positive: true) ?? .seconds(30)
         throughput.caFile = try string("ca_file")
@@ -130,7 +143,51 @@ extension DriverSection {
     }
 }
 
+extension DriverSection {
+    /// The rate limits every driver honours: `rate` and `burst` per sender, `ceiling` and
+    /// `ceiling_burst` for the whole channel, and `[<section>.senders."<sender>"]` tables
+    /// with a `rate` and `burst` of their own (an email sender is named by its domain).
+    public func senderLimits() throws -> SenderLimits {
+        var limits = SenderLimits()
+        func pace(_ section: any DriverSection, rate key: String, burst burstKey: String, defaultBurst: (Double) -> Int) throws -> Pace? {
+            let burst = try section.int(burstKey, in: 1...10_000)
+            guard let rate = try section.number(key) else {
+                if burst != nil { throw section.invalid(burstKey, "needs \(key) beside it") }
+                return nil
+            }
+            guard let pace = Pace(perSecond: rate, burst: burst ?? defaultBurst(rate)) else {
+                throw section.invalid(key, "must be a number of messages per second from 0.001 to 100000")
+            }
+            return pace
+        }
+        limits.perSender = try pace(self, rate: "rate", burst: "burst") { _ in 1 }
+        // A channel ceiling spends its tokens a tenth of a second at a time by default: one
+        // claim round takes that many, not one message per round.
+        limits.ceiling = try pace(self, rate: "ceiling", burst: "ceiling_burst") { max(1, min(10_000, Int(($0 / 10).rounded(.up)))) }
+        for (name, section) in try tables("senders") {
+            guard !name.isEmpty, name.count <= 200, !name.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw invalid("senders", "a sender's name must be 1 to 200 characters on one line")
+            }
+            guard let own = try pace(section, rate: "rate", burst: "burst", defaultBurst: { _ in 1 }) else {
+                throw section.invalid("rate", "required for a sender")
+            }
+            try section.rejectUnread()
+            limits.senders[path.hasSuffix(".email") ? SenderLimits.key(channel: "email", sender: name) : name] = own
+        }
+        return limits
+    }
+}
+
 extension DriverConfiguration {
+    /// The key of the sender a message without one goes out as (Twilio's `from` or
+    /// messaging service, an email driver's `from` domain), or nil.
+    static func ownSender(_ settings: any Sendable) -> String? {
+        if let twilio = settings as? TwilioDriver.Settings { return twilio.from ?? twilio.messagingServiceSID }
+        if let smtp = settings as? SMTPDriver.Settings { return SenderLimits.key(channel: "email", sender: smtp.from) }
+        if let file = settings as? FileDriver.Settings { return SenderLimits.key(channel: "email", sender: file.from) }
+        return nil
+    }
+
     /// The sender side of the channel's emails (`from`, and SMTP's `reply_to` and
     /// `unsubscribe_url`), or nil for a driver that does not write email.
     public var emailSender: EmailFormat.Sender? {

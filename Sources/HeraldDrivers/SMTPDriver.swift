@@ -60,7 +60,7 @@ public struct SMTPDriver: Driver {
         self.transport = Transport(name: "herald-smtp", throughput: settings.throughput, reuse: settings.reuseConnections)
     }
 
-    /// It waits for a rate slot and a connection: ``Transport`` takes the last look after both.
+    /// It waits for its sender's slot and a connection: ``Transport`` takes the last look after both.
     public var waitsBeforeSending: Bool { true }
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
@@ -73,7 +73,7 @@ public struct SMTPDriver: Driver {
                                 envelopeFrom: settings.envelopeFrom ?? headers.from.address, recipients: [headers.to.address],
                                 headers: headers.lines, text: message.body, html: message.html)
         do {
-            let reply = try await transport.run { try await $0.send(mail, cancellation: $1) }
+            let reply = try await transport.run(sender: SenderLimits.key(channel: "email", sender: message.sender)) { try await $0.send(mail, cancellation: $1) }
             return DeliveryReceipt(providerMessageID: headers.messageID, responseCode: String(reply))
         } catch let error as CurlError {
             throw Self.classify(error)

@@ -6,17 +6,19 @@ import HeraldCurl
 public struct Throughput: Sendable, Equatable {
     /// Transfers at once (each on a thread of its own, each reusing its connection).
     public var maxConcurrent: Int
-    /// Messages per second at most (nil: no limit). A long-code SMS number allows about 1.
-    public var ratePerSecond: Double?
+    /// Messages per second per sender and for the channel (`rate`, `burst`, `senders`,
+    /// `ceiling`): the claim shares them between daemons; each driver also paces its own
+    /// transfers by them. A long-code SMS number allows about 1 a second.
+    public var limits: SenderLimits
     public var connectTimeout: Duration
     public var timeout: Duration
     /// A CA bundle to verify the provider with (default: the system's).
     public var caFile: String?
 
-    public init(maxConcurrent: Int = 4, ratePerSecond: Double? = nil, connectTimeout: Duration = .seconds(10),
+    public init(maxConcurrent: Int = 4, limits: SenderLimits = SenderLimits(), connectTimeout: Duration = .seconds(10),
                 timeout: Duration = .seconds(30), caFile: String? = nil) {
         self.maxConcurrent = maxConcurrent
-        self.ratePerSecond = ratePerSecond
+        self.limits = limits
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.caFile = caFile
@@ -37,22 +39,23 @@ extension TwilioDriver.Settings: TransferSettings {}
 extension SMTPDriver.Settings: TransferSettings {}
 extension WebhookDriver.Settings: TransferSettings {}
 
-/// A pool of libcurl sessions behind an optional rate limit: what every libcurl driver sends through.
+/// A pool of libcurl sessions behind a pacer per sender: what every libcurl driver sends through.
 final class Transport: Sendable {
     let pool: CurlPool
-    let limiter: RateLimiter?
+    let pacer: SenderPacer?
 
     init(name: String, throughput: Throughput, reuse: Bool = true) {
         pool = CurlPool(name: name, size: throughput.maxConcurrent, options: throughput.options(reuse: reuse))
-        limiter = throughput.ratePerSecond.map { RateLimiter(perSecond: $0) }
+        pacer = throughput.limits.isEmpty ? nil : SenderPacer(limits: throughput.limits)
     }
 
-    /// Waits for a rate slot and a free session, takes the daemon's last look at the
+    /// Waits for a slot of the sender with key `sender` (``SenderLimits/key(channel:sender:)``)
+    /// and a free session, takes the daemon's last look at the
     /// message (``LastLook``: an opt-out during the wait stops it here), then runs `body` on
     /// the session. Cancelling the task (shutdown past its grace period) stops a transfer in
     /// progress within a second.
-    func run<T: Sendable>(_ body: @Sendable @escaping (CurlSession, TransferCancellation) async throws -> T) async throws -> T {
-        try await limiter?.acquire()
+    func run<T: Sendable>(sender: String, _ body: @Sendable @escaping (CurlSession, TransferCancellation) async throws -> T) async throws -> T {
+        try await pacer?.acquire(key: sender)
         let cancellation = TransferCancellation()
         return try await withTaskCancellationHandler {
             try await pool.withSession { session in

@@ -52,7 +52,7 @@ public struct TwilioDriver: Driver {
         return "\(base)/2010-04-01/Accounts/\(Self.formEncode(settings.accountSID))/Messages.json"
     }
 
-    /// It waits for a rate slot and a connection: ``Transport`` takes the last look after both.
+    /// It waits for its sender's slot and a connection: ``Transport`` takes the last look after both.
     public var waitsBeforeSending: Bool { true }
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
@@ -69,7 +69,7 @@ public struct TwilioDriver: Driver {
             username: settings.accountSID, password: settings.authToken)
         let response: HTTPResponse
         do {
-            response = try await transport.run { try await $0.post(request, cancellation: $1) }
+            response = try await transport.run(sender: SenderLimits.key(channel: "sms", sender: message.sender)) { try await $0.post(request, cancellation: $1) }
         } catch let error as CurlError {
             throw transient(error, what: "SMS provider")
         }

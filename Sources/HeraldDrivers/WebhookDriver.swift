@@ -54,7 +54,7 @@ public struct WebhookDriver: Driver {
         return "v1=" + Array(mac).hexString
     }
 
-    /// It waits for a rate slot and a connection: ``Transport`` takes the last look after both.
+    /// It waits for its sender's slot and a connection: ``Transport`` takes the last look after both.
     public var waitsBeforeSending: Bool { true }
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
@@ -73,7 +73,7 @@ public struct WebhookDriver: Driver {
         ], body: body, allowInternalAddresses: settings.url != nil || settings.allowPrivateAddresses)
         let response: HTTPResponse
         do {
-            response = try await transport.run { try await $0.post(request, cancellation: $1) }
+            response = try await transport.run(sender: SenderLimits.key(channel: "webhook", sender: message.sender)) { try await $0.post(request, cancellation: $1) }
         } catch let error as CurlError {
             if let address = error.refusedAddress {
                 throw DeliveryError.permanent("webhook URL \"\(url)\" resolves to \(address), a loopback, private or link-local address; refused "

@@ -29,15 +29,6 @@ public struct MessageStore: Sendable {
 
     // MARK: Claiming
 
-    /// The claim statement with literal parameters, for EXPLAIN in tests and by DBAs.
-    public static var claimSQLForExplain: String {
-        claimSQL.replacingOccurrences(of: "$1", with: "'explain'")
-            .replacingOccurrences(of: "$2::text[]", with: "'{sms,email}'::text[]")
-            .replacingOccurrences(of: "$3::text[]", with: "'{sms,email,webhook}'::text[]")
-            .replacingOccurrences(of: "$4", with: "10").replacingOccurrences(of: "$5::float8", with: "60::float8")
-            .replacingOccurrences(of: "to_timestamp($6::float8)", with: "NULL")
-    }
-
     /// Why message `m` may not go to its recipient now, or NULL: its contact's preference or
     /// consent excludes the channel, its recipient (by its stored key) opted out, the rule
     /// that made it was turned off (its re-planning had not cancelled it yet), or it is a
@@ -62,37 +53,6 @@ public struct MessageStore: Sendable {
     /// rows read one range of `message_due_idx (priority, next_attempt_at, id)` per level, so
     /// their cost does not grow with the rows waiting at other levels or later.
     static let priorityLevels = "(VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level)"
-
-    /// Claims due messages, higher priority first, then oldest due. One that may not go out now becomes `suppressed` with the reason
-    /// instead, uncounted (the caller drops rows whose `status` is not `sending`): its
-    /// contact's preference or consent excludes the channel, or its recipient opted out.
-    /// Every row is looked up, whatever its attempt count: a message returned at shutdown or
-    /// deferred is not new, and one inserted while an opt-out was being committed could not
-    /// see it. The lookup is one probe of `opt_out`'s primary key by the stored key.
-    static let claimSQL = """
-        WITH due AS (
-            SELECT d.id, d.blocked FROM \(priorityLevels) CROSS JOIN LATERAL (
-                SELECT id, \(blockSQL("message")) AS blocked
-                  FROM herald.message
-                 WHERE status = 'pending' AND priority = p.level AND next_attempt_at <= coalesce(to_timestamp($6::float8), now())
-                   AND (channel = ANY($2::text[]) OR channel <> ALL($3::text[]))
-                 ORDER BY next_attempt_at, id
-                 LIMIT $4
-                 FOR UPDATE SKIP LOCKED) d
-             LIMIT $4
-        )
-        UPDATE herald.message m
-           SET status = CASE WHEN due.blocked IS NULL THEN 'sending' ELSE 'suppressed' END,
-               attempts = m.attempts + CASE WHEN due.blocked IS NULL THEN 1 ELSE 0 END,
-               locked_by = CASE WHEN due.blocked IS NULL THEN $1 END,
-               claimed_at = CASE WHEN due.blocked IS NULL THEN now() ELSE m.claimed_at END,
-               locked_until = CASE WHEN due.blocked IS NULL THEN now() + $5::float8 * interval '1 second' END,
-               last_error = coalesce(due.blocked, m.last_error),
-               updated_at = now()
-          FROM due
-         WHERE m.id = due.id
-        RETURNING \(messageColumns), m.status
-        """
 
     /// The columns ``decodeMessage(_:_:)`` reads, by name (prefixed `m.`).
     static let messageColumns = """
@@ -133,20 +93,6 @@ public struct MessageStore: Sendable {
             message.subject = .init(type: type, id: subjectID)
         }
         return message
-    }
-
-    /// Claims up to `limit` due messages of the given channels (plus any of an
-    /// unknown channel, so they can fail with a reason) and leases them.
-    /// `now` replaces the database clock for "is it due" (an injected clock in tests); nil uses `now()`.
-    public func claim(channels: [String], limit: Int, lease: Duration, now: Date? = nil) async throws -> [OutboxMessage] {
-        let known = Channel.allCases.map(\.rawValue)
-        let result = try await connection.query(Self.claimSQL, [
-            worker, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
-        ])
-        let columns = RowDecoder(result)
-        return result.rows.compactMap { row in
-            columns.text(row, "status") == MessageStatus.sending.rawValue ? Self.decodeMessage(row, columns) : nil
-        }
     }
 
     /// One message as the worker would claim it (for `herald explain`), without claiming it.
@@ -281,16 +227,19 @@ public struct MessageStore: Sendable {
 
     // MARK: Scheduling the next wake-up
 
-    /// Seconds until the earliest pending message of these channels is due
-    /// (negative or zero: one is due now); nil when none is pending.
+    /// Seconds until something may become claimable: the next pending message of these
+    /// channels falls due, or a sender's next token comes (`herald.sender_pace.ready_at`).
+    /// Only later instants count: the claim loop asks after a claim that found nothing, so
+    /// what is due now waits for a token, or is another daemon's. Nil: nothing to wait for.
     public func secondsUntilNextDue(channels: [String]) async throws -> Double? {
         let result = try await connection.query("""
-            SELECT (extract(epoch FROM min(n.next_attempt_at)) - extract(epoch FROM now()))::float8 AS seconds
-              FROM \(Self.priorityLevels) CROSS JOIN LATERAL (
-                  SELECT next_attempt_at FROM herald.message
-                   WHERE status = 'pending' AND priority = p.level AND channel = ANY($1::text[])
-                   ORDER BY next_attempt_at, id LIMIT 1) n
-            HAVING count(*) > 0
+            SELECT (extract(epoch FROM least(
+                        (SELECT min(n.next_attempt_at) FROM \(Self.priorityLevels) CROSS JOIN LATERAL (
+                             SELECT next_attempt_at FROM herald.message
+                              WHERE status = 'pending' AND priority = p.level AND channel = ANY($1::text[]) AND next_attempt_at > now()
+                              ORDER BY next_attempt_at, id LIMIT 1) n),
+                        (SELECT min(ready_at) FROM herald.sender_pace WHERE ready_at > now() AND channel = ANY($1::text[]))))
+                    - extract(epoch FROM now()))::float8 AS seconds
             """, [PostgresArray(channels)])
         return result.named.first?["seconds"].flatMap { Double($0) }
     }
@@ -326,9 +275,11 @@ public struct MessageStore: Sendable {
         SELECT EXISTS (SELECT 1 FROM herald.message WHERE status = 'sending')
             OR EXISTS (SELECT 1 FROM herald.event WHERE state = 'pending')
             OR EXISTS (SELECT 1 FROM herald.rule_edit WHERE state = 'pending')
-            OR EXISTS (SELECT 1 FROM herald.message
-                        WHERE status = 'pending' AND priority IN (0, 1, 2, 3) AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
-                          AND next_attempt_at <= coalesce(to_timestamp($4::float8), now()) + $3::float8 * interval '1 second')
+            OR EXISTS (SELECT 1 FROM \(priorityLevels) CROSS JOIN LATERAL (
+                           SELECT next_attempt_at FROM herald.message
+                            WHERE status = 'pending' AND priority = p.level AND (channel = ANY($1::text[]) OR channel <> ALL($2::text[]))
+                            ORDER BY next_attempt_at, id LIMIT 1) n
+                        WHERE n.next_attempt_at <= coalesce(to_timestamp($4::float8), now()) + $3::float8 * interval '1 second')
         """
 
     // MARK: Enqueue and status

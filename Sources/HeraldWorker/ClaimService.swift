@@ -26,6 +26,8 @@ public actor ClaimService: Service {
     let settings: WorkerSettings
     let logger: Logger
     let channelNames: [String]
+    /// The channels' rate limits, as the claim statement takes them.
+    let claimLimits: ClaimLimits
 
     /// The rules and templates as loaded now (``Pipeline/load(_:settings:now:)``).
     private var pipeline: Pipeline
@@ -54,6 +56,7 @@ public actor ClaimService: Service {
         self.writer = writer
         self.dispatcher = Dispatcher(drivers: drivers, context: context, main: links.main, gate: gate)
         self.channelNames = drivers.keys.map(\.rawValue).sorted()
+        self.claimLimits = ClaimLimits(context.settings.senderLimits)
         // Replaced at startup (reloadTemplates): no catalog check for this placeholder.
         let settings = context.settings.pipeline
         self.pipeline = Pipeline(catalog: TemplateCatalog(records: [], defaultLocale: settings.defaultLocale),
@@ -163,15 +166,21 @@ public actor ClaimService: Service {
                 // outcomes still being written are few enough (the next claim overlaps
                 // writing the last batch's outcomes, without running far ahead of it).
                 if ready.isEmpty && delivering < settings.concurrency && context.ledger.count - delivering < unrecordedLimit {
-                    let (limit, lease, names, at) = (settings.batchSize, settings.lease, channelNames, settings.clock?())
+                    let (limit, lease, names, at, limits) = (settings.batchSize, settings.lease, channelNames, settings.clock?(), claimLimits)
                     let sentAt = ContinuousClock.now
-                    let messages = try await main.withDatabase { try await $0.messages.claim(channels: names, limit: limit, lease: lease, now: at) }
+                    let batch = try await main.withDatabase {
+                        try await $0.messages.claimBatch(channels: names, limit: limit, lease: lease, limits: limits, now: at)
+                    }
+                    let messages = batch.messages
                     context.metrics.observe(.claim, since: sentAt)
                     context.ledger.hold(messages.map(\.claimKey), sentAt: sentAt, lease: lease)
                     ready = messages.reversed()
                     readyCheckedAt = sentAt
                     startReady(group: &group)
-                    claimedPartly = messages.count < limit
+                    // A claim short of the batch may still leave messages due now when a
+                    // queue gave only its fair share; otherwise nothing more is claimable
+                    // until the next due time or the next sender's token.
+                    claimedPartly = !batch.mayHaveMore
                     if claimedPartly { context.claimWantsCapacity.store(false, ordering: .releasing) }
                     if messages.isEmpty && context.ledger.isEmpty && settings.exitWhenIdle, try await !hasUnfinishedWork() {
                         logger.notice("outbox drained; exiting (--exit-when-idle)")
@@ -186,7 +195,8 @@ public actor ClaimService: Service {
                     nextDueUnknown = true
                 }
                 if claimedPartly && nextDueUnknown {
-                    // Nothing more is due now: sleep until the next due time (asked only when unknown).
+                    // Nothing claimable now: sleep until the next due time or the next sender's
+                    // token (asked only when unknown).
                     nextDueUnknown = false
                     let names = channelNames
                     nextDue = try await main.withDatabase { try await $0.messages.secondsUntilNextDue(channels: names) }

@@ -58,6 +58,7 @@ struct Dispatcher: Sendable {
             // Provider text is capped and freed of NULs before it is logged or stored.
             completion.responseCode = error.code.map { SafeText.clean($0, limit: SafeText.identifierLimit) }
             if case .optedOut = error { optOut = SafeText.clean(error.reason) }
+            if case .transient(_, let code, let retryAfter) = error, code == "429" { await pauseSender(message, retryAfter: retryAfter) }
             switch context.settings.retryPolicy.next(after: error, attempt: message.attempt, rowMaximum: message.maxAttempts) {
             case .retry(let delay, let reason):
                 completion.result = .retry
@@ -69,6 +70,21 @@ struct Dispatcher: Sendable {
             }
         }
         return Outcome(completion: completion, channel: message.channel, recipient: message.recipient, startedAt: clock, optOut: optOut)
+    }
+
+    /// A provider's 429 ("too many requests") for one sender holds back that sender only:
+    /// for its `Retry-After`, else a second (at most an hour).
+    private func pauseSender(_ message: OutboxMessage, retryAfter: Duration?) async {
+        let pause = min(max(retryAfter ?? .seconds(1), .seconds(1)), .seconds(3600))
+        _ = await main.persist(String(message.id), what: "a sender pause", failed: false) {
+            try await $0.messages.pauseSender(ofMessage: message.id, for: pause, reason: "the provider answered 429 (too many requests)")
+            return true
+        }
+        context.logger.warning("the provider is throttling this sender; holding it back", metadata: [
+            "message": "\(message.id)", "channel": "\(message.channel)", "sender": "\(message.sender ?? "(the channel's)")",
+            "seconds": "\(pause.seconds)",
+        ])
+        context.dueMayHaveChanged()
     }
 
     /// What became of one claimed message before its outcome is recorded.

@@ -42,6 +42,9 @@ public struct WorkerSettings: Sendable {
     /// The longest any of the worker's statements may run (PostgreSQL's `statement_timeout`),
     /// so a stuck server cannot block the claim loop until the watchdog kills it (nil: the server's).
     public var statementTimeout: Duration? = .seconds(60)
+    /// Rate limits per channel name (`rate`, `burst`, `ceiling`, `senders` of each
+    /// `[channels.<name>]`): the claim takes no more than they allow.
+    public var senderLimits: [String: SenderLimits] = [:]
     /// Keyword lists and Herald's answers to them (`[replies]`).
     public var replies = ReplySettings()
     /// Quiet hours, time zones and the minimum lead.

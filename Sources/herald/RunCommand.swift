@@ -83,6 +83,7 @@ extension WorkerSettings {
         self.pruneInterval = config.retention.interval
         self.statementTimeout = config.database.statementTimeout
         self.replies = config.replies
+        self.senderLimits = Dictionary(uniqueKeysWithValues: config.channels.map { ($0.key.rawValue, $0.value.limits) })
     }
 }
 
@@ -96,7 +97,7 @@ func makeDrivers(_ config: Configuration, logger: Logger) throws -> [Channel: an
         if let publicURL = config.http.publicURL, config.http.enabled,
            var twilio = configuration.settings(as: TwilioDriver.Settings.self), twilio.statusCallback == nil {
             twilio.statusCallback = publicURL + ListenerSettings.Path.twilioStatus
-            configuration = DriverConfiguration(TwilioDriver.self, settings: twilio)
+            configuration = DriverConfiguration(TwilioDriver.self, settings: twilio, limits: configuration.limits)
         }
         do {
             drivers[channel] = try configuration.make(logger: logger)

@@ -26,6 +26,8 @@ import Testing
         let claim = substitute(MessageStore.claimSQL, [
             1: worker, 2: "'{sms,email,webhook}'", 3: "'{sms,email,webhook}'", 4: ":batch::int",
             5: "60", 6: "NULL",
+            // No rate limits (the benchmark's daemon has none either).
+            7: "'{}'", 8: "'{}'", 9: "'{}'", 10: "'{}'", 11: "'{}'", 12: "'{}'", 13: "'{}'",
         ])
         // A data-modifying WITH must be top level: the claim's UPDATE becomes a second CTE,
         // and the script aggregates what it claimed (not what it suppressed).

@@ -229,7 +229,7 @@ import Testing
             #expect(next.allSatisfy { $0.template == "appointment.reminder" }, "reminders before feedback, oldest first")
             await conn.close()
             let plan = try await db.query("EXPLAIN " + MessageStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
-            #expect(plan.contains("message_due_idx"), "\(plan)")
+            #expect(plan.contains("message_queue_idx"), "\(plan)")
         }
     }
 

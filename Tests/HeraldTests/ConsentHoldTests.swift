@@ -58,7 +58,7 @@ import Testing
                 SELECT 'sms', '+34600111551', 't', '{"name":"Ana"}' FROM generate_series(1, 4)
                 """)
             let driver = TwilioDriver(.init(baseURL: "http://127.0.0.1:\(provider.port)", accountSID: "ACtest", authToken: "tok-secret",
-                                            from: "+34911000000", throughput: Throughput(maxConcurrent: 4, ratePerSecond: 0.5)))
+                                            from: "+34911000000", throughput: Throughput(maxConcurrent: 4, limits: SenderLimits(perSender: Pace(perSecond: 0.5)))))
             let worker = makeWorker(db, drivers: [.sms: driver], concurrency: 4, batch: 10)
             let running = Task { try await drain(worker) }
             #expect(try await db.waitUntil { provider.requests().count == 1 })

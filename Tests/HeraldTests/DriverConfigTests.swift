@@ -46,8 +46,56 @@ import Testing
         #expect(smtp.password == "pw" && smtp.tls == .opportunistic && !smtp.reuseConnections)
         #expect(smtp.throughput == Throughput(maxConcurrent: 2, connectTimeout: .seconds(3), timeout: .seconds(20)))
         #expect(sms.authToken == "tok" && sms.messagingServiceSID == "MG1" && sms.baseURL == "https://api.twilio.com")
-        #expect(sms.throughput.ratePerSecond == 1)
-        #expect(hook.secret == "s" && hook.throughput.ratePerSecond == 2.5)
+        #expect(sms.throughput.limits.perSender == Pace(perSecond: 1))
+        #expect(hook.secret == "s" && hook.throughput.limits.perSender == Pace(perSecond: 2.5))
+        #expect(config.channels[.sms]?.limits == SenderLimits(perSender: Pace(perSecond: 1), defaultSender: "MG1"))
+    }
+
+    @Test func rateLimitsPerSenderNamedSendersAndACeilingApplyToEveryDriver() throws {
+        let config = try ConfigurationLoader(environment: [:]).parse("""
+            [channels.sms]
+            driver = "accept"
+            rate = 1
+            ceiling = 200
+            [channels.sms.senders."+34911234567"]
+            rate = 3
+            [channels.sms.senders."MG0123"]
+            rate = 100
+            burst = 10
+            [channels.email]
+            driver = "file"
+            from = "Sol <citas@Sol.example>"
+            burst = 2
+            rate = 5
+            [channels.email.senders."Clinica.Example"]
+            rate = 14
+            """, file: "t.toml")
+        let sms = try #require(config.channels[.sms]?.limits)
+        #expect(sms.perSender == Pace(perSecond: 1) && sms.ceiling == Pace(perSecond: 200, burst: 20))
+        #expect(sms.senders == ["+34911234567": Pace(perSecond: 3)!, "MG0123": Pace(perSecond: 100, burst: 10)!])
+        let email = try #require(config.channels[.email]?.limits)
+        #expect(email.perSender == Pace(perSecond: 5, burst: 2) && email.defaultSender == "sol.example")
+        #expect(email.senders == ["clinica.example": Pace(perSecond: 14)!], "an email sender is named by its domain")
+        #expect(email.pace(forKey: "clinica.example") == Pace(perSecond: 14) && email.pace(forKey: "") == Pace(perSecond: 5, burst: 2))
+    }
+
+    @Test(arguments: [
+        ("[channels.sms]\ndriver = \"accept\"\nburst = 3", "t.toml: channels.sms.burst: needs rate beside it"),
+        ("[channels.sms]\ndriver = \"accept\"\nceiling = -1", "t.toml: channels.sms.ceiling: must be a number of messages per second from 0.001 to 100000"),
+        ("[channels.sms]\ndriver = \"accept\"\nrate = 1\nburst = 0", "t.toml: channels.sms.burst: must be between 1 and 10000, got 0"),
+        ("[channels.sms]\ndriver = \"accept\"\n[channels.sms.senders.\"+34911234567\"]\nburst = 2",
+         "t.toml: channels.sms.senders.\"+34911234567\".burst: needs rate beside it"),
+        ("[channels.sms]\ndriver = \"accept\"\n[channels.sms.senders.\"+34911234567\"]\nrate = 1\nrat = 2",
+         "t.toml: channels.sms.senders.\"+34911234567\".rat: unknown key"),
+        ("[channels.sms]\ndriver = \"accept\"\nsenders = 3", "t.toml: channels.sms.senders: must be a table of tables, one per sender"),
+    ])
+    func badRateLimitsNameTheKey(text: String, expected: String) {
+        do {
+            _ = try ConfigurationLoader(environment: [:]).parse(text, file: "t.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect("\(error)" == expected)
+        }
     }
 
     @Test func theAcceptDriverTakesNoKeys() async throws {

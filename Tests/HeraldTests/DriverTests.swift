@@ -149,7 +149,7 @@ func deliveryError(_ body: () async throws -> DeliveryReceipt) async -> Delivery
     func driver(_ port: Int, timeout: Duration = .seconds(5), rate: Double? = nil, concurrent: Int = 4) -> TwilioDriver {
         TwilioDriver(.init(baseURL: "http://127.0.0.1:\(port)", accountSID: "ACtest", authToken: "tok-secret", from: "+34911000000",
                            statusCallback: "https://crm.example/status",
-                           throughput: Throughput(maxConcurrent: concurrent, ratePerSecond: rate, connectTimeout: .seconds(2), timeout: timeout)))
+                           throughput: Throughput(maxConcurrent: concurrent, limits: SenderLimits(perSender: rate.flatMap { Pace(perSecond: $0) }), connectTimeout: .seconds(2), timeout: timeout)))
     }
 
     @Test func successRecordsTheSidAndSendsTheFormFields() async throws {

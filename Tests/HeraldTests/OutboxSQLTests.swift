@@ -144,7 +144,7 @@ import Testing
             try await db.enqueue(count: 10)
             try await db.query("ANALYZE herald.message")
             let plan = try await db.query("EXPLAIN " + MessageStore.claimSQLForExplain).rows.compactMap { $0[0] }.joined(separator: "\n")
-            #expect(plan.contains("message_due_idx"), "plan:\n\(plan)")
+            #expect(plan.contains("message_queue_idx"), "plan:\n\(plan)")
         }
     }
 

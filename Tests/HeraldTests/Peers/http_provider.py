@@ -16,7 +16,11 @@ whose body holds a NUL byte, with Retry-After: 10000000000000; /hook/huge is a 5
 200 MB of body; /hook/slow?s=N answers 200 after N seconds.
 
 Every request is appended to DIR/requests.jsonl with the status it got. DIR/port is written when listening.
-usage: http_provider.py DIR [--latency-ms N]   (N: added to every SMS answer, like a real API's round trip)
+usage: http_provider.py DIR [--latency-ms N] [--per-from-rate R [--tolerance-ms T]]
+  N: added to every SMS answer, like a real API's round trip.
+  R: messages per second each sender (From or MessagingServiceSid) may send, as Twilio
+     queues a long code: burst 1, T ms tolerance (default 50); beyond it, 429 with Twilio's
+     code 20429.
 """
 import base64
 import hashlib
@@ -35,6 +39,21 @@ seen = {}
 lock = threading.Lock()
 directory = sys.argv[1]
 latency = float(sys.argv[sys.argv.index("--latency-ms") + 1]) / 1000 if "--latency-ms" in sys.argv else 0.0
+per_from = float(sys.argv[sys.argv.index("--per-from-rate") + 1]) if "--per-from-rate" in sys.argv else 0.0
+next_allowed = {}  # sender -> earliest time of its next message (a GCRA with burst 1)
+TOLERANCE = float(sys.argv[sys.argv.index("--tolerance-ms") + 1]) / 1000 if "--tolerance-ms" in sys.argv else 0.05
+
+
+def conforms(sender, now):
+    """True when `sender` may send at `now` under the per-sender rate (and spends the slot)."""
+    if not per_from:
+        return True
+    with lock:
+        allowed = next_allowed.get(sender, 0.0)
+        if now < allowed - TOLERANCE:
+            return False
+        next_allowed[sender] = max(allowed, now) + 1.0 / per_from
+        return True
 
 
 def once(key):
@@ -117,7 +136,8 @@ class Handler(BaseHTTPRequestHandler):
         if auth.startswith("Basic "):
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
         form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
-        self.entry = {"kind": "sms", "path": self.path, "user": user, "form": form, "connection": self.client_address[1]}
+        self.entry = {"kind": "sms", "path": self.path, "user": user, "form": form, "connection": self.client_address[1],
+                      "at": time.time()}
         if (user, password) != (ACCOUNT, TOKEN) or self.path != "/2010-04-01/Accounts/%s/Messages.json" % ACCOUNT:
             return self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
         try:
@@ -126,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
         except FileNotFoundError:
             pass
+        if not conforms(form.get("From") or form.get("MessagingServiceSid", ""), self.entry["at"]):
+            return self.reply(429, {"code": 20429, "message": "Too Many Requests", "status": 429})
         if latency:
             time.sleep(latency)
         to = form.get("To", "")

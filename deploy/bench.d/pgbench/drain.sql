@@ -7,24 +7,106 @@
 -- a rendered body as long as the daemon's benchmark template produces.
 -- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
-WITH due AS (
-    SELECT d.id, d.blocked FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) CROSS JOIN LATERAL (
-        SELECT id, coalesce(CASE WHEN message.contact_id IS NOT NULL THEN herald.contact_block(message.contact_id, message.channel) END,
-         CASE WHEN NOT message.consent_exempt THEN
-             (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
-               WHERE o.channel = message.channel
-                 AND o.recipient = coalesce(message.recipient_key, herald.normalize_recipient(message.channel, message.recipient))) END,
-         CASE WHEN message.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = message.rule_name AND r.enabled)
-             THEN format('rule %s was turned off or deleted', message.rule_name) END,
-         CASE WHEN message.priority = 0 AND message.rule_name IS NOT NULL AND message.contact_id IS NOT NULL THEN
-             herald.recall_block(message.rule_name, message.contact_id, message.location_id, message.event_id, message.subject_id) END) AS blocked
+WITH RECURSIVE q AS (
+    (SELECT message.channel AS channel, herald.sender_key(message.channel, message.sender) AS skey, coalesce(message.location_id, '') AS lkey
+       FROM herald.message WHERE status = 'pending'
+      ORDER BY 1, 2, 3 LIMIT 1)
+    UNION ALL
+    SELECT n.channel, n.skey, n.lkey FROM q CROSS JOIN LATERAL (
+        SELECT message.channel AS channel, herald.sender_key(message.channel, message.sender) AS skey, coalesce(message.location_id, '') AS lkey
           FROM herald.message
-         WHERE status = 'pending' AND priority = p.level AND next_attempt_at <= coalesce(to_timestamp(NULL::float8), now())
-           AND (channel = ANY('{sms,email,webhook}'::text[]) OR channel <> ALL('{sms,email,webhook}'::text[]))
-         ORDER BY next_attempt_at, id
-         LIMIT :batch::int
-         FOR UPDATE SKIP LOCKED) d
+         WHERE status = 'pending' AND (message.channel, herald.sender_key(message.channel, message.sender), coalesce(message.location_id, '')) > (q.channel, q.skey, q.lkey)
+         ORDER BY 1, 2, 3 LIMIT 1) n
+), clock AS (
+    SELECT extract(epoch FROM now())::float8 AS t, coalesce(to_timestamp(NULL::float8), now()) AS due_by
+), served AS (
+    SELECT q.channel, q.skey, q.lkey FROM q WHERE q.channel = ANY('{sms,email,webhook}'::text[]) OR q.channel <> ALL('{sms,email,webhook}'::text[])
+), lim AS (
+    SELECT * FROM unnest('{}'::text[], '{}'::text[], '{}'::float8[], '{}'::int[]) AS l(channel, skey, step, burst)
+), pace AS (
+    SELECT p.channel, p.sender, extract(epoch FROM p.tat)::float8 AS tat, extract(epoch FROM p.paused_until)::float8 AS paused,
+           p.learned_step, extract(epoch FROM p.learned_until)::float8 AS learned_until
+      FROM herald.sender_pace p
+     WHERE (p.channel, p.sender) IN (SELECT channel, skey FROM served UNION SELECT channel, '*' FROM served)
+     ORDER BY p.channel, p.sender
+       FOR UPDATE
+), senders AS (
+    SELECT s.channel, s.skey, e.step, e.burst, pc.tat, pc.paused, pc.channel IS NOT NULL AS known,
+           CASE WHEN pc.paused > c.t THEN 0
+                WHEN e.step IS NULL THEN :batch::int::int
+                WHEN pc.channel IS NULL THEN 0
+                ELSE greatest(0, least(e.burst, floor((c.t + (e.burst - 1) * e.step - greatest(pc.tat, c.t) + 0.001) / e.step) + 1))::int END AS tokens
+      FROM (SELECT DISTINCT channel, skey FROM served) s CROSS JOIN clock c
+      LEFT JOIN LATERAL (SELECT lim.step, lim.burst FROM lim WHERE lim.channel = s.channel AND lim.skey IN (s.skey, '*')
+                          ORDER BY lim.skey = '*' LIMIT 1) l ON true
+      LEFT JOIN pace pc ON pc.channel = s.channel AND pc.sender = s.skey
+     CROSS JOIN LATERAL (SELECT CASE WHEN pc.learned_until > c.t THEN greatest(l.step, pc.learned_step) ELSE l.step END AS step,
+                                CASE WHEN pc.learned_until > c.t THEN 1 ELSE l.burst END AS burst) e
+), ceilings AS (
+    SELECT x.channel, x.step, x.burst, pc.tat, pc.channel IS NOT NULL AS known,
+           CASE WHEN pc.channel IS NULL THEN 0
+                ELSE greatest(0, least(x.burst, floor((c.t + (x.burst - 1) * x.step - greatest(pc.tat, c.t) + 0.001) / x.step) + 1))::int END AS tokens
+      FROM unnest('{}'::text[], '{}'::float8[], '{}'::int[]) AS x(channel, step, burst) CROSS JOIN clock c
+      LEFT JOIN pace pc ON pc.channel = x.channel AND pc.sender = '*'
+), dq AS (
+    SELECT s.channel, s.skey, s.lkey, least(sn.tokens, coalesce(ce.tokens, :batch::int::int)) AS tokens
+      FROM served s JOIN senders sn USING (channel, skey) LEFT JOIN ceilings ce USING (channel) CROSS JOIN clock c
+     WHERE sn.tokens > 0 AND coalesce(ce.tokens, 1) > 0
+       AND EXISTS (SELECT 1 FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) WHERE EXISTS (
+                       SELECT 1 FROM herald.message m, (SELECT s.channel, s.skey, s.lkey) dq WHERE m.status = 'pending' AND m.channel = dq.channel AND herald.sender_key(m.channel, m.sender) = dq.skey AND coalesce(m.location_id, '') = dq.lkey
+                   AND m.priority = p.level AND m.next_attempt_at <= c.due_by))
+), share AS (
+    SELECT ceil(:batch::int::float8 / greatest(1, count(*)))::int AS n FROM dq
+), cand AS (
+    SELECT x.id, x.priority, x.next_attempt_at, x.blocked, dq.channel, dq.skey, dq.lkey, dq.tokens AS queue_tokens,
+           row_number() OVER (PARTITION BY dq.channel, dq.skey, dq.lkey ORDER BY x.priority DESC, x.next_attempt_at, x.id) AS rn
+      FROM dq CROSS JOIN share CROSS JOIN clock c CROSS JOIN LATERAL (
+        SELECT d.* FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) CROSS JOIN LATERAL (
+            SELECT m.id, m.priority, m.next_attempt_at, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN herald.contact_block(m.contact_id, m.channel) END,
+         CASE WHEN NOT m.consent_exempt THEN
+             (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
+               WHERE o.channel = m.channel
+                 AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
+         CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
+             THEN format('rule %s was turned off or deleted', m.rule_name) END,
+         CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
+             herald.recall_block(m.rule_name, m.contact_id, m.location_id, m.event_id, m.subject_id) END) AS blocked
+              FROM herald.message m
+             WHERE m.status = 'pending' AND m.channel = dq.channel AND herald.sender_key(m.channel, m.sender) = dq.skey AND coalesce(m.location_id, '') = dq.lkey
+                   AND m.priority = p.level AND m.next_attempt_at <= c.due_by
+             ORDER BY m.next_attempt_at, m.id
+             LIMIT least(dq.tokens, share.n)
+               FOR UPDATE SKIP LOCKED) d
+         LIMIT least(dq.tokens, share.n)) x
+), ranked AS (
+    SELECT cand.*,
+           row_number() OVER (PARTITION BY channel, skey, blocked IS NULL ORDER BY rn, priority DESC, next_attempt_at, id) AS by_sender,
+           row_number() OVER (PARTITION BY channel, blocked IS NULL ORDER BY rn, priority DESC, next_attempt_at, id) AS by_channel
+      FROM cand
+), due AS (
+    SELECT r.id, r.blocked, r.channel, r.skey
+      FROM ranked r JOIN senders sn USING (channel, skey) LEFT JOIN ceilings ce USING (channel)
+     WHERE r.blocked IS NOT NULL OR (r.by_sender <= sn.tokens AND r.by_channel <= coalesce(ce.tokens, :batch::int::int))
+     ORDER BY r.rn, r.priority DESC, r.next_attempt_at, r.id
      LIMIT :batch::int
+), more AS (
+    SELECT coalesce(bool_or(g.n >= share.n AND g.queue_tokens > share.n), false) AS v
+      FROM (SELECT count(*) AS n, min(queue_tokens) AS queue_tokens FROM cand GROUP BY channel, skey, lkey) g CROSS JOIN share
+), taken AS (
+    SELECT channel, skey, count(*) AS n FROM due WHERE blocked IS NULL GROUP BY channel, skey
+), paced AS (
+    INSERT INTO herald.sender_pace AS p (channel, sender, tat, ready_at, updated_at)
+    SELECT sn.channel, sn.skey, to_timestamp(tt.tat),
+           to_timestamp(greatest(tt.tat - (sn.burst - 1) * sn.step, coalesce(sn.paused, '-infinity'::float8))), now()
+      FROM senders sn CROSS JOIN clock c LEFT JOIN taken t USING (channel, skey)
+     CROSS JOIN LATERAL (SELECT CASE WHEN sn.known THEN greatest(sn.tat, c.t) + coalesce(t.n, 0) * sn.step ELSE c.t + 0.02 END AS tat) tt
+     WHERE sn.step IS NOT NULL AND (t.n > 0 OR NOT sn.known)
+    UNION ALL
+    SELECT ce.channel, '*', to_timestamp(tt.tat), to_timestamp(tt.tat - (ce.burst - 1) * ce.step), now()
+      FROM ceilings ce CROSS JOIN clock c LEFT JOIN (SELECT channel, sum(n) AS n FROM taken GROUP BY channel) t USING (channel)
+     CROSS JOIN LATERAL (SELECT CASE WHEN ce.known THEN greatest(ce.tat, c.t) + coalesce(t.n, 0) * ce.step ELSE c.t + 0.02 END AS tat) tt
+     WHERE t.n > 0 OR NOT ce.known
+    ON CONFLICT (channel, sender) DO UPDATE SET tat = excluded.tat, ready_at = excluded.ready_at, updated_at = excluded.updated_at
 ), claimed AS (
 UPDATE herald.message m
    SET status = CASE WHEN due.blocked IS NULL THEN 'sending' ELSE 'suppressed' END,
@@ -40,7 +122,7 @@ RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.dat
 extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
 extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
 m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender,
-m.subject_type, m.subject_id, m.status
+m.subject_type, m.subject_id, m.status, (SELECT v FROM more) AS more
 )
 SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,
        coalesce(array_agg(attempts ORDER BY id)::text, '{}') AS numbers,
