@@ -52,21 +52,44 @@ extension EventStore {
 
     /// The event's contact, if it names one that exists.
     public func eventContact(_ id: String) async throws -> EventContact? {
+        try await eventContacts([id])[id]
+    }
+
+    /// The contacts of these ids that exist, by id (one statement for a batch of events).
+    public func eventContacts(_ ids: [String]) async throws -> [String: EventContact] {
+        guard !ids.isEmpty else { return [:] }
         let result = try await connection.query("""
             SELECT id, name, email, phone, locale, time_zone,
                    herald.contact_block(id, 'sms') AS sms_block, herald.contact_block(id, 'email') AS email_block
-              FROM herald.contact WHERE id = $1
-            """, [id])
-        guard let row = result.named.first else { return nil }
-        return EventContact(id: row["id"] ?? id, name: row["name"], email: row["email"], phone: row["phone"], locale: row["locale"],
-                            timeZone: row["time_zone"], smsBlock: row["sms_block"], emailBlock: row["email_block"])
+              FROM herald.contact WHERE id = ANY($1::text[])
+            """, [PostgresArray(Array(Set(ids)))])
+        var out: [String: EventContact] = [:]
+        for row in result.named {
+            guard let id = row["id"] else { continue }
+            out[id] = EventContact(id: id, name: row["name"], email: row["email"], phone: row["phone"], locale: row["locale"],
+                                   timeZone: row["time_zone"], smsBlock: row["sms_block"], emailBlock: row["email_block"])
+        }
+        return out
     }
 
     /// The location's staff addresses and senders; nil when it does not exist.
     public func eventLocation(_ id: String) async throws -> EventLocation? {
-        let result = try await connection.query("SELECT time_zone, staff_email, staff_phone, email_from, sms_from FROM herald.location WHERE id = $1", [id])
-        guard let row = result.named.first else { return nil }
-        return EventLocation(timeZone: row["time_zone"] ?? "UTC", staffEmail: row["staff_email"], staffPhone: row["staff_phone"], emailFrom: row["email_from"], smsFrom: row["sms_from"])
+        try await eventLocations([id])[id]
+    }
+
+    /// The locations of these ids that exist, by id.
+    public func eventLocations(_ ids: [String]) async throws -> [String: EventLocation] {
+        guard !ids.isEmpty else { return [:] }
+        let result = try await connection.query(
+            "SELECT id, time_zone, staff_email, staff_phone, email_from, sms_from FROM herald.location WHERE id = ANY($1::text[])",
+            [PostgresArray(Array(Set(ids)))])
+        var out: [String: EventLocation] = [:]
+        for row in result.named {
+            guard let id = row["id"] else { continue }
+            out[id] = EventLocation(timeZone: row["time_zone"] ?? "UTC", staffEmail: row["staff_email"], staffPhone: row["staff_phone"],
+                                    emailFrom: row["email_from"], smsFrom: row["sms_from"])
+        }
+        return out
     }
 
     /// The enabled rules the event matches (all, or only the rule named `only`): same
@@ -77,11 +100,16 @@ extension EventStore {
     /// `'1 day'` keeps the wall-clock time across a DST change and `'24 hours'` is exactly
     /// 24 hours. Call inside the event's transaction (the zone is set for it only).
     public func matchingRules(_ event: EventRow, zone: String, only: String? = nil) async throws -> [MatchedRule] {
-        // timestamptz ± interval applies days and months in the session's zone and the
-        // time part exactly: set it to the message's zone for this transaction.
-        try await connection.query("SELECT set_config('TimeZone', $1, true)", [zone])
+        try await matchingRules([event], zone: zone, only: only)[event.id] ?? []
+    }
+
+    /// ``matchingRules(_:zone:only:)`` for several events whose messages share the zone
+    /// `zone`, by event id (one statement).
+    public func matchingRules(_ events: [EventRow], zone: String, only: String? = nil) async throws -> [Int64: [MatchedRule]] {
+        guard !events.isEmpty else { return [:] }
+        try await setZone(zone)
         let result = try await connection.query("""
-            SELECT r.name, r.channels, r.template,
+            SELECT e.id AS event_id, r.name, r.channels, r.template,
                    r.send_before IS NOT NULL AS is_reminder, r.send_after IS NOT NULL AS is_after,
                    extract(epoch FROM CASE
                        WHEN r.send_before IS NOT NULL THEN herald.event_starts_at(e) - r.send_before
@@ -89,34 +117,68 @@ extension EventStore {
                    END)::float8 AS send_at,
                    extract(epoch FROM r.postpone)::float8 AS postpone, r.business_hours_only, r.urgent, r.email_from, r.sms_from,
                    r.recipient, r.recall
-              FROM herald.rule r, herald.event e
-             WHERE e.id = $1 AND r.enabled AND r.subject_type = e.subject_type AND ($3::text IS NULL OR r.name = $3)
+              FROM unnest($1::bigint[], $2::text[]) AS x(id, status)
+              JOIN herald.event e ON e.id = x.id
+              JOIN herald.rule r ON r.enabled AND r.subject_type = e.subject_type
+             WHERE ($3::text IS NULL OR r.name = $3)
                AND (r.on_event = e.type OR (r.send_before IS NOT NULL AND e.type = 'time_changed')
                     OR (r.send_before IS NOT NULL AND r.to_status IS NOT NULL AND e.type = 'status_changed'))
-               AND (r.to_status IS NULL OR lower(r.to_status) = $2::text)
+               AND (r.to_status IS NULL OR lower(r.to_status) = x.status)
                AND (r.location_ids IS NULL OR e.location_id = ANY (r.location_ids))
-             ORDER BY r.name
-            """, [event.id, event.effectiveStatus, only])
-        return result.named.map { row in
-            MatchedRule(name: row["name"] ?? "", channels: (row.array("channels") ?? []),
-                        template: row["template"] ?? "", kind: RuleKind(sendBefore: row.bool("is_reminder") == true, sendAfter: row.bool("is_after") == true,
-                                                                                 recall: row.bool("recall") == true),
-                        sendAt: row.double("send_at").flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
-                        postpone: row.double("postpone") ?? 0, businessHoursOnly: row.bool("business_hours_only") == true,
-                        urgent: row.bool("urgent") == true, emailFrom: row["email_from"], smsFrom: row["sms_from"], recipient: RuleRecipient(rawValue: row["recipient"] ?? "") ?? .client)
+             ORDER BY e.id, r.name
+            """, [PostgresArray(events.map(\.id)), PostgresArray(events.map(\.effectiveStatus)), only])
+        var out: [Int64: [MatchedRule]] = [:]
+        for row in result.named {
+            guard let id = row.int64("event_id") else { continue }
+            out[id, default: []].append(MatchedRule(
+                name: row["name"] ?? "", channels: (row.array("channels") ?? []),
+                template: row["template"] ?? "", kind: RuleKind(sendBefore: row.bool("is_reminder") == true, sendAfter: row.bool("is_after") == true,
+                                                         recall: row.bool("recall") == true),
+                sendAt: row.double("send_at").flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil },
+                postpone: row.double("postpone") ?? 0, businessHoursOnly: row.bool("business_hours_only") == true,
+                urgent: row.bool("urgent") == true, emailFrom: row["email_from"], smsFrom: row["sms_from"],
+                recipient: RuleRecipient(rawValue: row["recipient"] ?? "") ?? .client))
         }
+        return out
+    }
+
+    /// Sets the session's zone for the rest of the transaction: timestamptz ± interval
+    /// applies days and months in it and the time part exactly (a rule's send time, a
+    /// message's due time).
+    public func setZone(_ zone: String) async throws {
+        try await connection.query("SELECT set_config('TimeZone', $1, true)", [zone])
     }
 
     public typealias RuleMessage = HeraldRows.RuleMessage
 
     /// Enqueues a rule's message (`herald.enqueue_for_rule`); nil when it exists already.
     public func enqueueForRule(_ m: RuleMessage) async throws -> Int64? {
+        try await enqueueForRules([m]).first ?? nil
+    }
+
+    /// Enqueues rules' messages in one statement; each one's id, in order, or nil when it
+    /// exists already.
+    public func enqueueForRules(_ ms: [RuleMessage]) async throws -> [Int64?] {
+        guard !ms.isEmpty else { return [] }
         let result = try await connection.query("""
-            SELECT herald.enqueue_for_rule($1, $2, $3, $4, $5, $6, $7::jsonb, to_timestamp($8::float8), to_timestamp($9::float8),
-                                           $10, $11, $12, $13) AS id
-            """, [m.eventID, m.rule, m.channel, m.recipient, m.locale, m.timeZone, m.data, m.sendAt?.timeIntervalSince1970,
-                  m.eventAt?.timeIntervalSince1970, m.locationID, m.contactID, m.sender, m.dedupeKey])
-        return result.scalar.flatMap { Int64($0) }
+            SELECT x.ord, herald.enqueue_for_rule(x.event_id, x.rule, x.channel, x.recipient, x.locale, x.time_zone, x.data::jsonb,
+                                                  to_timestamp(x.send_at), to_timestamp(x.event_at), x.location_id, x.contact_id,
+                                                  x.sender, x.dedupe_key) AS id
+              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[],
+                          $9::float8[], $10::text[], $11::text[], $12::text[], $13::text[])
+                   WITH ORDINALITY AS x(event_id, rule, channel, recipient, locale, time_zone, data, send_at, event_at,
+                                        location_id, contact_id, sender, dedupe_key, ord)
+             ORDER BY x.ord
+            """, [PostgresArray(ms.map(\.eventID)), PostgresArray(ms.map(\.rule)), PostgresArray(ms.map(\.channel)),
+                  PostgresArray(ms.map(\.recipient)), PostgresArray(ms.map(\.locale)), PostgresArray(ms.map(\.timeZone)),
+                  PostgresArray(ms.map(\.data)), PostgresArray(ms.map { $0.sendAt?.timeIntervalSince1970 }),
+                  PostgresArray(ms.map { $0.eventAt?.timeIntervalSince1970 }), PostgresArray(ms.map(\.locationID)),
+                  PostgresArray(ms.map(\.contactID)), PostgresArray(ms.map(\.sender)), PostgresArray(ms.map(\.dedupeKey))])
+        var ids = [Int64?](repeating: nil, count: ms.count)
+        for row in result.named {
+            if let ord = row.int("ord"), ord >= 1, ord <= ms.count { ids[ord - 1] = row.int64("id") }
+        }
+        return ids
     }
 
     /// Cancels the subject's pending messages (all, or reminders only), saying why on each;
@@ -142,18 +204,35 @@ extension EventStore {
 
     /// Logs what expanding an event did and marks it done (or failed, with the reason).
     public func finishEvent(_ id: Int64, outcomes: [EventOutcome], error: String?) async throws {
-        if !outcomes.isEmpty {
+        try await finishEvents([(id, outcomes, error)])
+    }
+
+    /// ``finishEvent(_:outcomes:error:)`` for several events: two statements.
+    public func finishEvents(_ events: [(id: Int64, outcomes: [EventOutcome], error: String?)]) async throws {
+        guard !events.isEmpty else { return }
+        let rows = events.flatMap { e in e.outcomes.map { (e.id, $0) } }
+        if !rows.isEmpty {
             try await connection.query("""
                 INSERT INTO herald.event_outcome (event_id, rule_name, channel, action, message_id, reason)
-                SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-                """, [id, PostgresArray(outcomes.map(\.rule)), PostgresArray(outcomes.map(\.channel)), PostgresArray(outcomes.map(\.action.rawValue)),
-                      PostgresArray(outcomes.map(\.messageID)), PostgresArray(outcomes.map(\.reason))])
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+                """, [PostgresArray(rows.map(\.0)), PostgresArray(rows.map(\.1.rule)), PostgresArray(rows.map(\.1.channel)),
+                      PostgresArray(rows.map(\.1.action.rawValue)), PostgresArray(rows.map(\.1.messageID)), PostgresArray(rows.map(\.1.reason))])
         }
         try await connection.query("""
-            UPDATE herald.event SET state = CASE WHEN $2::text IS NULL THEN 'done' ELSE 'failed' END, processed_at = now(),
-                   error = left($2, 2000)
-             WHERE id = $1
-            """, [id, error])
+            UPDATE herald.event e SET state = CASE WHEN x.error IS NULL THEN 'done' ELSE 'failed' END, processed_at = now(),
+                   error = left(x.error, 2000)
+              FROM unnest($1::bigint[], $2::text[]) AS x(id, error)
+             WHERE e.id = x.id
+            """, [PostgresArray(events.map(\.id)), PostgresArray(events.map(\.error))])
+    }
+
+    /// Takes up to `limit` pending events, oldest first (their row locks, `SKIP LOCKED`);
+    /// call inside a transaction.
+    public func claimEvents(limit: Int) async throws -> [EventRow] {
+        let result = try await connection.query("""
+            SELECT \(Self.eventColumns) FROM herald.event e WHERE state = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+            """, [Self.eventDataLimit, limit])
+        return result.named.compactMap(Self.decodeEvent)
     }
 
     /// Claims the oldest pending event and expands it with `work` in one transaction: the

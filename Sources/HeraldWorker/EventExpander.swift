@@ -9,10 +9,12 @@ import Logging
 import ServiceLifecycle
 
 /// Expands the host's events (`herald.event`) into messages by the business's rules
-/// (`herald.rule`): one transaction per event, taken with `SKIP LOCKED` (several daemons
-/// share the work), that cancels what the event makes obsolete, enqueues what the
-/// matching rules call for, logs every decision in `herald.event_outcome` and marks the
-/// event done — or failed, with the reason, so the next events keep flowing.
+/// (`herald.rule`): batches of events taken with `SKIP LOCKED` (several daemons share the
+/// work) and planned together in one transaction (``expandMany(planner:limit:)``), which
+/// cancels what each event makes obsolete, enqueues what the matching rules call for, logs
+/// every decision in `herald.event_outcome` and marks the events done — or an event failed,
+/// with the reason, so the next events keep flowing. A batch that fails as a whole is
+/// expanded again one event per transaction, where a bad event fails alone.
 ///
 /// It also re-plans after rule edits (`herald.rule_edit`, queued by a trigger): the edited
 /// rule's pending messages are moved, updated, cancelled or created by ``RuleReplan``, and
@@ -37,11 +39,21 @@ public final class EventExpander: Service, Sendable {
         do {
             let locations = try await link.withDatabase { try await $0.catalog.locations() }
             let planner = SchedulePlanner(policy: context.settings.scheduling, records: locations)
-            var events = 0
-            while events < limit, try await expandOne(planner: planner) { events += 1 }
+            var events: Int
+            do {
+                events = try await expandMany(planner: planner, limit: limit)
+            } catch {
+                // A statement failed for the batch: the same events one at a time, so that
+                // a bad one fails alone with its reason.
+                context.logger.warning("a batch of events could not be expanded together; expanding them one by one",
+                                       metadata: ["error": "\(error)"])
+                events = 0
+                while events < limit, try await expandOne(planner: planner) { events += 1 }
+            }
             var edits = 0
             while edits < limit, try await replanOne(planner: planner) { edits += 1 }
-            return events == limit || edits == limit
+            // A batch stops short at a subject or contact already in it: any event expanded may mean more.
+            return events > 0 || edits == limit
         } catch {
             context.logger.error("could not expand events; retrying", metadata: ["error": "\(error)"])
             return false
@@ -57,7 +69,7 @@ public final class EventExpander: Service, Sendable {
             try await store.events.expandNextEvent { event in
                 let plan = try await EventPlan.make(event: event, in: store, planner: planner, defaultZone: defaultZone, now: now)
                 if let failure = plan.failure {
-                    logger.error("event cannot be expanded", metadata: ["event": "\(event.id)", "error": "\(failure)"])
+                    Self.log(event, outcomes: [], failure: failure, logger: logger)
                     return ([], failure)
                 }
                 var outcomes: [EventOutcome] = []
@@ -80,12 +92,7 @@ public final class EventExpander: Service, Sendable {
                     }
                 }
                 outcomes += plan.skipped
-                logger.info("event expanded", metadata: [
-                    "event": "\(event.id)", "subject": "\(event.subjectType) \(event.subjectID)", "type": "\(event.type)",
-                    "created": "\(outcomes.filter { $0.action == .created }.count)",
-                    "cancelled": "\(outcomes.filter { $0.action == .cancelled }.count)",
-                    "skipped": "\(outcomes.filter { $0.action == .skipped }.count)",
-                ])
+                Self.log(event, outcomes: outcomes, failure: nil, logger: logger)
                 return (outcomes, nil)
             }
         }

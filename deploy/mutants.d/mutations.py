@@ -304,4 +304,15 @@ MUTATIONS = [
      "guard context.remoteAddress?.ipAddress != nil else { return false }", "ConsoleTests", 1),
     ("console-viewer-buttons", "Sources/HeraldAdmin/Console/Console+Clients.swift", "        let mayAct = v.principal.role >= .operator",
      "        let mayAct = true", "ConsoleTests", 1),
+    # Issue 26: rate limits per sender, fair shares, urgent first.
+    ("sender-tokens", "Sources/HeraldOutbox/MessageStore+Claim.swift", "(r.by_sender <= sn.tokens AND r.by_channel", "(r.by_channel",
+     "SenderLimitTests", 1),
+    ("sender-pace-lock", "Sources/HeraldOutbox/MessageStore+Claim.swift", "                 ORDER BY p.channel, p.sender\n                   FOR UPDATE\n",
+     "                 ORDER BY p.channel, p.sender\n", "SenderLimitTests", 1),
+    ("sender-first-contact", "Sources/HeraldOutbox/MessageStore+Claim.swift", "                            WHEN pc.channel IS NULL THEN 0\n",
+     "", "SenderLimitTests", 1),
+    ("claim-urgent-first", "Sources/HeraldOutbox/MessageStore.swift", "(VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level)",
+     "(VALUES (0::smallint), (1::smallint), (2::smallint), (3::smallint)) AS p(level)", "SenderLimitTests", 1),
+    ("pause-on-429", "Sources/HeraldWorker/Dispatcher.swift", ', code == "429" { await pauseSender(', ', code == "never" { await pauseSender(',
+     "SenderLimitDaemonTests", 1),
 ]

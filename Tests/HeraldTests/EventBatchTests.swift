@@ -1,0 +1,66 @@
+import Foundation
+import HeraldCore
+import HeraldOutbox
+import HeraldRows
+@testable import HeraldWorker
+import Testing
+
+/// Events expanded in batches (issue 26): many events per transaction, planned together,
+/// with the same outcome as one by one; a bad event fails alone.
+@Suite struct EventBatchTests {
+    let events = EventTests()
+
+    @Test func manyEventsExpandTogetherAndABadOneFailsAloneWithItsReason() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.contact (id, name, phone, email, locale, time_zone)
+                SELECT 'c' || g, 'Cliente ' || g, '+3461' || lpad(g::text, 7, '0'), 'c' || g || '@example.es', 'es', 'Europe/Madrid'
+                  FROM generate_series(1, 60) g;
+                INSERT INTO herald.contact (id, phone, time_zone) VALUES ('mars', '+34600000003', 'Mars/Olympus_Mons');
+                SELECT herald.record_event('appointment', 'B-' || g, 'created', starts_at => now() + interval '3 days', contact_id => 'c' || g)
+                  FROM generate_series(1, 30) g;
+                SELECT herald.record_event('appointment', 'B-mars', 'created', starts_at => now() + interval '3 days', contact_id => 'mars');
+                SELECT herald.record_event('appointment', 'B-' || g, 'created', starts_at => now() + interval '3 days', contact_id => 'c' || g)
+                  FROM generate_series(31, 60) g;
+                """)
+            try await events.expand(db)
+            let states = try await db.query("SELECT state, count(*) FROM herald.event GROUP BY state ORDER BY state").rows.map { [$0[0], $0[1]] }
+            #expect(states == [["done", "60"], ["failed", "1"]])
+            #expect(try await db.scalar("SELECT error FROM herald.event WHERE subject_id = 'B-mars'")?.contains("Mars/Olympus_Mons") == true)
+            // The same messages as one by one: each booking's confirmation and enabled reminders, logged.
+            let perEvent = try await db.query("""
+                SELECT count(DISTINCT m.subject_id), count(*) FILTER (WHERE o.action = 'created'), count(*) FILTER (WHERE o.message_id IS NULL AND o.action = 'created')
+                  FROM herald.event_outcome o JOIN herald.message m ON m.id = o.message_id
+                """).rows.first ?? []
+            #expect(perEvent.first == "60", "\(perEvent)")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE subject_id LIKE 'B-%'") == (try await db.scalar(
+                "SELECT count(*) FROM herald.event_outcome WHERE action = 'created'")))
+        }
+    }
+
+    @Test func theEventsOfOneBookingKeepTheirOrderWithinABatch() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.execute("""
+                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => now() + interval '3 days', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'A-1', 'cancelled', contact_id => 'ana');
+                """)
+            try await events.expand(db)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.event WHERE state = 'done'") == "2")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE status = 'pending' AND rule_name LIKE 'appointment.reminder%'") == "0",
+                    "the cancellation saw the reminders the creation planned")
+        }
+    }
+
+    @Test func aBatchStopsAtTheFirstEventOfASubjectOrContactAlreadyInIt() {
+        func e(_ id: Int64, _ subject: String, _ contact: String?) -> EventRow {
+            EventRow(id: id, subjectType: "appointment", subjectID: subject, type: "created", status: nil, effectiveStatus: nil,
+                     previousStatus: nil, startsAt: nil, previousStartsAt: nil, endsAt: nil, locationID: nil, contactID: contact, data: nil)
+        }
+        let kept = EventExpander.onePerSubjectAndContact([e(1, "A", "ana"), e(2, "B", nil), e(3, "C", "luis"), e(4, "A", "eva"), e(5, "D", "x")])
+        #expect(kept.map(\.id) == [1, 2, 3])
+        #expect(EventExpander.onePerSubjectAndContact([e(1, "A", "ana"), e(2, "B", "ana")]).map(\.id) == [1])
+        #expect(EventExpander.onePerSubjectAndContact([]).isEmpty)
+    }
+}
