@@ -8,19 +8,27 @@ import Foundation
 /// in each driver's local pacer (``SenderPacer``); ``tokens(at:tat:)`` and
 /// ``spend(_:at:tat:)`` are it, without I/O.
 public struct Pace: Sendable, Equatable, CustomStringConvertible {
-    /// Seconds between messages (1 / rate).
+    /// Seconds between messages (1 / rate, and the ``margin``).
     public let step: Double
     /// Messages that may go at once after a quiet spell (at least 1).
     public let burst: Int
 
+    /// The configured rate: ``step`` keeps ``margin`` under it.
+    public let perSecond: Double
+
+    /// Herald spaces a sender's messages this much wider than its rate: a provider counts
+    /// when requests arrive, and two requests leave a busy machine (or two daemons) a few
+    /// tens of milliseconds closer or further apart than they were planned. 5% absorbs
+    /// 50 ms at one message a second, the tolerance Twilio-like queues allow.
+    public static let margin = 1.05
+
     /// Nil when `perSecond` is not a number from 0.001 to 100,000 or `burst` is not 1 to 10,000.
     public init?(perSecond: Double, burst: Int = 1) {
         guard perSecond.isFinite, perSecond >= 0.001, perSecond <= 100_000, (1...10_000).contains(burst) else { return nil }
-        self.step = 1 / perSecond
+        self.perSecond = perSecond
+        self.step = Self.margin / perSecond
         self.burst = burst
     }
-
-    public var perSecond: Double { 1 / step }
 
     /// Seconds of slack in token arithmetic.
     public static let slack = 0.001
