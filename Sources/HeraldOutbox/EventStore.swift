@@ -156,19 +156,18 @@ extension EventStore {
         try await enqueueForRules([m]).first ?? nil
     }
 
-    /// Enqueues rules' messages in one statement; each one's id, in order, or nil when it
-    /// exists already.
+    /// Enqueues rules' messages in one statement (`herald.enqueue_for_rules`: the checks of
+    /// `herald.enqueue_for_rule` for every row, then one insert); each one's id, in order, or
+    /// nil when it exists already.
     public func enqueueForRules(_ ms: [RuleMessage]) async throws -> [Int64?] {
         guard !ms.isEmpty else { return [] }
         let result = try await connection.query("""
-            SELECT x.ord, herald.enqueue_for_rule(x.event_id, x.rule, x.channel, x.recipient, x.locale, x.time_zone, x.data::jsonb,
-                                                  to_timestamp(x.send_at), to_timestamp(x.event_at), x.location_id, x.contact_id,
-                                                  x.sender, x.dedupe_key) AS id
-              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[],
-                          $9::float8[], $10::text[], $11::text[], $12::text[], $13::text[])
-                   WITH ORDINALITY AS x(event_id, rule, channel, recipient, locale, time_zone, data, send_at, event_at,
-                                        location_id, contact_id, sender, dedupe_key, ord)
-             ORDER BY x.ord
+            SELECT ord, id FROM herald.enqueue_for_rules($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                                         $7::jsonb[],
+                                                         ARRAY(SELECT to_timestamp(v) FROM unnest($8::float8[]) WITH ORDINALITY u(v, o) ORDER BY o),
+                                                         ARRAY(SELECT to_timestamp(v) FROM unnest($9::float8[]) WITH ORDINALITY u(v, o) ORDER BY o),
+                                                         $10::text[], $11::text[],
+                                                         $12::text[], $13::text[])
             """, [PostgresArray(ms.map(\.eventID)), PostgresArray(ms.map(\.rule)), PostgresArray(ms.map(\.channel)),
                   PostgresArray(ms.map(\.recipient)), PostgresArray(ms.map(\.locale)), PostgresArray(ms.map(\.timeZone)),
                   PostgresArray(ms.map(\.data)), PostgresArray(ms.map { $0.sendAt?.timeIntervalSince1970 }),

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldOutbox
+import HeraldPostgres
 import HeraldRows
 @testable import HeraldWorker
 import Testing
@@ -50,6 +51,41 @@ import Testing
             #expect(try await db.scalar("SELECT count(*) FROM herald.event WHERE state = 'done'") == "2")
             #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE status = 'pending' AND rule_name LIKE 'appointment.reminder%'") == "0",
                     "the cancellation saw the reminders the creation planned")
+        }
+    }
+
+    @Test func theBatchInsertChecksEveryRowAsTheOneByOneInsertDoes() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', contact_id => 'ana')")
+            let conn = try await db.connect()
+            try await conn.execute("SET ROLE herald_daemon")
+            func batch(_ rows: [(rule: String, channel: String, to: String, contact: String?)]) async -> String? {
+                do {
+                    _ = try await conn.query("""
+                        SELECT * FROM herald.enqueue_for_rules(array_fill(1::bigint, ARRAY[$5::int]), $1::text[], $2::text[], $3::text[],
+                            array_fill(NULL::text, ARRAY[$5::int]), array_fill(NULL::text, ARRAY[$5::int]), array_fill('{}'::jsonb, ARRAY[$5::int]),
+                            array_fill(NULL::timestamptz, ARRAY[$5::int]), array_fill(NULL::timestamptz, ARRAY[$5::int]),
+                            array_fill(NULL::text, ARRAY[$5::int]), $4::text[], array_fill(NULL::text, ARRAY[$5::int]),
+                            ARRAY(SELECT 'k-' || g FROM generate_series(1, $5::int) g))
+                        """, [PostgresArray(rows.map(\.rule)), PostgresArray(rows.map(\.channel)), PostgresArray(rows.map(\.to)),
+                              PostgresArray(rows.map(\.contact)), rows.count])
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            let good = (rule: "appointment.confirmation", channel: "sms", to: "+34600000001", contact: Optional("ana"))
+            #expect(await batch([good, ("appointment.reminder.6h", "sms", "+34600000001", "ana")])?.contains("does not apply") == true)
+            #expect(await batch([good, ("appointment.confirmation", "email", "ana@example.es", "bea")])?.contains("is not the client of event 1") == true)
+            #expect(await batch([good, ("appointment.confirmation", "email", "me@evil.example", "ana")])?.contains("is not the client address") == true)
+            #expect(await batch([("staff.appointment.created", "email", "me@evil.example", nil)])?.contains("is not the staff address") == true)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message") == "0", "a bad row stops the whole batch")
+            #expect(await batch([good, (rule: "appointment.confirmation", channel: "email", to: "ana@example.es", contact: Optional("ana"))]) == nil)
+            #expect(try await db.scalar("SELECT string_agg(channel, ',' ORDER BY id) FROM herald.message") == "sms,email")
+            #expect(await batch([good]) == nil, "a row whose dedupe key exists is skipped")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message") == "2")
+            await conn.close()
         }
     }
 
