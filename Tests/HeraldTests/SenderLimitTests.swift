@@ -110,6 +110,20 @@ import Testing
         }
     }
 
+    @Test func aSenderSharedByLocationsSpendsItsTokensOnce() async throws {
+        try await TestDatabase.with { db in
+            // One number for five locations: five queues, one sender, one burst.
+            for n in 1...5 { try await add(db, count: 4, sender: "+34911000001", location: "loc-\(n)") }
+            let limits = ClaimLimits(["sms": SenderLimits(perSender: Pace(perSecond: 10, burst: 2))])
+            let s = try await store(db)
+            try await prime(s, limits)
+            let got = try await claim(s, limits)
+            #expect(got.count == 2, "the sender's burst, not one per location: \(got.count)")
+            #expect(Set(got.compactMap(\.schedule.locationID)).count == 2, "shared fairly between its locations")
+            #expect(try await claim(s, limits).isEmpty)
+        }
+    }
+
     @Test func aChannelCeilingHoldsAllSendersTogether() async throws {
         try await TestDatabase.with { db in
             for n in 1...5 { try await add(db, count: 5, sender: "+3491100000\(n)") }
@@ -149,10 +163,18 @@ import Testing
             var stores: [MessageStore] = []
             for n in 0..<6 { stores.append(try await store(db, worker: "w\(n)")) }
             try await prime(stores[0], limits)
+            // Line the six claims up: a table lock holds them all before they read the
+            // sender's row, then lets them go at once.
+            let blocker = try await db.connect()
+            try await blocker.execute("BEGIN")
+            try await blocker.execute("LOCK TABLE herald.sender_pace IN EXCLUSIVE MODE")
             let counts = try await withThrowingTaskGroup(of: Int.self) { group in
                 for s in stores { group.addTask { try await claim(s, limits).count } }
+                try await Task.sleep(for: .milliseconds(300))
+                try await blocker.execute("COMMIT")
                 return try await group.reduce(0, +)
             }
+            await blocker.close()
             #expect(counts == 5, "six daemons at once take the burst of five once: \(counts)")
         }
     }
