@@ -40,7 +40,8 @@ public struct Pace: Sendable, Equatable, CustomStringConvertible {
         // about a microsecond only.
         let room = (t + Double(burst - 1) * step - start + Self.slack) / step
         guard room.isFinite, room > -1 else { return 0 }
-        return min(burst, Int(room.rounded(.down)) + 1)
+        // Bounded before the conversion: never more than the burst, whatever the inputs.
+        return Int(min(Double(burst - 1), room.rounded(.down))) + 1
     }
 
     /// The state after `count` messages went at `t`.

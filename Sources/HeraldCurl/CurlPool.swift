@@ -37,34 +37,3 @@ public actor CurlPool {
         }
     }
 }
-
-/// Spaces messages at a fixed rate (a provider's messages-per-second limit).
-///
-/// Each call reserves the next free slot, at least `1 / perSecond` after the
-/// previous one, then sleeps until it; a burst is spread evenly, an idle period
-/// does not bank credit.
-public actor RateLimiter {
-    private let interval: Duration
-    private var next: ContinuousClock.Instant?
-
-    /// `perSecond` > 0.
-    public init(perSecond: Double) {
-        // Rates are checked when configured (0.001 to 100000 a second); clamp anyway, so the
-        // conversion can never see infinity.
-        let rate = perSecond.isFinite ? min(max(perSecond, 0.001), 1_000_000) : 1
-        interval = .nanoseconds(Int64(1_000_000_000 / rate))
-    }
-
-    /// Waits for this call's slot.
-    public func acquire() async throws {
-        let slot = Self.reserve(now: .now, next: &next, interval: interval)
-        if slot > .now { try await Task.sleep(until: slot, clock: .continuous) }
-    }
-
-    /// The slot for a call at `now` given the next free one (pure; updates `next`).
-    public static func reserve(now: ContinuousClock.Instant, next: inout ContinuousClock.Instant?, interval: Duration) -> ContinuousClock.Instant {
-        let slot = max(now, next ?? now)
-        next = slot + interval
-        return slot
-    }
-}

@@ -155,7 +155,9 @@ extension DriverSection {
                 if burst != nil { throw section.invalid(burstKey, "needs \(key) beside it") }
                 return nil
             }
-            guard let pace = Pace(perSecond: rate, burst: burst ?? defaultBurst(rate)) else {
+            // The range first: a default burst is worked out from a rate known to be sane
+            // (a ceiling of 1e300 or inf must not reach an integer conversion).
+            guard let checked = Pace(perSecond: rate), let pace = Pace(perSecond: rate, burst: burst ?? defaultBurst(checked.perSecond)) else {
                 throw section.invalid(key, "must be a number of messages per second from 0.001 to 100000")
             }
             return pace

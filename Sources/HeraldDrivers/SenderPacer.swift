@@ -19,14 +19,10 @@ actor SenderPacer {
     func acquire(key: String) async throws {
         guard let pace = limits.pace(forKey: key) else { return }
         let now = ContinuousClock.now
-        let t = seconds(now - origin)
+        let t = (now - origin).seconds
         let reserved = pace.reserve(at: t, tat: state[key])
         state[key] = reserved.tat
         let wait = reserved.slot - t
         if wait > 0 { try await Task.sleep(until: now + .milliseconds(Int64(clampingFloor: (wait * 1000).rounded(.up))), clock: .continuous) }
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

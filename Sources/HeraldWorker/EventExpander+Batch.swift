@@ -38,8 +38,8 @@ extension EventExpander {
                 let contacts = try await store.events.eventContacts(events.compactMap(\.contactID))
                 let locations = try await store.events.eventLocations(events.compactMap(\.locationID))
                 var planned = events.map { e in
-                    Planned(event: e, zone: e.contactID.flatMap { contacts[$0]?.timeZone }
-                                ?? e.locationID.flatMap { locations[$0]?.timeZone } ?? defaultZone)
+                    Planned(event: e, zone: EventPlan.zone(contact: e.contactID.flatMap { contacts[$0] },
+                                                           location: e.locationID.flatMap { locations[$0] }, default: defaultZone))
                 }
                 var rules: [Int64: [MatchedRule]] = [:]
                 for zone in Set(planned.map(\.zone)).sorted() {
@@ -58,16 +58,7 @@ extension EventExpander {
                                               planner: planner, now: now, upcomingBooking: upcoming)
                     planned[i].plan = plan
                     if plan.failure != nil { continue }
-                    if let cancel = plan.cancel {
-                        for id in try await store.events.cancelForEvent(e.id, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
-                            planned[i].outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: cancel.reason))
-                        }
-                    }
-                    if let reason = plan.cancelRecalls {
-                        for id in try await store.events.cancelRecalls(e.id, reason: reason) {
-                            planned[i].outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
-                        }
-                    }
+                    planned[i].outcomes = try await Self.cancel(plan, event: e.id, in: store)
                 }
                 // The messages, one insert per zone: the outbox computes a message's due
                 // time (send_at + postpone) in the session's zone, as one by one.
@@ -79,11 +70,7 @@ extension EventExpander {
                     var ids = try await store.events.enqueueForRules(messages)[...]
                     for i in members {
                         for message in planned[i].plan?.messages ?? [] {
-                            let id = ids.popFirst() ?? nil
-                            planned[i].outcomes.append(id.map {
-                                .init(rule: message.rule, channel: message.channel, action: .created, messageID: $0, reason: nil)
-                            } ?? .init(rule: message.rule, channel: message.channel, action: .skipped, messageID: nil,
-                                       reason: "already created (the same event recorded again)"))
+                            planned[i].outcomes.append(Self.outcome(of: message, id: ids.popFirst() ?? nil))
                         }
                     }
                 }
@@ -93,6 +80,33 @@ extension EventExpander {
                 return planned.count
             }
         }
+    }
+
+    /// Cancels what `plan` says the event makes obsolete (the subject's messages, the
+    /// contact's recalls); one outcome per message cancelled.
+    static func cancel(_ plan: EventPlan, event: Int64, in store: Stores) async throws -> [EventOutcome] {
+        var outcomes: [EventOutcome] = []
+        if let cancel = plan.cancel {
+            for id in try await store.events.cancelForEvent(event, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
+                outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: cancel.reason))
+            }
+        }
+        if let reason = plan.cancelRecalls {
+            for id in try await store.events.cancelRecalls(event, reason: reason) {
+                outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
+            }
+        }
+        return outcomes
+    }
+
+    /// The outcome of enqueueing a rule's message: created with its id, or skipped (nil: it
+    /// existed already).
+    static func outcome(of message: RuleMessage, id: Int64?) -> EventOutcome {
+        guard let id else {
+            return .init(rule: message.rule, channel: message.channel, action: .skipped, messageID: nil,
+                         reason: "already created (the same event recorded again)")
+        }
+        return .init(rule: message.rule, channel: message.channel, action: .created, messageID: id, reason: nil)
     }
 
     /// The events up to the first whose subject or contact is already among them.

@@ -72,24 +72,9 @@ public final class EventExpander: Service, Sendable {
                     Self.log(event, outcomes: [], failure: failure, logger: logger)
                     return ([], failure)
                 }
-                var outcomes: [EventOutcome] = []
-                if let cancel = plan.cancel {
-                    for id in try await store.events.cancelForEvent(event.id, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
-                        outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: cancel.reason))
-                    }
-                }
-                if let reason = plan.cancelRecalls {
-                    for id in try await store.events.cancelRecalls(event.id, reason: reason) {
-                        outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
-                    }
-                }
+                var outcomes = try await Self.cancel(plan, event: event.id, in: store)
                 for message in plan.messages {
-                    if let id = try await store.events.enqueueForRule(message) {
-                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: .created, messageID: id, reason: nil))
-                    } else {
-                        outcomes.append(.init(rule: message.rule, channel: message.channel, action: .skipped, messageID: nil,
-                                              reason: "already created (the same event recorded again)"))
-                    }
+                    outcomes.append(Self.outcome(of: message, id: try await store.events.enqueueForRule(message)))
                 }
                 outcomes += plan.skipped
                 Self.log(event, outcomes: outcomes, failure: nil, logger: logger)

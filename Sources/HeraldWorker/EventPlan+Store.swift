@@ -16,7 +16,7 @@ extension EventPlan {
         var location: EventLocation?
         if let id = event.contactID { contact = try await store.events.eventContact(id) }
         if let id = event.locationID { location = try await store.events.eventLocation(id) }
-        let zone = contact?.timeZone ?? location?.timeZone ?? defaultZone
+        let zone = zone(contact: contact, location: location, default: defaultZone)
         let rules = try await store.events.matchingRules(event, zone: zone, only: only)
         var upcoming: String?
         if rules.contains(where: { $0.kind == .recall }), let contact {
@@ -24,5 +24,11 @@ extension EventPlan {
         }
         return make(event: event, rules: rules, contact: contact, location: location, planner: planner, now: now,
                     upcomingBooking: upcoming, replanning: replanning)
+    }
+
+    /// The zone an event's messages are planned in: the contact's, else the location's,
+    /// else the default.
+    static func zone(contact: EventContact?, location: EventLocation?, default defaultZone: String) -> String {
+        contact?.timeZone ?? location?.timeZone ?? defaultZone
     }
 }

@@ -82,6 +82,9 @@ import Testing
     @Test(arguments: [
         ("[channels.sms]\ndriver = \"accept\"\nburst = 3", "t.toml: channels.sms.burst: needs rate beside it"),
         ("[channels.sms]\ndriver = \"accept\"\nceiling = -1", "t.toml: channels.sms.ceiling: must be a number of messages per second from 0.001 to 100000"),
+        ("[channels.sms]\ndriver = \"accept\"\nceiling = 1e300", "t.toml: channels.sms.ceiling: must be a number of messages per second from 0.001 to 100000"),
+        ("[channels.sms]\ndriver = \"accept\"\nceiling = inf", "t.toml: channels.sms.ceiling: must be a number of messages per second from 0.001 to 100000"),
+        ("[channels.sms]\ndriver = \"accept\"\nrate = nan", "t.toml: channels.sms.rate: must be a number of messages per second from 0.001 to 100000"),
         ("[channels.sms]\ndriver = \"accept\"\nrate = 1\nburst = 0", "t.toml: channels.sms.burst: must be between 1 and 10000, got 0"),
         ("[channels.sms]\ndriver = \"accept\"\n[channels.sms.senders.\"+34911234567\"]\nburst = 2",
          "t.toml: channels.sms.senders.\"+34911234567\".burst: needs rate beside it"),

@@ -273,20 +273,6 @@ func deliveryError(_ body: () async throws -> DeliveryReceipt) async -> Delivery
     }
 }
 
-@Suite struct RateLimiterTests {
-    @Test func slotsAreSpacedAndIdleTimeIsNotBanked() {
-        let t0 = ContinuousClock.now
-        var next: ContinuousClock.Instant?
-        let interval = Duration.milliseconds(250)
-        let burst = (0..<4).map { _ in RateLimiter.reserve(now: t0, next: &next, interval: interval) }
-        #expect(burst.map { $0 - t0 } == [Duration.zero, .milliseconds(250), .milliseconds(500), .milliseconds(750)])
-        // After a long pause the next call goes at once, and the one after it waits a full interval.
-        let later = t0 + .seconds(10)
-        #expect(RateLimiter.reserve(now: later, next: &next, interval: interval) == later)
-        #expect(RateLimiter.reserve(now: later, next: &next, interval: interval) == later + interval)
-    }
-}
-
 @Suite(.serialized) struct WebhookDriverTests {
     func driver(_ peer: Peer, path: String = "/hook", secret: String = "hook-secret") -> WebhookDriver {
         WebhookDriver(.init(url: "http://127.0.0.1:\(peer.port)\(path)", secret: secret))

@@ -27,6 +27,11 @@ import Testing
         #expect(pace.tokens(at: 500, tat: spent) == 3, "a quiet spell banks no more than the burst")
         #expect(pace.readyAt(tat: spent) == spent - 2 * step)
         #expect(pace.tokens(at: 100, tat: .infinity) == 0 && pace.tokens(at: 100, tat: .nan) == 0)
+        #expect(pace.tokens(at: .infinity, tat: nil) == 0 && pace.tokens(at: .nan, tat: 5) == 0 && pace.tokens(at: -.infinity, tat: nil) == 0)
+        #expect((0...3).contains(pace.tokens(at: 1e300, tat: -1e300)) && (0...3).contains(pace.tokens(at: -1e300, tat: nil)),
+                "absurd clocks: no trap, never more than the burst")
+        let fastest = try #require(Pace(perSecond: 100_000, burst: 10_000))
+        #expect(fastest.tokens(at: 100, tat: nil) == 10_000)
     }
 
     @Test func aPacerReservesSlotsInOrder() throws {
