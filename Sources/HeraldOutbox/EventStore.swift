@@ -192,6 +192,19 @@ extension EventStore {
         try await connection.query("SELECT herald.cancel_recalls($1, $2) AS id", [eventID, reason]).ids
     }
 
+    /// ``cancelRecalls(_:reason:)`` for several events in one statement: the ids cancelled
+    /// per event.
+    public func cancelRecalls(_ events: [(id: Int64, reason: String)]) async throws -> [Int64: [Int64]] {
+        guard !events.isEmpty else { return [:] }
+        let result = try await connection.query("SELECT event_id, id FROM herald.cancel_recalls_many($1::bigint[], $2::text[]) ORDER BY id",
+                                                [PostgresArray(events.map(\.id)), PostgresArray(events.map(\.reason))])
+        var ids: [Int64: [Int64]] = [:]
+        for row in result.named {
+            if let event = row.int64("event_id"), let id = row.int64("id") { ids[event, default: []].append(id) }
+        }
+        return ids
+    }
+
     /// Why a recall for `contact` at `location` after the visit `subject` must not be
     /// planned: their next booking there, if any starts after `after`.
     public func upcomingBooking(contact: String, location: String?, subject: String, after: Date) async throws -> String? {

@@ -58,7 +58,17 @@ extension EventExpander {
                                               planner: planner, now: now, upcomingBooking: upcoming)
                     planned[i].plan = plan
                     if plan.failure != nil { continue }
-                    planned[i].outcomes = try await Self.cancel(plan, event: e.id, in: store)
+                    planned[i].outcomes = try await Self.cancel(plan, event: e.id, in: store, recalls: false)
+                }
+                // The recalls the batch's bookings make obsolete, in one statement (a batch
+                // holds one event per contact, so no event's recall is another's message).
+                let recalls = planned.filter { $0.failure == nil }.compactMap { p in p.plan?.cancelRecalls.map { (id: p.event.id, reason: $0) } }
+                let recalled = try await store.events.cancelRecalls(recalls)
+                for i in planned.indices where planned[i].failure == nil {
+                    guard let reason = planned[i].plan?.cancelRecalls else { continue }
+                    for id in recalled[planned[i].event.id] ?? [] {
+                        planned[i].outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
+                    }
                 }
                 // The messages, one insert per zone: the outbox computes a message's due
                 // time (send_at + postpone) in the session's zone, as one by one.
@@ -84,14 +94,15 @@ extension EventExpander {
 
     /// Cancels what `plan` says the event makes obsolete (the subject's messages, the
     /// contact's recalls); one outcome per message cancelled.
-    static func cancel(_ plan: EventPlan, event: Int64, in store: Stores) async throws -> [EventOutcome] {
+    /// `recalls: false` leaves the recalls to the caller (a batch cancels them together).
+    static func cancel(_ plan: EventPlan, event: Int64, in store: Stores, recalls: Bool = true) async throws -> [EventOutcome] {
         var outcomes: [EventOutcome] = []
         if let cancel = plan.cancel {
             for id in try await store.events.cancelForEvent(event, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
                 outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: cancel.reason))
             }
         }
-        if let reason = plan.cancelRecalls {
+        if recalls, let reason = plan.cancelRecalls {
             for id in try await store.events.cancelRecalls(event, reason: reason) {
                 outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
             }

@@ -261,6 +261,11 @@ import Testing
                 """).named.map { "\($0["contact_id"] ?? "") \($0["channel"] ?? "") \($0["status"] ?? "") \($0["priority"] ?? "") \($0["e"] ?? "")" }
             #expect(recalls == ["bea sms pending 0 ", "cris sms cancelled 0 the client booked again (event 5, appointment N-2)"],
                     "Bea prefers SMS; Cris has no email; Dani has a booking")
+            // The booking's log names the recall it cancelled (a batch cancels its events' recalls together).
+            #expect(try await db.scalar("""
+                SELECT o.action || ' ' || (o.message_id = m.id) FROM herald.event_outcome o JOIN herald.message m ON m.contact_id = 'cris'
+                 WHERE o.event_id = 5 AND o.rule_name IS NULL AND m.rule_name = 'appointment.recall'
+                """) == "cancelled true")
             // A booking recorded but not expanded yet still stops a due recall at claim.
             try await db.query("INSERT INTO herald.event (subject_type, subject_id, type, contact_id, location_id, starts_at, state) VALUES ('appointment', 'N-1', 'created', 'bea', 'sol', now() + interval '3 days', 'done')")
             try await installTemplates(db)
