@@ -2345,7 +2345,9 @@ GRANT EXECUTE ON FUNCTION herald.enqueue_for_rules(bigint[], text[], text[], tex
 --   call (0.5 ms an event, with no recall rule at all): it is now PL/pgSQL, returns at once
 --   when no rule is a recall, and herald.cancel_recalls_many does a batch's events at once.
 -- * message_before_insert looked twice for a message with the same dedupe_key (one update
---   for a pending one, one for one being sent): now once.
+--   for a pending one, one for one being sent), and after the statistics of an outbox of
+--   keyless messages or of an empty one, through the pending rows (up to 1.1 ms a message
+--   at 60,000 pending): now once, by the key's unique index.
 -- * herald.contact_block, asked for every message inserted, claimed and looked at again
 --   before sending, was planned again by every statement calling it: PL/pgSQL too.
 
@@ -2371,20 +2373,26 @@ BEGIN
     END IF;
     IF NEW.dedupe_key IS NOT NULL THEN
         -- A pending version is cancelled; one being sent finishes as it was. Either way
-        -- the key is freed for the new message.
-        UPDATE herald.message
-           SET status = CASE status WHEN 'pending' THEN 'cancelled' ELSE status END,
-               last_error = CASE status
-                   WHEN 'pending' THEN format('superseded by message %s (dedupe_key %L)', NEW.id, dedupe_key)
+        -- the key is freed for the new message. Found by the key's unique index alone,
+        -- whatever the statistics (see the function's settings below): planned while the
+        -- outbox was empty, or while its statistics said keys are rare, the lookup read
+        -- every pending row (a scan, or the pending and sending indexes) for every row
+        -- inserted: 1.1 ms a message at 60,000 pending.
+        UPDATE herald.message m
+           SET status = CASE m.status WHEN 'pending' THEN 'cancelled' ELSE m.status END,
+               last_error = CASE m.status
+                   WHEN 'pending' THEN format('superseded by message %s (dedupe_key %L)', NEW.id, m.dedupe_key)
                    ELSE format('superseded by message %s (dedupe_key %L) while being sent; this version finishes as it was',
-                               NEW.id, dedupe_key) END,
+                               NEW.id, m.dedupe_key) END,
                dedupe_key = NULL,
                updated_at = now()
-         WHERE dedupe_key = NEW.dedupe_key AND status IN ('pending', 'sending');
+         WHERE m.id = (SELECT d.id FROM herald.message d WHERE d.dedupe_key = NEW.dedupe_key)
+           AND m.status IN ('pending', 'sending');
     END IF;
     RETURN NEW;
 END $$;
-ALTER FUNCTION herald.message_before_insert() SECURITY DEFINER SET search_path = pg_catalog, herald;
+ALTER FUNCTION herald.message_before_insert() SECURITY DEFINER SET search_path = pg_catalog, herald
+    SET enable_seqscan = off SET enable_bitmapscan = off;
 
 CREATE OR REPLACE FUNCTION herald.cancel_recalls(p_event bigint, p_reason text) RETURNS SETOF bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$

@@ -66,7 +66,10 @@ import Testing
                  ORDER BY proname
                 """).rows
             #expect(rows.count == 4)
-            #expect(rows.allSatisfy { $0[1] == "t" && $0[2] == "search_path=pg_catalog, herald" }, "\(rows)")
+            #expect(rows.allSatisfy { $0[1] == "t" && $0[2]?.hasPrefix("search_path=pg_catalog, herald") == true }, "\(rows)")
+            // The insert trigger finds a superseded message by its key's unique index whatever
+            // the statistics (planned on an empty outbox, a scan read every pending row per insert).
+            #expect(rows.first { $0[0] == "message_before_insert" }?[2] == "search_path=pg_catalog, herald,enable_seqscan=off,enable_bitmapscan=off")
         }
     }
 }
