@@ -27,9 +27,12 @@ public final class SupervisedConnection: Sendable {
 
     private let status = Mutex(Status())
 
-    /// `workerID` only for the daemon's connections (``MessageStore/workerID``).
-    public init(databaseURL: String, applicationName: String, statementTimeout: Duration?, workerID: String? = nil) {
-        connection = PostgresConnection(connectionString: databaseURL, applicationName: applicationName, statementTimeout: statementTimeout)
+    /// `workerID` only for the daemon's connections (``MessageStore/workerID``); `settings`
+    /// as ``PostgresConnection/init(connectionString:applicationName:statementTimeout:settings:)``.
+    public init(databaseURL: String, applicationName: String, statementTimeout: Duration?, workerID: String? = nil,
+                settings: [String: String] = [:]) {
+        connection = PostgresConnection(connectionString: databaseURL, applicationName: applicationName, statementTimeout: statementTimeout,
+                                        settings: settings)
         stores = Stores(connection: connection, workerID: workerID)
     }
 

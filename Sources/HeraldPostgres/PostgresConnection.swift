@@ -125,6 +125,7 @@ public actor PostgresConnection {
     private let connectionString: String
     private let applicationName: String
     private let statementTimeout: Duration?
+    private let settings: [String: String]
     /// The socket of the open connection (-1: none), for ``abort()`` from any thread.
     private let socket = Atomic<Int32>(-1)
     // Touched only on the executor thread, and in deinit (when no call can be running).
@@ -137,12 +138,15 @@ public actor PostgresConnection {
 
     /// Creates an unconnected connection. `connectionString` is a URI or a
     /// conninfo string as psql accepts it; empty means libpq's defaults (`PG*`
-    /// variables, `.pgpass`, service files). `statementTimeout` is set on every
-    /// session it opens.
-    public init(connectionString: String, applicationName: String = "herald", statementTimeout: Duration? = nil) {
+    /// variables, `.pgpass`, service files). `statementTimeout` and `settings` (run-time
+    /// parameters by name, e.g. `enable_seqscan = off`; names and values of letters,
+    /// digits and underscores, others ignored) are set on every session it opens.
+    public init(connectionString: String, applicationName: String = "herald", statementTimeout: Duration? = nil,
+                settings: [String: String] = [:]) {
         self.connectionString = connectionString
         self.applicationName = applicationName
         self.statementTimeout = statementTimeout
+        self.settings = settings.filter { Self.isPlainWord($0.key) && Self.isPlainWord($0.value) }
         self.executor = ThreadExecutor(name: "herald-pg")
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) == 0 {
@@ -189,9 +193,17 @@ public actor PostgresConnection {
             let millis = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
             _ = try execute("SET statement_timeout = \(max(0, millis))")
         }
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            _ = try execute("SET \(name) = \(value)")
+        }
         for channel in listening.sorted() {
             _ = try execute("LISTEN \(Self.quoteIdentifier(channel))")
         }
+    }
+
+    /// Letters, digits and underscores only: safe to write into a SET statement as is.
+    static func isPlainWord(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
 
     /// True when a connection is open and libpq considers it healthy.

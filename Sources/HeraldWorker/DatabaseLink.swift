@@ -26,12 +26,21 @@ public final class DatabaseLink: Sendable {
         var ownsWorkerID = false
     }
 
-    init(databaseURL: String, applicationName: String, context: DaemonContext, holdsWorkerID: Bool) {
+    init(databaseURL: String, applicationName: String, context: DaemonContext, holdsWorkerID: Bool, settings: [String: String] = [:]) {
         self.context = context
         self.holdsWorkerID = holdsWorkerID
         self.supervised = SupervisedConnection(databaseURL: databaseURL, applicationName: applicationName,
-                                               statementTimeout: context.settings.statementTimeout, workerID: context.settings.workerID)
+                                               statementTimeout: context.settings.statementTimeout, workerID: context.settings.workerID,
+                                               settings: settings)
     }
+
+    /// The planner settings of a link whose statements find their messages by id (the
+    /// outcomes, the last look): a plan made while the outbox was empty, or analysed
+    /// empty, would otherwise scan the whole table for every batch until the next
+    /// analyse (18 ms a call at 60,000 rows instead of a few index probes); without scans
+    /// or hash and merge joins to choose, the planner takes the primary key whatever the
+    /// statistics say.
+    static let byIDSettings = ["enable_seqscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"]
 
     /// True while the database is known to be unreachable (since the first failure on
     /// either link, until one of them reconnects): one outage is logged once.
@@ -157,10 +166,12 @@ public final class DatabaseLinks: Service, Sendable {
 
     public init(databaseURL: String, context: DaemonContext) {
         main = DatabaseLink(databaseURL: databaseURL, applicationName: "herald", context: context, holdsWorkerID: true)
-        recorder = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-record", context: context, holdsWorkerID: false)
+        recorder = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-record", context: context, holdsWorkerID: false,
+                                settings: DatabaseLink.byIDSettings)
         inbound = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-inbound", context: context, holdsWorkerID: false)
         events = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-events", context: context, holdsWorkerID: false)
-        gate = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-gate", context: context, holdsWorkerID: false)
+        gate = DatabaseLink(databaseURL: databaseURL, applicationName: "herald-gate", context: context, holdsWorkerID: false,
+                            settings: DatabaseLink.byIDSettings)
     }
 
     public func run() async throws {
