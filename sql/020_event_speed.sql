@@ -50,7 +50,7 @@ BEGIN
                dedupe_key = NULL,
                updated_at = now()
          WHERE m.id = (SELECT d.id FROM herald.message d WHERE d.dedupe_key = NEW.dedupe_key)
-           AND m.status IN ('pending', 'sending');
+           AND m.dedupe_key = NEW.dedupe_key AND m.status IN ('pending', 'sending');
     END IF;
     RETURN NEW;
 END $$;

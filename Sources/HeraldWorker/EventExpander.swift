@@ -25,11 +25,12 @@ public final class EventExpander: Service, Sendable {
     let context: DaemonContext
     let link: DatabaseLink
 
-    /// Most events expanded in one transaction. 100 gave 1,153 events/s in the events
-    /// profile (20,000 events, 3 rules), 400 gave 1,359 and 1,000 gave 1,250: past a few
-    /// hundred the batch's fixed statements no longer matter, and a batch that must be
-    /// redone one event at a time (a statement failed) stays short.
-    static let batchLimit = 400
+    /// Most events expanded in one transaction (and, when a batch must be redone, one event
+    /// per transaction). In the events profile (20,000 events, 3 rules) 100 gave 1,153
+    /// events/s, 400 gave 1,359 and 1,000 gave 1,250, within the machine's noise; a larger
+    /// batch also locks more events it then leaves (a run of one client's events stops a
+    /// batch at its first), so 100 it stays.
+    static let batchLimit = 100
 
     public init(context: DaemonContext, links: DatabaseLinks) {
         self.context = context
