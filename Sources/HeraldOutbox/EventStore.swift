@@ -186,14 +186,9 @@ extension EventStore {
         try await connection.query("SELECT herald.cancel_for_event($1, $2, $3) AS id", [eventID, remindersOnly, reason]).ids
     }
 
-    /// Cancels the pending recalls of the event's contact at its location planned before
-    /// it (the client booked again); returns their ids.
-    public func cancelRecalls(_ eventID: Int64, reason: String) async throws -> [Int64] {
-        try await connection.query("SELECT herald.cancel_recalls($1, $2) AS id", [eventID, reason]).ids
-    }
-
-    /// ``cancelRecalls(_:reason:)`` for several events in one statement: the ids cancelled
-    /// per event.
+    /// Cancels the pending recalls of each event's contact at its location planned before
+    /// it (the client booked again), with that event's reason, in one statement; returns
+    /// the ids cancelled per event.
     public func cancelRecalls(_ events: [(id: Int64, reason: String)]) async throws -> [Int64: [Int64]] {
         guard !events.isEmpty else { return [:] }
         let result = try await connection.query("SELECT event_id, id FROM herald.cancel_recalls_many($1::bigint[], $2::text[]) ORDER BY id",

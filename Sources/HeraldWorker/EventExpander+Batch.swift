@@ -57,18 +57,16 @@ extension EventExpander {
                     let plan = EventPlan.make(event: e, rules: matched, contact: contact, location: e.locationID.flatMap { locations[$0] },
                                               planner: planner, now: now, upcomingBooking: upcoming)
                     planned[i].plan = plan
-                    if plan.failure != nil { continue }
-                    planned[i].outcomes = try await Self.cancel(plan, event: e.id, in: store, recalls: false)
                 }
                 // The recalls the batch's bookings make obsolete, in one statement (a batch
-                // holds one event per contact, so no event's recall is another's message).
-                let recalls = planned.filter { $0.failure == nil }.compactMap { p in p.plan?.cancelRecalls.map { (id: p.event.id, reason: $0) } }
-                let recalled = try await store.events.cancelRecalls(recalls)
+                // holds one event per contact, so no event's recall is another's message),
+                // then what each event cancels of its subject.
+                let recalled = try await store.events.cancelRecalls(planned.compactMap { p in
+                    p.failure == nil ? p.plan?.cancelRecalls.map { (id: p.event.id, reason: $0) } : nil
+                })
                 for i in planned.indices where planned[i].failure == nil {
-                    guard let reason = planned[i].plan?.cancelRecalls else { continue }
-                    for id in recalled[planned[i].event.id] ?? [] {
-                        planned[i].outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
-                    }
+                    guard let plan = planned[i].plan else { continue }
+                    planned[i].outcomes = try await Self.cancel(plan, event: planned[i].event.id, in: store, recalled: recalled)
                 }
                 // The messages, one insert per zone: the outbox computes a message's due
                 // time (send_at + postpone) in the session's zone, as one by one.
@@ -93,17 +91,19 @@ extension EventExpander {
     }
 
     /// Cancels what `plan` says the event makes obsolete (the subject's messages, the
-    /// contact's recalls); one outcome per message cancelled.
-    /// `recalls: false` leaves the recalls to the caller (a batch cancels them together).
-    static func cancel(_ plan: EventPlan, event: Int64, in store: Stores, recalls: Bool = true) async throws -> [EventOutcome] {
+    /// contact's recalls); one outcome per message cancelled. `recalled`: the recalls a
+    /// batch already cancelled, by event (nil: cancel this event's here).
+    static func cancel(_ plan: EventPlan, event: Int64, in store: Stores, recalled: [Int64: [Int64]]? = nil) async throws -> [EventOutcome] {
         var outcomes: [EventOutcome] = []
         if let cancel = plan.cancel {
             for id in try await store.events.cancelForEvent(event, remindersOnly: cancel.remindersOnly, reason: cancel.reason) {
                 outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: cancel.reason))
             }
         }
-        if recalls, let reason = plan.cancelRecalls {
-            for id in try await store.events.cancelRecalls(event, reason: reason) {
+        if let reason = plan.cancelRecalls {
+            var ids = recalled?[event] ?? []
+            if recalled == nil { ids = try await store.events.cancelRecalls([(id: event, reason: reason)])[event] ?? [] }
+            for id in ids {
                 outcomes.append(.init(rule: nil, channel: nil, action: .cancelled, messageID: id, reason: reason))
             }
         }
