@@ -103,6 +103,9 @@ public struct RenderedMessage: Sendable, Equatable {
     public var unsubscribeURL: String?
     /// The sender to use instead of the channel's configured one (`herald.message.sender`).
     public var sender: String?
+    /// Email: the envelope sender (`MAIL FROM`) of this message, its own bounce address
+    /// (VERP) when the channel has a `bounce_address`; nil: the driver's.
+    public var returnPath: String?
     /// The instant it was rendered at (the rules' "now"): an email's `Date` header, so that
     /// a preview at that instant is the same bytes as what was sent.
     public var renderedAt: Date?

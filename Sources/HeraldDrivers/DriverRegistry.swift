@@ -130,6 +130,13 @@ extension DriverSection {
         return value
     }
 
+    /// `bounce_address` of an email driver, checked (``BounceAddressRule``); nil when absent.
+    public func bounceAddress() throws -> String? {
+        guard let value = try string("bounce_address") else { return nil }
+        guard BounceAddressRule.split(value) != nil else { throw invalid("bounce_address", BounceAddressRule.expected) }
+        return value
+    }
+
     /// The keys every libcurl driver shares: `max_concurrent`, the rate limits
     /// (``senderLimits()``), `connect_timeout`, `timeout`, `ca_file`.
     public func throughput() throws -> Throughput {
@@ -194,9 +201,9 @@ extension DriverConfiguration {
     /// `unsubscribe_url`), or nil for a driver that does not write email.
     public var emailSender: EmailFormat.Sender? {
         if let smtp = settings(as: SMTPDriver.Settings.self) {
-            return EmailFormat.Sender(from: smtp.from, replyTo: smtp.replyTo, unsubscribeURL: smtp.unsubscribeURL)
+            return EmailFormat.Sender(from: smtp.from, replyTo: smtp.replyTo, unsubscribeURL: smtp.unsubscribeURL, bounceAddress: smtp.bounceAddress)
         }
-        if let file = settings(as: FileDriver.Settings.self) { return EmailFormat.Sender(from: file.from) }
+        if let file = settings(as: FileDriver.Settings.self) { return EmailFormat.Sender(from: file.from, bounceAddress: file.bounceAddress) }
         return nil
     }
 }

@@ -32,11 +32,14 @@ public enum EmailFormat {
         public var replyTo: String?
         /// The channel's one-click unsubscribe target, for messages without their own link.
         public var unsubscribeURL: String?
+        /// `bounce_address`: each email's envelope sender is made from it (VERP).
+        public var bounceAddress: String?
 
-        public init(from: String, replyTo: String? = nil, unsubscribeURL: String? = nil) {
+        public init(from: String, replyTo: String? = nil, unsubscribeURL: String? = nil, bounceAddress: String? = nil) {
             self.from = from
             self.replyTo = replyTo
             self.unsubscribeURL = unsubscribeURL
+            self.bounceAddress = bounceAddress
         }
     }
 
@@ -115,9 +118,12 @@ public enum EmailFormat {
     /// SMTP driver sends too (``headers(for:sender:)``), then text only or
     /// multipart/alternative (text, then HTML). (libcurl encodes the SMTP driver's parts its
     /// own way: same headers and texts, another MIME layout.)
+    /// A message with its own envelope sender starts with `Return-Path:`, as a mailbox
+    /// that received it would show it.
     public static func render(_ message: RenderedMessage, sender: Sender) -> Result<(text: String, messageID: String), DeliveryError> {
         headers(for: message, sender: sender).map { headers in
-            (render(message, headers: headers.lines), headers.messageID)
+            let returnPath = message.returnPath.map { ["Return-Path: <\($0)>"] } ?? []
+            return (render(message, headers: returnPath + headers.lines), headers.messageID)
         }
     }
 

@@ -98,16 +98,20 @@ extension FileDriver: ConfigurableDriver {
     public static let kind = "file"
 
     /// `directory` (default `/var/lib/herald/outbox`), `from` (the `From:` of email files),
-    /// `delay` (a simulated provider latency).
+    /// `delay` (a simulated provider latency), `bounce_address` (as SMTP's).
     public struct Settings: Sendable, Equatable {
         public var directory: String
         public var from: String
         public var delay: Duration
+        /// Email files show the envelope sender made from it (`Return-Path:`), as SMTP would send it.
+        public var bounceAddress: String?
 
-        public init(directory: String = "/var/lib/herald/outbox", from: String = "Herald <herald@herald.localhost>", delay: Duration = .zero) {
+        public init(directory: String = "/var/lib/herald/outbox", from: String = "Herald <herald@herald.localhost>", delay: Duration = .zero,
+                    bounceAddress: String? = nil) {
             self.directory = directory
             self.from = from
             self.delay = delay
+            self.bounceAddress = bounceAddress
         }
     }
 
@@ -121,6 +125,7 @@ extension FileDriver: ConfigurableDriver {
         // As SMTP does: an email the driver would refuse stops startup naming the key.
         if case .failure(let e) = Recipients.mailbox(settings.from) { throw section.invalid("from", e.reason) }
         settings.delay = try section.duration("delay", positive: false) ?? .zero
+        settings.bounceAddress = try section.bounceAddress()
         return settings
     }
 

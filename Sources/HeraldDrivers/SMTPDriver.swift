@@ -23,6 +23,9 @@ public struct SMTPDriver: Driver {
         public var from: String
         /// `MAIL FROM`; default the address of `from`.
         public var envelopeFrom: String?
+        /// Each email's own `MAIL FROM` is made from this address (VERP, ``BounceAddressRule``);
+        /// excludes `envelopeFrom`.
+        public var bounceAddress: String?
         public var replyTo: String?
         /// One-click unsubscribe target (RFC 8058).
         public var unsubscribeURL: String?
@@ -32,13 +35,14 @@ public struct SMTPDriver: Driver {
 
         public init(url: String, tls: MailTransfer.TLS = .required, username: String? = nil, password: String? = nil, from: String,
                     envelopeFrom: String? = nil, replyTo: String? = nil, unsubscribeURL: String? = nil, reuseConnections: Bool = true,
-                    throughput: Throughput = Throughput()) {
+                    throughput: Throughput = Throughput(), bounceAddress: String? = nil) {
             self.url = url
             self.tls = tls
             self.username = username
             self.password = password
             self.from = from
             self.envelopeFrom = envelopeFrom
+            self.bounceAddress = bounceAddress
             self.replyTo = replyTo
             self.unsubscribeURL = unsubscribeURL
             self.reuseConnections = reuseConnections
@@ -56,7 +60,8 @@ public struct SMTPDriver: Driver {
     public init(_ settings: Settings) throws {
         self.settings = settings
         _ = try Recipients.mailbox(settings.from).get()
-        self.sender = EmailFormat.Sender(from: settings.from, replyTo: settings.replyTo, unsubscribeURL: settings.unsubscribeURL)
+        self.sender = EmailFormat.Sender(from: settings.from, replyTo: settings.replyTo, unsubscribeURL: settings.unsubscribeURL,
+                                         bounceAddress: settings.bounceAddress)
         self.transport = Transport(name: "herald-smtp", throughput: settings.throughput, reuse: settings.reuseConnections)
     }
 
@@ -70,7 +75,7 @@ public struct SMTPDriver: Driver {
         case .failure(let e): throw e
         }
         let mail = MailTransfer(url: settings.url, tls: settings.tls, username: settings.username, password: settings.password,
-                                envelopeFrom: settings.envelopeFrom ?? headers.from.address, recipients: [headers.to.address],
+                                envelopeFrom: message.returnPath ?? settings.envelopeFrom ?? headers.from.address, recipients: [headers.to.address],
                                 headers: headers.lines, text: message.body, html: message.html)
         do {
             let reply = try await transport.run(sender: SenderLimits.key(channel: "email", sender: message.sender)) { try await $0.send(mail, cancellation: $1) }
@@ -94,7 +99,7 @@ extension SMTPDriver: ConfigurableDriver {
     public static let kind = "smtp"
 
     /// `url`, `tls`, `from`, `username`, `password_file` (or the credential `smtp-password`),
-    /// `envelope_from`, `reply_to`, `unsubscribe_url`, `reuse_connections`, and the shared
+    /// `envelope_from` or `bounce_address`, `reply_to`, `unsubscribe_url`, `reuse_connections`, and the shared
     /// throughput keys.
     public static func settings(from section: any DriverSection) throws -> Settings {
         let throughput = try section.throughput()
@@ -113,10 +118,16 @@ extension SMTPDriver: ConfigurableDriver {
         let url = try section.url("url", schemes: ["smtp", "smtps"], for: kind) ?? ""
         let password = username == nil ? try section.secret("password_file", credential: "smtp-password")
             : try section.requiredSecret("password_file", credential: "smtp-password", for: kind)
+        let envelopeFrom = try section.string("envelope_from")
+        let bounceAddress = try section.bounceAddress()
+        if envelopeFrom != nil, bounceAddress != nil {
+            throw section.invalid("envelope_from", "set envelope_from or bounce_address, not both (bounce_address makes each email's envelope sender)")
+        }
         return Settings(url: url, tls: tls, username: username, password: password,
-                        from: from, envelopeFrom: try section.string("envelope_from"), replyTo: replyTo,
+                        from: from, envelopeFrom: envelopeFrom, replyTo: replyTo,
                         unsubscribeURL: unsubscribe,
-                        reuseConnections: try section.bool("reuse_connections") ?? true, throughput: throughput)
+                        reuseConnections: try section.bool("reuse_connections") ?? true, throughput: throughput,
+                        bounceAddress: bounceAddress)
     }
 
     public static func make(_ settings: Settings, logger: Logger) throws -> SMTPDriver { try SMTPDriver(settings) }

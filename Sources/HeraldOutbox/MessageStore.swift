@@ -30,7 +30,8 @@ public struct MessageStore: Sendable {
     // MARK: Claiming
 
     /// Why message `m` may not go to its recipient now, or NULL: its contact's preference or
-    /// consent excludes the channel, its recipient (by its stored key) opted out, the rule
+    /// consent excludes the channel, its recipient (by its stored key) opted out or is
+    /// undeliverable (a hard bounce, a landline: `herald.undeliverable`), the rule
     /// that made it was turned off (its re-planning had not cancelled it yet), or it is a
     /// recall and the client booked again since. The STOP
     /// confirmation (`consent_exempt`) is the one message an opt-out lets through. Used by
@@ -42,6 +43,9 @@ public struct MessageStore: Sendable {
                      (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                        WHERE o.channel = \(m).channel
                          AND o.recipient = coalesce(\(m).recipient_key, herald.normalize_recipient(\(m).channel, \(m).recipient))) END,
+                 CASE WHEN NOT \(m).consent_exempt THEN
+                     (SELECT herald.undeliverable_text(u) FROM herald.undeliverable u
+                       WHERE u.channel = \(m).channel AND u.recipient = \(m).recipient_key) END,
                  CASE WHEN \(m).rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = \(m).rule_name AND r.enabled)
                      THEN format('rule %s was turned off or deleted', \(m).rule_name) END,
                  CASE WHEN \(m).priority = 0 AND \(m).rule_name IS NOT NULL AND \(m).contact_id IS NOT NULL THEN

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldInbound
 import HeraldRows
 import HeraldRender
 import HeraldScheduling
@@ -15,13 +16,16 @@ public struct PipelineSettings: Sendable {
     public var defaultLocale: String
     /// Nil when the listener is off.
     public var links: Pipeline.Links?
+    /// Each email's own bounce address (VERP); nil without `[channels.email] bounce_address`.
+    public var bounces: BounceAddresses?
 
     public init(scheduling: SchedulingPolicy = SchedulingPolicy(), smsMaxSegments: Int? = 3, defaultLocale: String = "en",
-                links: Pipeline.Links? = nil) {
+                links: Pipeline.Links? = nil, bounces: BounceAddresses? = nil) {
         self.scheduling = scheduling
         self.smsMaxSegments = smsMaxSegments
         self.defaultLocale = defaultLocale
         self.links = links
+        self.bounces = bounces
     }
 }
 
@@ -67,7 +71,8 @@ extension Pipeline {
                                       defaultLocale: settings.defaultLocale)
         let checks = catalog.checkNative(now: now)
         let planner = SchedulePlanner(policy: settings.scheduling, records: rows.locations)
-        let pipeline = Pipeline(catalog: catalog, planner: planner, smsMaxSegments: settings.smsMaxSegments, links: settings.links)
+        let pipeline = Pipeline(catalog: catalog, planner: planner, smsMaxSegments: settings.smsMaxSegments, links: settings.links,
+                                bounces: settings.bounces)
         return Loaded(pipeline: pipeline, templateProblems: catalog.problems, invalidLocations: planner.invalidLocations, renderChecks: checks)
     }
 }

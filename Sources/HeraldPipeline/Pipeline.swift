@@ -5,7 +5,8 @@ import HeraldRender
 import HeraldScheduling
 
 /// One message through Herald's rules at one instant, with no I/O: the scheduling rules,
-/// then rendering, links included (answer links, reply text, the email's unsubscribe link).
+/// then rendering, links included (answer links, reply text, the email's unsubscribe link
+/// and bounce address).
 /// The worker acts on its ``Decision``; `herald explain` prints it; `herald templates
 /// preview` and `herald send-test` use its rendering step (``render(_:at:)``). None of them
 /// repeats a step of it, and all build it the same way: ``load(_:settings:)``.
@@ -17,6 +18,8 @@ public struct Pipeline: Sendable {
     /// The links Herald signs (nil: the listener is off, and templates see only the links
     /// the host wrote; emails carry the SMTP channel's own `unsubscribe_url`, if any).
     public let links: Links?
+    /// Each email's own envelope sender (VERP), when `bounce_address` is configured.
+    public let bounces: BounceAddresses?
     let renderer: Renderer
 
     /// The links Herald signs into what it sends, all with the key of `[http]`.
@@ -37,11 +40,13 @@ public struct Pipeline: Sendable {
 
     /// Prefer ``load(_:settings:)``, which every command and the daemon use; this is for
     /// tests of the pipeline alone.
-    public init(catalog: TemplateCatalog, planner: SchedulePlanner, smsMaxSegments: Int?, links: Links? = nil, renderer: Renderer = Renderer()) {
+    public init(catalog: TemplateCatalog, planner: SchedulePlanner, smsMaxSegments: Int?, links: Links? = nil, bounces: BounceAddresses? = nil,
+                renderer: Renderer = Renderer()) {
         self.catalog = catalog
         self.planner = planner
         self.smsMaxSegments = smsMaxSegments
         self.links = links
+        self.bounces = bounces
         self.renderer = renderer
     }
 
@@ -114,6 +119,9 @@ public struct Pipeline: Sendable {
                 rendered.renderedAt = now
                 if channel == .email, let links {
                     rendered.unsubscribeURL = links.unsubscribe.url(messageID: message.id, channel: .email, recipient: message.recipient)
+                }
+                if channel == .email, let bounces {
+                    rendered.returnPath = bounces.address(messageID: message.id, recipient: message.recipient)
                 }
                 return rendered
             }

@@ -11,7 +11,7 @@ struct Herald: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald",
         abstract: "Delivers appointment and service notifications (SMS, email, webhook) from a PostgreSQL outbox.",
-        subcommands: [Run.self, Migrate.self, Enqueue.self, Status.self, Explain.self, Templates.self, Rules.self, SendTest.self, Prune.self, CheckConfig.self, Tokens.self, Users.self],
+        subcommands: [Run.self, Migrate.self, Enqueue.self, Status.self, Explain.self, Templates.self, Rules.self, SendTest.self, Prune.self, IngestMail.self, CheckConfig.self, Tokens.self, Users.self],
         defaultSubcommand: nil)
 }
 

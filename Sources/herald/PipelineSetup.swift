@@ -15,7 +15,7 @@ import HeraldPipeline
 /// would opt the operator's own address out).
 func loadPipeline(_ config: Configuration, store: Stores?, rows: PipelineRows? = nil, now: Date, links: Bool = true) async throws -> Pipeline {
     var key: [UInt8]?
-    if links, config.http.enabled, config.http.publicURL != nil {
+    if links, (config.http.enabled && config.http.publicURL != nil) || config.bounceAddress != nil {
         if let configured = config.http.linkKey {
             key = configured
         } else if let store {

@@ -33,7 +33,10 @@ struct Run: AsyncParsableCommand {
         var metrics = DaemonMetrics()
         var extra: [any Service] = []
         let listen = try await ListenerSetup(config: config, logger: logger)
-        settings.pipeline = config.pipelineSettings(linkKey: listen?.key)
+        // The key signs links (listener on) and bounce addresses (bounce_address set).
+        var key = listen?.key
+        if key == nil, config.bounceAddress != nil { key = try await ListenerSetup.linkKey(config) }
+        settings.pipeline = config.pipelineSettings(linkKey: key)
         if let listen {
             metrics = DaemonMetrics(factory: listen.factory)
             extra.append(listen.listener)

@@ -17,7 +17,8 @@ final class HeraldProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("herald")
     }
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// `stdin`: a file read as standard input (none: the test's own).
+    init(_ arguments: [String], environment: [String: String] = [:], stdin: URL? = nil) throws {
         process.executableURL = Self.binary
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -36,6 +37,7 @@ final class HeraldProcess: @unchecked Sendable {
         defer { try? out.close(); try? err.close() }  // the child keeps its own copies
         process.standardOutput = out
         process.standardError = err
+        if let stdin { process.standardInput = try FileHandle(forReadingFrom: stdin) }
         try process.run()
     }
 
@@ -56,8 +58,9 @@ final class HeraldProcess: @unchecked Sendable {
     }
 
     /// Runs the binary to completion: (status, stdout, stderr).
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> (Int32, String, String) {
-        let p = try HeraldProcess(arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: URL? = nil,
+                    timeout: Duration = .seconds(60)) async throws -> (Int32, String, String) {
+        let p = try HeraldProcess(arguments, environment: environment, stdin: stdin)
         guard let status = await p.wait(timeout: timeout) else {
             p.signal(SIGKILL)
             throw TestSetupError("herald \(arguments.joined(separator: " ")) did not finish in time; stderr: \(p.stderr)")
