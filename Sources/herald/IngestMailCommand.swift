@@ -23,7 +23,7 @@ struct IngestMail: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: GlobalOptions
-    @Option(help: "The address the report was delivered to (Postfix: ${recipient}); else its Delivered-To, X-Original-To and To headers are read.")
+    @Option(help: "The address the report was delivered to (Postfix pipe: ${recipient}); else $ORIGINAL_RECIPIENT or $RECIPIENT (Postfix aliases), then the report's Delivered-To, X-Original-To and To headers.")
     var recipient: String?
 
     func run() async throws {
@@ -32,7 +32,10 @@ struct IngestMail: AsyncParsableCommand {
         let report = MailReport.read(bytes)
         if case .other(let why) = report.kind { return refuse("nothing recorded: \(why)") }
         guard !report.feedback.isEmpty else { return refuse("nothing recorded: the report names no failed recipient (a delay already retried, or a success)") }
-        let tokens = ([recipient].compactMap { $0 } + report.tokenCandidates).compactMap(BounceAddresses.Token.init(in:))
+        // Postfix's local(8) hands an alias's pipe the envelope recipient in the environment.
+        let environment = ProcessInfo.processInfo.environment
+        let envelope = [recipient, environment["ORIGINAL_RECIPIENT"], environment["RECIPIENT"]].compactMap { $0 }
+        let tokens = (envelope + report.tokenCandidates).compactMap(BounceAddresses.Token.init(in:))
         guard !tokens.isEmpty else { return refuse("nothing recorded: no Herald bounce address (…+b1-<id>-<mac>@…) in the report") }
 
         let key: [UInt8]
