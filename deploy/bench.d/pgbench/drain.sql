@@ -67,6 +67,9 @@ WITH RECURSIVE q AS (
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = m.channel
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
+         CASE WHEN NOT m.consent_exempt THEN
+             (SELECT herald.undeliverable_text(u) FROM herald.undeliverable u
+               WHERE u.channel = m.channel AND u.recipient = m.recipient_key) END,
          CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
              THEN format('rule %s was turned off or deleted', m.rule_name) END,
          CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
@@ -139,6 +142,9 @@ WITH k AS (
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = m.channel
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
+         CASE WHEN NOT m.consent_exempt THEN
+             (SELECT herald.undeliverable_text(u) FROM herald.undeliverable u
+               WHERE u.channel = m.channel AND u.recipient = m.recipient_key) END,
          CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
              THEN format('rule %s was turned off or deleted', m.rule_name) END,
          CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
