@@ -74,6 +74,11 @@ public struct Configuration: Sendable {
         /// The key unsubscribe links are signed with, from `link_key_file` or the credential
         /// `link-key`; nil: Herald makes one and keeps it in `herald.secret`.
         public var linkKey: [UInt8]?
+        /// `sendgrid_public_key_file` (or the credential `sendgrid-public-key`): SendGrid's event
+        /// webhook verification key, base64 DER or PEM.
+        public var sendGridKey: SendGridEvents.Key?
+        /// `mailgun_signing_key_file` (or the credential `mailgun-signing-key`): Mailgun's webhook signing key.
+        public var mailgunKey: [UInt8]?
         /// `max_body`: largest request body accepted (bytes).
         public var maxBodyBytes = 64 * 1024
         /// `connections`: the listener's own database connections.

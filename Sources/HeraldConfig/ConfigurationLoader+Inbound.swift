@@ -18,6 +18,12 @@ extension ConfigurationLoader {
             let token = try secretFile(try string(raw, path, file), key: path, file: file)
             guard !token.isEmpty else { throw ConfigError(file: file, key: path, reason: "the file is empty") }
             config.http.twilioAuthToken = token
+        case "http.sendgrid_public_key_file":
+            config.http.sendGridKey = try sendGridKey(try secretFile(try string(raw, path, file), key: path, file: file), key: path, file: file)
+        case "http.mailgun_signing_key_file":
+            let key = try secretFile(try string(raw, path, file), key: path, file: file)
+            guard key.utf8.count >= 8 else { throw ConfigError(file: file, key: path, reason: "the key must be at least 8 characters") }
+            config.http.mailgunKey = Array(key.utf8)
         case "http.link_key_file":
             config.http.linkKey = try linkKey(try secretFile(try string(raw, path, file), key: path, file: file), key: path, file: file)
         case "http.max_body": config.http.maxBodyBytes = try int(raw, path, file, 1024...10_485_760)
@@ -85,6 +91,13 @@ extension ConfigurationLoader {
     }
 
     /// A key for HMAC signing: at least 32 bytes of text.
+    func sendGridKey(_ text: String, key: String, file: String) throws -> SendGridEvents.Key {
+        guard let parsed = SendGridEvents.Key(text) else {
+            throw ConfigError(file: file, key: key, reason: "not a P-256 public key (the verification key SendGrid shows, base64, or PEM)")
+        }
+        return parsed
+    }
+
     func linkKey(_ text: String, key: String, file: String) throws -> [UInt8] {
         guard text.utf8.count >= 32 else {
             throw ConfigError(file: file, key: key, reason: "must hold at least 32 characters (e.g. the output of: openssl rand -hex 32)")

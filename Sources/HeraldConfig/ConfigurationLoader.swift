@@ -120,7 +120,7 @@ public struct ConfigurationLoader {
         "quiet_hours": ["sms", "email", "webhook"],
         "retention": ["keep", "batch", "interval"],
         "log": ["level"],
-        "http": ["listen", "public_url", "twilio_auth_token_file", "link_key_file", "max_body", "connections", "max_connections",
+        "http": ["listen", "public_url", "twilio_auth_token_file", "sendgrid_public_key_file", "mailgun_signing_key_file", "link_key_file", "max_body", "connections", "max_connections",
                  "idle_timeout", "request_timeout", "database_timeout", "metrics_allow", "metrics_token_file", "metrics_refresh"],
         "admin": ["listen", "database_url", "database_url_file", "connections", "max_connections", "idle_timeout", "request_timeout",
                   "database_timeout", "max_body", "public_url", "trusted_proxies", "session_lifetime", "session_idle", "bcrypt_cost",
@@ -230,6 +230,10 @@ public struct ConfigurationLoader {
     /// With no database URL anywhere, use a systemd credential named `database-url` if there is one.
     func resolveSecrets(_ config: inout Configuration, file: String) throws {
         if config.http.twilioAuthToken == nil { config.http.twilioAuthToken = credential("twilio-auth-token") }
+        if config.http.sendGridKey == nil, let key = credential("sendgrid-public-key") {
+            config.http.sendGridKey = try sendGridKey(key, key: "credential sendgrid-public-key", file: config.source)
+        }
+        if config.http.mailgunKey == nil, let key = credential("mailgun-signing-key"), !key.isEmpty { config.http.mailgunKey = Array(key.utf8) }
         if config.http.linkKey == nil, let key = credential("link-key") {
             config.http.linkKey = try linkKey(key, key: "credential link-key", file: file)
         }

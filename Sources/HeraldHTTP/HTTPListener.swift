@@ -54,6 +54,7 @@ public final class HTTPListener: Service, Sendable {
     public func run() async throws {
         let router = Router(context: ListenerRequestContext.self)
         TwilioRoutes(listener: self).add(to: router)
+        EmailEventRoutes(listener: self).add(to: router)
         UnsubscribeRoutes(listener: self).add(to: router)
         AnswerRoutes(listener: self).add(to: router)
         HealthRoutes(listener: self).add(to: router)

@@ -59,6 +59,10 @@ public struct ListenerSettings: Sendable {
     public var metricsToken: String?
     /// The outbox's gauges are read from the database at most this often (`metrics_refresh`).
     public var metricsRefresh: Duration = .seconds(5)
+    /// SendGrid's Event Webhook verification key (`sendgrid_public_key_file`); nil refuses its requests with 403.
+    public var sendGridKey: SendGridEvents.Key?
+    /// Mailgun's webhook signing key (`mailgun_signing_key_file`); nil refuses its requests with 403.
+    public var mailgunKey: [UInt8]?
     /// `/healthz` reads the database at most this often (not configurable; tests set zero).
     public var healthRefresh: Duration = .seconds(1)
 
@@ -74,6 +78,8 @@ public struct ListenerSettings: Sendable {
     public enum Path {
         public static let twilioInbound = "/webhooks/twilio/inbound"
         public static let twilioStatus = "/webhooks/twilio/status"
+        public static let sendGridEvents = "/webhooks/sendgrid/events"
+        public static let mailgunEvents = "/webhooks/mailgun/events"
         public static let unsubscribe = "/unsubscribe"
         public static let health = "/healthz"
         public static let metrics = "/metrics"

@@ -24,3 +24,20 @@ extension InboundStore {
         return result.scalar ?? ""
     }
 }
+
+extension InboundStore {
+    /// Applies one event of an email provider's webhook (its signature verified) about the
+    /// email whose `Message-ID` is `providerMessageID`; an email Herald does not know is
+    /// recorded as `unknown message`.
+    public func recordProviderMailFeedback(source: String, eventKey: String, kind: String, providerMessageID: String,
+                                           recipient: String, status: String?, detail: String) async throws -> String {
+        let result = try await connection.query("""
+            SELECT herald.record_mail_feedback($1, $2, $3,
+                       (SELECT id FROM herald.message WHERE provider_message_id = $4 AND channel = 'email' ORDER BY id DESC LIMIT 1),
+                       $5, $6, $7)
+            """,
+            [SafeText.clean(source, limit: 40), SafeText.clean(eventKey, limit: 600), kind, SafeText.clean(providerMessageID, limit: 256),
+             SafeText.clean(recipient, limit: 320), status.map { SafeText.clean($0, limit: 20) }, SafeText.clean(detail, limit: 1_000)])
+        return result.scalar ?? ""
+    }
+}

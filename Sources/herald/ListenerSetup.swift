@@ -35,6 +35,8 @@ struct ListenerSetup {
         settings.metricsAllow = config.http.metricsAllow
         settings.metricsToken = config.http.metricsToken
         settings.metricsRefresh = config.http.metricsRefresh
+        settings.sendGridKey = config.http.sendGridKey
+        settings.mailgunKey = config.http.mailgunKey
         listener = HTTPListener(settings: settings, databaseURL: config.database.url, registry: registry,
                                 unsubscribeKey: key, logger: logger, connections: config.http.connections,
                                 defaultTimeZone: config.scheduling.defaultTimeZone)

@@ -71,6 +71,7 @@ final class RecordingSection: DriverSection, @unchecked Sendable {
         case "from": return kind == "twilio" ? "+34600000001" : "Sol <citas@sol.example>"
         case "tls": return "required"
         case "directory": return "/tmp/herald-outbox"
+        case "envelope_from": return nil  // read, but not with bounce_address beside it
         default: return "x@example.com"
         }
     }
