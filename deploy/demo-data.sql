@@ -104,6 +104,16 @@ SELECT 'tomas', 'Tomás', NULL, '+34600111230', 'es', z, 'sms', true
 SELECT herald.record_event('appointment', 'A-1004', 'created', starts_at => now() + interval '1 day 40 seconds',
     contact_id => 'tomas', location_id => 'olivia-madrid', data => '{"service":"barba","manage_url":"https://citas.example.es/c/t0m4"}');
 
+-- Seed 000: "the client says they never got it". Olga books by email with an address that
+-- does not exist: her confirmation goes out, the receiving server bounces it, deploy/demo
+-- hands the bounce to `herald ingest-mail`, and herald.unreachable says why her reminder
+-- never goes.
+INSERT INTO herald.contact (id, name, email, phone, locale, time_zone, preference, sms_consent) VALUES
+('olga', 'Olga', 'olga.martin@correo.invalid', NULL, 'es', 'Europe/Madrid', 'email', NULL);
+SELECT herald.record_event('appointment', 'A-1005', 'created',
+    starts_at => ((current_date + 3) + time '11:00') AT TIME ZONE 'Europe/Madrid', contact_id => 'olga',
+    location_id => 'olivia-madrid', data => '{"service":"manicura"}');
+
 -- Work orders at the repair shop: "status changed to ready" (only that status has a rule on).
 SELECT herald.record_event('work_order', 'WO-5521', 'status_changed', status => 'in_repair', previous_status => 'received',
     contact_id => 'sam', location_id => 'fixit-queen', data => '{"order":{"number":"WO-5521","device":"iPhone 13"}}');

@@ -17,6 +17,7 @@ import Testing
                 driver = "file"
                 directory = "\(out.path)"
                 from = "Herald demo <demo@herald.localhost>"
+                bounce_address = "bounces@herald.localhost"
                 [channels.sms]
                 driver = "file"
                 directory = "\(out.path)"
@@ -59,6 +60,18 @@ import Testing
             // Sam's cancellation went at once; his reminders never will.
             #expect(try await db.scalar("SELECT string_agg(status, ',' ORDER BY channel) FROM herald.message WHERE subject_id = 'A-3001' AND rule_name = 'appointment.cancelled'") == "sent,sent")
             #expect(try await db.scalar("SELECT string_agg(DISTINCT status, ',') FROM herald.message WHERE subject_id = 'A-3001' AND rule_name = 'appointment.reminder.1d'") == "cancelled")
+
+            // Seed 000, as deploy/demo plays it: Olga's confirmation bounces at its own bounce
+            // address; the bounce goes through herald ingest-mail; herald.unreachable says why.
+            let olga = try #require(try await db.scalar("SELECT id FROM herald.message WHERE subject_id = 'A-1005' AND contact_id = 'olga' AND channel = 'email' AND status = 'sent'"))
+            let preview = try await HeraldProcess.run(["templates", "preview", "--message", olga, "--config", path])
+            let returnPath = try #require(preview.1.firstMatch(of: /Return-Path: <(bounces\+b1-\d+-[0-9a-f]{20}@herald\.localhost)>/)?.1)
+            let bounce = try temporaryDirectory().appendingPathComponent("bounce.eml")
+            _ = try await runShell("python3 '\(root.path)/deploy/demo-bounce.py' '\(returnPath)' olga.martin@correo.invalid > '\(bounce.path)'")
+            let ingest = try await HeraldProcess.run(["ingest-mail", "--config", path, "--recipient", String(returnPath)], stdin: bounce)
+            #expect(ingest.1 == "message \(olga) to olga.martin@correo.invalid: hard bounce 5.1.1: undelivered; address undeliverable\n", "\(ingest)")
+            #expect(try await db.scalar("SELECT reason || ' ' || message_id FROM herald.unreachable WHERE contact_id = 'olga' AND channel = 'email'") == "hard_bounce \(olga)")
+            #expect(try await db.scalar("SELECT string_agg(DISTINCT status, ',') FROM herald.message WHERE subject_id = 'A-1005' AND rule_name = 'appointment.reminder.1d'") == "suppressed")
         }
     }
 }
