@@ -200,4 +200,5 @@ SELECT a.contact_id, a.channel, a.address, r.reason, r.detail, r.since, r.messag
     ) r;
 COMMENT ON VIEW herald.unreachable IS
     'Per contact and channel, each reason it cannot be reached (no_address, contact_settings, opted_out, complaint, hard_bounce, landline, invalid_number, repeated_undelivered), since when, and the message that showed it.';
-GRANT SELECT ON herald.unreachable TO herald_daemon, herald_host, herald_admin;
+GRANT SELECT ON herald.unreachable TO herald_daemon, herald_host, herald_admin, herald_api;
+GRANT SELECT ON herald.undeliverable, herald.mail_feedback TO herald_api;

@@ -17,7 +17,11 @@ extension AdminHandler {
                                              reason: $0.reason, recordedBy: $0.recordedBy, at: $0.at) },
                 messages: c.messages.map(Self.summary),
                 receipts: c.receipts.map { .init(status: $0.status, errorCode: $0.errorCode, result: $0.result, receivedAt: $0.receivedAt) },
-                replies: c.replies.map(Self.reply)))))
+                replies: c.replies.map(Self.reply),
+                unreachable: c.unreachable.map {
+                    .init(channel: $0.channel, address: $0.address, reason: .init(rawValue: $0.reason) ?? .contactSettings, detail: $0.detail,
+                          since: $0.since, messageId: $0.messageID)
+                }))))
         }
     }
 

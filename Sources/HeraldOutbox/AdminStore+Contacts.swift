@@ -39,6 +39,27 @@ extension AdminStore {
         public var receipts: [ReceiptRow]
         /// The client's last 20 free-text replies (to messages that were theirs).
         public var replies: [ReplyRow] = []
+        /// Why they cannot be reached, per channel (`herald.unreachable`).
+        public var unreachable: [UnreachableRow] = []
+    }
+
+    /// One reason a contact cannot be reached on a channel.
+    public struct UnreachableRow: Sendable, Equatable {
+        public var channel, reason, detail: String
+        public var address: String?
+        public var since: Date?
+        public var messageID: Int64?
+    }
+
+    /// The rows of `herald.unreachable` for contact `id`, by channel.
+    public func unreachable(contact id: String) async throws -> [UnreachableRow] {
+        try await connection.query("""
+            SELECT channel, address, reason, detail, extract(epoch FROM since)::float8 AS since, message_id
+              FROM herald.unreachable WHERE contact_id = $1 ORDER BY channel, reason
+            """, [id]).named.map { r in
+            UnreachableRow(channel: r["channel"] ?? "", reason: r["reason"] ?? "", detail: r["detail"] ?? "", address: r["address"],
+                           since: r.double("since").flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil }, messageID: r.int64("message_id"))
+        }
     }
 
     static func date(_ r: NamedRow, _ name: String) -> Date { r.double(name).flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil } ?? Date(timeIntervalSince1970: 0) }
@@ -89,7 +110,7 @@ extension AdminStore {
         return ContactPage(id: c["id"] ?? id, name: c["name"], email: c["email"], phone: c["phone"], locale: c["locale"],
                            timeZone: c["time_zone"], preference: c["preference"] ?? "both", smsConsent: c.bool("sms_consent"),
                            emailConsent: c.bool("email_consent"), optOuts: optOuts, ledger: ledger, messages: messages, receipts: receipts,
-                           replies: replies)
+                           replies: replies, unreachable: try await unreachable(contact: id))
     }
 
     static func decodeReceipt(_ r: NamedRow) -> ReceiptRow {

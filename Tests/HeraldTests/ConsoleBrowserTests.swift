@@ -95,6 +95,7 @@ import Testing
                     INSERT INTO herald.contact (id, name, email) VALUES ('bea', 'Bea', 'bea@example.es');
                     INSERT INTO herald.message (channel, recipient, template, data, status, last_error, contact_id)
                     VALUES ('email', 'bea@example.es', 'appointment.reminder', '{}', 'failed', 'smtp 550 no such mailbox', 'bea');
+                    INSERT INTO herald.undeliverable (channel, recipient, reason, detail, message_id) VALUES ('email', 'bea@example.es', 'hard_bounce', '5.1.1 no such mailbox', 1);
                     """)
             }
             defer { daemon.herald.signal(SIGKILL) }
@@ -106,6 +107,8 @@ import Testing
             #expect(r.problems.isEmpty, "\(r.problems)")
             #expect(r.seen.text("buttons") == "Sign out", "a viewer gets no action buttons: \(r.seen.text("buttons"))")
             #expect(r.seen.text("forged") == "403")
+            // The same reachability as herald.unreachable and the API's contact page.
+            #expect(r.seen.text("reach").contains("Not by email (bea@example.es): the address does not exist (it bounced) — 5.1.1 no such mailbox"), "\(r.seen.text("reach"))")
             #expect(r.seen.text("users_status_title") == "Not done")
             #expect(r.shots.keys.contains("viewer-client"))
             #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = \(id)") == "failed")

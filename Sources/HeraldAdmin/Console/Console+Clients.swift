@@ -67,9 +67,17 @@ extension Console {
                     + (r.inReplyTo.map { " — \(html.h(t("answering"))) " + html.link("/console/messages/\($0)", "#\($0)") } ?? "")
                     + (r.handledBy.map { " — " + html.h(t("handled by {0}", $0)) } ?? "") + "</li>"
             }.joined() + "</ul>\(html.link("/console/replies", t("Replies inbox")))</section>"
+        let reach = c.unreachable.isEmpty ? "<p class=\"ok\">\(html.h(t("Herald can reach this client on every channel.")))</p>"
+            : c.unreachable.map { u in
+                "<li><strong>\(html.h(t("Not by {0}", u.channel)))</strong>\(u.address.map { " (\(html.h($0)))" } ?? ""): "
+                    + "\(html.h(t("reach " + u.reason.rawValue))) — \(html.h(u.detail))"
+                    + (u.since.map { " \(html.h(t("since"))) \(html.time($0))" } ?? "")
+                    + (u.messageId.map { " — " + html.link("/console/messages/\($0)", "#\($0)") } ?? "") + "</li>"
+            }.joined().wrapped("<ul>", "</ul>")
         let notice = v.q("done").flatMap { Self.notice($0, t) }
         return .page(html.page(c.name ?? c.id, notice: notice, """
             <section aria-labelledby="who"><h2 id="who">\(html.h(t("Addresses and preferences")))</h2>\(factList)</section>
+            <section aria-labelledby="reachable"><h2 id="reachable">\(html.h(t("Can Herald reach them?")))</h2>\(reach)</section>
             <section aria-labelledby="reach"><h2 id="reach">\(html.h(t("Opt-outs")))</h2>\(optOuts)\(ledger)</section>
             \(replies)
             <section aria-labelledby="msgs"><h2 id="msgs">\(html.h(t("Messages")))</h2>\(messages)\

@@ -34,6 +34,8 @@ struct ConsoleText: Sendable {
         "moved", "updated", "created", "skipped",
         "appointment", "work_order", "lead", "completed", "confirmed", "declined", "status_changed", "time_changed",
         "database", "daemon", "listener", "event", "message",
+        "reach no_address", "reach contact_settings", "reach opted_out", "reach complaint", "reach hard_bounce", "reach landline",
+        "reach invalid_number", "reach repeated_undelivered",
     ]
 
     /// The words from data that English shows otherwise than they are stored.
@@ -44,6 +46,10 @@ struct ConsoleText: Sendable {
         "source desk": "the front desk", "source complaint": "a spam complaint",
         "opt_out": "opted out", "opt_in": "opted in", "lease_expired": "interrupted (lease expired)", "work_order": "work order",
         "status_changed": "status changed", "time_changed": "time changed",
+        "reach no_address": "no address", "reach contact_settings": "their preference or consent excludes it",
+        "reach opted_out": "they opted out", "reach complaint": "they marked a message as spam",
+        "reach hard_bounce": "the address does not exist (it bounced)", "reach landline": "it is a landline",
+        "reach invalid_number": "the number is not valid", "reach repeated_undelivered": "the last messages were not delivered",
     ]
 
     /// `english` in this language.

@@ -1936,6 +1936,68 @@ extension Components {
                 case since
             }
         }
+        /// One reason a contact cannot be reached on a channel (herald.unreachable).
+        ///
+        /// - Remark: Generated from `#/components/schemas/Unreachable`.
+        public struct Unreachable: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Unreachable/channel`.
+            public var channel: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Unreachable/address`.
+            public var address: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Unreachable/reason`.
+            @frozen public enum ReasonPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case noAddress = "no_address"
+                case contactSettings = "contact_settings"
+                case optedOut = "opted_out"
+                case complaint = "complaint"
+                case hardBounce = "hard_bounce"
+                case landline = "landline"
+                case invalidNumber = "invalid_number"
+                case repeatedUndelivered = "repeated_undelivered"
+            }
+            /// - Remark: Generated from `#/components/schemas/Unreachable/reason`.
+            public var reason: Components.Schemas.Unreachable.ReasonPayload
+            /// - Remark: Generated from `#/components/schemas/Unreachable/detail`.
+            public var detail: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Unreachable/since`.
+            public var since: Foundation.Date?
+            /// The message that showed it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Unreachable/message_id`.
+            public var messageId: Swift.Int64?
+            /// Creates a new `Unreachable`.
+            ///
+            /// - Parameters:
+            ///   - channel:
+            ///   - address:
+            ///   - reason:
+            ///   - detail:
+            ///   - since:
+            ///   - messageId: The message that showed it.
+            public init(
+                channel: Swift.String,
+                address: Swift.String? = nil,
+                reason: Components.Schemas.Unreachable.ReasonPayload,
+                detail: Swift.String,
+                since: Foundation.Date? = nil,
+                messageId: Swift.Int64? = nil
+            ) {
+                self.channel = channel
+                self.address = address
+                self.reason = reason
+                self.detail = detail
+                self.since = since
+                self.messageId = messageId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channel
+                case address
+                case reason
+                case detail
+                case since
+                case messageId = "message_id"
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ContactPage`.
         public struct ContactPage: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ContactPage/id`.
@@ -1968,6 +2030,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ContactPage/replies`.
             public var replies: [Components.Schemas.Reply]?
+            /// Why the client cannot be reached, per channel (empty when they can be on every channel).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ContactPage/unreachable`.
+            public var unreachable: [Components.Schemas.Unreachable]
             /// Creates a new `ContactPage`.
             ///
             /// - Parameters:
@@ -1985,6 +2051,7 @@ extension Components {
             ///   - messages:
             ///   - receipts:
             ///   - replies: The client's last 20 free-text replies.
+            ///   - unreachable: Why the client cannot be reached, per channel (empty when they can be on every channel).
             public init(
                 id: Swift.String,
                 name: Swift.String? = nil,
@@ -1999,7 +2066,8 @@ extension Components {
                 ledger: [Components.Schemas.ConsentEntry],
                 messages: [Components.Schemas.MessageSummary],
                 receipts: [Components.Schemas.Receipt],
-                replies: [Components.Schemas.Reply]? = nil
+                replies: [Components.Schemas.Reply]? = nil,
+                unreachable: [Components.Schemas.Unreachable]
             ) {
                 self.id = id
                 self.name = name
@@ -2015,6 +2083,7 @@ extension Components {
                 self.messages = messages
                 self.receipts = receipts
                 self.replies = replies
+                self.unreachable = unreachable
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -2031,6 +2100,7 @@ extension Components {
                 case messages
                 case receipts
                 case replies
+                case unreachable
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentChange`.

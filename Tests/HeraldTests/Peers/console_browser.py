@@ -246,6 +246,7 @@ def viewer():
         check(driver, "client (viewer)")
         shot(driver, "viewer-client")
         seen["buttons"] = [b.text for b in driver.find_elements(By.TAG_NAME, "button")]
+        seen["reach"] = driver.find_element(By.CSS_SELECTOR, "section[aria-labelledby=reachable]").text
         seen["forged"] = post_as(driver, f"/console/messages/{job['failed_id']}", {"do": "retry", "_csrf": csrf(driver)})
         driver.get(base + "/console/users")
         seen["users_status_title"] = driver.find_element(By.TAG_NAME, "h1").text
