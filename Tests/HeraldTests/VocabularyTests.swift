@@ -44,7 +44,10 @@ import Testing
             // A contact's preference: channels a person reads (not webhook), `both` or `none`.
             let preference = try #require(onChannels.first { $0.table == "herald.contact" })
             #expect(Self.values(preference.definition).subtracting(["both", "none"]) == channels.subtracting(["webhook"]))
-            for constraint in onChannels where constraint.table != "herald.contact" {
+            // An undeliverable address (a bounce, a landline) is a person's address too.
+            let undeliverable = try #require(onChannels.first { $0.table == "herald.undeliverable" && $0.definition.contains("channel") })
+            #expect(Self.values(undeliverable.definition) == channels.subtracting(["webhook"]))
+            for constraint in onChannels where !["herald.contact", "herald.undeliverable"].contains(constraint.table) {
                 #expect(Self.values(constraint.definition) == channels, "\(constraint.table) \(constraint.name): \(constraint.definition)")
             }
         }
