@@ -68,6 +68,8 @@ public struct HTTPRequest: Sendable {
     /// False for a URL that came from outside (a message's own webhook URL): connecting
     /// to a loopback, private or link-local address is refused (``AddressPolicy``).
     public var allowInternalAddresses: Bool
+    /// A GET (the body is not sent) instead of a POST.
+    public var isGet = false
 
     public init(url: String, headers: [String] = [], body: Data, username: String? = nil, password: String? = nil,
                 allowInternalAddresses: Bool = true) {
@@ -170,7 +172,7 @@ public actor CurlSession {
         executor.shutdown()
     }
 
-    /// POSTs `request` and returns the answer, whatever its status.
+    /// POSTs `request` (GETs it when ``HTTPRequest/isGet``) and returns the answer, whatever its status.
     public func post(_ request: HTTPRequest, cancellation: TransferCancellation? = nil) throws -> HTTPResponse {
         let h = try prepare(protocols: "http,https", url: request.url, cancellation: cancellation)
         let sink = Sink()
@@ -180,8 +182,12 @@ public actor CurlSession {
         for line in request.headers + ["Expect:"] { list = curl_slist_append(list, line) }
         defer { curl_slist_free_all(list) }
         herald_curl_setopt_slist(h, CURLOPT_HTTPHEADER, list)
-        herald_curl_setopt_long(h, CURLOPT_POST, 1)
-        herald_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, request.body.count)
+        if request.isGet {
+            herald_curl_setopt_long(h, CURLOPT_HTTPGET, 1)
+        } else {
+            herald_curl_setopt_long(h, CURLOPT_POST, 1)
+            herald_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, request.body.count)
+        }
         if let username = request.username {
             herald_curl_setopt_long(h, CURLOPT_HTTPAUTH, 1)  // CURLAUTH_BASIC (a macro Swift does not import)
             herald_curl_setopt_string(h, CURLOPT_USERNAME, username)
@@ -201,7 +207,9 @@ public actor CurlSession {
             herald_curl_setopt_long(h, CURLOPT_FORBID_REUSE, 1)
         }
         try request.body.withUnsafeBytes { raw in
-            herald_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+            if !request.isGet {
+                herald_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+            }
             do {
                 try perform(h)
             } catch let error as CurlError where error.code == Int(CURLE_WRITE_ERROR.rawValue) && sink.overflow {

@@ -25,6 +25,13 @@ public struct TwilioDriver: Driver {
         public var messagingServiceSID: String?
         public var statusCallback: String?
         public var throughput: Throughput
+        /// Look each number's line type up (Twilio Lookup) before its first SMS: a landline
+        /// fails the message instead of costing a send the carrier refuses.
+        public var lookup = false
+        /// A lookup's answer is kept this long (`lookup_max_age`).
+        public var lookupMaxAge: Duration = .seconds(90 * 86_400)
+        /// Twilio Lookup's address, or a compatible one's (`lookup_url`).
+        public var lookupURL = "https://lookups.twilio.com"
 
         public init(baseURL: String = "https://api.twilio.com", accountSID: String, authToken: String, from: String? = nil,
                     messagingServiceSID: String? = nil, statusCallback: String? = nil, throughput: Throughput = Throughput()) {
@@ -41,10 +48,15 @@ public struct TwilioDriver: Driver {
     public let name = "twilio"
     let settings: Settings
     let transport: Transport
+    /// Where lookups are kept (nil: no lookup, whatever `settings.lookup` says).
+    let lineTypes: (any LineTypeCache)?
+    let logger: Logger?
 
-    public init(_ settings: Settings) {
+    public init(_ settings: Settings, lineTypes: (any LineTypeCache)? = nil, logger: Logger? = nil) {
         self.settings = settings
         self.transport = Transport(name: "herald-sms", throughput: settings.throughput)
+        self.lineTypes = settings.lookup ? lineTypes : nil
+        self.logger = logger
     }
 
     var endpoint: String {
@@ -57,6 +69,7 @@ public struct TwilioDriver: Driver {
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
         if let reason = Recipients.validatePhone(message.recipient) { throw DeliveryError.permanent(reason) }
+        if let lineTypes { try await checkLineType(message, lineTypes) }
         var fields = [("To", message.recipient), ("Body", message.body)]
         // A rule's or location's sender (sms_from) replaces the channel's.
         if let sender = message.sender { fields.append(("From", sender)) }
@@ -74,6 +87,45 @@ public struct TwilioDriver: Driver {
             throw transient(error, what: "SMS provider")
         }
         return try Self.interpret(response)
+    }
+
+    /// Fails a message to a landline: from the answer kept for its number, else from a
+    /// lookup (kept for `lookup_max_age`). A lookup that gives no answer (an error, the
+    /// service down) lets the SMS go, as without lookups.
+    func checkLineType(_ message: RenderedMessage, _ cache: any LineTypeCache) async throws {
+        let number = RecipientKey.normalize(message.recipient, channel: .sms)
+        var type: String?
+        do {
+            type = try await cache.cachedLineType(of: number, maxAge: settings.lookupMaxAge)
+        } catch {
+            logger?.warning("line type cache not readable; looking the number up", metadata: ["message": "\(message.id)", "error": "\(error)"])
+        }
+        if type == nil {
+            var request = HTTPRequest(url: TwilioLookup.url(base: settings.lookupURL, number: number), headers: ["Accept: application/json"],
+                                      body: Data(), username: settings.accountSID, password: settings.authToken)
+            request.isGet = true
+            let answer: TwilioLookup.Answer
+            do {
+                let get = request
+                answer = TwilioLookup.interpret(try await transport.pool.withSession { try await $0.post(get) })
+            } catch let error as CurlError {
+                answer = .unknown("Twilio Lookup: \(SafeText.redactingUserinfo(error.message))")
+            }
+            switch answer {
+            case .lineType(let found, let carrier):
+                type = found
+                do {
+                    try await cache.recordLineType(of: number, type: found, carrier: carrier, messageID: message.id, maxAge: settings.lookupMaxAge)
+                } catch {
+                    logger?.warning("line type not recorded", metadata: ["message": "\(message.id)", "error": "\(error)"])
+                }
+            case .unknown(let why):
+                logger?.notice("no line type for the number; sending as without lookups", metadata: ["message": "\(message.id)", "why": "\(why)"])
+            }
+        }
+        if let type, TwilioLookup.isLandline(type) {
+            throw DeliveryError.permanent("\(number) is a landline (Twilio Lookup): it cannot receive SMS", code: "landline")
+        }
     }
 
     /// Turns the provider's answer into a receipt or a classified error.
@@ -121,7 +173,8 @@ extension TwilioDriver: ConfigurableDriver {
     public static let kind = "twilio"
 
     /// `account_sid`, `auth_token_file` (or the credential `twilio-auth-token`), `from` or
-    /// `messaging_service_sid`, `base_url`, `status_callback`, and the shared throughput keys.
+    /// `messaging_service_sid`, `base_url`, `status_callback`, `lookup`, `lookup_max_age`,
+    /// `lookup_url`, and the shared throughput keys.
     public static func settings(from section: any DriverSection) throws -> Settings {
         let throughput = try section.throughput()
         let from = try section.string("from")
@@ -130,14 +183,22 @@ extension TwilioDriver: ConfigurableDriver {
             throw section.invalid("from", "the twilio driver needs from (an E.164 number) or messaging_service_sid")
         }
         if let from, let reason = Recipients.validatePhone(from) { throw section.invalid("from", reason) }
-        return Settings(
+        var settings = Settings(
             baseURL: try section.url("base_url", schemes: ["https", "http"], optional: true, for: kind) ?? "https://api.twilio.com",
             accountSID: try section.required("account_sid", for: kind),
             authToken: try section.requiredSecret("auth_token_file", credential: "twilio-auth-token", for: kind),
             from: from, messagingServiceSID: service,
             statusCallback: try section.url("status_callback", schemes: ["https", "http"], optional: true, for: kind),
             throughput: throughput)
+        settings.lookup = try section.bool("lookup") ?? false
+        if let age = try section.duration("lookup_max_age", positive: true) {
+            guard age >= .seconds(3600), age <= .seconds(3650 * 86_400) else { throw section.invalid("lookup_max_age", "must be from 1h to 3650d") }
+            settings.lookupMaxAge = age
+        }
+        settings.lookupURL = try section.url("lookup_url", schemes: ["https", "http"], optional: true, for: kind) ?? settings.lookupURL
+        return settings
     }
 
-    public static func make(_ settings: Settings, logger: Logger) -> TwilioDriver { TwilioDriver(settings) }
+    /// Without a cache (`send-test`); the daemon adds its own (``init(_:lineTypes:logger:)``).
+    public static func make(_ settings: Settings, logger: Logger) -> TwilioDriver { TwilioDriver(settings, logger: logger) }
 }

@@ -2446,9 +2446,10 @@ $$;
 -- Knowing when a client cannot be reached (issue 27): email bounces and complaints, and one
 -- answer per contact and channel.
 --
--- * herald.undeliverable: addresses Herald will not send to again until they change or an
---   operator lifts them (DELETE): a hard bounce (the mailbox does not exist), later a
---   landline. Pending messages to the address are suppressed when it is recorded; a
+-- * herald.undeliverable: addresses Herald will not send to again until they change, an
+--   operator lifts them (DELETE) or their `until` passes: a hard bounce (the mailbox does not
+--   exist), a landline (Twilio Lookup, or a receipt's error 30006).
+-- * herald.line_type: what Twilio Lookup said of each number, and when. Pending messages to the address are suppressed when it is recorded; a
 --   message inserted for it is suppressed at once; the claim and the last look before the
 --   driver check it too.
 -- * herald.mail_feedback: every bounce and abuse report read (herald ingest-mail, and the
@@ -2464,6 +2465,7 @@ CREATE TABLE herald.undeliverable (
     detail     text        NOT NULL DEFAULT '',
     message_id bigint,                 -- the message that showed it (no foreign key: retention prunes messages)
     created_at timestamptz NOT NULL DEFAULT now(),
+    until      timestamptz,            -- NULL: until lifted; a landline is looked up again after it
     PRIMARY KEY (channel, recipient)
 );
 COMMENT ON TABLE herald.undeliverable IS
@@ -2496,10 +2498,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER undeliverable_suppress AFTER INSERT ON herald.undeliverable
+CREATE TRIGGER undeliverable_suppress AFTER INSERT OR UPDATE ON herald.undeliverable
     FOR EACH ROW EXECUTE FUNCTION herald.undeliverable_suppress_pending();
 
-GRANT SELECT, INSERT ON herald.undeliverable TO herald_daemon;
+GRANT SELECT, INSERT, UPDATE ON herald.undeliverable TO herald_daemon;
 GRANT SELECT ON herald.undeliverable TO herald_host;
 GRANT SELECT, INSERT, UPDATE, DELETE ON herald.undeliverable TO herald_admin;
 
@@ -2519,7 +2521,8 @@ BEGIN
         NEW.last_error := format('recipient opted out of %s: %s', NEW.channel, why);
         RETURN NEW;
     END IF;
-    SELECT herald.undeliverable_text(u) INTO why FROM herald.undeliverable u WHERE u.channel = NEW.channel AND u.recipient = NEW.recipient_key;
+    SELECT herald.undeliverable_text(u) INTO why FROM herald.undeliverable u
+     WHERE u.channel = NEW.channel AND u.recipient = NEW.recipient_key AND (u.until IS NULL OR u.until > now());
     IF FOUND THEN
         NEW.status := 'suppressed';
         NEW.last_error := why;
@@ -2586,7 +2589,9 @@ BEGIN
         IF p_kind = 'hard_bounce' THEN
             INSERT INTO herald.undeliverable (channel, recipient, reason, detail, message_id)
             VALUES ('email', m.recipient_key, 'hard_bounce', what, m.id)
-            ON CONFLICT (channel, recipient) DO NOTHING;
+            ON CONFLICT (channel, recipient) DO UPDATE
+               SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, message_id = EXCLUDED.message_id, created_at = now(), until = NULL
+             WHERE herald.undeliverable.until IS NOT NULL AND herald.undeliverable.until <= now();
             outcome := outcome || '; address undeliverable';
         END IF;
     ELSIF p_kind = 'complaint' THEN
@@ -2629,7 +2634,7 @@ SELECT a.contact_id, a.channel, a.address, r.reason, r.detail, r.since, r.messag
           FROM herald.opt_out o WHERE o.channel = a.channel AND o.recipient = a.key AND a.key <> ''
         UNION ALL
         SELECT u.reason, u.detail, u.created_at, u.message_id
-          FROM herald.undeliverable u WHERE u.channel = a.channel AND u.recipient = a.key AND a.key <> ''
+          FROM herald.undeliverable u WHERE u.channel = a.channel AND u.recipient = a.key AND a.key <> '' AND (u.until IS NULL OR u.until > now())
         UNION ALL
         SELECT 'invalid_number', format('%s is not an international phone number (+ and 7 to 15 digits)', a.address), NULL, NULL
          WHERE a.channel = 'sms' AND a.key <> '' AND a.key !~ '^\+[1-9][0-9]{6,14}$'
@@ -2647,6 +2652,46 @@ COMMENT ON VIEW herald.unreachable IS
     'Per contact and channel, each reason it cannot be reached (no_address, contact_settings, opted_out, complaint, hard_bounce, landline, invalid_number, repeated_undelivered), since when, and the message that showed it.';
 GRANT SELECT ON herald.unreachable TO herald_daemon, herald_host, herald_admin, herald_api;
 GRANT SELECT ON herald.undeliverable, herald.mail_feedback TO herald_api;
+
+-- What Twilio Lookup (line type intelligence, a paid call) said of a number, kept so that a
+-- number is looked up before its first SMS and again only when the answer is older than
+-- [channels.sms] lookup_max_age.
+CREATE TABLE herald.line_type (
+    number     text        PRIMARY KEY,   -- E.164
+    line_type  text        NOT NULL,      -- Twilio's: mobile, landline, fixedVoip, nonFixedVoip, tollFree, …
+    carrier    text,
+    checked_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE herald.line_type IS 'Twilio Lookup''s answer per number (line type and carrier) and when it was asked.';
+GRANT SELECT ON herald.line_type TO herald_host, herald_api;
+GRANT SELECT, INSERT, UPDATE ON herald.line_type TO herald_daemon;
+GRANT SELECT, INSERT, UPDATE, DELETE ON herald.line_type TO herald_admin;
+
+-- Records a lookup's answer for the number of message p_message. A landline becomes
+-- undeliverable for SMS until p_max_age has passed (then it is looked up again); any other
+-- answer lifts a landline recorded before (the number was ported to a mobile).
+CREATE FUNCTION herald.record_line_type(p_number text, p_type text, p_carrier text, p_message bigint, p_max_age interval) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+DECLARE
+    key text := herald.normalize_recipient('sms', p_number);
+BEGIN
+    INSERT INTO herald.line_type (number, line_type, carrier, checked_at)
+    VALUES (key, left(p_type, 40), left(p_carrier, 200), now())
+    ON CONFLICT (number) DO UPDATE SET line_type = EXCLUDED.line_type, carrier = EXCLUDED.carrier, checked_at = now();
+    IF p_type = 'landline' THEN
+        INSERT INTO herald.undeliverable (channel, recipient, reason, detail, message_id, until)
+        VALUES ('sms', key, 'landline', 'Twilio Lookup: a landline' || coalesce(' (' || left(p_carrier, 200) || ')', ''), p_message,
+                now() + least(greatest(p_max_age, interval '1 hour'), interval '3650 days'))
+        ON CONFLICT (channel, recipient) DO UPDATE
+           SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, message_id = EXCLUDED.message_id, created_at = now(), until = EXCLUDED.until
+         WHERE herald.undeliverable.reason = 'landline' OR herald.undeliverable.until <= now();
+    ELSE
+        DELETE FROM herald.undeliverable WHERE channel = 'sms' AND recipient = key AND reason = 'landline';
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION herald.record_line_type(text, text, text, bigint, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION herald.record_line_type(text, text, text, bigint, interval) TO herald_daemon, herald_admin;
 """#),
     ]
 }

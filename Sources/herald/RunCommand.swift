@@ -41,7 +41,9 @@ struct Run: AsyncParsableCommand {
             metrics = DaemonMetrics(factory: listen.factory)
             extra.append(listen.listener)
         }
-        let drivers = try makeDrivers(config, logger: logger)
+        let lookups = config.channels.values.contains { $0.settings(as: TwilioDriver.Settings.self)?.lookup == true }
+            ? LineTypeBook(databaseURL: config.database.url) : nil
+        let drivers = try makeDrivers(config, logger: logger, lineTypes: lookups)
         let publicListener = listen?.listener
         let listenerHealth: (@Sendable () async -> (ok: Bool, detail: String))? = publicListener.map { listener in
             { @Sendable in
@@ -92,8 +94,9 @@ extension WorkerSettings {
 
 /// One driver per configured channel, each built by its kind from its checked settings.
 /// A driver that cannot be built (the loader checked its settings, so this is a bug) stops
-/// the command like a configuration error, naming the section.
-func makeDrivers(_ config: Configuration, logger: Logger) throws -> [Channel: any Driver] {
+/// the command like a configuration error, naming the section. `lineTypes`: where a Twilio
+/// channel with `lookup = true` keeps its lookups (the daemon's; without it, no lookup).
+func makeDrivers(_ config: Configuration, logger: Logger, lineTypes: (any LineTypeCache)? = nil) throws -> [Channel: any Driver] {
     var drivers: [Channel: any Driver] = [:]
     for (channel, var configuration) in config.channels {
         // Twilio reports delivery to the listener unless the channel names its own callback.
@@ -101,6 +104,10 @@ func makeDrivers(_ config: Configuration, logger: Logger) throws -> [Channel: an
            var twilio = configuration.settings(as: TwilioDriver.Settings.self), twilio.statusCallback == nil {
             twilio.statusCallback = publicURL + ListenerSettings.Path.twilioStatus
             configuration = DriverConfiguration(TwilioDriver.self, settings: twilio, limits: configuration.limits)
+        }
+        if let lineTypes, let twilio = configuration.settings(as: TwilioDriver.Settings.self), twilio.lookup {
+            drivers[channel] = TwilioDriver(twilio, lineTypes: lineTypes, logger: logger)
+            continue
         }
         do {
             drivers[channel] = try configuration.make(logger: logger)

@@ -67,7 +67,7 @@ final class RecordingSection: DriverSection, @unchecked Sendable {
         keys.insert(key)
         switch key {
         case "url": return kind == "smtp" ? "smtp://mail.example:587" : "https://hook.example/h"
-        case "base_url", "status_callback", "unsubscribe_url": return "https://api.example"
+        case "base_url", "status_callback", "unsubscribe_url", "lookup_url": return "https://api.example"
         case "from": return kind == "twilio" ? "+34600000001" : "Sol <citas@sol.example>"
         case "tls": return "required"
         case "directory": return "/tmp/herald-outbox"
@@ -93,7 +93,7 @@ final class RecordingSection: DriverSection, @unchecked Sendable {
 
     func duration(_ key: String, positive: Bool) throws -> Duration? {
         keys.insert(key)
-        return .seconds(1)
+        return key == "lookup_max_age" ? .seconds(86_400) : .seconds(1)
     }
 
     func secret(_ key: String, credential: String) throws -> String? {

@@ -7,6 +7,9 @@ Answers by the To number's last digit:
   ...2  400 Twilio error 21211                ...5  slower than any timeout once (3 s), then 201
   ...3  429 Retry-After: 1 once, then 201     ...6  400 Twilio error 21610 (unsubscribed)
   any other: 201
+Twilio Lookup imitation: GET /v2/PhoneNumbers/{number}?Fields=line_type_intelligence (same
+auth). By the number's last digit: ...7 landline, ...8 a 500, ...9 no line type (error 60600),
+any other mobile.
 DIR/fail-sms-until: while this file exists and holds a Unix time in the future, every SMS gets 500.
 
 Webhook receiver: POST /hook[/500-once|/404|/nul-500|/huge|/slow]. Verifies Herald-Signature with its
@@ -119,6 +122,31 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             with open(os.path.join(directory, "requests.jsonl"), "a") as f:
                 f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def do_GET(self):
+        if self.path.startswith("/v2/PhoneNumbers/"):
+            return self.lookup()
+        self.reply(404, {"message": "no such endpoint"})
+
+    def lookup(self):
+        auth = self.headers.get("Authorization", "")
+        user = password = None
+        if auth.startswith("Basic "):
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        parsed = urllib.parse.urlparse(self.path)
+        number = urllib.parse.unquote(parsed.path.rsplit("/", 1)[-1])
+        self.entry = {"kind": "lookup", "path": self.path, "number": number, "query": parsed.query}
+        if (user, password) != (ACCOUNT, TOKEN):
+            return self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        last = number[-1:]
+        if last == "8":
+            return self.reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+        if last == "9":
+            intelligence = {"error_code": 60600, "type": None, "carrier_name": None}
+        else:
+            intelligence = {"error_code": None, "type": "landline" if last == "7" else "mobile",
+                            "carrier_name": "Telefónica Fijo" if last == "7" else "Movistar", "mobile_country_code": "214"}
+        self.reply(200, {"phone_number": number, "valid": True, "line_type_intelligence": intelligence})
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
