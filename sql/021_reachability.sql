@@ -46,6 +46,9 @@ $$;
 CREATE FUNCTION herald.undeliverable_suppress_pending() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
 BEGIN
+    IF NEW.until IS NOT NULL AND NEW.until <= now() THEN
+        RETURN NULL;
+    END IF;
     UPDATE herald.message
        SET status = 'suppressed', updated_at = now(),
            last_error = herald.undeliverable_text(NEW)
@@ -56,6 +59,7 @@ $$;
 CREATE TRIGGER undeliverable_suppress AFTER INSERT OR UPDATE ON herald.undeliverable
     FOR EACH ROW EXECUTE FUNCTION herald.undeliverable_suppress_pending();
 
+-- INSERT and UPDATE: a receipt's 30006 upserts a landline (InboundStore.applyReceipts).
 GRANT SELECT, INSERT, UPDATE ON herald.undeliverable TO herald_daemon;
 GRANT SELECT ON herald.undeliverable TO herald_host;
 GRANT SELECT, INSERT, UPDATE, DELETE ON herald.undeliverable TO herald_admin;
@@ -122,7 +126,13 @@ BEGIN
     IF p_kind IS NULL OR p_kind NOT IN ('hard_bounce', 'failed', 'soft_bounce', 'complaint') THEN
         RAISE EXCEPTION 'herald.record_mail_feedback: kind % is not hard_bounce, failed, soft_bounce or complaint', p_kind;
     END IF;
-    SELECT id, recipient_key, status INTO m FROM herald.message WHERE id = p_message AND channel = 'email';
+    SELECT id, coalesce(recipient_key, herald.normalize_recipient(channel, recipient)) AS recipient_key, status INTO m
+      FROM herald.message WHERE id = p_message AND channel = 'email';
+    -- Still being handed over (its outcome not yet recorded): nothing is recorded, and the
+    -- caller asks the mail server or provider to come back (a bounce must not be lost).
+    IF m.status = 'sending' THEN
+        RETURN 'retry later';
+    END IF;
     INSERT INTO herald.mail_feedback (source, event_key, kind, message_id, recipient, status, detail)
     VALUES (left(p_source, 40), left(p_event_key, 600), p_kind, p_message,
             left(coalesce(m.recipient_key, herald.normalize_recipient('email', coalesce(p_recipient, ''))), 320),
@@ -206,7 +216,6 @@ SELECT a.contact_id, a.channel, a.address, r.reason, r.detail, r.since, r.messag
 COMMENT ON VIEW herald.unreachable IS
     'Per contact and channel, each reason it cannot be reached (no_address, contact_settings, opted_out, complaint, hard_bounce, landline, invalid_number, repeated_undelivered), since when, and the message that showed it.';
 GRANT SELECT ON herald.unreachable TO herald_daemon, herald_host, herald_admin, herald_api;
-GRANT SELECT ON herald.undeliverable, herald.mail_feedback TO herald_api;
 
 -- What Twilio Lookup (line type intelligence, a paid call) said of a number, kept so that a
 -- number is looked up before its first SMS and again only when the answer is older than
@@ -218,8 +227,7 @@ CREATE TABLE herald.line_type (
     checked_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE herald.line_type IS 'Twilio Lookup''s answer per number (line type and carrier) and when it was asked.';
-GRANT SELECT ON herald.line_type TO herald_host, herald_api;
-GRANT SELECT, INSERT, UPDATE ON herald.line_type TO herald_daemon;
+GRANT SELECT ON herald.line_type TO herald_host, herald_daemon;  -- the daemon writes through herald.record_line_type
 GRANT SELECT, INSERT, UPDATE, DELETE ON herald.line_type TO herald_admin;
 
 -- Records a lookup's answer for the number of message p_message. A landline becomes
@@ -247,3 +255,42 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION herald.record_line_type(text, text, text, bigint, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION herald.record_line_type(text, text, text, bigint, interval) TO herald_daemon, herald_admin;
+
+-- An operator lifting a landline (DELETE FROM herald.undeliverable) lifts the kept answer
+-- too: the number is looked up again before its next SMS.
+CREATE FUNCTION herald.undeliverable_lifted() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+BEGIN
+    IF OLD.channel = 'sms' AND OLD.reason = 'landline' THEN
+        DELETE FROM herald.line_type WHERE number = OLD.recipient AND line_type = 'landline';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER undeliverable_lifted AFTER DELETE ON herald.undeliverable
+    FOR EACH ROW EXECUTE FUNCTION herald.undeliverable_lifted();
+
+-- Signed webhook requests whose signature does not cover their body (Mailgun signs a
+-- timestamp and a token): a token goes with one event only. The provider's retry of the
+-- same event passes; the token with another event (a signature lifted from one request
+-- and put on a made-up body) is refused. Kept a day (signatures count for ten minutes).
+CREATE TABLE herald.webhook_token (
+    key     text        PRIMARY KEY,
+    event   text        NOT NULL,
+    seen_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE FUNCTION herald.webhook_token_use(p_key text, p_event text) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+DECLARE
+    first_event text;
+BEGIN
+    DELETE FROM herald.webhook_token WHERE key IN (
+        SELECT key FROM herald.webhook_token WHERE seen_at < now() - interval '1 day' LIMIT 100);
+    INSERT INTO herald.webhook_token (key, event) VALUES (left(p_key, 300), left(p_event, 300)) ON CONFLICT (key) DO NOTHING;
+    SELECT event INTO first_event FROM herald.webhook_token WHERE key = left(p_key, 300);
+    RETURN first_event = left(p_event, 300);
+END
+$$;
+REVOKE ALL ON herald.webhook_token FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION herald.webhook_token_use(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION herald.webhook_token_use(text, text) TO herald_daemon;

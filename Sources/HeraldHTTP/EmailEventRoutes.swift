@@ -51,11 +51,16 @@ struct EmailEventRoutes: Sendable {
     private func apply(_ events: [EmailProviderEvent], source: String, endpoint: String) async -> Response {
         do {
             for event in events {
+                if let replay = event.replayKey {
+                    let fresh = try await listener.database.run { try await $0.inbound.webhookTokenUse(replay, event: event.eventKey) }
+                    guard fresh else { return forbidden(endpoint) }
+                }
                 let outcome = try await listener.database.run {
                     try await $0.inbound.recordProviderMailFeedback(
                         source: source, eventKey: event.eventKey, kind: event.feedback.kind.rawValue, providerMessageID: event.messageID,
                         recipient: event.feedback.recipient, status: event.feedback.status, detail: event.feedback.detail)
                 }
+                if outcome == "retry later" { throw RetryLater() }
                 listener.logger.info("email provider event recorded", metadata: [
                     "provider": "\(source)", "kind": "\(event.feedback.kind.rawValue)", "outcome": "\(outcome)",
                 ])
@@ -67,6 +72,11 @@ struct EmailEventRoutes: Sendable {
         }
         listener.count(endpoint, "accepted")
         return HTTPListener.respond(.ok, "")
+    }
+
+    /// An event about an email whose outcome is not recorded yet: 503, the provider tries again.
+    struct RetryLater: Error, CustomStringConvertible {
+        var description: String { "the email is still being sent; nothing recorded" }
     }
 
     private func tooLarge(_ endpoint: String) -> Response {

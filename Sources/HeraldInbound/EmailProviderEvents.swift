@@ -10,11 +10,15 @@ public struct EmailProviderEvent: Sendable, Equatable {
     /// The email's `Message-ID`, with angle brackets (`<herald.42.1.…@sol.example>`).
     public var messageID: String
     public var feedback: MailFeedback
+    /// For a signature that does not cover the body (Mailgun's): the signed token, which
+    /// must not come with another event (``eventKey``).
+    public var replayKey: String?
 
-    public init(eventKey: String, messageID: String, feedback: MailFeedback) {
+    public init(eventKey: String, messageID: String, feedback: MailFeedback, replayKey: String? = nil) {
         self.eventKey = eventKey
         self.messageID = messageID
         self.feedback = feedback
+        self.replayKey = replayKey
     }
 
     /// Most events read from one request.
@@ -154,6 +158,6 @@ public enum MailgunEvents {
         guard !messageID.isEmpty, !key.isEmpty else { return .success(nil) }
         let detail = diagnostic.isEmpty ? "Mailgun \(text(data["event"], limit: 40))" : "Mailgun: \(SafeText.clean(diagnostic, limit: 1_000))"
         return .success(EmailProviderEvent(eventKey: key, messageID: messageID, feedback: MailFeedback(
-            kind: kind, recipient: text(data["recipient"], limit: 320), status: status, detail: detail)))
+            kind: kind, recipient: text(data["recipient"], limit: 320), status: status, detail: detail), replayKey: "mailgun:" + token))
     }
 }

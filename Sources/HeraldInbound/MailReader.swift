@@ -165,6 +165,7 @@ public enum MailReader {
             }
             if let first = content.first, first == 0x20 || first == 0x09 {
                 if var c = current, c.value.count < maxValueBytes {
+                    current = nil  // the array is appended in place, not copied per line
                     c.value += [0x20] + content.drop(while: { $0 == 0x20 || $0 == 0x09 })
                     current = c
                 }

@@ -36,9 +36,10 @@ public struct MailFeedback: Sendable, Equatable {
     /// The kind for a delivery status notification's `Action`, `Status` and
     /// `Diagnostic-Code`, or nil when there is nothing to record (delivered, relayed).
     ///
-    /// Hard: addressing statuses about the recipient (5.1.0–5.1.3, 5.1.6, 5.1.10), a
+    /// Hard: addressing statuses about the recipient (5.1.1–5.1.3, 5.1.6, 5.1.10), a
     /// disabled mailbox (5.2.1), and other permanent statuses but policy ones (5.7.x) whose
-    /// diagnostic says the mailbox does not exist. A full mailbox (5.2.2) is soft: servers
+    /// diagnostic says the mailbox does not exist (5.1.0 included). Never one about the
+    /// sender (5.1.7, 5.1.8, a diagnostic naming the sender): `failed`. A full mailbox (5.2.2) is soft: servers
     /// use it for a state that passes.
     public static func classify(action: String?, status: String?, diagnostic: String) -> Kind? {
         let action = action?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
@@ -55,9 +56,14 @@ public struct MailFeedback: Sendable, Equatable {
         case 4: return .softBounce
         default: break
         }
-        if code.subject == 1, [0, 1, 2, 3, 6, 10].contains(code.detail) { return .hardBounce }
+        // About Herald's own sender (5.1.7, 5.1.8, or a diagnostic naming the sender: a server
+        // that could not verify the bounce address), never the recipient's mailbox.
+        if code.subject == 1, [7, 8].contains(code.detail) { return .failed }
+        if diagnostic.lowercased().contains("sender") { return .failed }
+        if code.subject == 1, [1, 2, 3, 6, 10].contains(code.detail) { return .hardBounce }
         if code.subject == 2, code.detail == 1 { return .hardBounce }
         if code.subject == 2, code.detail == 2 { return .softBounce }
+        // 5.1.0 (other address status) and the rest but policy: only when the words say so.
         if code.subject != 7, Self.saysNoMailbox(diagnostic) { return .hardBounce }
         return .failed
     }
@@ -65,7 +71,7 @@ public struct MailFeedback: Sendable, Equatable {
     /// Phrases mail servers use for an address that does not exist.
     static let noMailboxPhrases = [
         "user unknown", "unknown user", "no such user", "does not exist", "mailbox unavailable",
-        "address rejected", "recipient not found", "invalid recipient", "no mailbox", "unknown recipient",
+        "recipient address rejected", "recipient not found", "invalid recipient", "no mailbox", "unknown recipient",
     ]
 
     static func saysNoMailbox(_ diagnostic: String) -> Bool {
@@ -115,8 +121,9 @@ public struct MailReport: Sendable {
     /// abuse report, and the `Return-Path` of the returned message.
     public var tokenCandidates: [String]
 
-    /// Most recipients read from one report.
+    /// Most recipients read from one report, and addresses tried as bounce tokens.
     static let maxRecipients = 100
+    static let maxCandidates = 10
     /// Bytes kept of a recipient and of a diagnostic.
     static let recipientLimit = 320
     static let detailLimit = 1_000
@@ -172,6 +179,9 @@ public struct MailReport: Sendable {
         for field in originalFields where field.name.caseInsensitiveCompare("Return-Path") == .orderedSame {
             report.tokenCandidates += addresses(field.value)
         }
+        // Each candidate may cost a query: the first few distinct ones.
+        var seen = Set<String>()
+        report.tokenCandidates = Array(report.tokenCandidates.filter { seen.insert($0.lowercased()).inserted }.prefix(maxCandidates))
         return report
     }
 

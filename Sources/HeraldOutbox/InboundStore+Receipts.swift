@@ -82,12 +82,14 @@ extension InboundStore {
                 RETURNING m.id
             ), landline AS (
                 -- Twilio's 30006: a landline or an unreachable carrier. The number is not sent
-                -- SMS for 90 days (a lookup, when on, may lift it sooner).
+                -- SMS for 90 days. One row per number: two receipts for one number in a
+                -- batch must not make the upsert touch a row twice (which fails the batch).
                 INSERT INTO herald.undeliverable (channel, recipient, reason, detail, message_id, until)
-                SELECT 'sms', m.recipient_key, 'landline', 'the carrier reported error 30006 (a landline or an unreachable carrier)', m.id,
-                       now() + interval '90 days'
+                SELECT DISTINCT ON (m.recipient_key) 'sms', m.recipient_key, 'landline',
+                       'the carrier reported error 30006 (a landline or an unreachable carrier)', m.id, now() + interval '90 days'
                   FROM hit JOIN herald.message m ON m.id = hit.mid
                  WHERE hit.error_code = '30006' AND m.recipient_key IS NOT NULL
+                 ORDER BY m.recipient_key, m.id DESC
                 ON CONFLICT (channel, recipient) DO UPDATE
                    SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, message_id = EXCLUDED.message_id, created_at = now(), until = EXCLUDED.until
                  WHERE herald.undeliverable.until IS NOT NULL AND herald.undeliverable.until <= now()

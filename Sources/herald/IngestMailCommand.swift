@@ -65,13 +65,21 @@ struct IngestMail: AsyncParsableCommand {
                 return refuse("refused: the bounce token (message \(tokens[0].messageID)) does not match an email of this installation (forged, altered, or its message pruned)")
             }
             let source = report.kind == .deliveryStatus ? "dsn" : "arf"
-            for item in report.feedback {
+            for var item in report.feedback {
                 let reported = item.recipient.isEmpty ? recipientKey : item.recipient
+                // A report about another address than the one the email went to (a list or an
+                // alias expanded) says nothing of that address: the message failed, no more.
+                if item.kind == .hardBounce, RecipientKey.normalize(reported, channel: .email) != recipientKey { item.kind = .failed }
                 let outcome = try await stores.inbound.recordMailFeedback(
-                    source: source, eventKey: "\(report.reportID) \(reported.lowercased()) \(item.kind.rawValue)", kind: item.kind.rawValue,
+                    source: source, eventKey: "\(token.messageID) \(report.reportID) \(reported.lowercased()) \(item.kind.rawValue)", kind: item.kind.rawValue,
                     messageID: token.messageID, recipient: reported, status: item.status, detail: item.detail)
+                if outcome == "retry later" {
+                    throw fail("message \(token.messageID) is still being sent; the mail server should try again later", code: 75)
+                }
                 print("message \(token.messageID) to \(recipientKey): \(item.kind.rawValue.replacingOccurrences(of: "_", with: " "))\(item.status.map { " \($0)" } ?? ""): \(outcome)")
             }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             throw fail("could not record the report, the mail server should try again later: \(error)", code: 75)
         }

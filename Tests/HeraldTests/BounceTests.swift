@@ -19,6 +19,7 @@ import Testing
         var key: String = BounceTests.key
         var mac: String?
         var feedback: String?
+        var final: String?
     }
 
     /// The reports as files, in order.
@@ -144,7 +145,15 @@ import Testing
                 Spec(style: "postfix", id: 1, recipient: "ana@example.com", key: "not the key"),  // signed with another key
                 Spec(style: "postfix", id: 99, recipient: "ana@example.com"),  // no such message
                 Spec(style: "autoreply", id: 1, recipient: "ana@example.com"),
+                // A list expanded: the mailbox that does not exist is not the one the email went to.
+                Spec(style: "postfix", id: 1, recipient: "ana@example.com", final: "gone@members.example"),
             ])
+            // Still being sent (its outcome not recorded): the mail server is asked to come back.
+            try await db.query("UPDATE herald.message SET status = 'sending' WHERE id = 3")
+            let early = try await Self.ingest(config, files[0])
+            #expect(early.0 == 75 && early.2.contains("still being sent"), "\(early)")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.mail_feedback") == "0")
+            try await db.query("UPDATE herald.message SET status = 'sent' WHERE id = 3")
             let exim = try await Self.ingest(config, files[0])
             #expect(exim.1 == "message 3 to luis@example.com: hard bounce 5.0.0: undelivered; address undeliverable\n", "\(exim)")
             let soft = try await Self.ingest(config, files[1])
@@ -159,8 +168,11 @@ import Testing
             // A token given as the envelope recipient is read first.
             let forgedEnvelope = try await Self.ingest(config, files[2], recipient: "bounces+b1-1-0123456789abcdef0123@sol.example")
             #expect(forgedEnvelope.2.contains("refused"))
-            #expect(try await db.scalar("SELECT string_agg(kind || ' ' || message_id, ', ' ORDER BY id) FROM herald.mail_feedback") == "hard_bounce 3, soft_bounce 1")
-            #expect(try await db.scalar("SELECT string_agg(status, ',' ORDER BY id) FROM herald.message") == "sent,pending,undelivered")
+            let list = try await Self.ingest(config, files[6])
+            #expect(list.1 == "message 1 to ana@example.com: failed 5.1.1: undelivered\n", "\(list)")
+            #expect(try await db.scalar("SELECT string_agg(kind || ' ' || message_id, ', ' ORDER BY id) FROM herald.mail_feedback") == "hard_bounce 3, soft_bounce 1, failed 1")
+            #expect(try await db.scalar("SELECT string_agg(status, ',' ORDER BY id) FROM herald.message") == "undelivered,pending,undelivered")
+            #expect(try await db.scalar("SELECT string_agg(recipient, ',') FROM herald.undeliverable") == "luis@example.com")
         }
     }
 

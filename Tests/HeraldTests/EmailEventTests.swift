@@ -13,6 +13,7 @@ import Testing
         var key: String
         var body: JSONValue
         var tamper = "none"
+        var token: String?
     }
 
     /// Enough JSON to write the providers' bodies.
@@ -124,8 +125,18 @@ import Testing
                 "event": .text("complained"), "id": .text("mg-2"), "recipient": .text("eva@example.com"),
                 "message": .object(["headers": .object(["message-id": .text("herald.3.1.cccc@sol.example")])]),
             ])
-            #expect(try await Self.post(Job(url: mailgun.url, provider: "mailgun", key: mailgun.key, body: complained)) == 200)
+            var signed = Job(url: mailgun.url, provider: "mailgun", key: mailgun.key, body: complained)
+            signed.token = "3a1f0c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a"
+            #expect(try await Self.post(signed) == 200)
+            #expect(try await Self.post(signed) == 200)  // Mailgun's retry of the same event
             #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out WHERE source = 'complaint'") == "2")
+            // The same signature (timestamp and token) on another body: refused, nothing stored.
+            var lifted = signed
+            lifted.body = .object(["event": .text("complained"), "id": .text("mg-forged"), "recipient": .text("ana@example.com"),
+                                   "message": .object(["headers": .object(["message-id": .text("herald.1.1.aaaa@sol.example")])])])
+            #expect(try await Self.post(lifted) == 403)
+            #expect(try await db.scalar("SELECT count(*) FROM herald.opt_out WHERE source = 'complaint'") == "2")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.mail_feedback WHERE event_key = 'mg-forged'") == "0")
             herald.signal(SIGTERM)
             #expect(await herald.wait(timeout: .seconds(20)) == 0, "\(herald.stderr)")
         }

@@ -2,6 +2,7 @@ import Foundation
 @testable import HeraldCurl
 import HeraldDrivers
 import HeraldHTTP
+import HeraldOutbox
 import Testing
 
 /// Issue 27: landlines. With `lookup = true` the Twilio driver asks the (local)
@@ -82,7 +83,11 @@ import Testing
             #expect(Self.lookups(http, "+34611000001") == 2 && Self.lookups(http, "+34611000007") == 2)
             #expect(try await db.scalar("SELECT string_agg(status, ',' ORDER BY id) FROM herald.message WHERE id IN (8, 9)") == "sent,failed")
             #expect(try await db.scalar("SELECT until > now() + interval '29 days' FROM herald.undeliverable WHERE recipient = '+34611000007'") == "t")
+            // An operator lifting it lifts the kept answer too: the next SMS looks the number up again.
+            try await db.query("DELETE FROM herald.undeliverable WHERE recipient = '+34611000007'")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.line_type WHERE number = '+34611000007'") == "0")
             // A number ported to a mobile: the next answer lifts the landline.
+            try await db.query("SELECT herald.record_line_type('+34 611 000 007', 'landline', NULL, 9, interval '30 days')")
             try await db.query("SELECT herald.record_line_type('+34 611 000 007', 'mobile', NULL, 9, interval '30 days')")
             #expect(try await db.scalar("SELECT count(*) FROM herald.undeliverable") == "0")
             #expect(try await db.scalar("SELECT count(*) FROM herald.unreachable WHERE contact_id = 'fijo' AND channel = 'sms'") == "0")
@@ -110,6 +115,18 @@ import Testing
             #expect(try await HeraldProcess.run(["run", "--exit-when-idle", "--config", try Self.config(db, http, lookup: false)]).0 == 0)
             #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 3") == "sent")
             #expect(http.requests().allSatisfy { $0["kind"] as? String != "lookup" })
+            // Two receipts for one number in one batch: one row, and the batch goes through.
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, status, sent_at, provider_message_id) VALUES
+                  ('sms', '+34600000009', 't', 'sent', now(), 'SMB'), ('sms', '+34600000009', 't', 'sent', now(), 'SMC');
+                INSERT INTO herald.receipt (provider, provider_message_id, status, error_code) VALUES
+                  ('twilio', 'SMB', 'undelivered', '30006'), ('twilio', 'SMC', 'undelivered', '30006');
+                """)
+            let conn = try await db.connect()
+            let report = try await Stores(connection: conn).inbound.applyReceipts()
+            await conn.close()
+            #expect(report.settled == 2, "\(report)")
+            #expect(try await db.scalar("SELECT message_id FROM herald.undeliverable WHERE recipient = '+34600000009'") == "5")
         }
     }
 

@@ -4,7 +4,8 @@ stdin: a JSON object:
   {"do": "keygen"} -> {"private": PEM, "public": base64 DER}  (a P-256 key pair, as SendGrid's)
   {"do": "post", "url": U, "provider": "sendgrid" | "mailgun", "key": PEM or signing key,
    "body": events (SendGrid: a list) or event-data (Mailgun: an object),
-   "tamper": "none" | "signature" | "stale" | "body"} -> {"status": HTTP status}
+   "tamper": "none" | "signature" | "stale" | "body", "token": Mailgun's token (default: a new one)}
+  -> {"status": HTTP status}
 SendGrid: ECDSA P-256 with SHA-256 over timestamp + body, DER, base64, in
 X-Twilio-Email-Event-Webhook-Signature, the timestamp in X-Twilio-Email-Event-Webhook-Timestamp.
 Mailgun: HMAC-SHA256 of timestamp + token under the signing key, hex, inside the body."""
@@ -44,7 +45,7 @@ if job["provider"] == "sendgrid":
     headers["X-Twilio-Email-Event-Webhook-Signature"] = base64.b64encode(signature).decode()
     headers["X-Twilio-Email-Event-Webhook-Timestamp"] = timestamp
 else:
-    token = secrets.token_hex(25)
+    token = job.get("token") or secrets.token_hex(25)  # a given token: the same signature again
     mac = hmac.new(job["key"].encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     if tamper == "signature":
         mac = hmac.new(b"another key", (timestamp + token).encode(), hashlib.sha256).hexdigest()

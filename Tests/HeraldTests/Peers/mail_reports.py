@@ -44,7 +44,8 @@ def block(fields):
 
 def delivery_status(spec, mta, blocks_extra=()):
     status = block([("Reporting-MTA", f"dns; {mta}"), ("Arrival-Date", "Fri, 4 Dec 2026 08:00:00 +0100")])
-    rcpt = block([("Final-Recipient", f"rfc822; {spec['recipient']}"), ("Original-Recipient", f"rfc822;{spec['recipient']}"),
+    final = spec.get("final") or spec["recipient"]
+    rcpt = block([("Final-Recipient", f"rfc822; {final}"), ("Original-Recipient", f"rfc822;{final}"),
                   ("Action", spec.get("action", "failed")), ("Status", spec.get("status", "5.1.1")),
                   ("Remote-MTA", "dns; mx.example.com"), ("Diagnostic-Code", spec.get("diagnostic", "smtp; 550 5.1.1 User unknown"))]
                  + list(blocks_extra))
