@@ -69,7 +69,7 @@ WITH RECURSIVE q AS (
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
          CASE WHEN NOT m.consent_exempt THEN
              (SELECT herald.undeliverable_text(u) FROM herald.undeliverable u
-               WHERE u.channel = m.channel AND u.recipient = m.recipient_key) END,
+               WHERE u.channel = m.channel AND u.recipient = m.recipient_key AND (u.until IS NULL OR u.until > now())) END,
          CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
              THEN format('rule %s was turned off or deleted', m.rule_name) END,
          CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
@@ -144,7 +144,7 @@ WITH k AS (
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
          CASE WHEN NOT m.consent_exempt THEN
              (SELECT herald.undeliverable_text(u) FROM herald.undeliverable u
-               WHERE u.channel = m.channel AND u.recipient = m.recipient_key) END,
+               WHERE u.channel = m.channel AND u.recipient = m.recipient_key AND (u.until IS NULL OR u.until > now())) END,
          CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
              THEN format('rule %s was turned off or deleted', m.rule_name) END,
          CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
