@@ -11,7 +11,7 @@ extension AdminHandler {
             guard let c = try await db({ try await $0.admin.contactPage(id: id) }) else { throw APIProblem.notFound("contact \(id)") }
             return .ok(.init(body: .json(.init(
                 id: c.id, name: c.name, email: c.email, phone: c.phone, locale: c.locale, timeZone: c.timeZone, preference: c.preference,
-                smsConsent: c.smsConsent, emailConsent: c.emailConsent,
+                smsConsent: c.smsConsent, emailConsent: c.emailConsent, whatsappConsent: c.whatsappConsent,
                 optOuts: c.optOuts.map { .init(channel: $0.channel, recipient: $0.recipient, source: $0.source, reason: $0.reason, since: $0.since) },
                 ledger: c.ledger.map { .init(channel: $0.channel, recipient: $0.recipient, action: $0.action, source: $0.source,
                                              reason: $0.reason, recordedBy: $0.recordedBy, at: $0.at) },
@@ -61,12 +61,12 @@ extension AdminHandler {
         let key = RecipientKey.normalize(given, channel: kind)
         let pattern: String
         switch kind {
-        case .sms: pattern = "^\\+[1-9][0-9]{6,14}$"
+        case .sms, .whatsapp: pattern = "^\\+[1-9][0-9]{6,14}$"
         case .email: pattern = "^[^@\\s<>\":]+@[^@\\s<>\"]+\\.[^@\\s<>\"]+$"
         case .webhook: pattern = "^https?://[^\\s]+$"
         }
         guard key.range(of: pattern, options: .regularExpression) != nil else {
-            throw APIProblem(422, "Unprocessable Content", detail: "recipient: not \(kind == .sms ? "a phone number (E.164)" : kind == .email ? "an email address" : "an http(s) URL")")
+            throw APIProblem(422, "Unprocessable Content", detail: "recipient: not \(kind == .sms || kind == .whatsapp ? "a phone number (E.164)" : kind == .email ? "an email address" : "an http(s) URL")")
         }
         return given
     }

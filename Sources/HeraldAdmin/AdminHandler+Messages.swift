@@ -78,7 +78,7 @@ extension AdminHandler {
                 rendered = Self.rendered(pipeline.render(message, at: now).map(\.0), channel: row.channel)
             }
             return .ok(.init(body: .json(.init(
-                message: Self.summary(row), recipientSource: history.recipientSource, origin: history.origin,
+                message: Self.summary(row), recipientSource: history.recipientSource, origin: history.origin, fallback: history.fallback,
                 attempts: attempts.map { .init(number: $0.number, driver: $0.driver, outcome: $0.outcome, responseCode: $0.responseCode,
                                                error: $0.error, startedAt: $0.startedAt, finishedAt: $0.finishedAt) },
                 receipts: receipts.map { .init(status: $0.status, errorCode: $0.errorCode, result: $0.result, receivedAt: $0.receivedAt) },

@@ -150,6 +150,9 @@ public struct Configuration: Sendable {
     public var logLevel: Logger.Level = .info
     /// Configured channels; a channel not here is not claimed.
     public var channels: [Channel: DriverConfiguration] = [:]
+    /// `[channels.whatsapp] fallback_after`: a WhatsApp message with an SMS fallback that has
+    /// no delivered receipt this long after it was sent gets its SMS; nil: only failures do.
+    public var whatsappFallbackAfter: Duration?
     /// Where the settings came from (for messages).
     public var source: String = "defaults"
 

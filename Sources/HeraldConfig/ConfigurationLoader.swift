@@ -77,12 +77,19 @@ public struct ConfigurationLoader {
             case "channels":
                 for name in section.keys {
                     guard let channel = Channel(rawValue: name) else {
-                        throw ConfigError(file: file, key: "channels.\(name)", reason: "unknown channel; expected sms, email or webhook")
+                        throw ConfigError(file: file, key: "channels.\(name)", reason: "unknown channel; expected sms, email, webhook or whatsapp")
                     }
                     guard let settings = section[name]?.table else {
                         throw ConfigError(file: file, key: "channels.\(name)", reason: "must be a table with a driver key")
                     }
                     config.channels[channel] = try driver(settings, path: "channels.\(name)", file: file)
+                    if channel == .whatsapp, let raw = settings["fallback_after"] {
+                        let after = try duration(.toml(raw), "channels.whatsapp.fallback_after", file, positive: true)
+                        guard after >= .seconds(60), after <= .seconds(7 * 86_400) else {
+                            throw ConfigError(file: file, key: "channels.whatsapp.fallback_after", reason: "must be from 1m to 7d")
+                        }
+                        config.whatsappFallbackAfter = after
+                    }
                 }
             default:
                 throw ConfigError(file: file, key: key, reason: "unknown section; expected database, worker, retry, scheduling, quiet_hours, render, retention, log, http, replies or channels")
@@ -99,6 +106,7 @@ public struct ConfigurationLoader {
         }
         let name = try string(.toml(nameRaw), "\(path).driver", file)
         section.seen.insert("driver")
+        if path == "channels.whatsapp" { section.seen.insert("fallback_after") }  // the channel's own key, read by the loader
         guard let result = try DriverRegistry.configure(name, section: section) else {
             throw ConfigError(file: file, key: "\(path).driver", reason: "unknown driver \"\(name)\"; expected \(DriverRegistry.names)")
         }
@@ -117,7 +125,7 @@ public struct ConfigurationLoader {
         "retry": ["max_attempts", "base", "cap", "jitter"],
         "render": ["default_locale", "sms_max_segments"],
         "scheduling": ["default_time_zone", "minimum_lead"],
-        "quiet_hours": ["sms", "email", "webhook"],
+        "quiet_hours": ["sms", "email", "webhook", "whatsapp"],
         "retention": ["keep", "batch", "interval"],
         "log": ["level"],
         "http": ["listen", "public_url", "twilio_auth_token_file", "sendgrid_public_key_file", "mailgun_signing_key_file", "link_key_file", "max_body", "connections", "max_connections",
@@ -171,7 +179,7 @@ public struct ConfigurationLoader {
             }
             config.scheduling.defaultTimeZone = zone
         case "scheduling.minimum_lead": config.scheduling.minimumLead = try duration(raw, path, file)
-        case "quiet_hours.sms", "quiet_hours.email", "quiet_hours.webhook":
+        case "quiet_hours.sms", "quiet_hours.email", "quiet_hours.webhook", "quiet_hours.whatsapp":
             let channel = Channel(rawValue: key)!
             do {
                 config.scheduling.quietHours[channel] = try TimeWindow.parse(try string(raw, path, file))

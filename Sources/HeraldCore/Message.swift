@@ -5,6 +5,8 @@ public enum Channel: String, Sendable, CaseIterable, Codable, Hashable {
     case sms
     case email
     case webhook
+    /// WhatsApp through Twilio: a phone number (`+34…` or `whatsapp:+34…`).
+    case whatsapp
 }
 
 /// A message claimed from the outbox, as the worker sees it.
@@ -28,6 +30,9 @@ public struct OutboxMessage: Sendable, Equatable {
     public var subject: Subject?
     /// When and whether to send: the inputs of the scheduling rules.
     public var schedule: Schedule
+    /// WhatsApp: until when free text may go to the recipient (24 hours after their last
+    /// WhatsApp message, `herald.whatsapp_window`); nil: they never wrote.
+    public var whatsappWindowUntil: Date?
 
     /// The appointment (work order, lead, …) a message is about.
     public struct Subject: Sendable, Equatable {
@@ -109,6 +114,11 @@ public struct RenderedMessage: Sendable, Equatable {
     /// The instant it was rendered at (the rules' "now"): an email's `Date` header, so that
     /// a preview at that instant is the same bytes as what was sent.
     public var renderedAt: Date?
+    /// WhatsApp: the approved template's Twilio Content SID; nil: `body` is sent as free text
+    /// (only within the 24-hour window).
+    public var contentSID: String?
+    /// WhatsApp: the Content template's variables as a JSON object (`{"1":"Ana"}`), rendered.
+    public var contentVariables: String?
 
     public init(id: Int64, channel: Channel, recipient: String, template: String, locale: String, attempt: Int, subject: String?, body: String, html: String?,
                 segments: Int? = nil, templateVersion: Int? = nil) {
@@ -182,6 +192,11 @@ public struct TemplateRecord: Sendable, Equatable {
     public var version: Int
     /// Variables `herald templates lint` and `preview` render with (a JSON object), if any.
     public var sampleData: String?
+    /// WhatsApp: the Twilio Content SID of the approved template (`HX…`), if any.
+    public var contentSID: String?
+    /// WhatsApp: the Content template's variables, a JSON object of small templates
+    /// (`{"1": "{{client.name}}"}`).
+    public var contentVariables: String?
 
     public init(key: String, channel: String, locale: String, subject: String?, body: String, html: String?,
                 version: Int = 1, sampleData: String? = nil) {

@@ -13,6 +13,8 @@
 ///   trimmed;
 /// - email: the address inside a final `<…>` if there is one, trimmed, ASCII letters
 ///   lower-cased;
+/// - whatsapp: a leading `whatsapp:` (any case, after blanks) dropped, then as sms; a
+///   number that is not E.164 keeps the whole text trimmed;
 /// - webhook: the text trimmed.
 ///
 /// Pure and total: any text gives a key, and the same key as the SQL function (tests
@@ -30,6 +32,7 @@ public enum RecipientKey {
     public static func normalize(_ recipient: String, channel: Channel) -> String {
         switch channel {
         case .sms: return phone(recipient) ?? trimmed(recipient)
+        case .whatsapp: return phone(withoutWhatsAppPrefix(recipient)) ?? trimmed(recipient)
         case .email: return asciiLowercased(trimmed(angleAddress(recipient) ?? recipient))
         case .webhook: return trimmed(recipient)
         }
@@ -42,8 +45,25 @@ public enum RecipientKey {
     public static func deliveryAddress(_ recipient: String, channel: Channel) -> String {
         switch channel {
         case .sms: return phone(recipient) ?? trimmed(recipient)
+        case .whatsapp: return phone(withoutWhatsAppPrefix(recipient)) ?? trimmed(recipient)
         case .email, .webhook: return trimmed(recipient)
         }
+    }
+
+    /// The text after a leading `whatsapp:` (ASCII letters in any case, after White_Space
+    /// and invisible characters), or the text itself.
+    public static func withoutWhatsAppPrefix(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        var start = 0
+        while start < scalars.count, trailingBlanks.contains(scalars[start]) { start += 1 }
+        let prefix = Array("whatsapp:".unicodeScalars)
+        guard scalars.count - start >= prefix.count else { return text }
+        for (offset, expected) in prefix.enumerated() {
+            let scalar = scalars[start + offset]
+            let lowered = ("A"..."Z").contains(scalar) ? Unicode.Scalar(scalar.value + 32) ?? scalar : scalar
+            if lowered != expected { return text }
+        }
+        return String(String.UnicodeScalarView(scalars[(start + prefix.count)...]))
     }
 
     /// The E.164 form of a phone number written with the usual separators, or nil.

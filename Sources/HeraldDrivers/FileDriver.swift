@@ -51,13 +51,15 @@ public struct FileDriver: Driver {
             return EmailFormat.render(message, sender: sender).map { text, messageID in
                 Document(name: "\(base).eml", data: Data(text.utf8), providerMessageID: messageID)
             }
-        case .sms, .webhook:
+        case .sms, .webhook, .whatsapp:
             var document: [String: String] = [
                 "id": String(message.id), "to": message.recipient, "template": message.template,
                 "locale": message.locale, "body": message.body, "attempt": String(message.attempt),
             ]
             if let subject = message.subject { document["subject"] = subject }
             if let sender = message.sender { document["from"] = sender }
+            if let sid = message.contentSID { document["content_sid"] = sid }
+            if let variables = message.contentVariables { document["content_variables"] = variables }
             do {
                 let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                 let name = "\(base).json"

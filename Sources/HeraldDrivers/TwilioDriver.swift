@@ -3,7 +3,7 @@ import HeraldCore
 import Logging
 import HeraldCurl
 
-/// Sends SMS through a Twilio-compatible REST API:
+/// Sends SMS and WhatsApp messages through a Twilio-compatible REST API:
 /// `POST {base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic
 /// auth, form fields `To`, `From` or `MessagingServiceSid`, `Body`, optional
 /// `StatusCallback`. The returned `sid` is the provider id.
@@ -12,14 +12,14 @@ import HeraldCurl
 /// permanent with Twilio's `code` and `message` in the reason; code 21610
 /// (the recipient replied STOP) records the number as opted out.
 public struct TwilioDriver: Driver {
-    /// `[channels.sms]` with `driver = "twilio"`.
+    /// `[channels.sms]` or `[channels.whatsapp]` with `driver = "twilio"`.
     public struct Settings: Sendable, Equatable {
         /// `https://api.twilio.com`, or a compatible provider's (a local server in tests).
         public var baseURL: String
         public var accountSID: String
         /// Read from `auth_token_file` or `$CREDENTIALS_DIRECTORY/twilio-auth-token`; never logged.
         public var authToken: String
-        /// The sending number (E.164) …
+        /// The sending number (E.164; for WhatsApp also written `whatsapp:+…`) …
         public var from: String?
         /// … or a messaging service.
         public var messagingServiceSID: String?
@@ -68,25 +68,47 @@ public struct TwilioDriver: Driver {
     public var waitsBeforeSending: Bool { true }
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
-        if let reason = Recipients.validatePhone(message.recipient) { throw DeliveryError.permanent(reason) }
-        if let lineTypes { try await checkLineType(message, lineTypes) }
-        var fields = [("To", message.recipient), ("Body", message.body)]
-        // A rule's or location's sender (sms_from) replaces the channel's.
-        if let sender = message.sender { fields.append(("From", sender)) }
-        else if let service = settings.messagingServiceSID { fields.append(("MessagingServiceSid", service)) }
-        else if let from = settings.from { fields.append(("From", from)) }
-        if let callback = settings.statusCallback { fields.append(("StatusCallback", callback)) }
+        let whatsapp = message.channel == .whatsapp
+        let number = whatsapp ? RecipientKey.withoutWhatsAppPrefix(message.recipient) : message.recipient
+        if let reason = Recipients.validatePhone(number) { throw DeliveryError.permanent(reason) }
+        if let lineTypes, !whatsapp { try await checkLineType(message, lineTypes) }
+        let fields = Self.fields(message, number: number, settings: settings)
         let request = HTTPRequest(
             url: endpoint, headers: ["Content-Type: application/x-www-form-urlencoded", "Accept: application/json"],
             body: Data(fields.map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&").utf8),
             username: settings.accountSID, password: settings.authToken)
         let response: HTTPResponse
         do {
-            response = try await transport.run(sender: SenderLimits.key(channel: "sms", sender: message.sender)) { try await $0.post(request, cancellation: $1) }
+            response = try await transport.run(sender: SenderLimits.key(channel: message.channel.rawValue, sender: message.sender)) {
+                try await $0.post(request, cancellation: $1)
+            }
         } catch let error as CurlError {
-            throw transient(error, what: "SMS provider")
+            throw transient(error, what: whatsapp ? "WhatsApp provider" : "SMS provider")
         }
-        return try Self.interpret(response)
+        return try Self.interpret(response, what: whatsapp ? "WhatsApp provider" : "SMS provider")
+    }
+
+    /// The form Twilio's Messages resource takes for `message`. SMS: `To`, `Body`, the
+    /// sender. WhatsApp: both addresses as `whatsapp:+…`, and either an approved template
+    /// (`ContentSid`, `ContentVariables`) or free text (`Body`).
+    static func fields(_ message: RenderedMessage, number: String, settings: Settings) -> [(String, String)] {
+        let whatsapp = message.channel == .whatsapp
+        func address(_ text: String) -> String {
+            whatsapp ? "whatsapp:" + RecipientKey.withoutWhatsAppPrefix(text) : RecipientKey.withoutWhatsAppPrefix(text)
+        }
+        var fields = [("To", address(number))]
+        if whatsapp, let sid = message.contentSID {
+            fields.append(("ContentSid", sid))
+            if let variables = message.contentVariables { fields.append(("ContentVariables", variables)) }
+        } else {
+            fields.append(("Body", message.body))
+        }
+        // A rule's or location's sender (sms_from) replaces the channel's.
+        if let sender = message.sender { fields.append(("From", address(sender))) }
+        else if let service = settings.messagingServiceSID { fields.append(("MessagingServiceSid", service)) }
+        else if let from = settings.from { fields.append(("From", address(from))) }
+        if let callback = settings.statusCallback { fields.append(("StatusCallback", callback)) }
+        return fields
     }
 
     /// Fails a message to a landline: from the answer kept for its number, else from a
@@ -129,17 +151,17 @@ public struct TwilioDriver: Driver {
     }
 
     /// Turns the provider's answer into a receipt or a classified error.
-    static func interpret(_ response: HTTPResponse) throws -> DeliveryReceipt {
+    static func interpret(_ response: HTTPResponse, what: String = "SMS provider") throws -> DeliveryReceipt {
         let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
         let status = response.status
         if (200...299).contains(status) {
             guard let sid = json["sid"] as? String else {
-                throw DeliveryError.transient("SMS provider answered \(status) without a sid", code: String(status))
+                throw DeliveryError.transient("\(what) answered \(status) without a sid", code: String(status))
             }
             return DeliveryReceipt(providerMessageID: sid, responseCode: String(status))
         }
         let code = (json["code"] as? Int).map(String.init) ?? (json["code"] as? String)
-        var reason = "SMS provider answered \(status)"
+        var reason = "\(what) answered \(status)"
         if let code { reason += ", error \(code)" }
         if let text = json["message"] as? String { reason += ": \(text)" }
         else if !response.body.isEmpty { reason += ": \(String(decoding: response.body.prefix(200), as: UTF8.self))" }
@@ -182,7 +204,7 @@ extension TwilioDriver: ConfigurableDriver {
         guard from != nil || service != nil else {
             throw section.invalid("from", "the twilio driver needs from (an E.164 number) or messaging_service_sid")
         }
-        if let from, let reason = Recipients.validatePhone(from) { throw section.invalid("from", reason) }
+        if let from, let reason = Recipients.validatePhone(RecipientKey.withoutWhatsAppPrefix(from)) { throw section.invalid("from", reason) }
         var settings = Settings(
             baseURL: try section.url("base_url", schemes: ["https", "http"], optional: true, for: kind) ?? "https://api.twilio.com",
             accountSID: try section.required("account_sid", for: kind),

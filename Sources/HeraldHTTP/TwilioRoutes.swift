@@ -58,9 +58,11 @@ struct TwilioRoutes: Sendable {
             return HTTPListener.respond(.badRequest, "MessageSid and From are required\n")
         }
         let (to, body) = (field("To"), field("Body", limit: Self.bodyLimit))
+        // WhatsApp comes on the same webhook, its addresses written whatsapp:+…
+        let channel = RecipientKey.withoutWhatsAppPrefix(from) != from ? Channel.whatsapp.rawValue : Channel.sms.rawValue
         do {
             let stored = try await listener.database.run {
-                try await $0.inbound.insertInbound(provider: "twilio", providerID: sid, from: from, to: to, body: body)
+                try await $0.inbound.insertInbound(provider: "twilio", providerID: sid, channel: channel, from: from, to: to, body: body)
             }
             listener.count("twilio_inbound", stored ? "accepted" : "duplicate")
         } catch {

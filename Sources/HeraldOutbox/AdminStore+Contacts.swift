@@ -41,6 +41,8 @@ extension AdminStore {
         public var replies: [ReplyRow] = []
         /// Why they cannot be reached, per channel (`herald.unreachable`).
         public var unreachable: [UnreachableRow] = []
+        /// The client opted in to WhatsApp (`whatsapp_consent`).
+        public var whatsappConsent: Bool?
     }
 
     /// One reason a contact cannot be reached on a channel.
@@ -68,11 +70,12 @@ extension AdminStore {
     /// 50 messages and their receipts; nil when there is no such contact.
     public func contactPage(id: String) async throws -> ContactPage? {
         guard let c = try await connection.query("""
-            SELECT id, name, email, phone, locale, time_zone, preference, sms_consent, email_consent FROM herald.contact WHERE id = $1
+            SELECT id, name, email, phone, locale, time_zone, preference, sms_consent, email_consent, whatsapp_consent FROM herald.contact WHERE id = $1
             """, [id]).named.first else { return nil }
         // The contact's addresses, in their normal form, and those its messages went to.
         let addresses = """
             SELECT 'sms'::text AS channel, herald.normalize_recipient('sms', phone) AS recipient FROM herald.contact WHERE id = $1 AND phone IS NOT NULL
+            UNION SELECT 'whatsapp', herald.normalize_recipient('whatsapp', phone) FROM herald.contact WHERE id = $1 AND phone IS NOT NULL
             UNION SELECT 'email', herald.normalize_recipient('email', email) FROM herald.contact WHERE id = $1 AND email IS NOT NULL
             UNION (SELECT DISTINCT channel, recipient_key FROM herald.message WHERE contact_id = $1 AND recipient_key IS NOT NULL LIMIT 20)
             """
@@ -110,7 +113,7 @@ extension AdminStore {
         return ContactPage(id: c["id"] ?? id, name: c["name"], email: c["email"], phone: c["phone"], locale: c["locale"],
                            timeZone: c["time_zone"], preference: c["preference"] ?? "both", smsConsent: c.bool("sms_consent"),
                            emailConsent: c.bool("email_consent"), optOuts: optOuts, ledger: ledger, messages: messages, receipts: receipts,
-                           replies: replies, unreachable: try await unreachable(contact: id))
+                           replies: replies, unreachable: try await unreachable(contact: id), whatsappConsent: c.bool("whatsapp_consent"))
     }
 
     static func decodeReceipt(_ r: NamedRow) -> ReceiptRow {

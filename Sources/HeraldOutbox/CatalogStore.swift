@@ -40,12 +40,16 @@ extension CatalogStore {
     /// Every stored template.
     public func templates() async throws -> [TemplateRecord] {
         let result = try await connection.query("""
-            SELECT key, channel, locale, subject, body, html, version, sample_data::text AS sample_data
+            SELECT key, channel, locale, subject, body, html, version, sample_data::text AS sample_data,
+                   content_sid, content_variables::text AS content_variables
               FROM herald.template ORDER BY key, channel, locale
             """)
         return result.named.map {
-            TemplateRecord(key: $0["key"] ?? "", channel: $0["channel"] ?? "", locale: $0["locale"] ?? "", subject: $0["subject"],
-                           body: $0["body"] ?? "", html: $0["html"], version: $0.int("version") ?? 1, sampleData: $0["sample_data"])
+            var record = TemplateRecord(key: $0["key"] ?? "", channel: $0["channel"] ?? "", locale: $0["locale"] ?? "", subject: $0["subject"],
+                                        body: $0["body"] ?? "", html: $0["html"], version: $0.int("version") ?? 1, sampleData: $0["sample_data"])
+            record.contentSID = $0["content_sid"]
+            record.contentVariables = $0["content_variables"]
+            return record
         }
     }
 

@@ -84,10 +84,11 @@ extension InboundStore {
             let mark = try await connection.query("""
                 UPDATE herald.inbound i SET processed_at = now(), result = 'answer', keyword = $2, in_reply_to = $3
                  WHERE i.id = (SELECT id FROM herald.inbound WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED)
-                RETURNING i.from_address
+                RETURNING i.from_address, i.channel
                 """, [inboundID, keyword, reminderID])
             guard let from = mark.named.first?["from_address"] else { return nil }
-            let (outcome, _) = try await recordAnswer(messageID: reminderID, action: action, channel: "sms", from: from)
+            let channel = mark.named.first?["channel"] == "whatsapp" ? "whatsapp" : "sms"
+            let (outcome, _) = try await recordAnswer(messageID: reminderID, action: action, channel: channel, from: from)
             try await connection.query("UPDATE herald.inbound SET result = $2 WHERE id = $1", [inboundID, "answer: " + outcome.rawValue])
             return outcome
         }

@@ -57,18 +57,18 @@ extension InboundStore {
             WITH known AS (
                 SELECT id, provider_message_id, lower(status) AS status, error_code, received_at FROM herald.receipt x
                  WHERE applied_at IS NULL AND ($1::bigint IS NULL OR id = $1)
-                   AND EXISTS (SELECT 1 FROM herald.message m WHERE m.provider_message_id = x.provider_message_id AND m.channel = 'sms')
+                   AND EXISTS (SELECT 1 FROM herald.message m WHERE m.provider_message_id = x.provider_message_id AND m.channel IN ('sms', 'whatsapp'))
                  ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
             ), stale AS (
                 SELECT id, provider_message_id, lower(status) AS status, error_code, received_at FROM herald.receipt x
                  WHERE applied_at IS NULL AND ($1::bigint IS NULL OR id = $1) AND received_at < now() - interval '1 hour'
-                   AND NOT EXISTS (SELECT 1 FROM herald.message m WHERE m.provider_message_id = x.provider_message_id AND m.channel = 'sms')
+                   AND NOT EXISTS (SELECT 1 FROM herald.message m WHERE m.provider_message_id = x.provider_message_id AND m.channel IN ('sms', 'whatsapp'))
                  ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
             ), r AS (
                 SELECT * FROM known UNION ALL SELECT * FROM stale
             ), hit AS (
                 SELECT DISTINCT ON (r.id) r.id AS rid, m.id AS mid, m.status AS mstatus, r.status AS rstatus, r.error_code
-                  FROM r JOIN herald.message m ON m.provider_message_id = r.provider_message_id AND m.channel = 'sms'
+                  FROM r JOIN herald.message m ON m.provider_message_id = r.provider_message_id AND m.channel IN ('sms', 'whatsapp')
                  ORDER BY r.id, m.id DESC
             ), upd AS (
                 UPDATE herald.message m
@@ -88,7 +88,7 @@ extension InboundStore {
                 SELECT DISTINCT ON (m.recipient_key) 'sms', m.recipient_key, 'landline',
                        'the carrier reported error 30006 (a landline or an unreachable carrier)', m.id, now() + interval '90 days'
                   FROM hit JOIN herald.message m ON m.id = hit.mid
-                 WHERE hit.error_code = '30006' AND m.recipient_key IS NOT NULL
+                 WHERE hit.error_code = '30006' AND m.channel = 'sms' AND m.recipient_key IS NOT NULL
                  ORDER BY m.recipient_key, m.id DESC
                 ON CONFLICT (channel, recipient) DO UPDATE
                    SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, message_id = EXCLUDED.message_id, created_at = now(), until = EXCLUDED.until

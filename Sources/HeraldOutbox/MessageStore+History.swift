@@ -20,20 +20,24 @@ extension MessageStore {
         public var attempts: [String]
         /// `2026-… delivered`, `2026-… undelivered (30003)`, oldest first.
         public var receipts: [String]
+        /// The WhatsApp fallback: `SMS fallback of WhatsApp message 12: …`, `fell back to SMS
+        /// message 13: …`, `SMS fallback if WhatsApp does not reach the client`; nil otherwise.
+        public var fallback: String?
     }
 
     /// The history of message `id`; nil when there is no such message.
     public func messageHistory(id: Int64) async throws -> MessageHistory? {
         let stamp = "'YYYY-MM-DD HH24:MI:SS TZ'"
         guard let row = try await connection.query("""
-            SELECT status, last_error, recipient, channel, priority, follows_contact, contact_id, rule_name, event_id,
-                   to_char(sent_at, \(stamp)) AS sent_at, to_char(delivered_at, \(stamp)) AS delivered_at, provider_message_id
-              FROM herald.message WHERE id = $1
+            SELECT m.status, m.last_error, m.recipient, m.channel, m.priority, m.follows_contact, m.contact_id, m.rule_name, m.event_id,
+                   to_char(m.sent_at, \(stamp)) AS sent_at, to_char(m.delivered_at, \(stamp)) AS delivered_at, m.provider_message_id,
+                   m.fallback, m.fallback_of, m.fallback_reason, f.id AS fallback_id, f.status AS fallback_status, f.fallback_reason AS fallback_why
+              FROM herald.message m LEFT JOIN herald.message f ON f.fallback_of = m.id WHERE m.id = $1
             """, [id]).named.first else { return nil }
         let channel = row["channel"] ?? ""
         var source = "as inserted"
         if row.bool("follows_contact") == true, let contact = row["contact_id"] {
-            source = "contact \(contact)'s \(channel == "sms" ? "phone" : "email"), kept in step with herald.contact until it is sent"
+            source = "contact \(contact)'s \(channel == "email" ? "email" : "phone"), kept in step with herald.contact until it is sent"
         } else if let contact = row["contact_id"] {
             source = "as inserted (contact \(contact): preference and consent checked)"
         }
@@ -63,8 +67,17 @@ extension MessageStore {
                 return line
             }
         }
+        var fallback: String?
+        if let of = row["fallback_of"] {
+            fallback = "SMS fallback of WhatsApp message \(of): \(row["fallback_reason"] ?? "no reason recorded")"
+        } else if let sms = row["fallback_id"] {
+            fallback = "fell back to SMS message \(sms) (\(row["fallback_status"] ?? "?")): \(row["fallback_why"] ?? "no reason recorded")"
+        } else if row["fallback"] != nil {
+            fallback = "SMS fallback if WhatsApp does not reach the client (none sent)"
+        }
         return MessageHistory(status: row["status"] ?? "", lastError: row["last_error"], recipient: row["recipient"] ?? "",
                               recipientSource: source, priority: row.int("priority") ?? 2, origin: origin,
-                              sentAt: row["sent_at"], deliveredAt: row["delivered_at"], attempts: attempts, receipts: receipts)
+                              sentAt: row["sent_at"], deliveredAt: row["delivered_at"], attempts: attempts, receipts: receipts,
+                              fallback: fallback)
     }
 }

@@ -67,3 +67,13 @@ extension MessageStore {
         return report
     }
 }
+
+extension MessageStore {
+    /// Makes the SMS of each WhatsApp message (with `fallback = 'sms'`) sent more than
+    /// `after` ago without a delivered receipt, at most `limit`; returns how many.
+    public func fallBackOverdue(after: Duration, limit: Int) async throws -> Int {
+        let result = try await connection.query("SELECT herald.fall_back_overdue($1::float8 * interval '1 second', $2::int)",
+                                                [after.seconds, limit])
+        return result.scalar.flatMap { Int($0) } ?? 0
+    }
+}

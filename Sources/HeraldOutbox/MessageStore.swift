@@ -38,7 +38,7 @@ public struct MessageStore: Sendable {
     /// the claim and by the check just before the driver is called.
     static func blockSQL(_ m: String) -> String {
         """
-        coalesce(CASE WHEN \(m).contact_id IS NOT NULL THEN herald.contact_block(\(m).contact_id, \(m).channel) END,
+        coalesce(CASE WHEN \(m).contact_id IS NOT NULL THEN herald.contact_block(\(m).contact_id, \(m).channel, \(m).fallback_of IS NOT NULL) END,
                  CASE WHEN NOT \(m).consent_exempt THEN
                      (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                        WHERE o.channel = \(m).channel
@@ -64,7 +64,9 @@ public struct MessageStore: Sendable {
         extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
         extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
         m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender,
-        m.subject_type, m.subject_id
+        m.subject_type, m.subject_id,
+        CASE WHEN m.channel = 'whatsapp' THEN (SELECT extract(epoch FROM w.last_inbound_at + interval '24 hours')::float8
+                                                 FROM herald.whatsapp_window w WHERE w.number = m.recipient_key) END AS whatsapp_window_until
         """
 
     /// A message from a row of a result that has ``messageColumns``, read by column name.
@@ -93,6 +95,7 @@ public struct MessageStore: Sendable {
                             eventAt: date("event_at"), expiresAt: expiresAt, businessHoursOnly: columns.bool(row, "business_hours_only") == true,
                             locationID: text("location_id"), urgent: columns.bool(row, "urgent") == true, minimumLead: duration("min_lead")))
         message.sender = columns.has("sender") ? text("sender") : nil
+        message.whatsappWindowUntil = columns.has("whatsapp_window_until") ? date("whatsapp_window_until") : nil
         if let type = text("subject_type"), let subjectID = text("subject_id") {
             message.subject = .init(type: type, id: subjectID)
         }

@@ -129,7 +129,7 @@ public struct EventPlan: Sendable, Equatable {
         // Who it goes to.
         let recipient: String?
         if rule.recipient == .staff {
-            recipient = channel == .email ? location?.staffEmail : channel == .sms ? location?.staffPhone : nil
+            recipient = channel == .email ? location?.staffEmail : channel == .sms || channel == .whatsapp ? location?.staffPhone : nil
             if recipient == nil { return .failure(Skip(reason: "the location has no staff \(channel == .sms ? "phone" : channel.rawValue) address")) }
         } else {
             guard let contact else { return .failure(Skip(reason: "the event names no contact")) }
@@ -140,10 +140,17 @@ public struct EventPlan: Sendable, Equatable {
             case .email:
                 if let block = contact.emailBlock { return .failure(Skip(reason: block)) }
                 recipient = contact.email
+            case .whatsapp:
+                // Not skipped when WhatsApp is blocked (no opt-in, another preference): the
+                // message is stored suppressed with the reason, and its rule's SMS fallback,
+                // if any, goes in its place (herald.message_fall_back).
+                recipient = contact.phone
             case .webhook:
                 recipient = nil
             }
-            if recipient?.isEmpty ?? true { return .failure(Skip(reason: "contact \(contact.id) has no \(channel == .sms ? "phone" : channel.rawValue) address")) }
+            if recipient?.isEmpty ?? true {
+                return .failure(Skip(reason: "contact \(contact.id) has no \(channel == .sms || channel == .whatsapp ? "phone" : channel.rawValue) address"))
+            }
         }
         guard let recipient else { return .failure(Skip(reason: "no address")) }
         // When.

@@ -74,7 +74,11 @@ public struct Pipeline: Sendable {
             case .expired(let reason): return .expired(reason: reason, explanation)
             case .send:
                 switch render(message, channel: channel, timeZone: explanation.timeZone, at: now) {
-                case .success(let rendered): return .send(rendered, explanation)
+                case .success(let rendered):
+                    if let outside = WhatsAppContent.outsideWindow(rendered, windowUntil: message.whatsappWindowUntil, now: now) {
+                        return .failed(PipelineFailure(outside, rendered: rendered))
+                    }
+                    return .send(rendered, explanation)
                 case .failure(let failure): return .failed(failure)
                 }
             }
@@ -95,7 +99,7 @@ public struct Pipeline: Sendable {
     /// The channel and what the scheduling rules say.
     private func explain(_ message: OutboxMessage, at now: Date) -> Result<(Channel, Explanation), PipelineFailure> {
         guard let channel = Channel(rawValue: message.channel) else {
-            return .failure(PipelineFailure("unknown channel \"\(message.channel)\"; expected sms, email or webhook"))
+            return .failure(PipelineFailure("unknown channel \"\(message.channel)\"; expected sms, email, webhook or whatsapp"))
         }
         switch planner.evaluate(message, channel: channel, at: now) {
         case .failure(let error): return .failure(PipelineFailure(error.description))

@@ -128,10 +128,21 @@ public struct Renderer: Sendable {
     /// Renders `message` for `channel` with the catalog's template.
     public func render(_ message: OutboxMessage, channel: Channel, catalog: TemplateCatalog, context: RenderContext) -> Result<RenderedMessage, RenderError> {
         Self.data(of: message).flatMap { data in
-            catalog.lookup(key: message.template, channel: channel.rawValue, locale: message.locale).flatMap { template in
+            Self.template(for: message, channel: channel, catalog: catalog).flatMap { template in
                 render(message, data: data, channel: channel, template: template, context: context)
             }
         }
+    }
+
+    /// The template of `message` on `channel`: WhatsApp without a template of its own uses
+    /// the SMS text (free text, which WhatsApp takes only within the 24-hour window).
+    static func template(for message: OutboxMessage, channel: Channel, catalog: TemplateCatalog) -> Result<CompiledTemplate, RenderError> {
+        let own = catalog.lookup(key: message.template, channel: channel.rawValue, locale: message.locale)
+        if channel == .whatsapp, case .failure(.missingTemplate) = own,
+           case .success(let sms) = catalog.lookup(key: message.template, channel: Channel.sms.rawValue, locale: message.locale) {
+            return .success(sms)
+        }
+        return own
     }
 
     /// Renders `message` with `template` itself (the catalog's check of its own templates).
@@ -242,6 +253,16 @@ public struct Renderer: Sendable {
                 }
             case .email:
                 break
+            case .whatsapp:
+                body = body.trimmingWhiteSpace
+                rendered.body = body
+                if template.record.channel == Channel.whatsapp.rawValue, let sid = template.record.contentSID {
+                    rendered.contentSID = sid
+                    rendered.contentVariables = try WhatsAppContent.variables(template.contentVariables.map { ($0.name, try strict($0.part, "content variable \($0.name)")) },
+                                                                              template: name, locale: locale)
+                } else if body.count > WhatsAppContent.maximumCharacters {
+                    return .failure(.templateError("template \(name) (\(locale)) renders a WhatsApp text of \(body.count) characters, over WhatsApp's \(WhatsAppContent.maximumCharacters)"))
+                }
             }
             return .success(rendered)
         } catch let error as RenderError {
@@ -256,7 +277,7 @@ public struct Renderer: Sendable {
     public static func sizeLimit(_ channel: Channel) -> Int {
         switch channel {
         case .email: return 1_000_000
-        case .webhook, .sms: return 64 * 1024
+        case .webhook, .sms, .whatsapp: return 64 * 1024
         }
     }
 

@@ -11,6 +11,8 @@ public struct CompiledTemplate: Sendable {
     var subject: CompiledPart?
     var body: CompiledPart
     var html: CompiledPart?
+    /// WhatsApp: the Content template's variables by name ("1", "2", …), in name order.
+    var contentVariables: [(name: String, part: CompiledPart)] = []
 
     /// Every part compiled for Herald's own renderer (none needs swift-mustache's).
     public var compiledNatively: Bool {
@@ -68,15 +70,42 @@ public struct TemplateCatalog: Sendable {
                 expanded.body = try expandPartials(record.body, locale: record.locale)
                 expanded.html = try record.html.map { try expandPartials($0, locale: record.locale) }
                 let bodyMode = record.channel == "webhook" ? "JSON" : "TEXT"
-                compiled[id] = CompiledTemplate(
+                var template = CompiledTemplate(
                     record: record, expanded: expanded,
                     subject: try expanded.subject.map { try CompiledPart($0, contentType: "TEXT") },
                     body: try CompiledPart(expanded.body, contentType: bodyMode),
                     html: try expanded.html.map { try CompiledPart($0, contentType: "HTML") })
+                if let variables = record.contentVariables {
+                    template.contentVariables = try Self.contentVariables(variables).map { name, source in
+                        (name, try CompiledPart(try expandPartials(source, locale: record.locale), contentType: "TEXT"))
+                    }
+                }
+                compiled[id] = template
             } catch let error as PartialError {
                 broken[id] = "\(where_) \(error.reason)"
             } catch {
                 broken[id] = "\(where_) does not compile: \(error)"
+            }
+        }
+    }
+
+    /// A template's `content_variables`: a JSON object of up to 100 text values, ordered by
+    /// name (numerically when the names are numbers, as Twilio's are).
+    static func contentVariables(_ json: String) throws -> [(String, String)] {
+        guard case .object(let object)? = try? JSONValue.parse(json), object.count <= 100 else {
+            throw PartialError(reason: "content_variables must be a JSON object of at most 100 text values")
+        }
+        var out: [(String, String)] = []
+        for (name, value) in object {
+            guard case .string(let source) = value, !name.isEmpty, name.utf8.count <= 64 else {
+                throw PartialError(reason: "content_variables: \(SafeText.clean(name, limit: 64)) must name a text value")
+            }
+            out.append((name, source))
+        }
+        return out.sorted { a, b in
+            switch (Int(a.0), Int(b.0)) {
+            case let (x?, y?): return x < y
+            default: return a.0 < b.0
             }
         }
     }

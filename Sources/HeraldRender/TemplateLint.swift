@@ -68,7 +68,7 @@ public struct TemplateLint: Sendable {
         for record in sorted {
             let name = "\(record.key) \(record.channel) \(record.locale)"
             guard let channel = Channel(rawValue: record.channel) else {
-                problems.append(Problem(template: name, reason: "unknown channel \"\(record.channel)\"; expected sms, email or webhook"))
+                problems.append(Problem(template: name, reason: "unknown channel \"\(record.channel)\"; expected sms, email, webhook or whatsapp"))
                 continue
             }
             switch catalog.lookup(key: record.key, channel: record.channel, locale: record.locale) {

@@ -98,6 +98,7 @@ public struct SchedulingPolicy: Sendable, Equatable {
     /// SMS 21:00–08:00; email and webhook none.
     public static let defaultQuietHours: [Channel: TimeWindow] = [
         .sms: TimeWindow(start: LocalTime(minutes: 21 * 60)!, end: LocalTime(minutes: 8 * 60)!)!,
+        .whatsapp: TimeWindow(start: LocalTime(minutes: 21 * 60)!, end: LocalTime(minutes: 8 * 60)!)!,
     ]
 }
 

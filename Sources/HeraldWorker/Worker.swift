@@ -14,6 +14,7 @@ import ServiceLifecycle
 /// | ``SendGate`` | the last look (opt-out, contact, lease) just before each driver call |
 /// | ``NotificationListener`` | LISTEN on its own connection; wakes the claim loop |
 /// | ``MaintenanceService`` | retention (`[retention] keep`) |
+/// | ``FallbackService`` | WhatsApp messages with no delivered receipt in time: their SMS |
 /// | ``InboundProcessor`` | client replies in `herald.inbound`: STOP, START, HELP, free text |
 /// | ``EventExpander`` | the host's events in `herald.event`, into messages by `herald.rule` |
 /// | ``ClaimService`` | startup, claiming, delivery slots, graceful drain |
@@ -30,6 +31,7 @@ public struct Worker: Sendable {
     public let gate: SendGate
     public let listener: NotificationListener?
     public let maintenance: MaintenanceService?
+    public let fallback: FallbackService?
     public let inbound: InboundProcessor
     public let events: EventExpander
     public let claimer: ClaimService
@@ -58,6 +60,11 @@ public struct Worker: Sendable {
         gate = SendGate(context: context, links: links)
         listener = settings.listen ? NotificationListener(databaseURL: databaseURL, context: context) : nil
         maintenance = settings.retention == nil ? nil : MaintenanceService(context: context, links: links)
+        if let after = settings.whatsappFallbackAfter {
+            fallback = FallbackService(context: context, links: links, after: after)
+        } else {
+            fallback = nil
+        }
         inbound = InboundProcessor(context: context, links: links)
         events = EventExpander(context: context, links: links)
         claimer = ClaimService(context: context, links: links, writer: writer, gate: gate, drivers: drivers)
@@ -71,6 +78,7 @@ public struct Worker: Sendable {
         ]
         if let listener { list.append(.init(service: listener)) }
         if let maintenance { list.append(.init(service: maintenance)) }
+        if let fallback { list.append(.init(service: fallback)) }
         list.append(.init(service: inbound))
         list.append(.init(service: events))
         list.append(.init(service: claimer, successTerminationBehavior: .gracefullyShutdownGroup))

@@ -35,6 +35,8 @@ public struct WorkerSettings: Sendable {
     public var retention: Duration?
     public var pruneBatch = 1000
     public var pruneInterval: Duration = .seconds(3600)
+    /// `[channels.whatsapp] fallback_after` (nil: only failures make the SMS fallback).
+    public var whatsappFallbackAfter: Duration?
     /// Exit once nothing is sending and nothing is due within `idleHorizon` (demo, drills, tests).
     public var exitWhenIdle: Bool
     /// With `exitWhenIdle`: messages due later than this are left pending.

@@ -109,12 +109,14 @@ struct Explain: AsyncParsableCommand {
     /// `  to +34… (contact ana's phone, …); priority 1; rule …, from event 12`.
     static func addressLine(_ h: MessageStore.MessageHistory) -> String {
         "  to \(h.recipient) (\(h.recipientSource)); priority \(h.priority)\(h.origin.map { "; \($0)" } ?? "")"
+            + (h.fallback.map { "\n  \($0)" } ?? "")
     }
 
     /// The same, for the JSON.
     static func addressFields(_ h: MessageStore.MessageHistory) -> [String: Any] {
         var fields: [String: Any] = ["recipient": h.recipient, "recipient_source": h.recipientSource, "priority": h.priority]
         fields["origin"] = h.origin
+        fields["fallback"] = h.fallback
         return fields
     }
 

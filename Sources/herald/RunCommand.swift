@@ -86,6 +86,7 @@ extension WorkerSettings {
         self.retention = config.retention.keep
         self.pruneBatch = config.retention.batch
         self.pruneInterval = config.retention.interval
+        self.whatsappFallbackAfter = config.channels[.whatsapp] == nil ? nil : config.whatsappFallbackAfter
         self.statementTimeout = config.database.statementTimeout
         self.replies = config.replies
         self.senderLimits = Dictionary(uniqueKeysWithValues: config.channels.map { ($0.key.rawValue, $0.value.limits) })

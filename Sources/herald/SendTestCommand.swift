@@ -28,7 +28,7 @@ struct SendTest: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        guard let channel = Channel(rawValue: channel) else { throw fail("--channel: expected sms, email or webhook", code: 64) }
+        guard let channel = Channel(rawValue: channel) else { throw fail("--channel: expected sms, email, webhook or whatsapp", code: 64) }
         let logger = Logger(label: "herald.send-test")
         guard config.channels[channel] != nil, let driver = try makeDrivers(config, logger: logger)[channel] else {
             throw fail("no driver configured for channel \(channel.rawValue) ([channels.\(channel.rawValue)] in \(config.source))", code: 78)

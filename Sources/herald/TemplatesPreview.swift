@@ -51,7 +51,7 @@ extension Templates {
                 return try await previewMessage(message, config: config, now: now)
             }
             guard let key else { throw fail("give a template key, or --message ID", code: 64) }
-            guard let channel = channel.flatMap(Channel.init(rawValue:)) else { throw fail("--channel: expected sms, email or webhook", code: 64) }
+            guard let channel = channel.flatMap(Channel.init(rawValue:)) else { throw fail("--channel: expected sms, email, webhook or whatsapp", code: 64) }
             // The database's templates, or the built-in ones (with its locations for --location).
             let connection = !builtin || location != nil ? try await openConnection(config) : nil
             let store = connection.map { Stores(connection: $0) }

@@ -39,7 +39,7 @@ import Testing
             #expect(unused.isEmpty, "\(name) has texts no page uses: \(unused)")
         }
         #expect(ConsoleText("es")("Messages") == "Mensajes" && ConsoleText("fr")("Rules") == "Règles")
-        #expect(ConsoleText("en")("preference both") == "SMS and email" && ConsoleText("de")("Rules") == "Rules")
+        #expect(ConsoleText("en")("preference both") == "any channel they accepted" && ConsoleText("de")("Rules") == "Rules")
         #expect(ConsoleText("es")("Retry {0} messages?", "12") == "¿Reintentar 12 mensajes?")
     }
 

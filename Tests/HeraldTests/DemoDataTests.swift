@@ -1,4 +1,5 @@
 import Foundation
+import HeraldHTTP
 import Testing
 
 /// deploy/demo's data through the real binary: it runs from events and rules, a reschedule
@@ -21,11 +22,17 @@ import Testing
                 [channels.sms]
                 driver = "file"
                 directory = "\(out.path)"
+                [channels.whatsapp]
+                driver = "file"
+                directory = "\(out.path)"
+                [quiet_hours]
+                whatsapp = "off"
                 """)
             #expect(try await HeraldProcess.run(["templates", "install-defaults", "--config", path]).0 == 0)
             #expect(try await HeraldProcess.run(["rules", "install-defaults", "--config", path]).0 == 0)
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             try await db.execute(try String(contentsOf: root.appendingPathComponent("deploy/demo-data.sql"), encoding: .utf8))
+            try await db.execute(try String(contentsOf: root.appendingPathComponent("deploy/demo-whatsapp.sql"), encoding: .utf8))
             // As deploy/demo runs it: what is due now, then Tomás's new number, then what is due within a minute.
             let first = try await HeraldProcess.run(["run", "--exit-when-idle", "--idle-horizon", "0s", "--config", path], timeout: .seconds(90))
             #expect(first.0 == 0, "\(first.2)")
@@ -72,6 +79,21 @@ import Testing
             #expect(ingest.1 == "message \(olga) to olga.martin@correo.invalid: hard bounce 5.1.1: undelivered; address undeliverable\n", "\(ingest)")
             #expect(try await db.scalar("SELECT reason || ' ' || message_id FROM herald.unreachable WHERE contact_id = 'olga' AND channel = 'email'") == "hard_bounce \(olga)")
             #expect(try await db.scalar("SELECT string_agg(DISTINCT status, ',') FROM herald.message WHERE subject_id = 'A-1005' AND rule_name = 'appointment.reminder.1d'") == "suppressed")
+
+            // WhatsApp, as deploy/demo plays it: both confirmations went as the approved
+            // template; Twilio reports 63003 for Pau's; his SMS goes, once.
+            #expect(try await db.scalar("SELECT string_agg(contact_id || ' ' || status, ',' ORDER BY id) FROM herald.message WHERE channel = 'whatsapp'")
+                    == "rosa sent,pau sent")
+            let pau = try #require(try await db.scalar("SELECT provider_message_id FROM herald.message WHERE contact_id = 'pau' AND channel = 'whatsapp'"))
+            let file = try String(contentsOf: out.appendingPathComponent(pau), encoding: .utf8)
+            #expect(file.contains("\"content_sid\" : \"HX5a1f0c2e9d8b7a6f5e4d3c2b1a0f9e8d\"") && file.contains("Pau"), "\(file)")
+            try await withListener(db) { (_: HTTPListener, peer: TwilioPeer) async throws -> Void in
+                #expect(try await peer.send(TwilioPeer.status(pau, "failed", errorCode: "63003")).status == 200)
+            }
+            let after = try await HeraldProcess.run(["run", "--exit-when-idle", "--config", path], timeout: .seconds(60))
+            #expect(after.0 == 0, "\(after.2)")
+            #expect(try await db.scalar("SELECT string_agg(channel || ' ' || status || ' ' || recipient, ',' ORDER BY id) FROM herald.message WHERE contact_id = 'pau'")
+                    == "whatsapp undelivered +34611222339,sms sent +34611222339")
         }
     }
 }

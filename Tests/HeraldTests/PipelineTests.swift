@@ -37,7 +37,7 @@ import Testing
             if case .failed(let f) = pipeline.decide(m, at: now) { return f.reason }
             return nil
         }
-        #expect(reason(message(channel: "fax")) == "unknown channel \"fax\"; expected sms, email or webhook")
+        #expect(reason(message(channel: "fax")) == "unknown channel \"fax\"; expected sms, email, webhook or whatsapp")
         #expect(reason(message(zone: "Mars/Olympus"))?.hasPrefix("unknown time zone \"Mars/Olympus\"") == true)
         #expect(reason(message("{}")) == "template t (en) body uses name, missing from data")
         guard case .failed(let long) = pipeline.decide(message(#"{"name":"\#(String(repeating: "a", count: 200))"}"#), at: now) else {

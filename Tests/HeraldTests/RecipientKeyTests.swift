@@ -22,6 +22,8 @@ import Testing
             (.email, "Ana <ana@example.com" + s + ">" + s, "ana@example.com"),
             (.sms, "+34 600" + s + "111 222" + s, "+34600111222"), (.sms, s + "0034600111222", "+34600111222"),
             (.webhook, s + "https://hooks.example/x" + s, "https://hooks.example/x"),
+            (.whatsapp, s + "whatsapp:+34 600" + s + "111 222" + s, "+34600111222"), (.whatsapp, "WhatsApp:0034600111222" + s, "+34600111222"),
+            (.whatsapp, s + "+34 600 111 222", "+34600111222"), (.whatsapp, "whatsapp:ana" + s, "whatsapp:ana"),
         ]
         if RecipientKey.invisible.contains(c) { out.append((.email, "ana@exam" + s + "ple.com", "ana@example.com")) }
         return out
@@ -53,7 +55,7 @@ import Testing
                     let mailbox = try Recipients.mailbox(address).get()
                     #expect(mailbox.address.lowercased() == key, "U+\(String(c.value, radix: 16))")
                 }
-                if channel == .sms { #expect(Recipients.validatePhone(address) == nil && address == key) }
+                if channel == .sms || (channel == .whatsapp && key.hasPrefix("+")) { #expect(Recipients.validatePhone(address) == nil && address == key) }
             }
         }
     }

@@ -246,7 +246,7 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
                 "no template no.such.template for channel sms in locales en",
                 "data must be a JSON object of template variables, got a JSON array",
                 "data must be a JSON object of template variables, got a JSON string",
-                "unknown channel \"fax\"; expected sms, email or webhook",
+                "unknown channel \"fax\"; expected sms, email, webhook or whatsapp",
                 "template t (en) body uses when, missing from data",
             ])
             #expect(driver.deliveries.count == 10)

@@ -37,6 +37,7 @@ extension Console {
             (t("Wants messages by"), t("preference " + c.preference)),
             (t("Accepts SMS"), c.smsConsent.map { $0 ? t("yes") : t("no") } ?? t("not asked")),
             (t("Accepts email"), c.emailConsent.map { $0 ? t("yes") : t("no") } ?? t("not asked")),
+            (t("Accepts WhatsApp"), c.whatsappConsent.map { $0 ? t("yes") : t("no") } ?? t("not asked")),
         ]
         let factList = "<dl>" + facts.map { "<dt>\(html.h($0.0))</dt><dd>\(html.h($0.1 ?? "—"))</dd>" }.joined() + "</dl>"
         let optOuts = c.optOuts.isEmpty ? "<p class=\"ok\">\(html.h(t("No opt-out in force: Herald may write to every address above.")))</p>"

@@ -125,6 +125,7 @@ extension Console {
         for r in d.receipts {
             steps.append("<li>\(html.time(r.receivedAt)) — \(html.h(t("Receipt"))): \(html.status(r.status))\(r.errorCode.map { " — " + html.h(t("error {0}", $0)) } ?? "")</li>")
         }
+        if let fallback = d.fallback { steps.append("<li>\(html.h(t("WhatsApp fallback:"))) \(html.h(fallback))</li>") }
         steps.append("<li>\(html.h(t("Now:"))) \(html.status(m.status)) — \(html.h(Self.outcome(m, explanation: d.explanation, t)))</li>")
         var body = "<dl><dt>\(html.h(t("Recipient")))</dt><dd>\(html.h(m.recipient)) (\(html.h(d.recipientSource)))</dd>"
             + "<dt>\(html.h(t("Rule or template")))</dt><dd>\(html.h(m.ruleName ?? "—")) · \(html.h(m.template)) · \(html.h(m.locale))</dd>"

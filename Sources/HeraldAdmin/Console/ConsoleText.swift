@@ -28,7 +28,7 @@ struct ConsoleText: Sendable {
     static let words: [String] = [
         "pending", "sending", "sent", "delivered", "undelivered", "failed", "cancelled", "expired", "suppressed",
         "viewer", "operator", "editor", "admin",
-        "preference email", "preference sms", "preference both", "preference none",
+        "preference email", "preference sms", "preference whatsapp", "preference both", "preference none",
         "source keyword", "source host", "source operator", "source provider", "source unsubscribe", "source import", "source desk", "source complaint",
         "opt_out", "opt_in", "retry", "lease_expired", "discarded",
         "moved", "updated", "created", "skipped",
@@ -40,7 +40,8 @@ struct ConsoleText: Sendable {
 
     /// The words from data that English shows otherwise than they are stored.
     static let english: [String: String] = [
-        "preference email": "email only", "preference sms": "SMS only", "preference both": "SMS and email", "preference none": "no messages",
+        "preference email": "email only", "preference sms": "SMS only", "preference both": "any channel they accepted", "preference none": "no messages",
+        "preference whatsapp": "WhatsApp (SMS if it fails)",
         "source keyword": "a keyword reply (STOP, START…)", "source host": "the booking application", "source operator": "a Herald operator",
         "source provider": "the provider", "source unsubscribe": "the unsubscribe link", "source import": "an import",
         "source desk": "the front desk", "source complaint": "a spam complaint",

@@ -712,6 +712,7 @@ extension Components {
             case sms = "sms"
             case email = "email"
             case webhook = "webhook"
+            case whatsapp = "whatsapp"
         }
         /// - Remark: Generated from `#/components/schemas/MessageStatus`.
         @frozen public enum MessageStatus: String, Codable, Hashable, Sendable, CaseIterable {
@@ -1298,6 +1299,10 @@ extension Components {
             public var recipientSource: Swift.String
             /// - Remark: Generated from `#/components/schemas/MessageDetail/origin`.
             public var origin: Swift.String?
+            /// WhatsApp's SMS fallback: which went and why.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MessageDetail/fallback`.
+            public var fallback: Swift.String?
             /// - Remark: Generated from `#/components/schemas/MessageDetail/attempts`.
             public var attempts: [Components.Schemas.Attempt]
             /// - Remark: Generated from `#/components/schemas/MessageDetail/receipts`.
@@ -1314,6 +1319,7 @@ extension Components {
             ///   - message:
             ///   - recipientSource:
             ///   - origin:
+            ///   - fallback: WhatsApp's SMS fallback: which went and why.
             ///   - attempts:
             ///   - receipts:
             ///   - explanation: Why it waits (the worker's decision now) or how it ended.
@@ -1322,6 +1328,7 @@ extension Components {
                 message: Components.Schemas.MessageSummary,
                 recipientSource: Swift.String,
                 origin: Swift.String? = nil,
+                fallback: Swift.String? = nil,
                 attempts: [Components.Schemas.Attempt],
                 receipts: [Components.Schemas.Receipt],
                 explanation: Swift.String,
@@ -1330,6 +1337,7 @@ extension Components {
                 self.message = message
                 self.recipientSource = recipientSource
                 self.origin = origin
+                self.fallback = fallback
                 self.attempts = attempts
                 self.receipts = receipts
                 self.explanation = explanation
@@ -1339,6 +1347,7 @@ extension Components {
                 case message
                 case recipientSource = "recipient_source"
                 case origin
+                case fallback
                 case attempts
                 case receipts
                 case explanation
@@ -2018,6 +2027,8 @@ extension Components {
             public var smsConsent: Swift.Bool?
             /// - Remark: Generated from `#/components/schemas/ContactPage/email_consent`.
             public var emailConsent: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/ContactPage/whatsapp_consent`.
+            public var whatsappConsent: Swift.Bool?
             /// - Remark: Generated from `#/components/schemas/ContactPage/opt_outs`.
             public var optOuts: [Components.Schemas.OptOutState]
             /// - Remark: Generated from `#/components/schemas/ContactPage/ledger`.
@@ -2046,6 +2057,7 @@ extension Components {
             ///   - preference:
             ///   - smsConsent:
             ///   - emailConsent:
+            ///   - whatsappConsent:
             ///   - optOuts:
             ///   - ledger:
             ///   - messages:
@@ -2062,6 +2074,7 @@ extension Components {
                 preference: Swift.String,
                 smsConsent: Swift.Bool? = nil,
                 emailConsent: Swift.Bool? = nil,
+                whatsappConsent: Swift.Bool? = nil,
                 optOuts: [Components.Schemas.OptOutState],
                 ledger: [Components.Schemas.ConsentEntry],
                 messages: [Components.Schemas.MessageSummary],
@@ -2078,6 +2091,7 @@ extension Components {
                 self.preference = preference
                 self.smsConsent = smsConsent
                 self.emailConsent = emailConsent
+                self.whatsappConsent = whatsappConsent
                 self.optOuts = optOuts
                 self.ledger = ledger
                 self.messages = messages
@@ -2095,6 +2109,7 @@ extension Components {
                 case preference
                 case smsConsent = "sms_consent"
                 case emailConsent = "email_consent"
+                case whatsappConsent = "whatsapp_consent"
                 case optOuts = "opt_outs"
                 case ledger
                 case messages

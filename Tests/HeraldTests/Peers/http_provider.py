@@ -10,6 +10,9 @@ Answers by the To number's last digit:
 Twilio Lookup imitation: GET /v2/PhoneNumbers/{number}?Fields=line_type_intelligence (same
 auth). By the number's last digit: ...7 landline, ...8 a 500, ...9 no line type (error 60600),
 any other mobile.
+WhatsApp (To whatsapp:+…): the sender must be whatsapp:+… or a messaging service (else 63007);
+a ContentSid must be HX + 32 hex digits with ContentVariables a JSON object of non-empty one-line
+strings, and no Body (else 21656); without one, a Body (else 21619). Logged as kind "whatsapp".
 DIR/fail-sms-until: while this file exists and holds a Unix time in the future, every SMS gets 500.
 
 Webhook receiver: POST /hook[/500-once|/404|/nul-500|/huge|/slow]. Verifies Herald-Signature with its
@@ -45,6 +48,27 @@ latency = float(sys.argv[sys.argv.index("--latency-ms") + 1]) / 1000 if "--laten
 per_from = float(sys.argv[sys.argv.index("--per-from-rate") + 1]) if "--per-from-rate" in sys.argv else 0.0
 next_allowed = {}  # sender -> earliest time of its next message (a GCRA with burst 1)
 TOLERANCE = float(sys.argv[sys.argv.index("--tolerance-ms") + 1]) / 1000 if "--tolerance-ms" in sys.argv else 0.05
+
+
+def whatsapp_problem(form):
+    """What Twilio refuses of a WhatsApp send at once (the rest, such as 63003 and 63016,
+    comes later in the status callback): the sender not a WhatsApp address (63007), no
+    content (21619), a Content SID or variables that are not Twilio's shape (21656)."""
+    sender = form.get("From", "")
+    if not sender.startswith("whatsapp:+") and not form.get("MessagingServiceSid"):
+        return 63007, "Twilio could not find a Channel with the specified From address"
+    sid = form.get("ContentSid")
+    if sid is None:
+        return None if form.get("Body") else (21619, "A text message body or media urls must be specified.")
+    if len(sid) != 34 or not sid.startswith("HX") or any(c not in "0123456789abcdefABCDEF" for c in sid[2:]) or "Body" in form:
+        return 21656, "The ContentSid is invalid"
+    try:
+        variables = json.loads(form.get("ContentVariables", "{}"))
+    except ValueError:
+        return 21656, "The ContentVariables Parameter is invalid"
+    if not isinstance(variables, dict) or not all(isinstance(v, str) and v and "\n" not in v for v in variables.values()):
+        return 21656, "The ContentVariables Parameter is invalid"
+    return None
 
 
 def conforms(sender, now):
@@ -179,6 +203,11 @@ class Handler(BaseHTTPRequestHandler):
         if latency:
             time.sleep(latency)
         to = form.get("To", "")
+        if to.startswith("whatsapp:"):
+            self.entry["kind"] = "whatsapp"
+            problem = whatsapp_problem(form)
+            if problem:
+                return self.reply(400, {"code": problem[0], "message": problem[1], "status": 400})
         last = to[-1:] if to else ""
         sid = "SM" + hashlib.sha1((to + form.get("Body", "") + str(time.time_ns())).encode()).hexdigest()
         if last == "2":

@@ -62,7 +62,7 @@ WITH RECURSIVE q AS (
            row_number() OVER (PARTITION BY dq.channel, dq.skey, dq.lkey ORDER BY x.priority DESC, x.next_attempt_at, x.id) AS rn
       FROM dq CROSS JOIN share CROSS JOIN clock c CROSS JOIN LATERAL (
         SELECT d.* FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) CROSS JOIN LATERAL (
-            SELECT m.id, m.priority, m.next_attempt_at, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN herald.contact_block(m.contact_id, m.channel) END,
+            SELECT m.id, m.priority, m.next_attempt_at, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN herald.contact_block(m.contact_id, m.channel, m.fallback_of IS NOT NULL) END,
          CASE WHEN NOT m.consent_exempt THEN
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = m.channel
@@ -125,7 +125,9 @@ RETURNING m.id, m.channel, m.recipient, m.template, m.locale, m.time_zone, m.dat
 extract(epoch FROM m.send_at)::float8 AS send_at, extract(epoch FROM m.postpone)::float8 AS postpone,
 extract(epoch FROM m.event_at)::float8 AS event_at, extract(epoch FROM m.expires_at)::float8 AS expires_at,
 m.business_hours_only, m.location_id, m.urgent, extract(epoch FROM m.min_lead)::float8 AS min_lead, m.sender,
-m.subject_type, m.subject_id, m.status, (SELECT v FROM more) AS more
+m.subject_type, m.subject_id,
+CASE WHEN m.channel = 'whatsapp' THEN (SELECT extract(epoch FROM w.last_inbound_at + interval '24 hours')::float8
+                                         FROM herald.whatsapp_window w WHERE w.number = m.recipient_key) END AS whatsapp_window_until, m.status, (SELECT v FROM more) AS more
 )
 SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,
        coalesce(array_agg(attempts ORDER BY id)::text, '{}') AS numbers,
@@ -137,7 +139,7 @@ SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,
 WITH k AS (
     SELECT * FROM unnest(:ids::bigint[], :numbers::int[]) AS k(id, attempt)
 ), chk AS (
-    SELECT m.id, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN herald.contact_block(m.contact_id, m.channel) END,
+    SELECT m.id, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN herald.contact_block(m.contact_id, m.channel, m.fallback_of IS NOT NULL) END,
          CASE WHEN NOT m.consent_exempt THEN
              (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
                WHERE o.channel = m.channel
