@@ -14,7 +14,7 @@ INSERT INTO herald.template (key, channel, locale, body, content_sid, content_va
 
 INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, contact_id, location_id, subject_type, subject_id, fallback)
 SELECT 'whatsapp', c.phone, 'appointment.confirmed', 'es', 'Europe/Madrid',
-       jsonb_build_object('client', jsonb_build_object('name', c.name), 'service', 'corte',
+       jsonb_build_object('client', jsonb_build_object('name', c.name), 'service', 'corte', 'manage_url', 'https://citas.example.es/c/' || s.id,
                           'event_at', to_char(((current_date + 3) + time '11:00') AT TIME ZONE 'Europe/Madrid' AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
        c.id, 'olivia-madrid', 'appointment', s.id, 'sms'
   FROM (VALUES ('rosa', 'A-1101'), ('pau', 'A-1102')) AS s(contact, id) JOIN herald.contact c ON c.id = s.contact;
