@@ -1,5 +1,6 @@
 import Foundation
 import HeraldAdminAPI
+import HeraldCore
 import HeraldOutbox
 import HeraldPipeline
 import HeraldRender
@@ -31,7 +32,7 @@ extension AdminHandler {
         if let channels = change.channels {
             let names = channels.map(\.rawValue)
             guard !names.isEmpty, Set(names).count == names.count else {
-                throw APIProblem(422, "Unprocessable Content", detail: "channels: one to three, each once")
+                throw APIProblem(422, "Unprocessable Content", detail: "channels: one to four, each once")
             }
             set.append(("channels", "{\(names.joined(separator: ","))}"))
         }
@@ -80,7 +81,9 @@ extension AdminHandler {
         }
         let stored = Set(try await db { try await $0.catalog.templateSummaries() }.filter { $0.key == template }.map(\.channel))
         let builtin = Set(BuiltinTemplates.withReplies(BuiltinTemplates.records).filter { $0.key == template }.map(\.channel))
-        let missing = channels.filter { !stored.contains($0) && !builtin.contains($0) }
+        let known = stored.union(builtin)
+        // WhatsApp without a template of its own sends the SMS text (inside the 24-hour window).
+        let missing = channels.filter { !known.contains($0) && !($0 == Channel.whatsapp.rawValue && known.contains(Channel.sms.rawValue)) }
         guard missing.isEmpty else {
             throw APIProblem(422, "Unprocessable Content", detail: "no template \(template) for \(missing.joined(separator: ", ")), stored or built-in")
         }

@@ -201,6 +201,12 @@ public struct ConfigurationLoader {
     func validate(_ config: Configuration) throws {
         try validateInbound(config)
         try validateAdmin(config)
+        // Without receipts every WhatsApp message would look undelivered and fall back.
+        if config.whatsappFallbackAfter != nil, let twilio = config.channels[.whatsapp]?.settings(as: TwilioDriver.Settings.self),
+           twilio.statusCallback == nil, !(config.http.enabled && config.http.publicURL != nil) {
+            throw ConfigError(file: config.source, key: "channels.whatsapp.fallback_after",
+                              reason: "needs Twilio's delivery receipts: set status_callback, or [http] listen and public_url")
+        }
         if config.retry.cap < config.retry.base {
             throw ConfigError(file: config.source, key: "retry.cap", reason: "must not be smaller than retry.base")
         }

@@ -30,14 +30,16 @@ extension EventStore {
         return RuleEdit(id: id, rule: rule, changed: (row.array("changed") ?? []))
     }
 
-    /// The rule's pending messages, oldest first. `lock` takes their row locks and skips
+    /// The rule's pending messages, oldest first, but not a WhatsApp message's SMS fallback
+    /// (it stands for a message that went; turning the rule off still stops it at claim).
+    /// `lock` takes their row locks and skips
     /// rows a worker is claiming right now: those finish under the rule they were planned by.
     public func pendingMessages(ofRule rule: String, lock: Bool) async throws -> [PlannedMessage] {
         let rows = try await connection.query("""
             SELECT id, channel, event_id, dedupe_key, extract(epoch FROM send_at)::float8 AS send_at, template,
                    extract(epoch FROM postpone)::float8::text AS postpone, business_hours_only::text AS hours, urgent::text AS urgent,
                    priority::text AS priority, recipient, sender, extract(epoch FROM event_at)::float8::text AS event_at
-              FROM herald.message WHERE rule_name = $1 AND status = 'pending' ORDER BY id
+              FROM herald.message WHERE rule_name = $1 AND status = 'pending' AND fallback_of IS NULL ORDER BY id
             \(lock ? "FOR UPDATE SKIP LOCKED" : "")
             """, [rule]).named
         return rows.compactMap { row in

@@ -64,10 +64,17 @@ extension InboundStore {
                     SELECT id, channel, from_address FROM herald.inbound
                      WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED
                 ), last AS (
-                    SELECT m.id, coalesce(m.locale, m.rendered_locale) AS locale, m.location_id, m.time_zone
-                      FROM herald.message m, target t
-                     WHERE m.channel = t.channel AND m.status IN ('sent', 'delivered') AND m.recipient = t.from_address
-                     ORDER BY m.sent_at DESC NULLS LAST LIMIT 1
+                    -- SMS by the number as written (an E.164 number, its normal form); WhatsApp
+                    -- by its key (a recipient may be written whatsapp:+…).
+                    SELECT x.id, x.locale, x.location_id, x.time_zone FROM (
+                        SELECT m.id, coalesce(m.locale, m.rendered_locale) AS locale, m.location_id, m.time_zone, m.sent_at
+                          FROM herald.message m, target t
+                         WHERE t.channel <> 'whatsapp' AND m.channel = t.channel AND m.status IN ('sent', 'delivered') AND m.recipient = t.from_address
+                        UNION ALL
+                        SELECT m.id, coalesce(m.locale, m.rendered_locale), m.location_id, m.time_zone, m.sent_at
+                          FROM herald.message m, target t
+                         WHERE t.channel = 'whatsapp' AND m.channel = 'whatsapp' AND m.status IN ('sent', 'delivered') AND m.recipient_key = t.from_address
+                    ) x ORDER BY x.sent_at DESC NULLS LAST LIMIT 1
                 ), mark AS (
                     UPDATE herald.inbound i
                        SET processed_at = now(), result = $2, keyword = $3,

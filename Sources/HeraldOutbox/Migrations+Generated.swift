@@ -2863,6 +2863,27 @@ BEGIN
 END
 $$;
 
+-- The reminder a WhatsApp reply answers is found by the recipient's key (a WhatsApp recipient
+-- may be written whatsapp:+…); SMS as in 013.
+CREATE OR REPLACE FUNCTION herald.answerable_reminder(p_channel text, p_from text, p_unless_opted_out boolean DEFAULT false) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+    SELECT x.id FROM (
+        SELECT m.id, m.sent_at FROM herald.message m
+         WHERE p_channel <> 'whatsapp' AND m.channel = p_channel AND m.recipient = herald.normalize_recipient(p_channel, p_from)
+           AND m.status IN ('sent', 'delivered') AND m.subject_type IS NOT NULL
+           AND (m.event_at IS NULL OR m.event_at > now()) AND herald.asks_answer(m.rule_name, m.template)
+        UNION ALL
+        SELECT m.id, m.sent_at FROM herald.message m
+         WHERE p_channel = 'whatsapp' AND m.channel = 'whatsapp' AND m.recipient_key = herald.normalize_recipient('whatsapp', p_from)
+           AND m.status IN ('sent', 'delivered') AND m.subject_type IS NOT NULL
+           AND (m.event_at IS NULL OR m.event_at > now()) AND herald.asks_answer(m.rule_name, m.template)
+    ) x
+     WHERE NOT (p_unless_opted_out AND EXISTS (SELECT 1 FROM herald.opt_out o
+                                                WHERE o.channel = p_channel AND o.recipient = herald.normalize_recipient(p_channel, p_from)))
+     ORDER BY x.sent_at DESC NULLS LAST, x.id DESC
+     LIMIT 1
+$$;
+
 -- Answers by reply work on WhatsApp as on SMS.
 DO $$
 DECLARE
@@ -2930,9 +2951,10 @@ CREATE TRIGGER inbound_opens_window AFTER INSERT ON herald.inbound
 
 -- Fallback.
 ALTER TABLE herald.rule ADD COLUMN fallback text
-    CONSTRAINT rule_fallback_sms CHECK (fallback IS NULL OR (fallback = 'sms' AND 'whatsapp' = ANY (channels)));
+    -- A rule that sends SMS anyway needs no fallback (the client would get two).
+    CONSTRAINT rule_fallback_sms CHECK (fallback IS NULL OR (fallback = 'sms' AND 'whatsapp' = ANY (channels) AND NOT 'sms' = ANY (channels)));
 COMMENT ON COLUMN herald.rule.fallback IS
-    'sms: the rule''s WhatsApp messages that fail, are undelivered or suppressed, or get no delivered receipt in time, go once by SMS.';
+    'sms: the rule''s WhatsApp messages that fail, are undelivered or suppressed, or get no delivered receipt in time, go once by SMS (the rule''s channels may not include sms).';
 ALTER TABLE herald.message
     ADD COLUMN fallback text CONSTRAINT message_fallback_sms CHECK (fallback IS NULL OR (fallback = 'sms' AND channel = 'whatsapp')),
     ADD COLUMN fallback_of bigint,
@@ -2963,22 +2985,37 @@ CREATE TRIGGER message_rule_fallback BEFORE INSERT ON herald.message
     FOR EACH ROW WHEN (NEW.channel = 'whatsapp' AND NEW.rule_name IS NOT NULL)
     EXECUTE FUNCTION herald.message_rule_fallback();
 
--- The SMS copy of WhatsApp message p_message, once: NULL when it has one already, when it
--- has no fallback, or when the contact has no phone. It is a new message: every check
--- (SMS opt-out, consent, quiet hours, the appointment's start) applies to it.
+-- The SMS copy of WhatsApp message p_message, once. It is a new message, due when the
+-- WhatsApp was (its send_at, postpone and lead: a reminder suppressed days ahead falls back
+-- for its own time, one that failed falls back now), from the rule's or location's SMS
+-- sender, to the contact's current phone when the message follows the contact; every check
+-- (SMS opt-out, consent, quiet hours, the appointment's start) applies to it. NULL, and no
+-- SMS, when the message has one already, has no fallback (or its rule no longer has one),
+-- its contact has no phone any more, or its appointment was cancelled, moved or declined
+-- after the message was made (what the SMS would say is no longer true).
 CREATE FUNCTION herald.fall_back(p_message bigint, p_reason text) RETURNS bigint LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
 DECLARE
     new_id bigint;
 BEGIN
-    INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, event_at, expires_at,
-                                business_hours_only, urgent, location_id, subject_type, subject_id, contact_id, rule_name,
+    INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone, min_lead, event_at, expires_at,
+                                business_hours_only, urgent, location_id, subject_type, subject_id, contact_id, rule_name, sender,
                                 priority, event_id, follows_contact, max_attempts, fallback_of, fallback_reason)
-    SELECT 'sms', coalesce(m.recipient_key, herald.normalize_recipient('whatsapp', m.recipient)), m.template, m.locale, m.time_zone,
-           m.data, now(), m.event_at, m.expires_at, m.business_hours_only, m.urgent, m.location_id, m.subject_type, m.subject_id,
-           m.contact_id, m.rule_name, m.priority, m.event_id, m.follows_contact, m.max_attempts, m.id, left(p_reason, 2000)
+    SELECT 'sms', x.phone, m.template, m.locale, m.time_zone, m.data, m.send_at, m.postpone, m.min_lead, m.event_at, m.expires_at,
+           m.business_hours_only, m.urgent, m.location_id, m.subject_type, m.subject_id, m.contact_id, m.rule_name,
+           (SELECT herald.rule_sender(r, e, 'sms') FROM herald.rule r, herald.event e WHERE r.name = m.rule_name AND e.id = m.event_id),
+           m.priority, m.event_id, m.follows_contact, m.max_attempts, m.id, left(p_reason, 2000)
       FROM herald.message m
-     WHERE m.id = p_message AND m.fallback = 'sms' AND m.channel = 'whatsapp'
+     CROSS JOIN LATERAL (SELECT CASE WHEN m.follows_contact AND m.contact_id IS NOT NULL
+                                     THEN (SELECT nullif(btrim(c.phone), '') FROM herald.contact c WHERE c.id = m.contact_id)
+                                     ELSE coalesce(m.recipient_key, herald.normalize_recipient('whatsapp', m.recipient)) END AS phone) x
+     WHERE m.id = p_message AND m.fallback = 'sms' AND m.channel = 'whatsapp' AND x.phone IS NOT NULL
+       AND (m.rule_name IS NULL OR EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.fallback = 'sms'))
+       AND NOT (m.subject_type IS NOT NULL AND EXISTS (
+               SELECT 1 FROM herald.event e
+                WHERE e.subject_type = m.subject_type AND e.subject_id = m.subject_id
+                  AND e.type IN ('cancelled', 'time_changed', 'declined')
+                  AND CASE WHEN m.event_id IS NOT NULL THEN e.id > m.event_id ELSE e.created_at > m.created_at END))
     ON CONFLICT DO NOTHING
     RETURNING id INTO new_id;
     RETURN new_id;
@@ -3000,6 +3037,22 @@ CREATE TRIGGER message_fall_back_on_insert AFTER INSERT ON herald.message
 CREATE TRIGGER message_fall_back AFTER UPDATE OF status ON herald.message
     FOR EACH ROW WHEN (NEW.fallback IS NOT NULL AND NEW.status IN ('failed', 'undelivered', 'suppressed') AND OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION herald.message_fall_back();
+
+-- WhatsApp delivered after all (a late receipt): its SMS, if it still waits (quiet hours), is
+-- cancelled; one that went already stays recorded.
+CREATE FUNCTION herald.message_fallback_withdraw() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
+BEGIN
+    UPDATE herald.message
+       SET status = 'cancelled', updated_at = now(),
+           last_error = format('cancelled: WhatsApp message %s was delivered after all', NEW.id)
+     WHERE fallback_of = NEW.id AND status = 'pending';
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER message_fallback_withdraw AFTER UPDATE OF status ON herald.message
+    FOR EACH ROW WHEN (NEW.fallback IS NOT NULL AND NEW.status = 'delivered' AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION herald.message_fallback_withdraw();
 
 -- The timeout: WhatsApp messages sent more than p_after ago with no delivered (or read)
 -- receipt get their SMS; returns how many. The daemon runs it ([channels.whatsapp] fallback_after).

@@ -94,13 +94,14 @@ import Testing
         let loader = ConfigurationLoader(environment: [:])
         let dir = try temporaryDirectory()
         try "t".write(to: dir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
-        func config(_ channel: String, _ extra: String) throws -> Configuration {
+        func config(_ channel: String, _ extra: String, callback: Bool = true) throws -> Configuration {
             try loader.parse("""
                 [channels.\(channel)]
                 driver = "twilio"
                 account_sid = "AC1"
                 auth_token_file = "\(dir.appendingPathComponent("token").path)"
                 from = "whatsapp:+14155238886"
+                \(callback ? "status_callback = \"https://herald.example.com/webhooks/twilio/status\"" : "")
                 \(extra)
                 """, file: "/etc/herald/herald.toml")
         }
@@ -114,6 +115,13 @@ import Testing
             } catch let error as ConfigError {
                 #expect(error.key == key && error.file == "/etc/herald/herald.toml", "\(error)")
             }
+        }
+        // No receipts would come: every WhatsApp would look undelivered and fall back.
+        do {
+            _ = try config("whatsapp", #"fallback_after = "15m""#, callback: false)
+            Issue.record("fallback_after without receipts accepted")
+        } catch let error as ConfigError {
+            #expect(error.key == "channels.whatsapp.fallback_after" && "\(error)".contains("delivery receipts"), "\(error)")
         }
         #expect(try loader.parse("[quiet_hours]\nwhatsapp = \"22:00-09:00\"").scheduling.quietHours[.whatsapp] != nil)
     }

@@ -229,4 +229,47 @@ import Testing
                     == "said-no contact_settings,sms-only contact_settings")
         }
     }
+
+    @Test func theFallbackKeepsItsTimeFollowsTheContactAndNeverSpeaksOfAChangedBooking() async throws {
+        try await TestDatabase.with { db in
+            try await Self.templates(db)
+            try await db.execute("""
+                INSERT INTO herald.contact (id, phone, preference, whatsapp_consent) VALUES
+                  ('ahead', '+34600000301', 'both', NULL), ('moves', '+34600000311', 'whatsapp', true), ('gone', '+34600000321', 'whatsapp', true);
+                -- A reminder for in two days, postponed an hour, to a client not opted in to WhatsApp.
+                INSERT INTO herald.message (channel, recipient, template, locale, data, contact_id, fallback, send_at, postpone)
+                VALUES ('whatsapp', '+34600000301', 'visit', 'es', '{"name": "A", "when": "x"}', 'ahead', 'sms', now() + interval '2 days', interval '1 hour');
+                -- A message planned from an event, following its contact.
+                INSERT INTO herald.message (channel, recipient, template, locale, data, contact_id, fallback, event_id, follows_contact)
+                VALUES ('whatsapp', '+34600000311', 'visit', 'es', '{"name": "M", "when": "x"}', 'moves', 'sms', 1, true);
+                -- Sent WhatsApp messages whose booking is then cancelled, or stays.
+                INSERT INTO herald.message (channel, recipient, template, locale, data, contact_id, fallback, subject_type, subject_id, status, sent_at)
+                VALUES ('whatsapp', '+34600000321', 'visit', 'es', '{"name": "G", "when": "x"}', 'gone', 'sms', 'appointment', 'A-9', 'sent', now()),
+                       ('whatsapp', '+34600000321', 'visit', 'es', '{"name": "G", "when": "x"}', 'gone', 'sms', 'appointment', 'A-8', 'sent', now());
+                """)
+            // 1. The SMS keeps the WhatsApp's time: not sent two days early.
+            #expect(try await db.scalar("""
+                SELECT s.send_at = w.send_at AND s.postpone = w.postpone AND s.next_attempt_at > now() + interval '2 days'
+                  FROM herald.message s JOIN herald.message w ON w.id = s.fallback_of WHERE w.contact_id = 'ahead'
+                """) == "t")
+            // 2. The contact's phone removed: the WhatsApp is suppressed, no SMS, and the update goes through.
+            try await db.execute("UPDATE herald.contact SET phone = NULL WHERE id = 'moves'")
+            #expect(try await db.scalar("SELECT status FROM herald.message WHERE contact_id = 'moves' AND channel = 'whatsapp'") == "suppressed")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE contact_id = 'moves' AND channel = 'sms'") == "0")
+            // 3. A booking cancelled after its WhatsApp went: a late failure makes no SMS; the other booking's does.
+            try await db.execute("SELECT herald.record_event('appointment', 'A-9', 'cancelled')")
+            try await db.execute("UPDATE herald.message SET status = 'undelivered', last_error = '63003' WHERE contact_id = 'gone'")
+            #expect(try await db.scalar("SELECT string_agg(w.subject_id || ' ' || coalesce(s.status, 'no sms'), ',' ORDER BY w.subject_id) FROM herald.message w LEFT JOIN herald.message s ON s.fallback_of = w.id WHERE w.contact_id = 'gone' AND w.channel = 'whatsapp'")
+                    == "A-8 pending,A-9 no sms")
+            // 4. WhatsApp delivered after all while its SMS still waits: the SMS is withdrawn.
+            try await db.execute("UPDATE herald.message SET status = 'delivered' WHERE id = 1")
+            #expect(try await db.scalar("SELECT status || ': ' || last_error FROM herald.message WHERE fallback_of = 1")
+                    == "cancelled: cancelled: WhatsApp message 1 was delivered after all")
+            // 5. A rule that sends SMS anyway may not also fall back to SMS.
+            await #expect(throws: (any Error).self) {
+                try await db.execute("INSERT INTO herald.rule (name, subject_type, on_event, template, channels, fallback) VALUES ('r', 'appointment', 'created', 'visit', '{whatsapp,sms}', 'sms')")
+            }
+            try await db.execute("INSERT INTO herald.rule (name, subject_type, on_event, template, channels, fallback) VALUES ('r', 'appointment', 'created', 'visit', '{whatsapp,email}', 'sms')")
+        }
+    }
 }

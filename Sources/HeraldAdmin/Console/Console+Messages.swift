@@ -1,5 +1,6 @@
 import Foundation
 import HeraldAdminAPI
+import HeraldCore
 
 /// Messages: the API's filters as a form, a page of results, one message's timeline, and
 /// retry or cancel of everything a filter matches, with the count confirmed first.
@@ -47,7 +48,7 @@ extension Console {
         let t = v.t, html = v.html
         let statuses = ["pending", "sending", "sent", "delivered", "undelivered", "failed", "cancelled", "expired", "suppressed"].map { ($0, t($0)) }
         var fields = html.select(t("Status"), "status", statuses, selected: v.q("status"), any: t("any"))
-            + html.select(t("Channel"), "channel", ["sms", "email", "webhook"].map { ($0, $0) }, selected: v.q("channel"), any: t("any"))
+            + html.select(t("Channel"), "channel", Channel.allCases.map(\.rawValue).map { ($0, $0) }, selected: v.q("channel"), any: t("any"))
         let labels = ["template": t("Template"), "rule": t("Rule"), "recipient": t("Recipient"), "contact": t("Client id"),
                       "subject_type": t("Subject type"), "subject_id": t("Subject id"), "location": t("Location"), "error": t("Error contains"),
                       "created_after": t("Created after"), "created_before": t("Created before"), "sent_after": t("Sent after"), "sent_before": t("Sent before")]

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldAdminAPI
+import HeraldCore
 
 /// Rules in the seeds' words (when, for which status, how long before or after, by which
 /// channels, with which template), edited one at a time or several together (seed 004),
@@ -19,7 +20,7 @@ extension Console {
         let headers = (editor ? [t("Select")] : []) + [t("Rule"), t("When"), t("Status"), t("Timing"), t("Channels"), t("Template"), t("State")]
         var body = html.table(t("Notification rules"), headers, rows)
         if editor {
-            let channels = ["sms", "email", "webhook"].map {
+            let channels = Channel.allCases.map(\.rawValue).map {
                 "<input type=\"checkbox\" name=\"channel\" value=\"\($0)\" id=\"ch-\($0)\"><label for=\"ch-\($0)\" class=\"inline\">\($0)</label>"
             }.joined()
             var change = "<fieldset><legend>\(html.h(t("Change the selected rules")))</legend>"

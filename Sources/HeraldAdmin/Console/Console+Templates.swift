@@ -1,5 +1,6 @@
 import Foundation
 import HeraldAdminAPI
+import HeraldCore
 
 /// Templates: the list, and an editor per key, channel and locale with a preview (a button;
 /// with the script, as one types), lint errors inline, the impact on pending messages
@@ -16,7 +17,7 @@ extension Console {
              html.h(s.channel), html.h(s.locale), String(s.version), html.h(s.updatedAt)]
         }
         let open = html.form("/console/templates", label: t("Open a template"),
-                             html.field(t("Key"), "key", nil, extra: " required") + html.select(t("Channel"), "channel", ["sms", "email", "webhook"].map { ($0, $0) }, selected: "sms")
+                             html.field(t("Key"), "key", nil, extra: " required") + html.select(t("Channel"), "channel", Channel.allCases.map(\.rawValue).map { ($0, $0) }, selected: "sms")
                              + html.field(t("Language"), "locale", "es", extra: " required") + html.button(t("Open")), get: true, cls: "inline")
         return .page(html.page(t("Templates"), "<p>\(html.h(t("A template not listed here is Herald's built-in text; open it by its key to change it.")))</p>"
                                + open + html.table(t("Stored templates"), [t("Key"), t("Channel"), t("Language"), t("Version"), t("Changed")], rows)))
