@@ -377,3 +377,13 @@ SELECT a.contact_id, a.channel, a.address, r.reason, r.detail, r.since, r.messag
                  ORDER BY m.id DESC LIMIT 3) x
         HAVING count(*) = 3 AND bool_and(x.status = 'undelivered')
     ) r;
+
+-- The subject's feed (011) says which of WhatsApp and its SMS went, and why.
+CREATE OR REPLACE VIEW herald.subject_feed AS
+SELECT m.subject_type, m.subject_id, m.id AS message_id, m.contact_id, m.channel, m.recipient, m.template,
+       m.status, m.created_at, m.send_at + m.postpone AS planned_at, m.next_attempt_at, m.sent_at, m.delivered_at,
+       m.attempts, m.last_error, m.provider_message_id,
+       CASE WHEN m.fallback_of IS NOT NULL THEN format('SMS fallback of WhatsApp message %s: %s', m.fallback_of, m.fallback_reason)
+            WHEN f.id IS NOT NULL THEN format('fell back to SMS message %s', f.id) END AS fallback
+  FROM herald.message m LEFT JOIN herald.message f ON f.fallback_of = m.id
+ WHERE m.subject_type IS NOT NULL;

@@ -245,12 +245,13 @@ extension AdminStore {
             return FeedEntry(kind: "event", id: eid, at: Self.date(r, "at"), summary: summary, status: r["state"])
         }
         let messages = try await connection.query("""
-            SELECT message_id, extract(epoch FROM created_at)::float8 AS at, channel, recipient, template, status, last_error
+            SELECT message_id, extract(epoch FROM created_at)::float8 AS at, channel, recipient, template, status, last_error, fallback
               FROM herald.subject_feed WHERE subject_type = $1 AND subject_id = $2 ORDER BY message_id LIMIT 1000
             """, [type, id]).named.compactMap { r -> FeedEntry? in
             guard let mid = r.int64("message_id") else { return nil }
             var summary = "\(r["template"] ?? "") by \(r["channel"] ?? "") to \(r["recipient"] ?? "")"
             if let error = r["last_error"] { summary += ": \(error)" }
+            if let fallback = r["fallback"] { summary += " (\(fallback))" }
             return FeedEntry(kind: "message", id: mid, at: Self.date(r, "at"), summary: summary, status: r["status"])
         }
         return (events + messages).sorted { ($0.at, $0.kind, $0.id) < ($1.at, $1.kind, $1.id) }

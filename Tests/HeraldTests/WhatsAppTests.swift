@@ -265,6 +265,17 @@ import Testing
             try await db.execute("UPDATE herald.message SET status = 'delivered' WHERE id = 1")
             #expect(try await db.scalar("SELECT status || ': ' || last_error FROM herald.message WHERE fallback_of = 1")
                     == "cancelled: cancelled: WhatsApp message 1 was delivered after all")
+            // The subject's feed says which went and why.
+            #expect(try await db.scalar("SELECT string_agg(channel || ': ' || coalesce(fallback, '-'), ' | ' ORDER BY message_id) FROM herald.subject_feed WHERE subject_id = 'A-8'")
+                    == "whatsapp: fell back to SMS message 6 | sms: SMS fallback of WhatsApp message 5: WhatsApp message 5 undelivered: 63003")
+            // A reply on WhatsApp finds the reminder it answers by the number's key, whatever
+            // the form the recipient was written in; the same number on SMS does not.
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, locale, data, subject_type, subject_id, status, sent_at, event_at)
+                VALUES ('whatsapp', 'whatsapp:+34 600 000 401', 'visit.reminder', 'es', '{}', 'appointment', 'A-7', 'sent', now(), now() + interval '1 day')
+                """)
+            #expect(try await db.scalar("SELECT herald.answerable_reminder('whatsapp', 'whatsapp:+34600000401') = max(id) FROM herald.message") == "t")
+            #expect(try await db.scalar("SELECT herald.answerable_reminder('sms', '+34600000401') IS NULL") == "t")
             // 5. A rule that sends SMS anyway may not also fall back to SMS.
             await #expect(throws: (any Error).self) {
                 try await db.execute("INSERT INTO herald.rule (name, subject_type, on_event, template, channels, fallback) VALUES ('r', 'appointment', 'created', 'visit', '{whatsapp,sms}', 'sms')")
