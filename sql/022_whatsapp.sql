@@ -218,10 +218,11 @@ ALTER TABLE herald.message
     ADD COLUMN fallback_reason text;
 COMMENT ON COLUMN herald.message.fallback IS 'WhatsApp: sms to send one SMS copy if this message does not reach the client.';
 COMMENT ON COLUMN herald.message.fallback_of IS 'The WhatsApp message this SMS stands in for (written by Herald only).';
-COMMENT ON COLUMN herald.message.fallback_reason IS 'Why this SMS went instead of its WhatsApp message (written by Herald only).';
+COMMENT ON COLUMN herald.message.fallback_reason IS
+    'On an SMS fallback: why it went instead of its WhatsApp message; on a WhatsApp message: why it got no SMS (no SMS: …). Written by Herald only.';
 CREATE UNIQUE INDEX message_fallback_once ON herald.message (fallback_of) WHERE fallback_of IS NOT NULL;
 -- The WhatsApp messages still waiting for a delivered receipt, for the timeout.
-CREATE INDEX message_fallback_waiting ON herald.message (sent_at) WHERE fallback IS NOT NULL AND status = 'sent';
+CREATE INDEX message_fallback_waiting ON herald.message (sent_at) WHERE fallback IS NOT NULL AND status = 'sent' AND fallback_reason IS NULL;
 GRANT INSERT (fallback) ON herald.message TO herald_host;
 
 -- A rule's WhatsApp message carries its rule's fallback and, planned from an event for a
@@ -246,33 +247,53 @@ CREATE TRIGGER message_rule_fallback BEFORE INSERT ON herald.message
 -- WhatsApp was (its send_at, postpone and lead: a reminder suppressed days ahead falls back
 -- for its own time, one that failed falls back now), from the rule's or location's SMS
 -- sender, to the contact's current phone when the message follows the contact; every check
--- (SMS opt-out, consent, quiet hours, the appointment's start) applies to it. NULL, and no
--- SMS, when the message has one already, has no fallback (or its rule no longer has one),
--- its contact has no phone any more, or its appointment was cancelled, moved or declined
--- after the message was made (what the SMS would say is no longer true).
+-- (SMS opt-out, consent, quiet hours, the appointment's start) applies to it.
+-- NULL, and no SMS, when the message has one already, has no fallback, was delivered, or
+-- when its contact has no phone any more, its rule no longer falls back, or its booking was
+-- cancelled, moved, declined or sent back to approval after the message was made (what the
+-- SMS would say is no longer true): those last three are written on the WhatsApp message
+-- (fallback_reason 'no SMS: …'), which the timeout then leaves alone.
 CREATE FUNCTION herald.fall_back(p_message bigint, p_reason text) RETURNS bigint LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
 DECLARE
+    m      herald.message%ROWTYPE;
+    phone  text;
+    why    text;
     new_id bigint;
 BEGIN
+    -- Locked: a receipt marking it delivered meanwhile waits, then finds the SMS to withdraw.
+    -- A second SMS is stopped by the unique index message_fallback_once (ON CONFLICT).
+    SELECT * INTO m FROM herald.message WHERE id = p_message FOR UPDATE;
+    IF NOT FOUND OR m.fallback IS DISTINCT FROM 'sms' OR m.channel <> 'whatsapp' OR m.status = 'delivered' THEN
+        RETURN NULL;
+    END IF;
+    phone := CASE WHEN m.follows_contact AND m.contact_id IS NOT NULL
+                  THEN (SELECT nullif(herald.normalize_recipient('sms', coalesce(c.phone, '')), '') FROM herald.contact c WHERE c.id = m.contact_id)
+                  ELSE coalesce(m.recipient_key, herald.normalize_recipient('whatsapp', m.recipient)) END;
+    why := CASE
+        WHEN phone IS NULL THEN format('contact %s has no phone any more', m.contact_id)
+        WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.fallback = 'sms')
+            THEN format('rule %s no longer falls back to SMS', m.rule_name)
+        WHEN m.subject_type IS NOT NULL AND EXISTS (
+               SELECT 1 FROM herald.event e
+                WHERE e.subject_type = m.subject_type AND e.subject_id = m.subject_id
+                  AND (e.type IN ('cancelled', 'time_changed', 'declined')
+                       OR (e.type = 'status_changed' AND herald.event_status(e) IN ('declined', 'pending')))
+                  AND CASE WHEN m.event_id IS NOT NULL THEN e.id > m.event_id ELSE e.created_at > m.created_at END)
+            THEN format('%s %s was cancelled, moved, declined or sent back to approval after this message was made', m.subject_type, m.subject_id)
+    END;
+    IF why IS NOT NULL THEN
+        UPDATE herald.message w SET fallback_reason = left('no SMS: ' || why, 2000)
+         WHERE w.id = m.id AND w.fallback_reason IS NULL AND NOT EXISTS (SELECT 1 FROM herald.message f WHERE f.fallback_of = m.id);
+        RETURN NULL;
+    END IF;
     INSERT INTO herald.message (channel, recipient, template, locale, time_zone, data, send_at, postpone, min_lead, event_at, expires_at,
                                 business_hours_only, urgent, location_id, subject_type, subject_id, contact_id, rule_name, sender,
                                 priority, event_id, follows_contact, max_attempts, fallback_of, fallback_reason)
-    SELECT 'sms', x.phone, m.template, m.locale, m.time_zone, m.data, m.send_at, m.postpone, m.min_lead, m.event_at, m.expires_at,
-           m.business_hours_only, m.urgent, m.location_id, m.subject_type, m.subject_id, m.contact_id, m.rule_name,
-           (SELECT herald.rule_sender(r, e, 'sms') FROM herald.rule r, herald.event e WHERE r.name = m.rule_name AND e.id = m.event_id),
-           m.priority, m.event_id, m.follows_contact, m.max_attempts, m.id, left(p_reason, 2000)
-      FROM herald.message m
-     CROSS JOIN LATERAL (SELECT CASE WHEN m.follows_contact AND m.contact_id IS NOT NULL
-                                     THEN (SELECT nullif(btrim(c.phone), '') FROM herald.contact c WHERE c.id = m.contact_id)
-                                     ELSE coalesce(m.recipient_key, herald.normalize_recipient('whatsapp', m.recipient)) END AS phone) x
-     WHERE m.id = p_message AND m.fallback = 'sms' AND m.channel = 'whatsapp' AND x.phone IS NOT NULL
-       AND (m.rule_name IS NULL OR EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.fallback = 'sms'))
-       AND NOT (m.subject_type IS NOT NULL AND EXISTS (
-               SELECT 1 FROM herald.event e
-                WHERE e.subject_type = m.subject_type AND e.subject_id = m.subject_id
-                  AND e.type IN ('cancelled', 'time_changed', 'declined')
-                  AND CASE WHEN m.event_id IS NOT NULL THEN e.id > m.event_id ELSE e.created_at > m.created_at END))
+    VALUES ('sms', phone, m.template, m.locale, m.time_zone, m.data, m.send_at, m.postpone, m.min_lead, m.event_at, m.expires_at,
+            m.business_hours_only, m.urgent, m.location_id, m.subject_type, m.subject_id, m.contact_id, m.rule_name,
+            (SELECT herald.rule_sender(r, e, 'sms') FROM herald.rule r, herald.event e WHERE r.name = m.rule_name AND e.id = m.event_id),
+            m.priority, m.event_id, m.follows_contact, m.max_attempts, m.id, left(p_reason, 2000))
     ON CONFLICT DO NOTHING
     RETURNING id INTO new_id;
     RETURN new_id;
@@ -317,7 +338,7 @@ CREATE FUNCTION herald.fall_back_overdue(p_after interval, p_limit integer DEFAU
 SECURITY DEFINER SET search_path = pg_catalog, herald AS $$
     SELECT count(herald.fall_back(m.id, format('WhatsApp message %s: no delivered receipt within %s of sending', m.id, p_after)))::integer
       FROM (SELECT id FROM herald.message
-             WHERE fallback IS NOT NULL AND status = 'sent' AND sent_at < now() - p_after
+             WHERE fallback IS NOT NULL AND status = 'sent' AND fallback_reason IS NULL AND sent_at < now() - p_after
                AND NOT EXISTS (SELECT 1 FROM herald.message f WHERE f.fallback_of = herald.message.id)
              ORDER BY sent_at LIMIT greatest(1, least(p_limit, 10000))) m
 $$;
@@ -384,6 +405,7 @@ SELECT m.subject_type, m.subject_id, m.id AS message_id, m.contact_id, m.channel
        m.status, m.created_at, m.send_at + m.postpone AS planned_at, m.next_attempt_at, m.sent_at, m.delivered_at,
        m.attempts, m.last_error, m.provider_message_id,
        CASE WHEN m.fallback_of IS NOT NULL THEN format('SMS fallback of WhatsApp message %s: %s', m.fallback_of, m.fallback_reason)
-            WHEN f.id IS NOT NULL THEN format('fell back to SMS message %s', f.id) END AS fallback
+            WHEN f.id IS NOT NULL THEN format('fell back to SMS message %s', f.id)
+            WHEN m.fallback IS NOT NULL THEN m.fallback_reason END AS fallback
   FROM herald.message m LEFT JOIN herald.message f ON f.fallback_of = m.id
  WHERE m.subject_type IS NOT NULL;

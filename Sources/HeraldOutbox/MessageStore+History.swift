@@ -73,7 +73,7 @@ extension MessageStore {
         } else if let sms = row["fallback_id"] {
             fallback = "fell back to SMS message \(sms) (\(row["fallback_status"] ?? "?")): \(row["fallback_why"] ?? "no reason recorded")"
         } else if row["fallback"] != nil {
-            fallback = "SMS fallback if WhatsApp does not reach the client (none sent)"
+            fallback = row["fallback_reason"] ?? "SMS fallback if WhatsApp does not reach the client (none sent)"
         }
         return MessageHistory(status: row["status"] ?? "", lastError: row["last_error"], recipient: row["recipient"] ?? "",
                               recipientSource: source, priority: row.int("priority") ?? 2, origin: origin,

@@ -32,7 +32,8 @@ public struct MessageStore: Sendable {
     /// Why message `m` may not go to its recipient now, or NULL: its contact's preference or
     /// consent excludes the channel, its recipient (by its stored key) opted out or is
     /// undeliverable (a hard bounce, a landline: `herald.undeliverable`), the rule
-    /// that made it was turned off (its re-planning had not cancelled it yet), or it is a
+    /// that made it was turned off (its re-planning had not cancelled it yet) or, for a
+    /// WhatsApp message's SMS fallback, no longer falls back, or it is a
     /// recall and the client booked again since. The STOP
     /// confirmation (`consent_exempt`) is the one message an opt-out lets through. Used by
     /// the claim and by the check just before the driver is called.
@@ -48,6 +49,9 @@ public struct MessageStore: Sendable {
                        WHERE u.channel = \(m).channel AND u.recipient = \(m).recipient_key AND (u.until IS NULL OR u.until > now())) END,
                  CASE WHEN \(m).rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = \(m).rule_name AND r.enabled)
                      THEN format('rule %s was turned off or deleted', \(m).rule_name) END,
+                 CASE WHEN \(m).fallback_of IS NOT NULL AND \(m).rule_name IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = \(m).rule_name AND r.fallback = 'sms')
+                     THEN format('rule %s no longer falls back to SMS', \(m).rule_name) END,
                  CASE WHEN \(m).priority = 0 AND \(m).rule_name IS NOT NULL AND \(m).contact_id IS NOT NULL THEN
                      herald.recall_block(\(m).rule_name, \(m).contact_id, \(m).location_id, \(m).event_id, \(m).subject_id) END)
         """

@@ -1,4 +1,5 @@
 import Foundation
+@testable import HeraldOutbox
 import Testing
 
 /// Issue 27: WhatsApp through a (local) Twilio-compatible API, with SMS as its fallback.
@@ -281,6 +282,43 @@ import Testing
                 try await db.execute("INSERT INTO herald.rule (name, subject_type, on_event, template, channels, fallback) VALUES ('r', 'appointment', 'created', 'visit', '{whatsapp,sms}', 'sms')")
             }
             try await db.execute("INSERT INTO herald.rule (name, subject_type, on_event, template, channels, fallback) VALUES ('r', 'appointment', 'created', 'visit', '{whatsapp,email}', 'sms')")
+        }
+    }
+
+    @Test func aFallbackNotMadeIsSaidOnceAndTheTimeoutMovesOn() async throws {
+        try await TestDatabase.with { db in
+            try await Self.templates(db)
+            try await db.execute("""
+                INSERT INTO herald.rule (name, subject_type, on_event, template, channels, fallback) VALUES ('wa', 'appointment', 'created', 'visit', '{whatsapp}', 'sms');
+                SELECT herald.record_event('appointment', 'A-5', 'created');
+                SELECT herald.record_event('appointment', 'A-6', 'created');
+                SELECT herald.record_event('appointment', 'A-4', 'created');
+                INSERT INTO herald.message (channel, recipient, template, locale, data, fallback, subject_type, subject_id, status, sent_at, event_id, rule_name)
+                SELECT 'whatsapp', '+3460000050' || n, 'visit', 'es', '{"name": "x", "when": "y"}', 'sms', 'appointment', 'A-' || n, 'sent',
+                       now() - interval '10 minutes' + n * interval '1 second', (SELECT id FROM herald.event WHERE subject_id = 'A-' || n), 'wa'
+                  FROM generate_series(4, 6) n;
+                -- The business declines A-5 after its WhatsApp went (a status change, not a cancellation).
+                SELECT herald.record_event('appointment', 'A-5', 'status_changed', status => 'rejected');
+                """)
+            // One at a time: A-4 gets its SMS; A-5's is not made and says why; then A-6 is next, not A-5 again.
+            #expect(try await db.scalar("SELECT herald.fall_back_overdue(interval '1 minute', 1)") == "1")
+            #expect(try await db.scalar("SELECT herald.fall_back_overdue(interval '1 minute', 1)") == "0")
+            #expect(try await db.scalar("SELECT herald.fall_back_overdue(interval '1 minute', 1)") == "1")
+            #expect(try await db.scalar("SELECT herald.fall_back_overdue(interval '1 minute', 1)") == "0")
+            #expect(try await db.scalar("SELECT fallback FROM herald.subject_feed WHERE subject_id = 'A-5'")
+                    == "no SMS: appointment A-5 was cancelled, moved, declined or sent back to approval after this message was made")
+            #expect(try await db.scalar("SELECT string_agg(subject_id, ',' ORDER BY subject_id) FROM herald.message WHERE fallback_of IS NOT NULL") == "A-4,A-6")
+            // The rule's fallback turned off: the SMS still waiting is blocked at claim with the
+            // reason, and a later failure makes none.
+            try await db.execute("UPDATE herald.rule SET fallback = NULL WHERE name = 'wa'")
+            let blocked = try await db.scalar("SELECT \(MessageStore.blockSQL("m")) FROM herald.message m WHERE m.subject_id = 'A-6' AND m.channel = 'sms'")
+            #expect(blocked == "rule wa no longer falls back to SMS")
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, locale, data, fallback, status, sent_at, rule_name)
+                VALUES ('whatsapp', '+34600000509', 'visit', 'es', '{}', 'sms', 'sent', now(), 'wa');
+                UPDATE herald.message SET status = 'undelivered' WHERE recipient = '+34600000509';
+                """)
+            #expect(try await db.scalar("SELECT fallback_reason FROM herald.message WHERE recipient = '+34600000509'") == "no SMS: rule wa no longer falls back to SMS")
         }
     }
 }

@@ -72,6 +72,9 @@ WITH RECURSIVE q AS (
                WHERE u.channel = m.channel AND u.recipient = m.recipient_key AND (u.until IS NULL OR u.until > now())) END,
          CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
              THEN format('rule %s was turned off or deleted', m.rule_name) END,
+         CASE WHEN m.fallback_of IS NOT NULL AND m.rule_name IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.fallback = 'sms')
+             THEN format('rule %s no longer falls back to SMS', m.rule_name) END,
          CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
              herald.recall_block(m.rule_name, m.contact_id, m.location_id, m.event_id, m.subject_id) END) AS blocked
               FROM herald.message m
@@ -149,6 +152,9 @@ WITH k AS (
                WHERE u.channel = m.channel AND u.recipient = m.recipient_key AND (u.until IS NULL OR u.until > now())) END,
          CASE WHEN m.rule_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.enabled)
              THEN format('rule %s was turned off or deleted', m.rule_name) END,
+         CASE WHEN m.fallback_of IS NOT NULL AND m.rule_name IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM herald.rule r WHERE r.name = m.rule_name AND r.fallback = 'sms')
+             THEN format('rule %s no longer falls back to SMS', m.rule_name) END,
          CASE WHEN m.priority = 0 AND m.rule_name IS NOT NULL AND m.contact_id IS NOT NULL THEN
              herald.recall_block(m.rule_name, m.contact_id, m.location_id, m.event_id, m.subject_id) END) AS blocked
       FROM k JOIN herald.message m ON m.id = k.id
