@@ -106,6 +106,15 @@ import Testing
             let free = try #require(Self.sends(http, kind: "whatsapp").first { $0["To"] == "whatsapp:+34600000120" })
             #expect(free["Body"] == "Nota para Dani" && free["ContentSid"] == nil)
 
+            // A reminder that went on WhatsApp is answered there: "1" confirms, recorded with channel whatsapp.
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, locale, data, subject_type, subject_id, status, sent_at, event_at)
+                VALUES ('whatsapp', 'whatsapp:+34 600 000 120', 'visit.reminder', 'es', '{}', 'appointment', 'A-77', 'sent', now(), now() + interval '1 day')
+                """)
+            #expect(try await peer.send(TwilioPeer.sms("SMwa9", from: "whatsapp:+34600000120", "1")).status == 200)
+            #expect(try await db.waitUntil { try await db.scalar("SELECT action || ' ' || channel || ' ' || subject_id FROM herald.answer") == "confirm whatsapp A-77" },
+                    "\(herald.stderr)")
+
             // 4. No WhatsApp account (63003), reported in the status callback: one SMS, even
             //    when the callback comes twice; a late "delivered" is recorded, nothing more.
             let waSid = try #require(try await db.scalar("SELECT provider_message_id FROM herald.message WHERE id = 1"))
