@@ -66,7 +66,7 @@ extension AdminHandler {
         case .webhook: pattern = "^https?://[^\\s]+$"
         }
         guard key.range(of: pattern, options: .regularExpression) != nil else {
-            throw APIProblem(422, "Unprocessable Content", detail: "recipient: not \(kind == .sms || kind == .whatsapp ? "a phone number (E.164)" : kind == .email ? "an email address" : "an http(s) URL")")
+            throw APIProblem(422, "Unprocessable Content", detail: "recipient: not \(kind.isPhone ? "a phone number (E.164)" : kind == .email ? "an email address" : "an http(s) URL")")
         }
         return given
     }

@@ -7,6 +7,9 @@ public enum Channel: String, Sendable, CaseIterable, Codable, Hashable {
     case webhook
     /// WhatsApp through Twilio: a phone number (`+34…` or `whatsapp:+34…`).
     case whatsapp
+
+    /// SMS and WhatsApp: a phone number is the address, replies carry keywords and answers.
+    public var isPhone: Bool { self == .sms || self == .whatsapp }
 }
 
 /// A message claimed from the outbox, as the worker sees it.

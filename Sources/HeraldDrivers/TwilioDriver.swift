@@ -69,6 +69,7 @@ public struct TwilioDriver: Driver {
 
     public func deliver(_ message: RenderedMessage) async throws -> DeliveryReceipt {
         let whatsapp = message.channel == .whatsapp
+        let provider = whatsapp ? "WhatsApp provider" : "SMS provider"
         let number = whatsapp ? RecipientKey.withoutWhatsAppPrefix(message.recipient) : message.recipient
         if let reason = Recipients.validatePhone(number) { throw DeliveryError.permanent(reason) }
         if let lineTypes, !whatsapp { try await checkLineType(message, lineTypes) }
@@ -83,9 +84,9 @@ public struct TwilioDriver: Driver {
                 try await $0.post(request, cancellation: $1)
             }
         } catch let error as CurlError {
-            throw transient(error, what: whatsapp ? "WhatsApp provider" : "SMS provider")
+            throw transient(error, what: provider)
         }
-        return try Self.interpret(response, what: whatsapp ? "WhatsApp provider" : "SMS provider")
+        return try Self.interpret(response, what: provider)
     }
 
     /// The form Twilio's Messages resource takes for `message`. SMS: `To`, `Body`, the

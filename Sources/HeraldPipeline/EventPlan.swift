@@ -129,7 +129,7 @@ public struct EventPlan: Sendable, Equatable {
         // Who it goes to.
         let recipient: String?
         if rule.recipient == .staff {
-            recipient = channel == .email ? location?.staffEmail : channel == .sms || channel == .whatsapp ? location?.staffPhone : nil
+            recipient = channel == .email ? location?.staffEmail : channel.isPhone ? location?.staffPhone : nil
             if recipient == nil { return .failure(Skip(reason: "the location has no staff \(channel == .sms ? "phone" : channel.rawValue) address")) }
         } else {
             guard let contact else { return .failure(Skip(reason: "the event names no contact")) }
@@ -149,7 +149,7 @@ public struct EventPlan: Sendable, Equatable {
                 recipient = nil
             }
             if recipient?.isEmpty ?? true {
-                return .failure(Skip(reason: "contact \(contact.id) has no \(channel == .sms || channel == .whatsapp ? "phone" : channel.rawValue) address"))
+                return .failure(Skip(reason: "contact \(contact.id) has no \(channel.isPhone ? "phone" : channel.rawValue) address"))
             }
         }
         guard let recipient else { return .failure(Skip(reason: "no address")) }

@@ -115,7 +115,7 @@ public struct Pipeline: Sendable {
             for (name, action) in AnswerLinks.variables {
                 context.lazyDefaults[name] = { answers.url(action, messageID: id, subjectType: subject.type, subjectID: subject.id, eventAt: eventAt, now: now) }
             }
-            context.defaults["answer_by_reply"] = .bool(links.byReply && (channel == .sms || channel == .whatsapp))
+            context.defaults["answer_by_reply"] = .bool(links.byReply && channel.isPhone)
         }
         return renderer.render(message, channel: channel, catalog: catalog, context: context)
             .map { rendered in

@@ -48,11 +48,8 @@ public final class InboundProcessor: Service, Sendable {
         }
     }
 
-    /// The channels whose replies carry keywords and answers, and get Herald's replies.
-    static let phoneChannels: Set<String> = [Channel.sms.rawValue, Channel.whatsapp.rawValue]
-
     private func process(_ reply: InboundStore.InboundReply) async throws {
-        if let body = reply.body, Self.phoneChannels.contains(reply.channel), let answer = replies.keywords.answer(body) {
+        if let body = reply.body, Channel(rawValue: reply.channel)?.isPhone == true, let answer = replies.keywords.answer(body) {
             do {
                 if try await self.answer(reply, action: answer, word: ReplyKeywords.fold(body)) { return }
             } catch let error as PostgresError where !error.isTransient {
@@ -69,7 +66,7 @@ public final class InboundProcessor: Service, Sendable {
         }
         let processed: Bool
         do {
-            let answer = Self.phoneChannels.contains(reply.channel) ? replies.replyTemplate(for: meaning) : nil
+            let answer = Channel(rawValue: reply.channel)?.isPhone == true ? replies.replyTemplate(for: meaning) : nil
             processed = try await link.withDatabase { try await $0.inbound.processInbound(reply.id, action: action, keyword: keyword, reply: answer) }
         } catch let error as PostgresError where !error.isTransient {
             try await fail(reply, error)
