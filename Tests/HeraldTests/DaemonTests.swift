@@ -35,7 +35,9 @@ import Testing
             try await db.enqueue(count: 12)
             let out = try temporaryDirectory()
             let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "1500ms")])
-            #expect(try await db.waitUntil { try await db.statusCounts()["sending"] == 4 })
+            // Some in flight (a claim marks its four at once; on a loaded machine a poll can miss
+            // the moment all four are, and the SIGTERM would then land after the drain).
+            #expect(try await db.waitUntil { (try await db.statusCounts()["sending"] ?? 0) > 0 })
             herald.signal(SIGTERM)
             let status = await herald.wait(timeout: .seconds(15))
             #expect(status == 0, "stderr: \(herald.stderr)")
