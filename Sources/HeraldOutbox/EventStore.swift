@@ -15,13 +15,26 @@ extension EventStore {
 
     public typealias EventLocation = HeraldRows.EventLocation
 
-    /// Takes the oldest pending event (its row lock, `SKIP LOCKED`); call inside a transaction.
+    /// Takes the oldest pending event that may go now (its row lock, `SKIP LOCKED`; see
+    /// ``claimableEvents``); call inside a transaction.
     public func claimEvent() async throws -> EventRow? {
-        let result = try await connection.query("""
-            SELECT \(Self.eventColumns) FROM herald.event e WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
-            """, [Self.eventDataLimit])
-        return result.named.first.flatMap(Self.decodeEvent)
+        try await claimEvents(limit: 1).first
     }
+
+    /// Pending events, oldest first, leaving any whose subject or contact has an earlier
+    /// event still pending: that one is being expanded by another batch (another expander,
+    /// another daemon) or waits its turn, and a booking's or a client's events are planned
+    /// in the order they were recorded. `$1` is ``eventDataLimit``, `$2` the limit.
+    /// `event_pending_subject` and `event_pending_contact` (migration 023) answer the two
+    /// questions from the pending events alone.
+    static let claimableEvents = """
+        SELECT \(eventColumns) FROM herald.event e
+         WHERE state = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM herald.event p WHERE p.state = 'pending' AND p.subject_type = e.subject_type
+                              AND p.subject_id = e.subject_id AND p.id < e.id)
+           AND NOT EXISTS (SELECT 1 FROM herald.event p WHERE p.state = 'pending' AND p.contact_id = e.contact_id AND p.id < e.id)
+         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+        """
 
     /// Event `id`, whatever its state (re-planning a rule reads the event that planned a message).
     public func event(id: Int64) async throws -> EventRow? {
@@ -233,12 +246,11 @@ extension EventStore {
             """, [PostgresArray(events.map(\.id)), PostgresArray(events.map(\.error))])
     }
 
-    /// Takes up to `limit` pending events, oldest first (their row locks, `SKIP LOCKED`);
-    /// call inside a transaction.
+    /// Takes up to `limit` pending events that may go now, oldest first (their row locks,
+    /// `SKIP LOCKED`; see ``claimableEvents``): no two of one subject or one contact.
+    /// Call inside a transaction.
     public func claimEvents(limit: Int) async throws -> [EventRow] {
-        let result = try await connection.query("""
-            SELECT \(Self.eventColumns) FROM herald.event e WHERE state = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
-            """, [Self.eventDataLimit, limit])
+        let result = try await connection.query(Self.claimableEvents, [Self.eventDataLimit, limit])
         return result.named.compactMap(Self.decodeEvent)
     }
 

@@ -26,11 +26,13 @@ public final class EventExpander: Service, Sendable {
     let link: DatabaseLink
 
     /// Most events expanded in one transaction (and, when a batch must be redone, one event
-    /// per transaction). In the events profile (20,000 events, 3 rules) 100 gave 1,153
-    /// events/s, 400 gave 1,359 and 1,000 gave 1,250, within the machine's noise; a larger
-    /// batch also locks more events it then leaves (a run of one client's events stops a
-    /// batch at its first), so 100 it stays.
-    static let batchLimit = 100
+    /// per transaction). With migration 023, in the events profile (20,000 events × 3 rules,
+    /// three interleaved runs each, docs/benchmarks.md): 100 gave 1,051–1,161 events/s, 250
+    /// gave 946–1,405 and 400 gave 1,230–1,511; 1,000 gave 1,244–1,276 (its claims then
+    /// read through 3,000 uncommitted rows). A batch takes no event whose subject or contact
+    /// has an earlier one pending (``EventStore/claimEvents(limit:)``), so a run of one
+    /// client's events no longer cuts a batch short.
+    static let batchLimit = 400
 
     public init(context: DaemonContext, links: DatabaseLinks) {
         self.context = context

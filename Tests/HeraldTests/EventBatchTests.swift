@@ -99,4 +99,54 @@ import Testing
         #expect(EventExpander.onePerSubjectAndContact([e(1, "A", "ana"), e(2, "B", "ana")]).map(\.id) == [1])
         #expect(EventExpander.onePerSubjectAndContact([]).isEmpty)
     }
+
+    /// Two batches side by side (two daemons): the second takes no event whose subject or
+    /// contact has an earlier event the first holds, and takes it once that one is done.
+    @Test func anEventWaitsWhileAnEarlierOneOfItsSubjectOrContactIsPendingElsewhere() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.contact (id, phone) VALUES ('bea', '+34600000002'), ('carl', '+34600000003');
+                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => now() + interval '3 days', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'B-2', 'created', starts_at => now() + interval '3 days', contact_id => 'bea');
+                SELECT herald.record_event('appointment', 'A-1', 'cancelled', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'C-3', 'created', starts_at => now() + interval '4 days', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'D-4', 'created', starts_at => now() + interval '3 days', contact_id => 'carl');
+                """)
+            let first = try await db.connect(), second = try await db.connect()
+            let one = Stores(connection: first).events, two = Stores(connection: second).events
+            try await first.execute("BEGIN")
+            #expect(try await one.claimEvents(limit: 1).map(\.subjectID) == ["A-1"])
+            try await second.execute("BEGIN")
+            #expect(try await two.claimEvents(limit: 10).map(\.subjectID) == ["B-2", "D-4"],
+                    "A-1's cancellation and Ana's next booking wait for A-1's creation, held by the other batch")
+            try await second.execute("ROLLBACK")
+            try await first.execute("UPDATE herald.event SET state = 'done' WHERE id = 1")
+            try await first.execute("COMMIT")
+            try await second.execute("BEGIN")
+            #expect(try await two.claimEvents(limit: 10).map(\.subjectID) == ["B-2", "A-1", "D-4"],
+                    "then the cancellation goes; Ana's next booking waits for it")
+            try await second.execute("ROLLBACK")
+            await first.close()
+            await second.close()
+        }
+    }
+
+    /// The helpers the batch insert calls per message are expressions the planner inlines
+    /// (migration 023): a SET clause or a PL/pgSQL body would make them one function call
+    /// per row again, with the whole rule and event rows built for each.
+    @Test func theBatchInsertsHelpersAreInlined() async throws {
+        try await TestDatabase.with { db in
+            let plan = try await db.query("""
+                EXPLAIN (VERBOSE, COSTS OFF)
+                SELECT herald.rule_priority(r), herald.rule_event_at(r, now()), herald.sender_for(r, l, 'sms'),
+                       herald.recipient_for(r, c, l, 'sms')
+                  FROM herald.rule r, herald.location l, herald.contact c
+                """).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+            for helper in ["rule_priority(", "rule_event_at(", "sender_for(", "recipient_for("] {
+                #expect(!plan.contains(helper), "\(helper) is called, not inlined:\n\(plan)")
+            }
+            #expect(plan.contains("COALESCE(r.sms_from, l.sms_from)"), "\(plan)")
+        }
+    }
 }

@@ -62,7 +62,7 @@ import Testing
             let rows = try await db.query("""
                 SELECT proname, prosecdef, array_to_string(proconfig, ',') FROM pg_proc
                  WHERE pronamespace = 'herald'::regnamespace
-                   AND proname IN ('message_before_insert', 'message_check_opt_out', 'opt_out_suppress_pending', 'cancel')
+                   AND proname IN ('message_before_insert', 'enqueue_for_rules', 'opt_out_suppress_pending', 'cancel')
                  ORDER BY proname
                 """).rows
             #expect(rows.count == 4)
