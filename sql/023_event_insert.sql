@@ -25,11 +25,11 @@
 -- trigger does the same checks in the same order (key, due time, supersede, contact,
 -- opt-out or undeliverable address).
 --
--- The expander (Sources/HeraldWorker/EventExpander+Batch.swift) may now run several
--- batches side by side, and several daemons always could: an event is claimed only when
--- no earlier event of its subject or of its contact is still pending (locked by another
--- batch, or waiting), so one booking's and one client's events are expanded in order.
--- Two partial indexes answer that for pending events only.
+-- Several daemons expand events side by side: an event is now claimed only when no
+-- earlier event of its subject or of its contact is still pending (held by another
+-- daemon's batch, or waiting), so one booking's and one client's events are expanded in
+-- the order of their ids (Sources/HeraldOutbox/EventStore.swift, claimableEvents). Two
+-- partial indexes answer that for pending events only.
 
 CREATE OR REPLACE FUNCTION herald.rule_priority(r herald.rule) RETURNS smallint LANGUAGE sql STABLE AS $$
     SELECT coalesce(r.priority, CASE
@@ -82,6 +82,14 @@ CREATE OR REPLACE FUNCTION herald.enqueue_for_rules(
 DECLARE
     bad record;
 BEGIN
+    -- One row per position: arrays of different lengths would pair one message's rule
+    -- with another's address.
+    IF (SELECT count(DISTINCT coalesce(n, 0)) FROM unnest(ARRAY[
+            cardinality(p_event), cardinality(p_rule), cardinality(p_channel), cardinality(p_recipient), cardinality(p_locale),
+            cardinality(p_time_zone), cardinality(p_data), cardinality(p_send_at), cardinality(p_event_at),
+            cardinality(p_location_id), cardinality(p_contact_id), cardinality(p_sender), cardinality(p_dedupe_key)]) n) > 1 THEN
+        RAISE EXCEPTION 'herald.enqueue_for_rules: the arrays differ in length';
+    END IF;
     SELECT b.*, r.name AS rule_found, e.id AS event_found, r.enabled, r.subject_type AS rule_subject, e.subject_type AS event_subject,
            r.channels, r.recipient AS rule_recipient_kind, e.contact_id AS event_contact
       INTO bad

@@ -22,14 +22,21 @@ extension EventStore {
     }
 
     /// Pending events, oldest first, leaving any whose subject or contact has an earlier
-    /// event still pending: that one is being expanded by another batch (another expander,
-    /// another daemon) or waits its turn, and a booking's or a client's events are planned
-    /// in the order they were recorded. `$1` is ``eventDataLimit``, `$2` the limit.
-    /// `event_pending_subject` and `event_pending_contact` (migration 023) answer the two
-    /// questions from the pending events alone.
-    static let claimableEvents = """
+    /// event still pending: that one is being expanded by another batch (another daemon) or
+    /// waits its turn, so a booking's or a client's events are planned in the order of
+    /// their ids (the order they were recorded, for events committed in that order).
+    /// `$1` is ``eventDataLimit``, `$2` the limit. `event_pending_subject` and
+    /// `event_pending_contact` (migration 023) answer the two questions from the pending
+    /// events alone.
+    ///
+    /// Only the oldest `4 × $2` pending events are looked at: a client with thousands of
+    /// pending events in front would otherwise make every claim read past all of them, to
+    /// take one (their head) per transaction. Four times the limit leaves room for the
+    /// events another daemon's batch holds.
+    public static let claimableEvents = """
         SELECT \(eventColumns) FROM herald.event e
-         WHERE state = 'pending'
+         WHERE e.id IN (SELECT w.id FROM herald.event w WHERE w.state = 'pending' ORDER BY w.id LIMIT 4 * $2::int)
+           AND state = 'pending'
            AND NOT EXISTS (SELECT 1 FROM herald.event p WHERE p.state = 'pending' AND p.subject_type = e.subject_type
                               AND p.subject_id = e.subject_id AND p.id < e.id)
            AND NOT EXISTS (SELECT 1 FROM herald.event p WHERE p.state = 'pending' AND p.contact_id = e.contact_id AND p.id < e.id)

@@ -84,6 +84,16 @@ import Testing
             #expect(await batch([good, (rule: "appointment.confirmation", channel: "email", to: "ana@example.es", contact: Optional("ana"))]) == nil)
             #expect(try await db.scalar("SELECT string_agg(channel, ',' ORDER BY id) FROM herald.message") == "sms,email")
             #expect(await batch([good]) == nil, "a row whose dedupe key exists is skipped")
+            do {
+                _ = try await conn.query("""
+                    SELECT * FROM herald.enqueue_for_rules(ARRAY[1]::bigint[], ARRAY['appointment.confirmation'], ARRAY['sms'],
+                        ARRAY['+34600000001'], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY['{}'::jsonb], ARRAY[NULL::timestamptz],
+                        ARRAY[NULL::timestamptz], ARRAY[NULL::text], ARRAY['ana'], ARRAY[NULL::text], ARRAY['k-x', 'k-y'])
+                    """)
+                Issue.record("arrays of different lengths were accepted")
+            } catch {
+                #expect("\(error)".contains("the arrays differ in length"), "\(error)")
+            }
             #expect(try await db.scalar("SELECT count(*) FROM herald.message") == "2")
             await conn.close()
         }
@@ -147,6 +157,33 @@ import Testing
                 #expect(!plan.contains(helper), "\(helper) is called, not inlined:\n\(plan)")
             }
             #expect(plan.contains("COALESCE(r.sms_from, l.sms_from)"), "\(plan)")
+        }
+    }
+
+    /// A client with thousands of pending events in front: each claim takes their head and
+    /// looks at no more than four times its limit of pending events (not all of them, which
+    /// would make draining them quadratic).
+    @Test func aClaimLooksAtABoundedWindowOfPendingEvents() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.execute("""
+                INSERT INTO herald.event (subject_type, subject_id, type, starts_at, contact_id)
+                SELECT 'appointment', 'W-' || g, 'created', now() + interval '3 days', 'ana' FROM generate_series(1, 3000) g;
+                INSERT INTO herald.event (subject_type, subject_id, type, starts_at, contact_id)
+                VALUES ('appointment', 'Z-1', 'created', now() + interval '3 days', NULL);
+                ANALYZE herald.event;
+                """)
+            let conn = try await db.connect()
+            let store = Stores(connection: conn).events
+            try await conn.execute("BEGIN")
+            #expect(try await store.claimEvents(limit: 10).map(\.subjectID) == ["W-1"],
+                    "Ana's later events wait for her first; the event past the window waits for the next claims")
+            try await conn.execute("ROLLBACK")
+            let plan = try await conn.query("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + EventStore.claimableEvents,
+                                            [EventStore.eventDataLimit, 10]).rows.compactMap { $0.first ?? nil }
+            let loops = plan.compactMap { line in line.range(of: "loops=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
+            #expect(!loops.isEmpty && loops.allSatisfy { $0 <= 40 }, "\(plan.joined(separator: "\n"))")
+            await conn.close()
         }
     }
 }
