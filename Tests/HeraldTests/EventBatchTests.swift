@@ -122,6 +122,7 @@ import Testing
                 SELECT herald.record_event('appointment', 'A-1', 'cancelled', contact_id => 'ana');
                 SELECT herald.record_event('appointment', 'C-3', 'created', starts_at => now() + interval '4 days', contact_id => 'ana');
                 SELECT herald.record_event('appointment', 'D-4', 'created', starts_at => now() + interval '3 days', contact_id => 'carl');
+                INSERT INTO herald.event (subject_type, subject_id, type) VALUES ('appointment', 'B-2', 'cancelled');
                 """)
             let first = try await db.connect(), second = try await db.connect()
             let one = Stores(connection: first).events, two = Stores(connection: second).events
@@ -129,7 +130,7 @@ import Testing
             #expect(try await one.claimEvents(limit: 1).map(\.subjectID) == ["A-1"])
             try await second.execute("BEGIN")
             #expect(try await two.claimEvents(limit: 10).map(\.subjectID) == ["B-2", "D-4"],
-                    "A-1's cancellation and Ana's next booking wait for A-1's creation, held by the other batch")
+                    "A-1's cancellation and Ana's next booking wait for A-1's creation, held by the other batch; B-2's cancellation (no contact) for B-2's creation")
             try await second.execute("ROLLBACK")
             try await first.execute("UPDATE herald.event SET state = 'done' WHERE id = 1")
             try await first.execute("COMMIT")
