@@ -157,6 +157,20 @@ herald_bench_template() {
      'Hola {{client.name}}, le recordamos su cita del {{event_at.date_long}} a las {{event_at.time}}. Responda C para confirmar.')"
 }
 
+# herald_bench_events DB N: the events benchmarks' workload (deploy/bench section 1b,
+# deploy/bench-events): 3 rules making one SMS each of an appointment's creation, 1,000
+# contacts, and N created appointments spread over them, due in two days.
+herald_bench_events() {
+    psql -qtAX -v ON_ERROR_STOP=1 "$1" \
+        -c "INSERT INTO herald.rule (name, subject_type, on_event, channels, template) VALUES
+              ('bench.a', 'appointment', 'created', '{sms}', 'bench'), ('bench.b', 'appointment', 'created', '{sms}', 'bench'),
+              ('bench.c', 'appointment', 'created', '{sms}', 'bench')" \
+        -c "INSERT INTO herald.contact (id, name, phone, locale, time_zone)
+            SELECT 'c' || g, 'Cliente ' || g, '+3461' || lpad(g::text, 7, '0'), 'es', 'Europe/Madrid' FROM generate_series(1, 1000) g" \
+        -c "INSERT INTO herald.event (subject_type, subject_id, type, starts_at, contact_id)
+            SELECT 'appointment', 'A-' || g, 'created', now() + interval '2 days', 'c' || (g % 1000 + 1) FROM generate_series(1, $2) g"
+}
+
 # herald_bench_due DB N PREFIX: N due SMS messages for that template (one insert, as a
 # host's bulk enqueue) to numbers PREFIX….
 herald_bench_due() {
