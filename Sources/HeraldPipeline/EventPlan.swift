@@ -130,7 +130,7 @@ public struct EventPlan: Sendable, Equatable {
         let recipient: String?
         if rule.recipient == .staff {
             recipient = channel == .email ? location?.staffEmail : channel.isPhone ? location?.staffPhone : nil
-            if recipient == nil { return .failure(Skip(reason: "the location has no staff \(channel == .sms ? "phone" : channel.rawValue) address")) }
+            if recipient == nil { return .failure(Skip(reason: "the location has no staff \(channel.isPhone ? "phone" : channel.rawValue) address")) }
         } else {
             guard let contact else { return .failure(Skip(reason: "the event names no contact")) }
             switch channel {

@@ -49,7 +49,9 @@ public final class InboundProcessor: Service, Sendable {
     }
 
     private func process(_ reply: InboundStore.InboundReply) async throws {
-        if let body = reply.body, Channel(rawValue: reply.channel)?.isPhone == true, let answer = replies.keywords.answer(body) {
+        // SMS and WhatsApp replies carry keywords and answers, and get Herald's replies.
+        let byPhone = Channel(rawValue: reply.channel)?.isPhone == true
+        if let body = reply.body, byPhone, let answer = replies.keywords.answer(body) {
             do {
                 if try await self.answer(reply, action: answer, word: ReplyKeywords.fold(body)) { return }
             } catch let error as PostgresError where !error.isTransient {
@@ -66,7 +68,7 @@ public final class InboundProcessor: Service, Sendable {
         }
         let processed: Bool
         do {
-            let answer = Channel(rawValue: reply.channel)?.isPhone == true ? replies.replyTemplate(for: meaning) : nil
+            let answer = byPhone ? replies.replyTemplate(for: meaning) : nil
             processed = try await link.withDatabase { try await $0.inbound.processInbound(reply.id, action: action, keyword: keyword, reply: answer) }
         } catch let error as PostgresError where !error.isTransient {
             try await fail(reply, error)
