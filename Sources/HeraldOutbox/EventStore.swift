@@ -79,9 +79,9 @@ extension EventStore {
     public func eventContacts(_ ids: [String]) async throws -> [String: EventContact] {
         guard !ids.isEmpty else { return [:] }
         let result = try await connection.query("""
-            SELECT id, name, email, phone, locale, time_zone,
-                   herald.contact_block(id, 'sms') AS sms_block, herald.contact_block(id, 'email') AS email_block
-              FROM herald.contact WHERE id = ANY($1::text[])
+            SELECT c.id, c.name, c.email, c.phone, c.locale, c.time_zone,
+                   herald.contact_refusal(c, c.id, 'sms', false) AS sms_block, herald.contact_refusal(c, c.id, 'email', false) AS email_block
+              FROM herald.contact c WHERE c.id = ANY($1::text[])
             """, [PostgresArray(Array(Set(ids)))])
         var out: [String: EventContact] = [:]
         for row in result.named {

@@ -82,7 +82,7 @@ public struct EventRow: Sendable, Equatable {
     }
 }
 
-/// The event's client, with why each channel may not be used now (`herald.contact_block`).
+/// The event's client, with why each channel may not be used now (`herald.contact_refusal`).
 public struct EventContact: Sendable, Equatable {
     public var id: String
     public var name: String?

@@ -99,6 +99,87 @@ import Testing
         }
     }
 
+    /// The batch insert decides each message's key, due time, priority and status itself
+    /// (migration 024: the insert trigger skips rows that carry their key). It must decide
+    /// as the trigger does: the same rows through the one-by-one insert, whose trigger runs,
+    /// end the same way, for a client who is reachable, opted out, unreachable for a while or
+    /// for good, or whose preference or consent excludes the channel; and an urgent rule's
+    /// message is priority 3 even when the rule names another.
+    @Test func theBatchDecidesEachMessageAsTheInsertTriggerDoes() async throws {
+        try await TestDatabase.with { db in
+            try await events.setUp(db)
+            try await db.execute("""
+                UPDATE herald.rule SET urgent = true, priority = 1 WHERE name = 'appointment.confirmation';
+                UPDATE herald.rule SET postpone = interval '90 minutes' WHERE name = 'appointment.confirmation';
+                INSERT INTO herald.contact (id, phone, email, preference, sms_consent) VALUES
+                  ('ok', ' +34 600-111-001 ', 'OK@Example.es', 'both', NULL), ('stopped', '+34600111002', 'st@example.es', 'both', NULL),
+                  ('none', '+34600111003', 'n@example.es', 'none', NULL), ('mailer', '+34600111004', 'm@example.es', 'email', NULL),
+                  ('noconsent', '+34600111005', 'nc@example.es', 'both', false), ('bounced', '+34600111006', 'b@example.es', 'both', NULL),
+                  ('landline', '+34600111007', 'l@example.es', 'both', NULL), ('was', '+34600111008', 'w@example.es', 'both', NULL);
+                INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600111002', 'replied STOP');
+                INSERT INTO herald.undeliverable (channel, recipient, reason, until) VALUES
+                  ('email', 'b@example.es', 'hard_bounce', NULL), ('sms', '+34600111007', 'landline', now() + interval '30 days'),
+                  ('sms', '+34600111008', 'landline', now() - interval '1 day');
+                SELECT herald.record_event('appointment', 'A-' || c, 'created', starts_at => now() + interval '3 days', contact_id => c)
+                  FROM unnest(ARRAY['ok', 'stopped', 'none', 'mailer', 'noconsent', 'bounced', 'landline', 'was']) c;
+                """)
+            let conn = try await db.connect()
+            try await conn.execute("SET ROLE herald_daemon")
+            try await conn.execute("SET TIME ZONE 'Europe/Madrid'")
+            let rows = try await db.query("""
+                SELECT e.id, ch, CASE ch WHEN 'sms' THEN c.phone ELSE c.email END, c.id
+                  FROM herald.event e JOIN herald.contact c ON c.id = e.contact_id CROSS JOIN unnest(ARRAY['sms', 'email']) ch
+                 WHERE c.id <> 'ana' ORDER BY e.id, ch
+                """).rows
+            #expect(rows.count == 16)
+            _ = try await conn.query("""
+                SELECT * FROM herald.enqueue_for_rules($1::bigint[], array_fill('appointment.confirmation'::text, ARRAY[$5::int]), $2::text[], $3::text[],
+                    array_fill(NULL::text, ARRAY[$5::int]), array_fill(NULL::text, ARRAY[$5::int]), array_fill('{}'::jsonb, ARRAY[$5::int]),
+                    array_fill(NULL::timestamptz, ARRAY[$5::int]), array_fill(NULL::timestamptz, ARRAY[$5::int]),
+                    array_fill(NULL::text, ARRAY[$5::int]), $4::text[], array_fill(NULL::text, ARRAY[$5::int]),
+                    ARRAY(SELECT 'batch-' || g FROM generate_series(1, $5::int) g))
+                """, [PostgresArray(rows.map { $0[0] }), PostgresArray(rows.map { $0[1] }), PostgresArray(rows.map { $0[2] }),
+                      PostgresArray(rows.map { $0[3] }), rows.count])
+            for (i, row) in rows.enumerated() {
+                _ = try await conn.query("""
+                    SELECT herald.enqueue_for_rule($1::bigint, 'appointment.confirmation', $2, $3, NULL, NULL, '{}', NULL, NULL, NULL, $4, NULL, $5)
+                    """, [row[0], row[1], row[2], row[3], "single-\(i + 1)"])
+            }
+            await conn.close()
+            let decided = """
+                SELECT contact_id || ' ' || channel AS who, status, last_error, recipient_key, priority, next_attempt_at - send_at AS due_after
+                  FROM herald.message WHERE dedupe_key LIKE $1 ORDER BY split_part(dedupe_key, '-', 2)::int
+                """
+            let batch = try await db.query(decided, ["batch-%"]).rows, single = try await db.query(decided, ["single-%"]).rows
+            #expect(batch.count == 16)
+            #expect(batch == single)
+            let byWho = Dictionary(uniqueKeysWithValues: batch.map { ($0[0] ?? "", $0) })
+            #expect(byWho["ok sms"]?[1] == "pending" && byWho["ok sms"]?[3] == "+34600111001", "\(byWho["ok sms"] ?? [])")
+            #expect(byWho["ok email"]?[3] == "ok@example.es")
+            #expect(byWho["ok sms"]?[4] == "3", "urgent is priority 3 whatever the rule names")
+            #expect(byWho["ok sms"]?[5] == "01:30:00", "due after the rule's postpone")
+            #expect(byWho["stopped sms"]?[1] == "suppressed" && byWho["stopped sms"]?[2]?.contains("opted out of sms: replied STOP") == true)
+            #expect(byWho["stopped email"]?[1] == "pending")
+            #expect(byWho["none email"]?[2]?.contains("preference none") == true)
+            #expect(byWho["mailer sms"]?[2]?.contains("prefers email, not sms") == true && byWho["mailer email"]?[1] == "pending")
+            #expect(byWho["noconsent sms"]?[2]?.contains("not consented to sms") == true)
+            #expect(byWho["bounced email"]?[1] == "suppressed" && byWho["bounced sms"]?[1] == "pending")
+            #expect(byWho["landline sms"]?[1] == "suppressed" && byWho["was sms"]?[1] == "pending", "an undeliverable mark whose time is up no longer holds")
+            // A host cannot insert a key of its own to skip the trigger's checks.
+            let host = try await db.connect()
+            try await host.execute("SET ROLE herald_host")
+            do {
+                _ = try await host.query("""
+                    INSERT INTO herald.message (channel, recipient, template, recipient_key) VALUES ('sms', '+34600111002', 'x', 'anything')
+                    """)
+                Issue.record("a host inserted recipient_key")
+            } catch {
+                #expect("\(error)".contains("permission denied"), "\(error)")
+            }
+            await host.close()
+        }
+    }
+
     @Test func aBatchStopsAtTheFirstEventOfASubjectOrContactAlreadyInIt() {
         func e(_ id: Int64, _ subject: String, _ contact: String?) -> EventRow {
             EventRow(id: id, subjectType: "appointment", subjectID: subject, type: "created", status: nil, effectiveStatus: nil,

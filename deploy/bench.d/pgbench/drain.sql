@@ -62,9 +62,11 @@ WITH RECURSIVE q AS (
            row_number() OVER (PARTITION BY dq.channel, dq.skey, dq.lkey ORDER BY x.priority DESC, x.next_attempt_at, x.id) AS rn
       FROM dq CROSS JOIN share CROSS JOIN clock c CROSS JOIN LATERAL (
         SELECT d.* FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) CROSS JOIN LATERAL (
-            SELECT m.id, m.priority, m.next_attempt_at, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN herald.contact_block(m.contact_id, m.channel, m.fallback_of IS NOT NULL) END,
+            SELECT m.id, m.priority, m.next_attempt_at, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN
+             (SELECT herald.contact_refusal(c, m.contact_id, m.channel, m.fallback_of IS NOT NULL)
+                FROM (SELECT) one LEFT JOIN herald.contact c ON c.id = m.contact_id) END,
          CASE WHEN NOT m.consent_exempt THEN
-             (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
+             (SELECT herald.opt_out_text(o) FROM herald.opt_out o
                WHERE o.channel = m.channel
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
          CASE WHEN NOT m.consent_exempt THEN
@@ -142,9 +144,11 @@ SELECT coalesce(array_agg(id ORDER BY id)::text, '{}') AS ids,
 WITH k AS (
     SELECT * FROM unnest(:ids::bigint[], :numbers::int[]) AS k(id, attempt)
 ), chk AS (
-    SELECT m.id, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN herald.contact_block(m.contact_id, m.channel, m.fallback_of IS NOT NULL) END,
+    SELECT m.id, coalesce(CASE WHEN m.contact_id IS NOT NULL THEN
+             (SELECT herald.contact_refusal(c, m.contact_id, m.channel, m.fallback_of IS NOT NULL)
+                FROM (SELECT) one LEFT JOIN herald.contact c ON c.id = m.contact_id) END,
          CASE WHEN NOT m.consent_exempt THEN
-             (SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source)) FROM herald.opt_out o
+             (SELECT herald.opt_out_text(o) FROM herald.opt_out o
                WHERE o.channel = m.channel
                  AND o.recipient = coalesce(m.recipient_key, herald.normalize_recipient(m.channel, m.recipient))) END,
          CASE WHEN NOT m.consent_exempt THEN
