@@ -3389,25 +3389,30 @@ CREATE INDEX event_pending_contact ON herald.event (contact_id, id) WHERE state 
 --   claim checks every message again before it goes (contact, opt-out, undeliverable
 --   address, rule), whoever inserted it.
 -- * The batch inserts no message whose dedupe_key exists (023, unchanged), so the
---   trigger's supersede step has nothing to do for its rows.
+--   trigger's supersede step has nothing to do for its rows, with two exceptions that
+--   now raise the key's unique violation instead of superseding: two rows of one call
+--   with the same key (the expander never makes them: one event per subject per batch,
+--   and its keys name the rule, channel and subject), and a message with the same key
+--   committed by another session while the batch's statement runs (the expander then
+--   rolls the batch back and expands its events one by one, where the message is found).
 
 CREATE FUNCTION herald.contact_refusal(c herald.contact, p_contact text, p_channel text, p_fallback boolean)
 RETURNS text LANGUAGE sql STABLE AS $$
     SELECT CASE
         WHEN p_channel NOT IN ('sms', 'email', 'whatsapp') THEN NULL
-        WHEN c.id IS NULL THEN format('contact %s does not exist', p_contact)
-        WHEN c.preference = 'none' THEN format('contact %s wants no messages (preference none)', c.id)
+        WHEN c.id IS NULL THEN pg_catalog.format('contact %s does not exist', p_contact)
+        WHEN c.preference = 'none' THEN pg_catalog.format('contact %s wants no messages (preference none)', c.id)
         WHEN c.preference NOT IN (p_channel, 'both') AND NOT (p_fallback AND p_channel = 'sms' AND c.preference = 'whatsapp')
-            THEN format('contact %s prefers %s, not %s', c.id, c.preference, p_channel)
-        WHEN p_channel = 'sms' AND c.sms_consent IS FALSE THEN format('contact %s has not consented to sms', c.id)
-        WHEN p_channel = 'email' AND c.email_consent IS FALSE THEN format('contact %s has not consented to email', c.id)
+            THEN pg_catalog.format('contact %s prefers %s, not %s', c.id, c.preference, p_channel)
+        WHEN p_channel = 'sms' AND c.sms_consent IS FALSE THEN pg_catalog.format('contact %s has not consented to sms', c.id)
+        WHEN p_channel = 'email' AND c.email_consent IS FALSE THEN pg_catalog.format('contact %s has not consented to email', c.id)
         WHEN p_channel = 'whatsapp' AND c.whatsapp_consent IS NOT TRUE
-            THEN format('contact %s has not opted in to whatsapp (whatsapp_consent is %s)', c.id, coalesce(c.whatsapp_consent::text, 'not set'))
+            THEN pg_catalog.format('contact %s has not opted in to whatsapp (whatsapp_consent is %s)', c.id, coalesce(c.whatsapp_consent::text, 'not set'))
     END
 $$;
 
 CREATE FUNCTION herald.opt_out_text(o herald.opt_out) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source))
+    SELECT pg_catalog.format('recipient opted out of %s: %s', o.channel, coalesce(o.reason, o.source))
 $$;
 
 -- Why a contact's message may not go on a channel (NULL: it may). p_fallback: the message is

@@ -116,7 +116,8 @@ import Testing
                   ('none', '+34600111003', 'n@example.es', 'none', NULL), ('mailer', '+34600111004', 'm@example.es', 'email', NULL),
                   ('noconsent', '+34600111005', 'nc@example.es', 'both', false), ('bounced', '+34600111006', 'b@example.es', 'both', NULL),
                   ('landline', '+34600111007', 'l@example.es', 'both', NULL), ('was', '+34600111008', 'w@example.es', 'both', NULL);
-                INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600111002', 'replied STOP');
+                INSERT INTO herald.opt_out (channel, recipient, reason) VALUES ('sms', '+34600111002', 'replied STOP'),
+                  ('sms', '+34600111004', 'asked at the desk');
                 INSERT INTO herald.undeliverable (channel, recipient, reason, until) VALUES
                   ('email', 'b@example.es', 'hard_bounce', NULL), ('sms', '+34600111007', 'landline', now() + interval '30 days'),
                   ('sms', '+34600111008', 'landline', now() - interval '1 day');
@@ -135,19 +136,22 @@ import Testing
             _ = try await conn.query("""
                 SELECT * FROM herald.enqueue_for_rules($1::bigint[], array_fill('appointment.confirmation'::text, ARRAY[$5::int]), $2::text[], $3::text[],
                     array_fill(NULL::text, ARRAY[$5::int]), array_fill(NULL::text, ARRAY[$5::int]), array_fill('{}'::jsonb, ARRAY[$5::int]),
-                    array_fill(NULL::timestamptz, ARRAY[$5::int]), array_fill(NULL::timestamptz, ARRAY[$5::int]),
+                    ARRAY(SELECT CASE WHEN c = 'was' THEN 'infinity'::timestamptz END FROM unnest($4::text[]) c), array_fill(NULL::timestamptz, ARRAY[$5::int]),
                     array_fill(NULL::text, ARRAY[$5::int]), $4::text[], array_fill(NULL::text, ARRAY[$5::int]),
                     ARRAY(SELECT 'batch-' || g FROM generate_series(1, $5::int) g))
                 """, [PostgresArray(rows.map { $0[0] }), PostgresArray(rows.map { $0[1] }), PostgresArray(rows.map { $0[2] }),
                       PostgresArray(rows.map { $0[3] }), rows.count])
             for (i, row) in rows.enumerated() {
                 _ = try await conn.query("""
-                    SELECT herald.enqueue_for_rule($1::bigint, 'appointment.confirmation', $2, $3, NULL, NULL, '{}', NULL, NULL, NULL, $4, NULL, $5)
+                    SELECT herald.enqueue_for_rule($1::bigint, 'appointment.confirmation', $2, $3, NULL, NULL, '{}',
+                                                   CASE WHEN $4 = 'was' THEN 'infinity'::timestamptz END, NULL, NULL, $4, NULL, $5)
                     """, [row[0], row[1], row[2], row[3], "single-\(i + 1)"])
             }
             await conn.close()
             let decided = """
-                SELECT contact_id || ' ' || channel AS who, status, last_error, recipient_key, priority, next_attempt_at - send_at AS due_after
+                SELECT contact_id || ' ' || channel AS who, status, last_error, recipient_key, priority,
+                       CASE WHEN isfinite(send_at) THEN (next_attempt_at - send_at)::text
+                            ELSE 'at once: ' || (isfinite(next_attempt_at) AND next_attempt_at <= now())::text END AS due_after
                   FROM herald.message WHERE dedupe_key LIKE $1 ORDER BY split_part(dedupe_key, '-', 2)::int
                 """
             let batch = try await db.query(decided, ["batch-%"]).rows, single = try await db.query(decided, ["single-%"]).rows
@@ -161,10 +165,12 @@ import Testing
             #expect(byWho["stopped sms"]?[1] == "suppressed" && byWho["stopped sms"]?[2]?.contains("opted out of sms: replied STOP") == true)
             #expect(byWho["stopped email"]?[1] == "pending")
             #expect(byWho["none email"]?[2]?.contains("preference none") == true)
-            #expect(byWho["mailer sms"]?[2]?.contains("prefers email, not sms") == true && byWho["mailer email"]?[1] == "pending")
+            #expect(byWho["mailer sms"]?[2]?.contains("opted out of sms: asked at the desk") == true && byWho["mailer email"]?[1] == "pending",
+                    "an opt-out's reason wins over the contact's preference, as in the trigger")
             #expect(byWho["noconsent sms"]?[2]?.contains("not consented to sms") == true)
             #expect(byWho["bounced email"]?[1] == "suppressed" && byWho["bounced sms"]?[1] == "pending")
             #expect(byWho["landline sms"]?[1] == "suppressed" && byWho["was sms"]?[1] == "pending", "an undeliverable mark whose time is up no longer holds")
+            #expect(byWho["was sms"]?[5] == "at once: true", "an infinite send time is due at once, as the trigger has it")
             // A host cannot insert a key of its own to skip the trigger's checks.
             let host = try await db.connect()
             try await host.execute("SET ROLE herald_host")
