@@ -380,7 +380,9 @@ MUTATIONS = [
      "               NULL::text AS who,", "EventBatchTests", 1),
     ("batch-checks-undeliverable-until", SQL, "WHERE u.channel = b.channel AND u.recipient = b.key AND (u.until IS NULL OR u.until > now())",
      "WHERE u.channel = b.channel AND u.recipient = b.key", "EventBatchTests", 1),
-    ("batch-urgent-top", SQL, "CASE WHEN r.urgent THEN 3 ELSE herald.rule_priority(r) END", "herald.rule_priority(r)", "EventBatchTests", 1),
+    ("batch-urgent-top", SQL, "CASE WHEN r.urgent THEN 3 ELSE herald.rule_priority(r) END", "herald.rule_priority(r)", "EventBatchTests", 2),
     ("batch-key-normalised", SQL, "SELECT x.*, herald.normalize_recipient(x.channel, x.recipient) AS key", "SELECT x.*, x.recipient AS key",
      "EventBatchTests", 1),
+    ("pacer-dispatch-spacing", "Sources/HeraldDrivers/SenderPacer.swift", "pace.reserve(at: t, tat: dispatched[key])",
+     "pace.reserve(at: t, tat: nil)", "SenderPacerTests", 1),
 ]
