@@ -51,9 +51,9 @@ final class Transport: Sendable {
 
     /// Waits for a slot of the sender with key `sender` (``SenderLimits/key(channel:sender:)``)
     /// and a free session, takes the daemon's last look at the
-    /// message (``LastLook``: an opt-out during the wait stops it here), waits again if that
-    /// look took the request too close to the sender's previous one
-    /// (``SenderPacer/dispatch(key:)``), then runs `body` on the session. Cancelling the task (shutdown past its grace period) stops a transfer in
+    /// message (``LastLook``: an opt-out during the wait stops it here), notes when the
+    /// request leaves (``SenderPacer/dispatched(key:)``: the sender's next slot counts from
+    /// it), then runs `body` on the session. Cancelling the task (shutdown past its grace period) stops a transfer in
     /// progress within a second.
     func run<T: Sendable>(sender: String, _ body: @Sendable @escaping (CurlSession, TransferCancellation) async throws -> T) async throws -> T {
         try await pacer?.acquire(key: sender)
@@ -61,7 +61,7 @@ final class Transport: Sendable {
         return try await withTaskCancellationHandler {
             try await pool.withSession { session in
                 try await LastLook.take()
-                try await self.pacer?.dispatch(key: sender)
+                await self.pacer?.dispatched(key: sender)
                 return try await body(session, cancellation)
             }
         } onCancel: {

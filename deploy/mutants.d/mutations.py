@@ -383,6 +383,6 @@ MUTATIONS = [
     ("batch-urgent-top", SQL, "CASE WHEN r.urgent THEN 3 ELSE herald.rule_priority(r) END", "herald.rule_priority(r)", "EventBatchTests", 2),
     ("batch-key-normalised", SQL, "SELECT x.*, herald.normalize_recipient(x.channel, x.recipient) AS key", "SELECT x.*, x.recipient AS key",
      "EventBatchTests", 1),
-    ("pacer-dispatch-spacing", "Sources/HeraldDrivers/SenderPacer.swift", "pace.reserve(at: t, tat: dispatched[key])",
-     "pace.reserve(at: t, tat: nil)", "SenderPacerTests", 1),
+    ("pacer-dispatch-spacing", "Sources/HeraldDrivers/SenderPacer.swift", "pace.reserve(at: t, tat: max(state[key] ?? -.infinity, left[key] ?? -.infinity))",
+     "pace.reserve(at: t, tat: state[key])", "SenderPacerTests", 1),
 ]
