@@ -50,11 +50,11 @@ final class Transport: Sendable {
     }
 
     /// Waits for a slot of the sender with key `sender` (``SenderLimits/key(channel:sender:)``)
-    /// and a free session, takes the daemon's last look at the
-    /// message (``LastLook``: an opt-out during the wait stops it here), notes when the
-    /// request leaves (``SenderPacer/dispatched(key:)``: the sender's next slot counts from
-    /// it), then runs `body` on the session. Cancelling the task (shutdown past its grace period) stops a transfer in
-    /// progress within a second.
+    /// and a free session, takes the daemon's last look at the message (``LastLook``: an
+    /// opt-out during the wait stops it here), notes when the request leaves
+    /// (``SenderPacer/dispatched(key:)``: the sender's next slot counts from it), then runs
+    /// `body` on the session. Cancelling the task (shutdown past its grace period) stops a
+    /// transfer in progress within a second.
     func run<T: Sendable>(sender: String, _ body: @Sendable @escaping (CurlSession, TransferCancellation) async throws -> T) async throws -> T {
         try await pacer?.acquire(key: sender)
         let cancellation = TransferCancellation()
