@@ -68,6 +68,11 @@ public enum RecipientKey {
 
     /// The E.164 form of a phone number written with the usual separators, or nil.
     public static func phone(_ text: String) -> String? {
+        isE164(text) ? text : parsedPhone(text)  // most stored numbers are already in that form
+    }
+
+    /// ``phone(_:)`` worked out scalar by scalar (separators dropped, `00` or `+` read).
+    static func parsedPhone(_ text: String) -> String? {
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars where !phoneSeparators.contains(scalar) { scalars.append(scalar) }
         var digits = Substring(String(scalars))
@@ -78,6 +83,15 @@ public enum RecipientKey {
               digits.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) }),
               digits.first != "0" else { return nil }
         return "+" + digits
+    }
+
+    /// True when `text` is already E.164 exactly as ``phone(_:)`` writes it: `+`, then 7 to
+    /// 15 ASCII digits, the first not 0.
+    static func isE164(_ text: String) -> Bool {
+        let bytes = text.utf8
+        guard (8...16).contains(bytes.count), bytes.first == UInt8(ascii: "+") else { return false }
+        let digits = bytes.dropFirst()
+        return digits.first != UInt8(ascii: "0") && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// The text inside the last `<…>` when it ends the string (after trailing blanks and

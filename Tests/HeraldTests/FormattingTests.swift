@@ -1,5 +1,6 @@
 import Foundation
-import HeraldRender
+@testable import HeraldRender
+import HeraldScheduling
 import Testing
 
 private func at(_ iso: String) -> Date {
@@ -124,5 +125,37 @@ private func formatter(_ locale: String, _ zone: String) -> LocaleFormatter {
     @Test func unknownCurrencyIsNotAnAmount() {
         #expect(formatter("en", "UTC").money(5, currency: "EURO") == nil)
         #expect(formatter("en", "UTC").money(5, currency: "E1R") == nil)
+    }
+}
+
+/// The renderer keeps one formatter per message locale, template locale and zone: each
+/// of the three still decides what a message reads.
+@Suite struct FormatterCacheTests {
+    @Test func eachPartOfTheKeyStillDecidesTheFormatter() throws {
+        let toronto = try #require(Zone("America/Toronto")), madrid = try #require(Zone("Europe/Madrid"))
+        let cases: [(String?, String, Zone, String, String)] = [
+            ("fr-CA", "fr", toronto, "fr-CA", "America/Toronto"), ("fr_CA", "fr", toronto, "fr-CA", "America/Toronto"),
+            (nil, "fr", toronto, "fr", "America/Toronto"), ("de", "fr", toronto, "fr", "America/Toronto"),
+            ("fr-CA", "fr", madrid, "fr-CA", "Europe/Madrid"), ("es-MX", "es", madrid, "es-MX", "Europe/Madrid"),
+            ("fr-CA", "en", madrid, "en", "Europe/Madrid"),
+        ]
+        for _ in 0..<2 {  // the second round is served from the cache
+            for (message, template, zone, locale, identifier) in cases {
+                let f = Renderer.formatter(message: message, template: template, zone: zone)
+                #expect(f.locale.identifier.replacingOccurrences(of: "_", with: "-") == locale, "\(String(describing: message)) \(template)")
+                #expect(f.timeZone.identifier == identifier)
+            }
+        }
+        // A 10:00 UTC appointment reads in the zone of the key, not of an earlier message.
+        let instant = Date(timeIntervalSince1970: 1_778_407_200)  // 2026-05-10T10:00:00Z
+        #expect(Renderer.formatter(message: "fr", template: "fr", zone: madrid).time(instant) == "12:00")
+        #expect(Renderer.formatter(message: "fr", template: "fr", zone: toronto).time(instant) == "06:00")
+    }
+
+    @Test func manyLocalesFromHostRowsKeepTheCacheBounded() throws {
+        let zone = try #require(Zone("Europe/Madrid"))
+        for i in 0..<3_000 { _ = Renderer.formatter(message: "es-x\(i)", template: "es", zone: zone) }
+        #expect(Renderer.formatterCount <= 1_024)
+        #expect(Renderer.formatter(message: "es-ES", template: "es", zone: zone).language == "es")
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import HeraldCore
+@testable import HeraldCore
 import HeraldDrivers
 import HeraldInbound
 import HeraldOutbox
@@ -94,5 +94,42 @@ import Testing
             #expect(rows == [["email", "ana@example.com"], ["sms", "+34600111222"]])
             await conn.close()
         }
+    }
+}
+
+/// The phone parser's fast path (a number already in E.164, as most stored numbers are)
+/// answers what the scalar-by-scalar parser does, for every form near that one.
+@Suite struct PhoneFastPathTests {
+    /// Numbers of 5 to 17 digits, with every kind of character in front, inside and after.
+    static var inputs: [String] {
+        var out: [String] = []
+        let fronts = ["+", "00", "", "0", "+0", "++", "＋", " +", "+ "]
+        let insides = ["", " ", "-", "٣", "a", "\u{00A0}", "\u{200B}", "(", "."]
+        for length in 5...17 {
+            let digits = String((0..<length).map { Character(String(($0 * 7 + 3) % 10)) })
+            for front in fronts {
+                for inside in insides {
+                    out.append(front + digits + inside)
+                    out.append(front + inside + digits)
+                    let middle = digits.index(digits.startIndex, offsetBy: length / 2)
+                    out.append(front + digits[..<middle] + inside + digits[middle...])
+                }
+            }
+        }
+        return out + ["", "+", "+1", "+12345678901234567890", "+34600000000\n", "+3460000000é"]
+    }
+
+    @Test func theFastPathAgreesWithTheParserOnEveryNearbyForm() {
+        var fast = 0
+        for input in Self.inputs {
+            #expect(RecipientKey.phone(input) == RecipientKey.parsedPhone(input), "\(input.debugDescription)")
+            if RecipientKey.isE164(input) {
+                fast += 1
+                #expect(RecipientKey.parsedPhone(input) == input, "\(input.debugDescription)")
+            }
+        }
+        #expect(fast >= 9)  // lengths 7 to 15 written plainly take the fast path
+        #expect(RecipientKey.isE164("+34600000000") && !RecipientKey.isE164("+034600000000") && !RecipientKey.isE164("+346000"))
+        #expect(RecipientKey.isE164("+3460000000") && !RecipientKey.isE164("+1234567890123456") && RecipientKey.isE164("+123456789012345"))
     }
 }
