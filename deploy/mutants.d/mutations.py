@@ -385,4 +385,10 @@ MUTATIONS = [
      "EventBatchTests", 1),
     ("pacer-dispatch-spacing", "Sources/HeraldDrivers/SenderPacer.swift", "pace.reserve(at: t, tat: max(state[key] ?? -.infinity, left[key] ?? -.infinity))",
      "pace.reserve(at: t, tat: state[key])", "SenderPacerTests", 1),
+    # Issue 26, the daemon's CPU per message: a formatter kept per key, E.164 read at once.
+    ("formatter-key-zone", "Sources/HeraldRender/Renderer.swift",
+     "let key = FormatterKey(message: message, template: template, zone: zone.identifier)",
+     "let key = FormatterKey(message: message, template: template, zone: \"\")", "FormatterCacheTests", 1),
+    ("phone-fast-path-zero", "Sources/HeraldCore/RecipientKey.swift",
+     "return digits.first != UInt8(ascii: \"0\") && digits.allSatisfy", "return digits.allSatisfy", "PhoneFastPathTests", 1),
 ]
