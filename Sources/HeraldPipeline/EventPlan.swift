@@ -200,23 +200,4 @@ public struct EventPlan: Sendable, Equatable {
         }
         return (["herald", "rule"] + parts).joined(separator: ":")
     }
-
-    /// The templates' variables: the event's `data`, plus `client.name`, `.phone`, `.email`, `event_at`,
-    /// `previous_event_at`, `ends_at`, `status` and `previous_status` where it has none.
-    static func templateData(event: EventRow, contact: EventContact?) -> String? {
-        guard let text = event.data, let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
-              var data = parsed as? [String: Any] else { return nil }
-        var client = data["client"] as? [String: Any] ?? [:]
-        if client["name"] == nil, let name = contact?.name { client["name"] = name }
-        if client["phone"] == nil, let phone = contact?.phone { client["phone"] = phone }
-        if client["email"] == nil, let email = contact?.email { client["email"] = email }
-        if !client.isEmpty { data["client"] = client }
-        if data["event_at"] == nil, let at = event.startsAt { data["event_at"] = ISO8601.string(at) }
-        if data["previous_event_at"] == nil, let at = event.previousStartsAt { data["previous_event_at"] = ISO8601.string(at) }
-        if data["ends_at"] == nil, let at = event.endsAt { data["ends_at"] = ISO8601.string(at) }
-        if data["status"] == nil, let s = event.status { data["status"] = s }
-        if data["previous_status"] == nil, let s = event.previousStatus { data["previous_status"] = s }
-        guard let json = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
-        return String(decoding: json, as: UTF8.self)
-    }
 }

@@ -31,6 +31,8 @@ public struct PostgresArray: PostgresEncodable {
 
     public var postgresText: String {
         var out = "{"
+        // Sized once: a batch's array of rendered bodies grew by doubling, copying each time.
+        out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
         for (index, element) in elements.enumerated() {
             if index > 0 { out += "," }
             guard let element else { out += "NULL"; continue }
