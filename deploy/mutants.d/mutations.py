@@ -389,6 +389,14 @@ MUTATIONS = [
     ("formatter-key-zone", "Sources/HeraldRender/Renderer.swift",
      "let key = FormatterKey(message: message, template: template, zone: zone.identifier)",
      "let key = FormatterKey(message: message, template: template, zone: \"\")", "FormatterCacheTests", 1),
+    # Migration 025 and the events' claim: the columns in PL/pgSQL, the window read by id.
+    ("event-status-look-back", SQL, "    IF s IS NULL AND e.type <> 'created' THEN", "    IF false THEN",
+     "EventColumnTests", 1),
+    ("event-starts-look-back", SQL, "    IF e.starts_at IS NOT NULL OR (e.type <> 'created') IS NOT TRUE THEN",
+     "    IF true THEN", "EventColumnTests", 1),
+    ("event-claim-by-ids", "Sources/HeraldOutbox/EventStore.swift",
+     "WHERE e.id = ANY(ARRAY(SELECT w.id FROM herald.event w WHERE w.state = 'pending' ORDER BY w.id LIMIT 4 * $2::int))",
+     "WHERE e.id IN (SELECT w.id FROM herald.event w WHERE w.state = 'pending' ORDER BY w.id LIMIT 4 * $2::int)", "EventColumnTests", 1),
     ("phone-fast-path-zero", "Sources/HeraldCore/RecipientKey.swift",
      "return digits.first != UInt8(ascii: \"0\") && digits.allSatisfy", "return digits.allSatisfy", "PhoneFastPathTests", 1),
 ]
