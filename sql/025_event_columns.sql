@@ -5,8 +5,7 @@
 -- 10.7 ms for the 400 events of one batch, 27 us an event. In PL/pgSQL, with the look back
 -- only when the event itself does not say (a status or start of its own, or a creation),
 -- the same 400 take about 2.6 ms. Same results: EventColumnTests compares them with the
--- SQL definitions they replace on every kind of event. (EventStore.claimableEvents also
--- changed, in Swift: it reads the window's events by an array of ids, 25 -> 5 ms a batch.)
+-- SQL definitions they replace on every kind of event.
 
 CREATE OR REPLACE FUNCTION herald.event_starts_at(e herald.event) RETURNS timestamptz LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, herald AS $$

@@ -4,8 +4,7 @@ import HeraldPostgres
 import Testing
 
 /// Migration 025: `herald.event_status` and `herald.event_starts_at` in PL/pgSQL answer what
-/// their SQL definitions (migration 016) answered, for every kind of event; and a batch's
-/// claim reads its window of events by id, not by a scan of every event.
+/// their SQL definitions (migration 016) answered, for every kind of event.
 @Suite struct EventColumnTests {
     /// Migration 016's definitions, in a schema of their own (the database is thrown away).
     static let sqlDefinitions = """
@@ -70,26 +69,6 @@ import Testing
                 SELECT count(*) FROM herald.event e WHERE e.type <> 'created' AND e.starts_at IS NULL AND herald.event_starts_at(e) IS NOT NULL
                 """) ?? "0"
             #expect(Int(lookedStart) ?? 0 > 0)
-        }
-    }
-
-    @Test func aBatchClaimReadsItsWindowByIdNotByAScan() async throws {
-        try await TestDatabase.with { db in
-            try await db.execute("""
-                INSERT INTO herald.event (subject_type, subject_id, type, starts_at, state)
-                SELECT 'appointment', 'D-' || g, 'created', now() + interval '2 days', 'done' FROM generate_series(1, 20000) g;
-                INSERT INTO herald.event (subject_type, subject_id, type, starts_at, contact_id)
-                SELECT 'appointment', 'P-' || g, 'created', now() + interval '2 days', 'c' || g FROM generate_series(1, 2000) g;
-                ANALYZE herald.event;
-                """)
-            let conn = try await db.connect()
-            let plan = try await conn.query("EXPLAIN (COSTS OFF) " + EventStore.claimableEvents, [EventStore.eventDataLimit, 400])
-                .rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
-            #expect(!plan.contains("Seq Scan"), "\(plan)")
-            try await conn.execute("BEGIN")
-            #expect(try await Stores(connection: conn).events.claimEvents(limit: 400).map(\.subjectID).prefix(2) == ["P-1", "P-2"])
-            try await conn.execute("ROLLBACK")
-            await conn.close()
         }
     }
 }

@@ -193,7 +193,7 @@ MUTATIONS = [
     ("pending-gets-no-confirmation", DEFAULTS, '.init("appointment.confirmation", on: "appointment", "created", to: "confirmed",',
      '.init("appointment.confirmation", on: "appointment", "created",', LIFE, 1),
     ("event-without-status-confirmed", SQL,
-     "                CASE WHEN e.subject_type = 'appointment' THEN 'confirmed' END))) AS s) x", "                NULL))) AS s) x", LIFE, 1),
+     "    IF s IS NULL AND e.subject_type = 'appointment' THEN\n        s := 'confirmed';", "    IF false THEN\n        s := 'confirmed';", LIFE, 1),
     ("business-decline-cancels-all", PLAN, 'case "declined": return .all("the business declined the booking")',
      'case "declined": return nil', LIFE, 1),
     ("pending-again-cancels-reminders", PLAN, 'case "pending": return .reminders(', 'case "pending_": return .reminders(', LIFE, 1),
@@ -229,9 +229,9 @@ MUTATIONS = [
     ("rule-recipient-checked", SQL, "    IF p_recipient IS DISTINCT FROM herald.rule_recipient(r, e, p_channel) THEN",
      "    IF false THEN", "EventTests", 1),
     ("rule-off-checked-at-claim", OUTBOX, "CASE WHEN \\(m).rule_name IS NOT NULL AND NOT EXISTS", "CASE WHEN false AND NOT EXISTS", LIFE, 1),
-    ("approval-without-starts-at", SQL, "    SELECT coalesce(e.starts_at,\n        CASE WHEN e.type <> 'created' THEN",
-     "    SELECT coalesce(e.starts_at,\n        CASE WHEN false THEN", LIFE, 1),
-    ("status-any-case", SQL, "      FROM (SELECT lower(btrim(coalesce(e.status,", "      FROM (SELECT btrim((coalesce(e.status,", LIFE, 1),
+    ("approval-without-starts-at", SQL, "    IF e.starts_at IS NOT NULL OR (e.type <> 'created') IS NOT TRUE THEN",
+     "    IF true THEN", LIFE, 1),
+    ("status-any-case", SQL, "    s := lower(btrim(s));", "    s := btrim(s);", LIFE, 1),
     ("rename-keeps-keys", SQL, "                                     THEN 'herald:rule:' || NEW.name || ':' || substr(",
      "                                     THEN dedupe_key || substr(", LIFE, 1),
     # Issue 23: one pipeline, previews, the renderer's proof, lifecycle, typed rows.
@@ -389,14 +389,9 @@ MUTATIONS = [
     ("formatter-key-zone", "Sources/HeraldRender/Renderer.swift",
      "let key = FormatterKey(message: message, template: template, zone: zone.identifier)",
      "let key = FormatterKey(message: message, template: template, zone: \"\")", "FormatterCacheTests", 1),
-    # Migration 025 and the events' claim: the columns in PL/pgSQL, the window read by id.
+    # Migration 025: the events' columns in PL/pgSQL.
     ("event-status-look-back", SQL, "    IF s IS NULL AND e.type <> 'created' THEN", "    IF false THEN",
      "EventColumnTests", 1),
-    ("event-starts-look-back", SQL, "    IF e.starts_at IS NOT NULL OR (e.type <> 'created') IS NOT TRUE THEN",
-     "    IF true THEN", "EventColumnTests", 1),
-    ("event-claim-by-ids", "Sources/HeraldOutbox/EventStore.swift",
-     "WHERE e.id = ANY(ARRAY(SELECT w.id FROM herald.event w WHERE w.state = 'pending' ORDER BY w.id LIMIT 4 * $2::int))",
-     "WHERE e.id IN (SELECT w.id FROM herald.event w WHERE w.state = 'pending' ORDER BY w.id LIMIT 4 * $2::int)", "EventColumnTests", 1),
     ("phone-fast-path-zero", "Sources/HeraldCore/RecipientKey.swift",
      "return digits.first != UInt8(ascii: \"0\") && digits.allSatisfy", "return digits.allSatisfy", "PhoneFastPathTests", 1),
 ]
