@@ -23,7 +23,7 @@ extension EventPlan {
         if case .object(let client)? = data["client"] {
             if fields.contains(where: { $0.1 != nil && client[$0.0] == nil }) { return rewrittenData(event: event, contact: contact) }
         } else {
-            let own = fields.compactMap { field in field.1.map { "\(jsonString(field.0)): \(jsonString($0))" } }
+            let own = fields.compactMap { field in field.1.map { "\(JSONValue.literal(field.0)): \(JSONValue.literal($0))" } }
             if !own.isEmpty { added.append(("client", "{" + own.joined(separator: ", ") + "}")) }
         }
         let more: [(String, String?)] = [
@@ -31,11 +31,11 @@ extension EventPlan {
             ("ends_at", event.endsAt.map(ISO8601.string)), ("status", event.status), ("previous_status", event.previousStatus),
         ]
         for (key, value) in more where data[key] == nil {
-            if let value { added.append((key, jsonString(value))) }
+            if let value { added.append((key, JSONValue.literal(value))) }
         }
         guard !added.isEmpty else { return text }
         guard let close = text.utf8.lastIndex(of: UInt8(ascii: "}")) else { return rewrittenData(event: event, contact: contact) }
-        let members = added.map { jsonString($0.key) + ": " + $0.json }.joined(separator: ", ")
+        let members = added.map { JSONValue.literal($0.key) + ": " + $0.json }.joined(separator: ", ")
         return String(text[..<close]) + (data.isEmpty ? "" : ", ") + members + "}"
     }
 
@@ -56,28 +56,5 @@ extension EventPlan {
         if data["previous_status"] == nil, let s = event.previousStatus { data["previous_status"] = s }
         guard let json = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
         return String(decoding: json, as: UTF8.self)
-    }
-
-    /// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

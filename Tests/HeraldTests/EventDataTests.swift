@@ -56,9 +56,9 @@ import Testing
         #expect(data["client"] == .object(["name": .string("Ana")]) && data["status"] == .string("mine"))
     }
 
-    @Test func jsonStringsEscapeWhatJSONRequires() throws {
+    @Test func literalsEscapeWhatJSONRequires() throws {
         for text in ["", "plain", "quote \" and \\", "\u{00}\u{01}\u{1F} \n\r\t", "é 😀 \u{2028}", "/slash/"] {
-            let literal = EventPlan.jsonString(text)
+            let literal = JSONValue.literal(text)
             if text.contains("\u{00}") {
                 #expect(literal.contains("\\u0000"))  // written, and refused by jsonb as by Herald's parser
             } else {
@@ -66,6 +66,6 @@ import Testing
             }
             #expect(!literal.unicodeScalars.dropFirst().dropLast().contains { $0.value < 0x20 })
         }
-        #expect(EventPlan.jsonString("a\u{01}b") == #""a\u0001b""#)
+        #expect(JSONValue.literal("a\u{01}b") == #""a\u0001b""#)
     }
 }
