@@ -219,13 +219,13 @@ public struct TemplateCatalog: Sendable {
     }
 }
 
-/// Values inserted into a webhook's JSON document are escaped for a JSON string.
 extension JSONValue {
     /// `text` as a JSON string literal (RFC 8259), escaped as webhook templates escape values:
     /// quotes, backslashes, control characters, U+2028 and U+2029.
     public static func literal(_ text: String) -> String { "\"" + JSONStringContentType.escape(text) + "\"" }
 }
 
+/// Values inserted into a webhook's JSON document are escaped for a JSON string.
 struct JSONStringContentType: MustacheContentType {
     func escapeText(_ text: String) -> String { Self.escape(text) }
 
