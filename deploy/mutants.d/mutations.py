@@ -394,4 +394,13 @@ MUTATIONS = [
      "EventColumnTests", 1),
     ("phone-fast-path-zero", "Sources/HeraldCore/RecipientKey.swift",
      "return digits.first != UInt8(ascii: \"0\") && digits.allSatisfy", "return digits.allSatisfy", "PhoneFastPathTests", 1),
+    # Issue 26, long drains: the claim reads each queue from where q found its first pending message.
+    ("claim-cand-from-start", "Sources/HeraldOutbox/MessageStore+Claim.swift",
+     "AND (m.next_attempt_at, m.id) >= (CASE WHEN p.level = dq.level THEN dq.at ELSE '-infinity' END,",
+     "AND (m.next_attempt_at, m.id) >= (CASE WHEN false THEN dq.at ELSE '-infinity' END,", "ClaimDeadEntriesTests", 1),
+    ("claim-due-probes-every-level", "Sources/HeraldOutbox/MessageStore+Claim.swift",
+     "AND (s.at <= c.due_by\n                        OR EXISTS (SELECT 1 FROM \\(levels) WHERE p.level > s.level AND EXISTS (",
+     "AND (false\n                        OR EXISTS (SELECT 1 FROM \\(levels) WHERE p.level >= s.level AND EXISTS (", "ClaimDeadEntriesTests", 1),
+    ("claim-due-first-only", "Sources/HeraldOutbox/MessageStore+Claim.swift", "AND (s.at <= c.due_by\n", "AND (false\n",
+     "ClaimDeadEntriesTests", 1),
 ]

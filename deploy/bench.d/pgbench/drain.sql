@@ -8,19 +8,19 @@
 -- Run: pgbench -n -M prepared -D batch=100 -c 16 -f deploy/bench.d/pgbench/drain.sql DB
 
 WITH RECURSIVE q AS (
-    (SELECT message.channel AS channel, herald.sender_key(message.channel, message.sender) AS skey, coalesce(message.location_id, '') AS lkey
+    (SELECT message.channel AS channel, herald.sender_key(message.channel, message.sender) AS skey, coalesce(message.location_id, '') AS lkey, priority AS level, next_attempt_at AS at, id
        FROM herald.message WHERE status = 'pending'
-      ORDER BY 1, 2, 3 LIMIT 1)
+      ORDER BY 1, 2, 3, 4, 5, 6 LIMIT 1)
     UNION ALL
-    SELECT n.channel, n.skey, n.lkey FROM q CROSS JOIN LATERAL (
-        SELECT message.channel AS channel, herald.sender_key(message.channel, message.sender) AS skey, coalesce(message.location_id, '') AS lkey
+    SELECT n.* FROM q CROSS JOIN LATERAL (
+        SELECT message.channel AS channel, herald.sender_key(message.channel, message.sender) AS skey, coalesce(message.location_id, '') AS lkey, priority AS level, next_attempt_at AS at, id
           FROM herald.message
          WHERE status = 'pending' AND (message.channel, herald.sender_key(message.channel, message.sender), coalesce(message.location_id, '')) > (q.channel, q.skey, q.lkey)
-         ORDER BY 1, 2, 3 LIMIT 1) n
+         ORDER BY 1, 2, 3, 4, 5, 6 LIMIT 1) n
 ), clock AS (
     SELECT extract(epoch FROM now())::float8 AS t, coalesce(to_timestamp(NULL::float8), now()) AS due_by
 ), served AS (
-    SELECT q.channel, q.skey, q.lkey FROM q WHERE q.channel = ANY('{sms,email,webhook}'::text[]) OR q.channel <> ALL('{sms,email,webhook}'::text[])
+    SELECT q.channel, q.skey, q.lkey, q.level, q.at, q.id FROM q WHERE q.channel = ANY('{sms,email,webhook}'::text[]) OR q.channel <> ALL('{sms,email,webhook}'::text[])
 ), lim AS (
     SELECT * FROM unnest('{}'::text[], '{}'::text[], '{}'::float8[], '{}'::int[]) AS l(channel, skey, step, burst)
 ), pace AS (
@@ -49,12 +49,13 @@ WITH RECURSIVE q AS (
       FROM unnest('{}'::text[], '{}'::float8[], '{}'::int[]) AS x(channel, step, burst) CROSS JOIN clock c
       LEFT JOIN pace pc ON pc.channel = x.channel AND pc.sender = '*'
 ), dq AS (
-    SELECT s.channel, s.skey, s.lkey, least(sn.tokens, coalesce(ce.tokens, :batch::int::int)) AS tokens
+    SELECT s.channel, s.skey, s.lkey, s.level, s.at, s.id, least(sn.tokens, coalesce(ce.tokens, :batch::int::int)) AS tokens
       FROM served s JOIN senders sn USING (channel, skey) LEFT JOIN ceilings ce USING (channel) CROSS JOIN clock c
      WHERE sn.tokens > 0 AND coalesce(ce.tokens, 1) > 0
-       AND EXISTS (SELECT 1 FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) WHERE EXISTS (
-                       SELECT 1 FROM herald.message m, (SELECT s.channel, s.skey, s.lkey) dq WHERE m.status = 'pending' AND m.channel = dq.channel AND herald.sender_key(m.channel, m.sender) = dq.skey AND coalesce(m.location_id, '') = dq.lkey
-                   AND m.priority = p.level AND m.next_attempt_at <= c.due_by))
+       AND (s.at <= c.due_by
+            OR EXISTS (SELECT 1 FROM (VALUES (3::smallint), (2::smallint), (1::smallint), (0::smallint)) AS p(level) WHERE p.level > s.level AND EXISTS (
+                           SELECT 1 FROM herald.message m, (SELECT s.channel, s.skey, s.lkey) dq WHERE m.status = 'pending' AND m.channel = dq.channel AND herald.sender_key(m.channel, m.sender) = dq.skey AND coalesce(m.location_id, '') = dq.lkey
+                   AND m.priority = p.level AND m.next_attempt_at <= c.due_by)))
 ), share AS (
     SELECT ceil(:batch::int::float8 / greatest(1, count(*)))::int AS n FROM dq
 ), cand AS (
@@ -82,9 +83,12 @@ WITH RECURSIVE q AS (
               FROM herald.message m
              WHERE m.status = 'pending' AND m.channel = dq.channel AND herald.sender_key(m.channel, m.sender) = dq.skey AND coalesce(m.location_id, '') = dq.lkey
                    AND m.priority = p.level AND m.next_attempt_at <= c.due_by
+               AND (m.next_attempt_at, m.id) >= (CASE WHEN p.level = dq.level THEN dq.at ELSE '-infinity' END,
+                                                 CASE WHEN p.level = dq.level THEN dq.id ELSE '-9223372036854775808'::bigint END)
              ORDER BY m.next_attempt_at, m.id
              LIMIT least(dq.tokens, share.n)
                FOR UPDATE SKIP LOCKED) d
+         WHERE p.level >= dq.level
          LIMIT least(dq.tokens, share.n)) x
 ), ranked AS (
     SELECT cand.*,
