@@ -89,7 +89,9 @@ extension MessageStore {
     ///   the partial index (dead, skipped one by one); starting past them, a claim reads
     ///   that region once (in `q`) instead of three times, so its cost grows a third as
     ///   fast through a long drain (`ClaimDeadEntriesTests`). Rows before that point at that
-    ///   level are, in the statement's snapshot, not pending: none is missed.
+    ///   level are, in the statement's snapshot, not pending: none is missed. A row that
+    ///   another transaction moves earlier after the snapshot (a re-plan) is left to the next
+    ///   claim, as a row made due after the snapshot always was.
     /// - `due` ranks what the queues gave, first of each queue first, and keeps what the
     ///   senders' and channels' tokens allow; `paced` spends them.
     static let claimSQL: String = {

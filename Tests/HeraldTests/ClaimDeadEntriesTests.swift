@@ -62,33 +62,36 @@ import Testing
     @Test func startingWhereTheQueueBeginsMissesNoMessage() async throws {
         try await TestDatabase.with { db in
             try await db.addTemplate()
-            // One queue: a low-priority message not due yet (the queue's first in the index's
-            // order), one of priority 0 with no due time, normal ones due (one sent at
-            // -infinity: due at once), and an urgent one.
+            // One queue: a message of priority 0 with no due time (the queue's first in the
+            // index's order: lowest level, and a NULL due time cannot be bounded), one of
+            // priority 1 not due yet, normal ones due (one at -infinity, which only a DBA's
+            // UPDATE can set: the insert trigger makes an infinite send time due now), and an
+            // urgent one.
             try await db.execute("""
                 INSERT INTO herald.message (channel, recipient, template, priority, send_at) VALUES
                   ('sms', '+34600000001', 't', 1, now() + interval '1 day'),
                   ('sms', '+34600000002', 't', 0, now()),
                   ('sms', '+34600000003', 't', 2, now() - interval '1 hour'),
                   ('sms', '+34600000004', 't', 2, now() - interval '2 hours'),
-                  ('sms', '+34600000005', 't', 2, '-infinity'),
+                  ('sms', '+34600000005', 't', 2, now()),
                   ('sms', '+34600000006', 't', 3, now());
                 UPDATE herald.message SET next_attempt_at = NULL WHERE recipient = '+34600000002';
+                UPDATE herald.message SET next_attempt_at = '-infinity' WHERE recipient = '+34600000005';
                 """)
             let conn = PostgresConnection(connectionString: db.daemonURL)
             try await conn.connect()
             let store = Stores(connection: conn, workerID: "w")
             let first = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(60))
             #expect(Set(first.map(\.recipient)) == ["+34600000006", "+34600000005", "+34600000004", "+34600000003"])
-            // A message due before those claimed, recorded after them: the next claim finds it.
+            // Two more, at levels the walk's first message (priority 0) is not at.
             try await db.execute("""
                 INSERT INTO herald.message (channel, recipient, template, priority, send_at)
                 VALUES ('sms', '+34600000007', 't', 2, now() - interval '3 days'), ('sms', '+34600000008', 't', 1, now() - interval '1 minute')
                 """)
             let next = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(60))
             #expect(Set(next.map(\.recipient)) == ["+34600000007", "+34600000008"])
-            // Now the queue's first pending message is at the level just claimed from, behind
-            // that level's dead entries: one due earlier than all of them is still found.
+            // With the priority 0 and 1 messages gone, the walk's first message is at level 2,
+            // where the claimed messages' entries lie after it: one due before all of them.
             try await db.execute("""
                 UPDATE herald.message SET status = 'cancelled' WHERE recipient IN ('+34600000001', '+34600000002');
                 INSERT INTO herald.message (channel, recipient, template, priority, send_at) VALUES
@@ -96,6 +99,31 @@ import Testing
                 """)
             let last = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(60))
             #expect(last.map(\.recipient) == ["+34600000009"])
+            await conn.close()
+        }
+    }
+
+    /// The claim starts a level where the walk found its first pending message, by due time
+    /// then id: a message due later but recorded earlier (a smaller id) is still taken, and
+    /// so is everything after claimed messages' entries.
+    @Test func theStartIsByDueTimeThenID() async throws {
+        try await TestDatabase.with { db in
+            try await db.addTemplate()
+            try await db.execute("""
+                INSERT INTO herald.message (channel, recipient, template, priority, send_at) VALUES
+                  ('sms', '+34600000001', 't', 2, now() - interval '1 hour'),
+                  ('sms', '+34600000002', 't', 2, now() - interval '3 days'),
+                  ('sms', '+34600000003', 't', 2, now() - interval '2 days'),
+                  ('sms', '+34600000004', 't', 2, now() - interval '1 day');
+                """)
+            let conn = PostgresConnection(connectionString: db.daemonURL)
+            try await conn.connect()
+            let store = Stores(connection: conn, workerID: "w")
+            let oldest = try await store.messages.claim(channels: ["sms"], limit: 2, lease: .seconds(60))
+            #expect(Set(oldest.map(\.recipient)) == ["+34600000002", "+34600000003"])
+            // The walk now finds +…4 first (1 day ago, id 4); +…1 is due later with id 1.
+            let rest = try await store.messages.claim(channels: ["sms"], limit: 10, lease: .seconds(60))
+            #expect(Set(rest.map(\.recipient)) == ["+34600000004", "+34600000001"])
             await conn.close()
         }
     }

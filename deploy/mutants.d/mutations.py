@@ -403,4 +403,8 @@ MUTATIONS = [
      "AND (false\n                        OR EXISTS (SELECT 1 FROM \\(levels) WHERE p.level >= s.level AND EXISTS (", "ClaimDeadEntriesTests", 1),
     ("claim-due-first-only", "Sources/HeraldOutbox/MessageStore+Claim.swift", "AND (s.at <= c.due_by\n", "AND (false\n",
      "ClaimDeadEntriesTests", 1),
+    ("claim-start-by-id-only", "Sources/HeraldOutbox/MessageStore+Claim.swift",
+     "AND (m.next_attempt_at, m.id) >= (CASE WHEN p.level = dq.level THEN dq.at ELSE '-infinity' END,\n"
+     "                                                             CASE WHEN p.level = dq.level THEN dq.id ELSE '-9223372036854775808'::bigint END)",
+     "AND m.id >= (CASE WHEN p.level = dq.level THEN dq.id ELSE '-9223372036854775808'::bigint END)", "ClaimDeadEntriesTests", 1),
 ]
