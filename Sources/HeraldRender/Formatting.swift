@@ -35,7 +35,7 @@ public struct LocaleFormatter: Sendable {
         // instant in one locale, zone and form is kept (whole seconds; bounded).
         let seconds = date.timeIntervalSince1970
         let recent = Int64(exactly: seconds).map { key + "@" + String($0) }
-        if let recent, let text = Self.recentTexts.withLock({ $0[recent] }) { return text }
+        if let recent, let text = Self.recentTexts.value(for: recent) { return text }
         let f = Self.formatters.withLock { $0[key]?.popLast() } ?? {
             let f = DateFormatter()
             f.locale = locale
@@ -50,17 +50,12 @@ public struct LocaleFormatter: Sendable {
             if cache[key, default: []].count < 8 { cache[key, default: []].append(f) }
         }
         let plain = Self.plainSpaces(text)
-        if let recent {
-            Self.recentTexts.withLock { texts in
-                if texts.count >= 8_192 { texts.removeAll(keepingCapacity: true) }
-                texts[recent] = plain
-            }
-        }
+        if let recent { Self.recentTexts.remember(plain, for: recent) }
         return plain
     }
 
     /// Texts of recently formatted instants, by formatter and instant.
-    private static let recentTexts = Mutex<[String: String]>([:])
+    private static let recentTexts = BoundedMemo<String, String>(capacity: 8_192)
 
     /// Formatters are costly to build (ICU pattern generation): built once per locale, zone
     /// and form and kept. A `DateFormatter` is not safe across threads, so each is used by

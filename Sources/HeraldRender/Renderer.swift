@@ -2,7 +2,6 @@ import Foundation
 import HeraldCore
 import HeraldScheduling
 import Mustache
-import Synchronization
 
 /// Why a message could not be rendered. Every case is permanent: retrying the same row cannot help.
 public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -299,25 +298,22 @@ public struct Renderer: Sendable {
     /// was about 4% of the daemon's CPU in a drain.
     static func formatter(message: String?, template: String, zone: Zone) -> LocaleFormatter {
         let key = FormatterKey(message: message, template: template, zone: zone.identifier)
-        if let kept = formatters.withLock({ $0[key] }) { return kept }
+        if let kept = formatters.value(for: key) { return kept }
         let made = LocaleFormatter(locale: formattingLocale(message: message, template: template), timeZone: zone.timeZone)
-        formatters.withLock { cache in
-            if cache.count >= 1_024 { cache.removeAll(keepingCapacity: true) }  // locales come from host rows
-            cache[key] = made
-        }
+        formatters.remember(made, for: key)
         return made
     }
 
-    private struct FormatterKey: Hashable {
+    private struct FormatterKey: Hashable, Sendable {
         let message: String?
         let template: String
         let zone: String
     }
 
-    private static let formatters = Mutex<[FormatterKey: LocaleFormatter]>([:])
+    private static let formatters = BoundedMemo<FormatterKey, LocaleFormatter>(capacity: 1_024)  // locales come from host rows
 
     /// How many formatters are kept (tests).
-    static var formatterCount: Int { formatters.withLock { $0.count } }
+    static var formatterCount: Int { formatters.count }
 
     /// A subject is one line: line breaks and runs of spaces collapse to one space.
     static func oneLine(_ text: String) -> String {

@@ -1,7 +1,6 @@
 import Foundation
 import HeraldCore
 import Mustache
-import Synchronization
 
 /// A compiled template: subject, text body and HTML body for one key, channel and locale.
 public struct CompiledTemplate: Sendable {
@@ -298,16 +297,9 @@ final class LookupMemo: Sendable {
     }
 
     static let capacity = 1024
-    private let answers = Mutex<[Question: Result<CompiledTemplate, RenderError>]>([:])
+    private let answers = BoundedMemo<Question, Result<CompiledTemplate, RenderError>>(capacity: capacity)
 
-    func answer(_ question: Question) -> Result<CompiledTemplate, RenderError>? {
-        answers.withLock { $0[question] }
-    }
+    func answer(_ question: Question) -> Result<CompiledTemplate, RenderError>? { answers.value(for: question) }
 
-    func remember(_ question: Question, _ result: Result<CompiledTemplate, RenderError>) {
-        answers.withLock {
-            if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
-            $0[question] = result
-        }
-    }
+    func remember(_ question: Question, _ result: Result<CompiledTemplate, RenderError>) { answers.remember(result, for: question) }
 }
