@@ -181,6 +181,20 @@ struct TestDatabase: Sendable {
             """, [name]) == "t"
     }
 
+    /// Ends the sessions a killed daemon left on this database and waits until they are gone.
+    /// After a SIGKILL the server still runs each session's statement in progress and commits
+    /// it (it notices the closed socket only when it replies), so a count read before this
+    /// can be overtaken by that commit. Every other client session here is ended: the test's
+    /// own connections are short-lived and closed, and each test has a database of its own.
+    func endDaemonSessions() async throws {
+        let sessions = "FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        let gone = try await waitUntil(timeout: .seconds(10)) {
+            _ = try await query("SELECT pg_terminate_backend(pid) \(sessions)", [name])
+            return try await scalar("SELECT count(*) \(sessions)", [name]) == "0"
+        }
+        if !gone { throw TestSetupError("a killed daemon's sessions are still open: \(try await query("SELECT application_name, state, query \(sessions)", [name]).rows)") }
+    }
+
     /// Polls until `condition` holds or `timeout` passes.
     func waitUntil(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
