@@ -4,9 +4,10 @@ import ServiceLifecycle
 
 /// Listens on its own connection for `herald_message` (something became due),
 /// `herald_template` and `herald_location` (reload before the next claim), and wakes the
-/// claim loop; `herald_inbound` (a client replied) wakes the inbound processor. When the connection is lost it reconnects with backoff; the claim loop
-/// polls meanwhile, and is woken once the listener is back, so nothing sent while it was
-/// down waits for a poll.
+/// claim loop; `herald_inbound` (a client replied) wakes the inbound processor. When the
+/// connection is lost it reconnects with backoff; the claim loop polls meanwhile, and is
+/// woken once the listener is back (templates and locations reloaded first), so nothing
+/// sent or edited while it was down waits for a poll or the next edit.
 public final class NotificationListener: Service, Sendable {
     static let channels = ["herald_message", "herald_template", "herald_location", "herald_inbound", "herald_event"]
 
@@ -47,7 +48,10 @@ public final class NotificationListener: Service, Sendable {
                     delay = .milliseconds(250)
                     if !first { logger.notice("notification connection restored") }
                     first = false
-                    // Anything that became due before LISTEN took effect is claimed now.
+                    // Anything that became due, and any template or location edited, before
+                    // LISTEN took effect (at startup, or while the connection was down) is
+                    // seen now: its notification was never heard.
+                    context.hints.withLock { $0.templatesDirty = true }
                     context.dueMayHaveChanged()
                     context.wake.signal()
                 }

@@ -33,21 +33,22 @@ import Testing
                 """)
             _ = try await HeraldProcess.run(["templates", "install-defaults", "--config", path])
             _ = try await HeraldProcess.run(["rules", "install-defaults", "--config", path])
-            // Camille books for this time tomorrow, plus 8 seconds: the 1-day reminder goes in 8 seconds
-            // (time for the daemon to start and expand the event on a loaded machine, or it is too late).
-            let startsAt = (Date().timeIntervalSince1970 + 86_400 + 8).rounded(.down)
             try await db.execute("""
                 UPDATE herald.rule SET send_before = '24 hours' WHERE name = 'appointment.reminder.1d';  -- whatever the DST
                 INSERT INTO herald.location (id, name, time_zone, staff_email) VALUES ('lumiere', 'Salon Lumière', 'Europe/Paris', 'accueil@lumiere.example');
                 INSERT INTO herald.contact (id, name, email, phone, locale, time_zone) VALUES
                   ('camille', 'Camille', 'camille@example.ca', '+15145550101', 'fr', 'America/Toronto');
                 """)
+            let herald = try HeraldProcess(["run", "--config", path])
+            defer { herald.signal(SIGKILL) }
+            #expect(try await db.waitUntil(timeout: .seconds(60)) { herald.stderr.contains("herald ready") }, "\(herald.stderr)")
+            // Camille books for this time tomorrow, plus 8 seconds: the 1-day reminder goes in 8 seconds
+            // (time for the running daemon to expand the event on a loaded machine, or it is too late).
+            let startsAt = (Date().timeIntervalSince1970 + 86_400 + 8).rounded(.down)
             try await db.query("""
                 SELECT herald.record_event('appointment', 'L-7', 'created', starts_at => to_timestamp($1::float8), contact_id => 'camille',
                                            location_id => 'lumiere', data => '{"service":"coupe"}')
                 """, [startsAt])
-            let herald = try HeraldProcess(["run", "--config", path])
-            defer { herald.signal(SIGKILL) }
             let reminderID = try await db.waitForScalar("""
                 SELECT id FROM herald.message WHERE rule_name = 'appointment.reminder.1d' AND channel = 'email' AND status = 'sent'
                 """, otherwise: {

@@ -46,9 +46,10 @@ import Testing
         }
     }
 
-    /// A provider allows one SMS every two seconds (the number ends in 1: the peer answers at
-    /// once): claimed messages wait in the driver's
-    /// rate limit. An opt-out that arrives while they wait stops them there, after the wait.
+    /// A provider allows one SMS every four seconds (the number ends in 1: the peer answers at
+    /// once): claimed messages wait in the driver's rate limit. An opt-out that arrives while
+    /// they wait stops them there, after the wait. (Four seconds leave the test room to record
+    /// the opt-out before the next slot on a loaded machine.)
     @Test func anOptOutWhileMessagesWaitForTheRateLimitStopsThem() async throws {
         let provider = try await Peer.start("http_provider.py")
         try await TestDatabase.with { db in
@@ -58,7 +59,7 @@ import Testing
                 SELECT 'sms', '+34600111551', 't', '{"name":"Ana"}' FROM generate_series(1, 4)
                 """)
             let driver = TwilioDriver(.init(baseURL: "http://127.0.0.1:\(provider.port)", accountSID: "ACtest", authToken: "tok-secret",
-                                            from: "+34911000000", throughput: Throughput(maxConcurrent: 4, limits: SenderLimits(perSender: Pace(perSecond: 0.5)))))
+                                            from: "+34911000000", throughput: Throughput(maxConcurrent: 4, limits: SenderLimits(perSender: Pace(perSecond: 0.25)))))
             let worker = makeWorker(db, drivers: [.sms: driver], concurrency: 4, batch: 10)
             let running = Task { try await drain(worker) }
             #expect(try await db.waitUntil { provider.requests().count == 1 })

@@ -107,7 +107,9 @@ import Testing
                     let reply = try await peer.send([TwilioPeer.sms("SMS\(i)", from: "+34600002000", "hola \(i)")], timeout: 30).first
                     let took = ContinuousClock.now - started
                     #expect(reply?.status == 503, "reply \(i): \(String(describing: reply?.status))")
-                    #expect(took < .seconds(5), "reply \(i) took \(took)")
+                    // The 2 s database timeout plus the client's start-up on a loaded machine;
+                    // still well inside the 15 s Twilio waits.
+                    #expect(took < .seconds(8), "reply \(i) took \(took)")
                 }
                 try FileManager.default.removeItem(at: proxy.file("blackhole"))
                 #expect(try await db.waitUntil(timeout: .seconds(30)) {

@@ -39,7 +39,12 @@ import Testing
                 forged.sign = "none"
                 #expect(try await peer.send(forged).status == 403)
                 #expect(try await db.waitUntil { try await db.scalar("SELECT count(*) FROM herald.inbound WHERE processed_at IS NULL") == "0" })
-                scrape = try await peer.get("/metrics").body
+                // The counters move just after the commits the waits above saw: scrape until they have.
+                #expect(try await db.waitUntil {
+                    scrape = try await peer.get("/metrics").body
+                    return scrape.contains(#"herald_inbound_total{result="opt_out"} 1"#)
+                        && scrape.contains(#"herald_deliveries_total{channel="sms",outcome="failed"} 1"#)
+                }, "\(scrape)")
             }
             worker.requestStop()
             try await running.value

@@ -82,10 +82,12 @@ final class TestClock: Sendable {
         try await TestDatabase.with { db in
             try await db.addTemplate(channel: "email", subject: "s")
             let clock = TestClock(evening)
-            let worker = makeWorker(db, drivers: [.email: ScriptedDriver()], poll: .milliseconds(100), exitWhenIdle: false,
+            // Woken only by NOTIFY (no poll within the test): the locations' notification comes
+            // before the messages', so the worker reloads before it claims them.
+            let worker = makeWorker(db, drivers: [.email: ScriptedDriver()], poll: .seconds(60), exitWhenIdle: false,
                                     scheduling: SchedulingPolicy(), clock: clock.function)
             let task = Task { try await worker.run() }
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await db.waitUntil { try await db.isIdle() }, "the worker never went idle")
             // Added while the worker runs: it reloads locations on NOTIFY herald_location.
             try await db.execute("""
                 INSERT INTO herald.location (id, name, time_zone) VALUES ('ws', 'Taller Centro', 'Europe/Madrid'), ('mars', 'Base', 'Mars/Olympus');
@@ -94,7 +96,6 @@ final class TestClock: Sendable {
                 SELECT 'ws', d, o, c FROM generate_series(1, 5) d, (VALUES ('09:00'::time, '13:00'::time), ('15:00', '19:00')) h(o, c);
                 INSERT INTO herald.location_closed (location_id, day) VALUES ('ws', '2027-01-15');
                 """)
-            try await Task.sleep(for: .milliseconds(300))
             try await db.query("""
                 INSERT INTO herald.message (channel, recipient, template, data, send_at, location_id, business_hours_only) VALUES
                   ('email', 'a@example.es', 't', '{"name":"A"}', to_timestamp($1::float8), 'ws', true),

@@ -59,13 +59,15 @@ import Testing
     @Test func aBurstGoesAtOnceAndThenOneAStep() async throws {
         try await TestDatabase.with { db in
             try await add(db, count: 10, sender: "+34911000001")
-            // 4 a second: a token every 262.5 ms, wide enough for a loaded machine's claims.
-            let limits = ClaimLimits(["sms": SenderLimits(perSender: Pace(perSecond: 4, burst: 3))])
+            // 1 a second: the empty claim must come within a step of the burst, and the one
+            // after the sleep before the second step (about 1 s to spare on a loaded machine;
+            // 4 a second left 224 ms for two round trips and failed under load).
+            let limits = ClaimLimits(["sms": SenderLimits(perSender: Pace(perSecond: 1, burst: 3))])
             let s = try await store(db)
             try await prime(s, limits)
             #expect(try await claim(s, limits).count == 3)
             #expect(try await claim(s, limits).isEmpty)
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(1_100))
             #expect(try await claim(s, limits).count == 1)
         }
     }
@@ -165,7 +167,9 @@ import Testing
     @Test func concurrentClaimsNeverSpendMoreThanTheSendersTokens() async throws {
         try await TestDatabase.with { db in
             try await add(db, count: 200, sender: "+34911000001")
-            let limits = ClaimLimits(["sms": SenderLimits(perSender: Pace(perSecond: 2, burst: 5))])
+            // One token every 10 s after the burst: a claim held back by a loaded machine
+            // cannot earn one, so any sixth message would be a token spent twice.
+            let limits = ClaimLimits(["sms": SenderLimits(perSender: Pace(perSecond: 0.1, burst: 5))])
             var stores: [MessageStore] = []
             for n in 0..<6 { stores.append(try await store(db, worker: "w\(n)")) }
             try await prime(stores[0], limits)

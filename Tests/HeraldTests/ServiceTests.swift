@@ -100,17 +100,26 @@ import Testing
             let ctx = context(settings())
             ctx.hints.withLock { $0 = .init(templatesDirty: false, dueChanged: false) }
             try await runAlone(NotificationListener(databaseURL: db.daemonURL, context: ctx)) { () async throws -> Void in
-                // Connecting marks the due time stale (anything that became due before LISTEN).
-                #expect(try await db.waitUntil { ctx.hints.withLock { $0.dueChanged } })
+                // Connecting marks the due time and the templates stale (anything that became due,
+                // and any edit, before LISTEN took effect: its notification was never heard).
+                #expect(try await db.waitUntil { ctx.hints.withLock { $0.dueChanged && $0.templatesDirty } })
                 #expect(try await db.waitUntil {
                     try await db.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'herald-listen' AND datname = current_database()") == "1"
                 })
-                ctx.hints.withLock { $0.dueChanged = false }
+                ctx.hints.withLock { $0 = .init(templatesDirty: false, dueChanged: false) }
                 try await db.execute("NOTIFY herald_message")
                 #expect(try await db.waitUntil { ctx.hints.withLock { $0.dueChanged } })
                 #expect(!ctx.hints.withLock { $0.templatesDirty }, "a new message does not reload templates")
                 try await db.execute("NOTIFY herald_template")
                 #expect(try await db.waitUntil { ctx.hints.withLock { $0.templatesDirty } })
+                // Its connection lost and back: a template edited meanwhile sent a notification
+                // nobody heard, so templates are reloaded anyway.
+                ctx.hints.withLock { $0 = .init(templatesDirty: false, dueChanged: false) }
+                try await db.execute("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE application_name = 'herald-listen' AND datname = current_database()
+                    """)
+                #expect(try await db.waitUntil(timeout: .seconds(30)) { ctx.hints.withLock { $0.templatesDirty && $0.dueChanged } })
             }
             #expect(try await db.waitUntil {
                 try await db.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'herald-listen' AND datname = current_database()") == "0"

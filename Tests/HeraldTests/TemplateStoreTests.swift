@@ -158,12 +158,15 @@ import Testing
                 """)
             try await db.enqueue(count: 1)
             let driver = ScriptedDriver()
-            let worker = makeWorker(db, drivers: [.sms: driver], exitWhenIdle: false)
+            // Woken only by NOTIFY (no poll within the test): the partial's notification comes
+            // before the messages', so the worker reloads before it claims them. A 200 ms poll
+            // could claim them before the listener had heard of the edit.
+            let worker = makeWorker(db, drivers: [.sms: driver], poll: .seconds(60), exitWhenIdle: false)
             let task = Task { try await worker.run() }
             #expect(try await db.waitUntil { try await db.statusCounts()["sent"] == 1 })
             #expect(driver.received[1]?.body == "Hi Ana -- Sol")
+            #expect(try await db.waitUntil { try await db.isIdle() }, "the worker never went idle")
             try await db.query("UPDATE herald.template_partial SET body = '-- Sol, Madrid'")
-            try await Task.sleep(for: .milliseconds(300))
             try await db.enqueue(count: 1)
             try await db.query("INSERT INTO herald.message (channel, recipient, template, location_id) VALUES ('sms', '+34600000009', 'loc', 'mad')")
             #expect(try await db.waitUntil { try await db.statusCounts()["sent"] == 3 })

@@ -191,16 +191,18 @@ func drain(_ worker: Worker, timeout: Duration = .seconds(60)) async throws {
         try await TestDatabase.with { db in
             try await db.addTemplate()
             try await db.enqueue(count: 1)
+            // More than three leases long; a renewal every second (a third of the lease), so a
+            // loaded machine must stall the slow worker for about 2 s to lose it.
             let slow = ScriptedDriver { m, _ in
-                try await Task.sleep(for: .milliseconds(3500))
+                try await Task.sleep(for: .seconds(10))
                 return DeliveryReceipt(providerMessageID: "slow-\(m.id)")
             }
-            let a = makeWorker(db, drivers: [.sms: slow], id: "slow", lease: .seconds(1))
+            let a = makeWorker(db, drivers: [.sms: slow], id: "slow", lease: .seconds(3))
             let taskA = Task { try await drain(a) }
             #expect(try await db.waitUntil { try await db.scalar("SELECT status FROM herald.message") == "sending" })
-            // A second worker running maintenance every 0.5 s must not take the message over.
+            // A second worker, recovering expired leases while it drains, must not take the message over.
             let fast = ScriptedDriver()
-            try await drain(makeWorker(db, drivers: [.sms: fast], id: "watcher", lease: .seconds(1)))
+            try await drain(makeWorker(db, drivers: [.sms: fast], id: "watcher", lease: .seconds(3)))
             try await taskA.value
             #expect(slow.deliveries == [1: 1])
             #expect(fast.deliveries.isEmpty)
