@@ -19,7 +19,7 @@ import Testing
             try await AnswerTests.setUp(db)
             // Ana has two appointments with reminders out; the second one's went last.
             try await db.execute("""
-                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2027-06-20 12:00+02', contact_id => 'ana', location_id => 'sol');
+                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2055-06-20 12:00+02', contact_id => 'ana', location_id => 'sol');
                 """)
             try await EventTests().expand(db)
             try await AnswerTests.sendReminder(db, "A-1", channel: "sms", ago: 3600)

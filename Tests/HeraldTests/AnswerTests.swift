@@ -20,9 +20,9 @@ import Testing
             INSERT INTO herald.contact (id, name, email, phone, locale, time_zone) VALUES
               ('bob', 'Bob', 'bob@example.fr', '+33600000002', 'fr', 'Europe/Paris');
             UPDATE herald.rule SET enabled = \(sixHours) WHERE name = 'appointment.reminder.6h';
-            SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-06-15 10:00+02', contact_id => 'ana',
+            SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2055-06-15 10:00+02', contact_id => 'ana',
                                        location_id => 'sol', data => '{"service":"corte"}');
-            SELECT herald.record_event('appointment', 'B-1', 'created', starts_at => '2027-06-16 18:30+02', contact_id => 'bob',
+            SELECT herald.record_event('appointment', 'B-1', 'created', starts_at => '2055-06-16 18:30+02', contact_id => 'bob',
                                        location_id => 'sol');
             """)
         try await EventTests().expand(db)
@@ -70,7 +70,7 @@ import Testing
                 #expect(done.status == 200 && done.body.contains("tu cita está confirmada"), "\(done.body)")
                 let row = try #require(try await db.query("""
                     SELECT subject_type, subject_id, message_id, action, channel, from_address,
-                           (SELECT type || ' ' || (starts_at = '2027-06-15 10:00+02') || ' ' || contact_id FROM herald.event WHERE id = a.event_id) AS event
+                           (SELECT type || ' ' || (starts_at = '2055-06-15 10:00+02') || ' ' || contact_id FROM herald.event WHERE id = a.event_id) AS event
                       FROM herald.answer a
                     """).named.first)
                 #expect([row["subject_type"], row["subject_id"], row["message_id"], row["action"], row["channel"], row["from_address"], row["event"]]

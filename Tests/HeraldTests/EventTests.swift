@@ -50,20 +50,20 @@ import Testing
         try await TestDatabase.with { db in
             try await setUp(db)
             try await db.query("""
-                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-03-28 10:00+02', contact_id => 'ana',
+                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2055-03-28 10:00+02', contact_id => 'ana',
                                            location_id => 'sol', status => 'confirmed', data => '{"service":"corte"}')
                 """)
             try await expand(db)
             let rows = try await messages(db)
             #expect(rows.filter { $0[0] == "appointment.confirmation" }.map { [$0[1], $0[2]] } == [["sms", "pending"], ["email", "pending"]])
             // '1 day' before 10:00 on the day Madrid moves to summer time: 10:00 the day before, 23 hours earlier.
-            #expect(rows.filter { $0[0] == "appointment.reminder.1d" }.map { [$0[1], $0[3]] } == [["sms", "2027-03-27T09:00Z"], ["email", "2027-03-27T09:00Z"]])
+            #expect(rows.filter { $0[0] == "appointment.reminder.1d" }.map { [$0[1], $0[3]] } == [["sms", "2055-03-27T09:00Z"], ["email", "2055-03-27T09:00Z"]])
             #expect(rows.filter { $0[0] == "staff.appointment.created" }.map { [$0[1], $0[2]] } == [["email", "pending"]], "the location's staff is told")
             #expect(rows.count == 5, "the 6-hour reminder is off by default: \(rows)")
             #expect(try await db.scalar("SELECT recipient FROM herald.message WHERE rule_name = 'staff.appointment.created'") == "recepcion@sol.example")
             let reminder = try #require(try await db.query("""
                 SELECT subject_type, subject_id, contact_id, template, locale, time_zone, data->>'service' AS service, data->'client'->>'name' AS name,
-                       event_at = '2027-03-28 10:00+02' AS at FROM herald.message WHERE rule_name = 'appointment.reminder.1d' LIMIT 1
+                       event_at = '2055-03-28 10:00+02' AS at FROM herald.message WHERE rule_name = 'appointment.reminder.1d' LIMIT 1
                 """).named.first)
             #expect([reminder["subject_type"], reminder["subject_id"], reminder["contact_id"], reminder["template"], reminder["locale"],
                      reminder["time_zone"], reminder["service"], reminder["name"], reminder["at"]]
@@ -94,10 +94,10 @@ import Testing
                   ('r.90m', 'appointment', 'created', '{sms}', 't', '90 minutes');
                 INSERT INTO herald.contact (id, phone, time_zone) VALUES
                   ('madrid', '+34600000001', 'Europe/Madrid'), ('paris', '+33600000001', 'Europe/Paris'), ('toronto', '+14165550100', 'America/Toronto');
-                -- Madrid springs forward on 28 March 2027, Paris falls back on 31 October 2027, Toronto springs forward on 14 March 2027.
-                SELECT herald.record_event('appointment', 'M', 'created', starts_at => '2027-03-28 10:00+02', contact_id => 'madrid');
-                SELECT herald.record_event('appointment', 'P', 'created', starts_at => '2027-10-31 10:00+01', contact_id => 'paris');
-                SELECT herald.record_event('appointment', 'T', 'created', starts_at => '2027-03-14 15:00-04', contact_id => 'toronto');
+                -- Madrid springs forward on 28 March 2055, Paris falls back on 31 October 2055, Toronto springs forward on 14 March 2055.
+                SELECT herald.record_event('appointment', 'M', 'created', starts_at => '2055-03-28 10:00+02', contact_id => 'madrid');
+                SELECT herald.record_event('appointment', 'P', 'created', starts_at => '2055-10-31 10:00+01', contact_id => 'paris');
+                SELECT herald.record_event('appointment', 'T', 'created', starts_at => '2055-03-14 15:00-04', contact_id => 'toronto');
                 """)
             try await expand(db)
             let rows = try await db.query("""
@@ -115,24 +115,24 @@ import Testing
     @Test func aRescheduleMovesTheRemindersAndACancellationCancelsThem() async throws {
         try await TestDatabase.with { db in
             try await setUp(db)
-            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol')")
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ana', location_id => 'sol')")
             try await expand(db)
             try await db.query("""
-                SELECT herald.record_event('appointment', 'A-1', 'time_changed', starts_at => '2027-05-12 17:30+02',
-                                           previous_starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol')
+                SELECT herald.record_event('appointment', 'A-1', 'time_changed', starts_at => '2055-05-12 17:30+02',
+                                           previous_starts_at => '2055-05-10 13:00+02', contact_id => 'ana', location_id => 'sol')
                 """)
             try await expand(db)
             let rows = try await messages(db)
             #expect(rows.filter { $0[0] == "appointment.reminder.1d" }.map { [$0[2], $0[3]] } == [
-                ["cancelled", "2027-05-09T11:00Z"], ["cancelled", "2027-05-09T11:00Z"], ["pending", "2027-05-11T15:30Z"], ["pending", "2027-05-11T15:30Z"],
+                ["cancelled", "2055-05-09T11:00Z"], ["cancelled", "2055-05-09T11:00Z"], ["pending", "2055-05-11T15:30Z"], ["pending", "2055-05-11T15:30Z"],
             ])
             #expect(rows.filter { $0[0] == "appointment.confirmation" }.map { $0[2] } == ["pending", "pending"], "not a reminder: kept")
             let moved = try #require(try await db.query("""
                 SELECT data->>'previous_event_at' AS before, data->>'event_at' AS after FROM herald.message WHERE rule_name = 'appointment.rescheduled' LIMIT 1
                 """).named.first)
-            #expect(moved["before"] == "2027-05-10T11:00:00Z" && moved["after"] == "2027-05-12T15:30:00Z")
+            #expect(moved["before"] == "2055-05-10T11:00:00Z" && moved["after"] == "2055-05-12T15:30:00Z")
 
-            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'cancelled', starts_at => '2027-05-12 17:30+02', contact_id => 'ana', location_id => 'sol')")
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'cancelled', starts_at => '2055-05-12 17:30+02', contact_id => 'ana', location_id => 'sol')")
             try await expand(db)
             let after = try await messages(db)
             #expect(after.filter { $0[2] == "pending" }.map { $0[0] } == ["appointment.cancelled", "appointment.cancelled", "staff.appointment.cancelled"])
@@ -151,8 +151,8 @@ import Testing
                 INSERT INTO herald.location_hours (location_id, weekday, opens, closes) SELECT 'sol', d, '00:00', '23:59' FROM generate_series(1, 7) d;
                 INSERT INTO herald.rule (name, subject_type, on_event, channels, template, location_ids, postpone, business_hours_only, urgent) VALUES
                   ('only.sol', 'appointment', 'completed', '{sms}', 't', '{sol}', '1 hour', true, true);
-                SELECT herald.record_event('appointment', 'A-1', 'completed', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol');
-                SELECT herald.record_event('appointment', 'A-2', 'completed', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'norte');
+                SELECT herald.record_event('appointment', 'A-1', 'completed', starts_at => '2055-05-10 13:00+02', contact_id => 'ana', location_id => 'sol');
+                SELECT herald.record_event('appointment', 'A-2', 'completed', starts_at => '2055-05-10 13:00+02', contact_id => 'ana', location_id => 'norte');
                 """)
             try await expand(db)
             let rows = try await db.query("""
@@ -162,7 +162,7 @@ import Testing
             // A business-hours-only rule for a location with no opening hours cannot be scheduled: skipped, saying so.
             try await db.execute("""
                 DELETE FROM herald.location_hours;
-                SELECT herald.record_event('appointment', 'A-3', 'completed', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'sol');
+                SELECT herald.record_event('appointment', 'A-3', 'completed', starts_at => '2055-05-10 13:00+02', contact_id => 'ana', location_id => 'sol');
                 """)
             try await expand(db)
             let reason = try await db.scalar("SELECT reason FROM herald.event_outcome WHERE event_id = 3 AND rule_name = 'only.sol'")
@@ -186,7 +186,7 @@ import Testing
                     """) == "1"
             })
             let start = ContinuousClock.now
-            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana')")
+            try await db.query("SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ana')")
             #expect(try await db.waitUntil(timeout: .seconds(10)) { try await db.scalar("SELECT state FROM herald.event") == "done" })
             #expect(ContinuousClock.now - start < .seconds(10), "woken by NOTIFY, not by the 30-second poll")
             worker.requestStop()
@@ -199,8 +199,8 @@ import Testing
             try await setUp(db)
             try await db.execute("""
                 UPDATE herald.contact SET preference = 'email' WHERE id = 'ana';
-                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana');
-                SELECT herald.record_event('appointment', 'A-1', 'time_changed', starts_at => '2027-05-11 13:00+02', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'A-1', 'time_changed', starts_at => '2055-05-11 13:00+02', contact_id => 'ana');
                 """)
             try await expand(db)
             let (status, out, err) = try await HeraldProcess.run(["explain", "--event", "2"], environment: ["HERALD_DATABASE_URL": db.url])
@@ -240,7 +240,7 @@ import Testing
     @Test func replayingAnEventCreatesNothingTwice() async throws {
         try await TestDatabase.with { db in
             try await setUp(db)
-            let event = "SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana')"
+            let event = "SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ana')"
             try await db.query(event)
             try await expand(db)
             try await db.query(event)
@@ -255,11 +255,11 @@ import Testing
         try await TestDatabase.with { db in
             try await setUp(db)
             try await db.query("""
-                SELECT herald.record_event('appointment', 'A-1', 'completed', starts_at => '2027-05-10 13:00+02', ends_at => '2027-05-10 14:00+02',
+                SELECT herald.record_event('appointment', 'A-1', 'completed', starts_at => '2055-05-10 13:00+02', ends_at => '2055-05-10 14:00+02',
                                            contact_id => 'ana')
                 """)
             try await expand(db)
-            #expect(try await messages(db).map { [$0[0], $0[3]] } == [["appointment.feedback", "2027-05-10T13:00Z"], ["appointment.feedback", "2027-05-10T13:00Z"]])
+            #expect(try await messages(db).map { [$0[0], $0[3]] } == [["appointment.feedback", "2055-05-10T13:00Z"], ["appointment.feedback", "2055-05-10T13:00Z"]])
             #expect(try await db.scalar("SELECT count(*) FROM herald.message WHERE event_at IS NULL") == "2", "no cutoff after the visit")
         }
     }
@@ -273,7 +273,7 @@ import Testing
                 INSERT INTO herald.rule (name, subject_type, on_event, channels, template, recipient) VALUES
                   ('staff.created', 'appointment', 'created', '{email,sms}', 't', 'staff');
                 SELECT herald.record_event('appointment', 'A-1', 'created', starts_at => now() + interval '2 hours', contact_id => 'mailonly', location_id => 'sol');
-                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'nophone');
+                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'nophone');
                 """)
             try await expand(db)
             let skipped = try await db.query("""
@@ -296,13 +296,13 @@ import Testing
             try await db.execute("""
                 INSERT INTO herald.contact (id, phone, time_zone) VALUES ('mars', '+34600000003', 'Mars/Olympus_Mons');
                 SELECT herald.record_event('appointment', 'A-1', 'exploded', contact_id => 'ana');
-                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana', location_id => 'atlantis');
-                SELECT herald.record_event('appointment', 'A-3', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ghost');
-                SELECT herald.record_event('appointment', 'A-4', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'mars');
-                SELECT herald.record_event('appointment', 'A-5', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana');
+                SELECT herald.record_event('appointment', 'A-2', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ana', location_id => 'atlantis');
+                SELECT herald.record_event('appointment', 'A-3', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ghost');
+                SELECT herald.record_event('appointment', 'A-4', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'mars');
+                SELECT herald.record_event('appointment', 'A-5', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ana');
                 SELECT herald.record_event('Appointment!', 'A-6', 'created', contact_id => 'ana');
                 SELECT herald.record_event('appointment', 'A-8', 'created', starts_at => 'infinity', contact_id => 'ana');
-                SELECT herald.record_event('appointment', 'A-9', 'created', starts_at => '2027-05-10 13:00+02', contact_id => 'ana',
+                SELECT herald.record_event('appointment', 'A-9', 'created', starts_at => '2055-05-10 13:00+02', contact_id => 'ana',
                                            data => jsonb_build_object('blob', repeat('x', 300 * 1024)));
                 SELECT herald.record_event('work_order', 'W-7', 'status_changed', status => E'ready\n; DROP TABLE x', contact_id => 'ana');
                 """)
