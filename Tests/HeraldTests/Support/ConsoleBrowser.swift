@@ -12,7 +12,6 @@ struct ConsoleDaemon {
     /// `prepare` (data, given the configuration's path), makes the users and starts `herald run`.
     static func start(_ db: TestDatabase, prepare: (_ config: String) async throws -> Void = { _ in }) async throws -> ConsoleDaemon {
         let dir = try temporaryDirectory()
-        let port = closedPort()
         let config = try writeConfig("""
             [database]
             url = "\(db.url)"
@@ -24,7 +23,7 @@ struct ConsoleDaemon {
             [scheduling]
             minimum_lead = "0s"
             [admin]
-            listen = "127.0.0.1:\(port)"
+            listen = "127.0.0.1:0"
             database_url = "\(db.apiURL)"
             bcrypt_cost = 4
             [channels.email]
@@ -43,7 +42,18 @@ struct ConsoleDaemon {
             let (code, out, err) = try await HeraldProcess.run(["users", "create", "\(role)-u", "--role", role, "--password-file", file.path, "--config", config])
             guard code == 0 else { throw TestSetupError("herald users create: \(out) \(err)") }
         }
+        // Port 0 and the port the daemon says it bound: a port picked here and bound later
+        // could be taken meanwhile by another test's listener.
         let herald = try HeraldProcess(["run", "--config", config])
+        var bound: Int?
+        for _ in 0..<600 where bound == nil {
+            bound = herald.stderr.firstMatch(of: /admin API ready port=(\d+)/).flatMap { Int($0.1) }
+            if bound == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard let port = bound else {
+            herald.signal(SIGKILL)
+            throw TestSetupError("the admin listener did not say its port: \(herald.stderr)")
+        }
         let daemon = ConsoleDaemon(config: config, port: port, outbox: dir, herald: herald)
         try await daemon.waitUntilListening()
         return daemon
