@@ -104,17 +104,10 @@ import Testing
 /// Issue 28: the ledger says who (the login, not the functions' owner), and only Herald's
 /// own login may claim that a client asked (keyword, unsubscribe link, provider, complaint).
 @Suite struct ConsentProvenanceTests {
-    static let hostLogin = "herald_test_host"
+    static let hostLogin = TestServer.hostRole
 
     /// This database as a login that is a member of `herald_host` only.
     func hostURL(_ db: TestDatabase) async throws -> String {
-        try await db.execute("""
-            DO $$ BEGIN
-                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(Self.hostLogin)') THEN
-                    CREATE ROLE \(Self.hostLogin) LOGIN IN ROLE herald_host;
-                END IF;
-            END $$
-            """)
         var components = try #require(URLComponents(string: db.url))
         components.user = Self.hostLogin
         return try #require(components.string)

@@ -26,6 +26,8 @@ enum TestServer {
     static let daemonRole = "herald_test_daemon"
     /// The admin API's login in tests: member of herald_api only.
     static let apiRole = "herald_test_api"
+    /// A host application's login in tests: member of herald_host only.
+    static let hostRole = "herald_test_host"
 
     /// A migrated database to clone; made once per test process.
     static let template = TemplateHolder()
@@ -51,7 +53,8 @@ actor TemplateHolder {
             try await conn.connect()
             _ = try await Migrator(connection: conn).migrate()
             await conn.close()
-            // The login the worker tests run the daemon as: member of herald_daemon only.
+            // The logins the tests run as (daemon, admin API, host), made here once per test
+            // process: made by each test, two tests at once raced on the role's name.
             try await admin.execute("""
                 DO $$ BEGIN
                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(TestServer.daemonRole)') THEN
@@ -59,6 +62,9 @@ actor TemplateHolder {
                     END IF;
                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(TestServer.apiRole)') THEN
                         CREATE ROLE \(TestServer.apiRole) LOGIN IN ROLE herald_api;
+                    END IF;
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(TestServer.hostRole)') THEN
+                        CREATE ROLE \(TestServer.hostRole) LOGIN IN ROLE herald_host;
                     END IF;
                 END $$
                 """)
