@@ -3,7 +3,7 @@ import HeraldCore
 
 /// How one template of a catalog renders once the catalog is checked: by Herald's own
 /// renderer (``FastTemplate``), or by swift-mustache and why.
-public struct NativeCheck: Sendable, Equatable {
+public struct NativeCheck: Sendable, Hashable {
     /// What the check found.
     public enum Outcome: String, Sendable, CaseIterable {
         /// Herald's renderer gave the same result as swift-mustache on the template's sample data.

@@ -31,6 +31,9 @@ public actor ClaimService: Service {
 
     /// The rules and templates as loaded now (``Pipeline/load(_:settings:now:)``).
     private var pipeline: Pipeline
+    /// The last load's templates not rendered natively: a reload counts and logs only
+    /// what changed (a reload on reconnect or after another template's edit says nothing new).
+    private var reportedChecks: Set<NativeCheck> = []
     /// Claimed messages not started yet, last to start at the front (a claim runs ahead
     /// of free delivery slots, so batch size and concurrency are independent).
     var ready: [OutboxMessage] = []
@@ -133,13 +136,14 @@ public actor ClaimService: Service {
         for (id, reason) in loaded.invalidLocations.sorted(by: { $0.key < $1.key }) {
             logger.error("location cannot be used; its messages will fail", metadata: ["location": "\(id)", "error": "\(reason)"])
         }
-        for check in loaded.renderChecks where check.outcome != .native {
+        for check in loaded.renderChecks where check.outcome != .native && !reportedChecks.contains(check) {
             context.metrics.renderFallback(reason: check.outcome.rawValue)
             if check.outcome == .mismatch {
                 logger.warning("Herald's renderer disagrees with swift-mustache on this template's sample data; swift-mustache renders it",
                                metadata: ["template": "\(check.template)", "detail": "\(check.detail ?? "")"])
             }
         }
+        reportedChecks = Set(loaded.renderChecks.filter { $0.outcome != .native })
         logger.debug("templates and locations loaded", metadata: ["templates": "\(pipeline.catalog.count)", "locations": "\(rows.locations.count)"])
     }
 

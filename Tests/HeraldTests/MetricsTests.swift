@@ -45,6 +45,14 @@ import Testing
                     return scrape.contains(#"herald_inbound_total{result="opt_out"} 1"#)
                         && scrape.contains(#"herald_deliveries_total{channel="sms",outcome="failed"} 1"#)
                 }, "\(scrape)")
+                // Another template edited: the worker reloads (the next message shows it), and
+                // the templates left to swift-mustache, unchanged, are not counted again.
+                try await db.query("UPDATE herald.template SET body = 'Hi {{name}}' WHERE key = 't'")
+                try await db.query("INSERT INTO herald.message (channel, recipient, template, data) VALUES ('sms', '+34600000091', 't', '{\"name\":\"Eva\"}')")
+                #expect(try await db.waitUntil { try await db.scalar("SELECT rendered_body FROM herald.message WHERE recipient = '+34600000091'") == "Hi Eva" })
+                let again = try await peer.get("/metrics").body
+                #expect(again.contains(#"herald_render_fallback_total{reason="unsupported"} 1"#), "\(again)")
+                #expect(again.contains(#"herald_render_fallback_total{reason="unverified"} 1"#), "\(again)")
             }
             worker.requestStop()
             try await running.value
