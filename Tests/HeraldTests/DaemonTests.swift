@@ -139,9 +139,9 @@ import Testing
             var received: [String] = []
             let deadline = ContinuousClock.now + .seconds(20)
             while !received.contains(where: { $0.contains("READY=1") }) && ContinuousClock.now < deadline {
-                received += await socket.receive(for: .milliseconds(500))
+                received += try await socket.receive(for: .milliseconds(500))
             }
-            received += await socket.receive(for: .seconds(2))
+            received += try await socket.receive(for: .seconds(2))
             herald.signal(SIGTERM)
             #expect(await herald.wait(timeout: .seconds(10)) == 0)
             let ready = received.first { $0.contains("READY=1") }

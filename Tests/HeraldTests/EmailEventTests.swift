@@ -73,7 +73,7 @@ import Testing
             defer { herald.signal(SIGKILL) }
             var port: Int?
             #expect(try await db.waitUntil {
-                port = herald.stderr.firstMatch(of: /HTTP listener ready port=(\d+)/).flatMap { Int($0.1) }
+                port = herald.listenerPort
                 return port != nil
             }, "\(herald.stderr)")
             let base = "http://127.0.0.1:\(try #require(port))"

@@ -18,7 +18,7 @@ import Testing
             let herald = try HeraldProcess(["run", "--config", path])
             var port: Int?
             _ = try await db.waitUntil {
-                port = herald.stderr.firstMatch(of: /HTTP listener ready port=(\d+)/).flatMap { Int($0.1) }
+                port = herald.listenerPort
                 return port != nil
             }
             let peer = TwilioPeer(port: try #require(port, "stderr: \(herald.stderr)"))

@@ -28,7 +28,7 @@ import Testing
             defer { herald.signal(SIGKILL) }
             var port: Int?
             let ready = try await db.waitUntil {
-                port = herald.stderr.firstMatch(of: /HTTP listener ready port=(\d+)/).flatMap { Int($0.1) }
+                port = herald.listenerPort
                 guard port != nil else { return false }
                 return try await db.statusCounts() == ["sent": 2]
             }

@@ -74,7 +74,7 @@ import Testing
             defer { herald.signal(SIGKILL) }
             var port: Int?
             let started = try await db.waitUntil {
-                port = herald.stderr.firstMatch(of: /HTTP listener ready port=(\d+)/).flatMap { Int($0.1) }
+                port = herald.listenerPort
                 let done = try await db.scalar("SELECT count(*) FROM herald.message WHERE status IN ('sent', 'failed')")
                 return port != nil && done == "4"
             }
@@ -184,7 +184,7 @@ import Testing
             defer { herald.signal(SIGKILL) }
             var port: Int?
             #expect(try await db.waitUntil {
-                port = herald.stderr.firstMatch(of: /HTTP listener ready port=(\d+)/).flatMap { Int($0.1) }
+                port = herald.listenerPort
                 return port != nil
             })
             let waSid = try #require(try await db.scalar("SELECT provider_message_id FROM herald.message WHERE id = 1"))

@@ -45,12 +45,8 @@ struct ConsoleDaemon {
         // Port 0 and the port the daemon says it bound: a port picked here and bound later
         // could be taken meanwhile by another test's listener.
         let herald = try HeraldProcess(["run", "--config", config])
-        var bound: Int?
-        for _ in 0..<600 where bound == nil {
-            bound = herald.stderr.firstMatch(of: /admin API ready port=(\d+)/).flatMap { Int($0.1) }
-            if bound == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        guard let port = bound else {
+        _ = try await db.waitUntil(timeout: .seconds(60)) { herald.adminPort != nil }
+        guard let port = herald.adminPort else {
             herald.signal(SIGKILL)
             throw TestSetupError("the admin listener did not say its port: \(herald.stderr)")
         }

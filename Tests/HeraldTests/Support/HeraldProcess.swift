@@ -47,6 +47,11 @@ final class HeraldProcess: @unchecked Sendable {
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
+    /// The port the daemon's HTTP listener said it bound (`listen` on port 0), once it has.
+    var listenerPort: Int? { stderr.firstMatch(of: /HTTP listener ready port=(\d+)/).flatMap { Int($0.1) } }
+    /// The port the daemon's admin API said it bound, once it has.
+    var adminPort: Int? { stderr.firstMatch(of: /admin API ready port=(\d+)/).flatMap { Int($0.1) } }
+
     /// Waits for exit up to `timeout`; returns the exit status, or nil if still running.
     func wait(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout

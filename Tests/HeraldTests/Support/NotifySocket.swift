@@ -30,13 +30,9 @@ final class NotifySocket: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Datagrams received within `timeout`. The blocking `recv` loop runs on a thread of its
-    /// own: on the cooperative pool it would hold one of a 2-core machine's two threads for
-    /// the whole wait, slowing every other test of the suite.
-    func receive(for timeout: Duration) async -> [String] {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: self.receiveBlocking(for: timeout)) }
-        }
+    /// Datagrams received within `timeout`; the blocking `recv` loop runs ``onOwnThread(_:)``.
+    func receive(for timeout: Duration) async throws -> [String] {
+        try await onOwnThread { self.receiveBlocking(for: timeout) }
     }
 
     private func receiveBlocking(for timeout: Duration) -> [String] {

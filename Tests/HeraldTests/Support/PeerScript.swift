@@ -25,28 +25,30 @@ private func runPeerScript(_ script: String, input: Data) throws -> Data {
     return data
 }
 
-/// ``runPeerScript(_:input:)`` on a thread of its own, so that a long peer (a burst of
-/// requests) runs while the test goes on.
-func runPeerScriptInBackground(_ script: String, input: Data) async throws -> Data {
+/// Runs blocking `work` on a thread of its own, never on the cooperative pool, which the
+/// whole parallel suite shares (two threads on two cores): a blocked wait there stalls every
+/// other test.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try runPeerScript(script, input: input) })
-        }
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }
 
-/// Runs `process` to its end on a thread of its own (never on the cooperative pool, which the
-/// whole parallel suite shares: a blocked wait there stalls every other test); returns its
-/// standard error and termination status.
+/// ``runPeerScript(_:input:)`` on a thread of its own, so that a long peer (a burst of
+/// requests) runs while the test goes on.
+func runPeerScriptInBackground(_ script: String, input: Data) async throws -> Data {
+    try await onOwnThread { try runPeerScript(script, input: input) }
+}
+
+/// Runs `process` to its end on a thread of its own; returns its standard error and
+/// termination status.
 func runToEnd(_ process: Process) async throws -> (stderr: String, status: Int32) {
     let err = Pipe()
     process.standardError = err
     try process.run()
-    return await withCheckedContinuation { continuation in
-        Thread.detachNewThread {
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            continuation.resume(returning: (text, process.terminationStatus))
-        }
+    return try await onOwnThread {
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (text, process.terminationStatus)
     }
 }
