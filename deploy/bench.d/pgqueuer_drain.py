@@ -38,7 +38,8 @@ async def main(dsn: str, jobs: int, consumers: int, batch: int) -> None:
     # As deploy/bench prepares Herald's outbox before its drain (VACUUM ANALYZE after the
     # load): without it the planner may not know the 100,000 new rows until autovacuum
     # comes by, and PgQueuer's rate would depend on whether it had.
-    for table in ("pgqueuer", "pgqueuer_log", "pgqueuer_statistics"):
+    names = setup.qbq.settings.qualified  # as PgQueuer names them (PGQUEUER_PREFIX, PGQUEUER_SCHEMA)
+    for table in (names.queue_table, names.queue_table_log, names.statistics_table):
         await admin.execute(f"VACUUM ANALYZE {table}")
 
     done = 0
