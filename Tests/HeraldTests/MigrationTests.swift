@@ -63,6 +63,41 @@ import Testing
         }
     }
 
+    /// Roles are cluster-wide and the advisory lock serialises one database's migrations
+    /// only: another database's migration can create a role between 007's "if not exists"
+    /// and its `CREATE ROLE`. Forced here: a second session creates the role without
+    /// committing, the migration's `CREATE ROLE` waits on it, the second session commits,
+    /// and the migration meets the duplicate key. It is rolled back and run once more.
+    @Test func aRoleMadeByAnotherDatabasesMigrationMidwayIsRetried() async throws {
+        let role = "herald_test_race_\(UInt32.random(in: 0...UInt32.max))"
+        let race = Migration(version: 1, name: "001_race", sql: """
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)') THEN CREATE ROLE \(role) NOLOGIN; END IF;
+            END $$;
+            """)
+        try await TestDatabase.with(migrated: false) { db in
+            let other = try await db.connect()
+            try await other.execute("BEGIN; CREATE ROLE \(role) NOLOGIN")
+            let conn = try await db.connect()
+            let migration = Task { try await Migrator(connection: conn, migrations: [race]).migrate().map(\.name) }
+            let waiting = try await db.waitUntil {
+                try await db.scalar("""
+                    SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%CREATE ROLE%'
+                    """) == "1"
+            }
+            #expect(waiting, "the migration's CREATE ROLE never waited on the uncommitted one")
+            try await other.execute("COMMIT")
+            let applied = await migration.result
+            #expect((try? applied.get()) == ["001_race"], "\(applied)")
+            #expect(try await db.scalar("SELECT name FROM herald.schema_migrations") == "001_race")
+            try await other.execute("DROP ROLE \(role)")
+            await other.close()
+            await conn.close()
+        }
+    }
+
     @Test func anEditedMigrationIsRefused() async throws {
         try await TestDatabase.with { db in
             let conn = try await db.connect()
