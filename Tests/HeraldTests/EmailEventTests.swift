@@ -71,11 +71,8 @@ import Testing
                 """)
             let herald = try HeraldProcess(["run", "--config", config])
             defer { herald.signal(SIGKILL) }
-            var port: Int?
-            #expect(try await db.waitUntil {
-                port = herald.listenerPort
-                return port != nil
-            }, "\(herald.stderr)")
+            let port = await herald.port(\.listenerPort)
+            #expect(port != nil, "\(herald.stderr)")
             let base = "http://127.0.0.1:\(try #require(port))"
 
             let events = JSONValue.list([

@@ -16,11 +16,7 @@ import Testing
                 twilio_auth_token_file = "\(tokenFile.path)"
                 """)
             let herald = try HeraldProcess(["run", "--config", path])
-            var port: Int?
-            _ = try await db.waitUntil {
-                port = herald.listenerPort
-                return port != nil
-            }
+            let port = await herald.port(\.listenerPort)
             let peer = TwilioPeer(port: try #require(port, "stderr: \(herald.stderr)"))
             let requests = (0..<1000).map { TwilioPeer.sms("SMK\($0)", from: "+3461000\(String(format: "%04d", $0))", "reply \($0)") }
             let burst = Task { try await peer.send(requests, concurrency: 32, timeout: 5) }

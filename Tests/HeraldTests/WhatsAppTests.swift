@@ -182,11 +182,8 @@ import Testing
             #expect(try await db.scalar("SELECT herald.fall_back_overdue(interval '1 minute')") == "0")
             herald = try daemon()
             defer { herald.signal(SIGKILL) }
-            var port: Int?
-            #expect(try await db.waitUntil {
-                port = herald.listenerPort
-                return port != nil
-            })
+            let port = await herald.port(\.listenerPort)
+            #expect(port != nil)
             let waSid = try #require(try await db.scalar("SELECT provider_message_id FROM herald.message WHERE id = 1"))
             #expect(try await TwilioPeer(port: try #require(port), token: token).send(TwilioPeer.status(waSid, "read")).status == 200)
             #expect(try await db.scalar("SELECT status FROM herald.message WHERE id = 1") == "delivered", "a late delivery is recorded")

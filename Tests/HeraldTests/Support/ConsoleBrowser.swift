@@ -45,8 +45,7 @@ struct ConsoleDaemon {
         // Port 0 and the port the daemon says it bound: a port picked here and bound later
         // could be taken meanwhile by another test's listener.
         let herald = try HeraldProcess(["run", "--config", config])
-        _ = try await db.waitUntil(timeout: .seconds(60)) { herald.adminPort != nil }
-        guard let port = herald.adminPort else {
+        guard let port = await herald.port(\.adminPort, within: .seconds(60)) else {
             herald.signal(SIGKILL)
             throw TestSetupError("the admin listener did not say its port: \(herald.stderr)")
         }

@@ -52,6 +52,17 @@ final class HeraldProcess: @unchecked Sendable {
     /// The port the daemon's admin API said it bound, once it has.
     var adminPort: Int? { stderr.firstMatch(of: /admin API ready port=(\d+)/).flatMap { Int($0.1) } }
 
+    /// Waits up to `timeout` for the daemon to say the port `announced` reads
+    /// (``listenerPort`` or ``adminPort``); nil if it has not by then.
+    func port(_ announced: KeyPath<HeraldProcess, Int?>, within timeout: Duration = .seconds(20)) async -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port = self[keyPath: announced] { return port }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return self[keyPath: announced]
+    }
+
     /// Waits for exit up to `timeout`; returns the exit status, or nil if still running.
     func wait(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
