@@ -410,4 +410,9 @@ MUTATIONS = [
     # A migration racing another database's on a cluster-wide role is run once more.
     ("migrator-role-race-no-retry", "Sources/HeraldOutbox/Migration.swift", 'where attempt == 1 && ["23505", "42710"]',
      'where attempt == 0 && ["23505", "42710"]', "MigrationTests", 1),
+    # The process ends with _exit after flushing stdio: no library exit handler races a thread.
+    ("process-end-runs-exit-handlers", "Sources/herald/Herald.swift", "    _exit(code)\n", "    exit(code)\n",
+     "ProcessEndTests", 1),
+    ("process-end-no-flush", "Sources/herald/Herald.swift", "    fflush(nil)\n    _exit(code)\n", "    _exit(code)\n",
+     "ProcessEndTests", 1),
 ]
