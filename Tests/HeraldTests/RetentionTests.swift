@@ -1,6 +1,7 @@
 import Foundation
 import HeraldConfig
 import HeraldCore
+import HeraldPostgres
 import HeraldWorker
 import Logging
 import Testing
@@ -56,6 +57,30 @@ import Testing
                                    logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }))
             let left = try await db.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM herald.message")
             #expect(left == "12,13,14")
+        }
+    }
+
+    /// Bounce and abuse reports go with retention, as the daemon's role runs it, but never
+    /// before 30 days (a provider's second delivery of a report must still find it); what a
+    /// report did (the address undeliverable) stays.
+    @Test func reportsOlderThanKeepGoButNeverBeforeThirtyDays() async throws {
+        try await TestDatabase.with { db in
+            try await db.execute("""
+                INSERT INTO herald.mail_feedback (source, event_key, kind, recipient, received_at) VALUES
+                  ('dsn', 'a', 'hard_bounce', 'ana@example.es', now() - interval '100 days'),
+                  ('dsn', 'b', 'soft_bounce', 'ana@example.es', now() - interval '40 days'),
+                  ('arf', 'c', 'complaint', 'luis@example.es', now() - interval '10 days');
+                INSERT INTO herald.undeliverable (channel, recipient, reason) VALUES ('email', 'ana@example.es', 'hard_bounce');
+                """)
+            let daemon = PostgresConnection(connectionString: db.daemonURL)
+            try await daemon.connect()
+            let left = { try await db.scalar("SELECT string_agg(event_key, ',' ORDER BY event_key) FROM herald.mail_feedback") }
+            _ = try await daemon.query("SELECT herald.prune('90 days', 100)")
+            #expect(try await left() == "b,c")
+            _ = try await daemon.query("SELECT herald.prune('1 hour', 100)")
+            #expect(try await left() == "c", "keep shorter than 30 days still keeps 30 days of reports")
+            #expect(try await db.scalar("SELECT count(*) FROM herald.undeliverable") == "1")
+            await daemon.close()
         }
     }
 

@@ -410,6 +410,10 @@ MUTATIONS = [
     # A migration racing another database's on a cluster-wide role is run once more.
     ("migrator-role-race-no-retry", "Sources/HeraldOutbox/Migration.swift", 'where attempt == 1 && ["23505", "42710"]',
      'where attempt == 0 && ["23505", "42710"]', "MigrationTests", 1),
+    # Retention takes bounce and abuse reports, never before 30 days.
+    ("prune-keeps-reports", SQL, "DELETE FROM herald.mail_feedback WHERE id IN (", "SELECT 1 FROM herald.mail_feedback WHERE id IN (",
+     "RetentionTests", 1),
+    ("prune-reports-no-floor", SQL, "greatest(keep, interval '30 days')", "keep", "RetentionTests", 1),
     # The process ends with _exit after flushing stdio: no library exit handler races a thread.
     ("process-end-runs-exit-handlers", "Sources/herald/Herald.swift", "    _exit(code)\n", "    exit(code)\n",
      "ProcessEndTests", 1),
