@@ -8,7 +8,7 @@ import HeraldOutbox
 struct Prune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete finished messages (sent, failed, cancelled, expired, suppressed…) older than an age, with their attempts.",
-        discussion: "Deletes in batches of --batch rows, each its own short transaction, skipping rows another session holds. Pending and sending messages are never touched. The daemon does the same on its own with [retention] keep.")
+        discussion: "Deletes in batches of --batch rows, each its own short transaction, skipping rows another session holds. Pending and sending messages are never touched. Each batch also deletes up to --batch applied delivery receipts older than the age, and up to --batch bounce and abuse reports older than the age and than 30 days. The daemon does the same on its own with [retention] keep.")
 
     @OptionGroup var options: GlobalOptions
     @Option(name: .customLong("older-than"), help: "Age of the last change, e.g. 90d, 720h (default: [retention] keep).") var olderThan: String?

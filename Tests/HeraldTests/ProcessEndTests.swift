@@ -19,7 +19,7 @@ import Testing
             __attribute__((destructor)) static void end(void) { static const char m[] = "herald-test: library destructor ran\\n"; write(2, m, sizeof m - 1); }
             """.write(to: source, atomically: true, encoding: .utf8)
         let library = dir.appendingPathComponent("exit_handlers.so").path
-        _ = try await runShell("cc=$(command -v clang || command -v cc) && $cc -shared -fPIC -o '\(library)' '\(source.path)'")
+        _ = try await runShell("cc=$(command -v clang || command -v cc) && $cc -shared -fPIC -o '\(library)' '\(source.path)' 2>&1")
         return library
     }
 
@@ -36,7 +36,7 @@ import Testing
         let http = try await Peer.start("http_provider.py")
         try await TestDatabase.with { db in
             let path = try DeliveryEndToEndTests().config(db, smtp: smtp, http: http)
-            // stdout is a pipe (fully buffered): the lines must be flushed before the end.
+            // stdout is a file (fully buffered): the lines must be flushed before the end.
             let migrate = try await HeraldProcess.run(["migrate", "--config", path], environment: preload)
             #expect(migrate.0 == 0 && migrate.1.contains("schema is"), "\(migrate)")
             _ = try await HeraldProcess.run(["templates", "install-defaults", "--config", path])

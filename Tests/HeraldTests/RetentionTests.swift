@@ -75,9 +75,13 @@ import Testing
             let daemon = PostgresConnection(connectionString: db.daemonURL)
             try await daemon.connect()
             let left = { try await db.scalar("SELECT string_agg(event_key, ',' ORDER BY event_key) FROM herald.mail_feedback") }
-            _ = try await daemon.query("SELECT herald.prune('90 days', 100)")
+            let prune = { (keep: String, batch: Int) in try await daemon.query("SELECT herald.prune($1::interval, $2)", [keep, batch]).rows.first?.first ?? nil }
+            #expect(try await prune("1 hour", 1) == "0", "the count is of messages")
+            #expect(try await left() == "b,c", "a batch of one report, the oldest")
+            try await db.execute("INSERT INTO herald.mail_feedback (source, event_key, kind, recipient, received_at) VALUES ('dsn', 'a', 'hard_bounce', 'ana@example.es', now() - interval '100 days')")
+            _ = try await prune("90 days", 100)
             #expect(try await left() == "b,c")
-            _ = try await daemon.query("SELECT herald.prune('1 hour', 100)")
+            _ = try await prune("1 hour", 100)
             #expect(try await left() == "c", "keep shorter than 30 days still keeps 30 days of reports")
             #expect(try await db.scalar("SELECT count(*) FROM herald.undeliverable") == "1")
             await daemon.close()

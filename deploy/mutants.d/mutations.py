@@ -414,6 +414,7 @@ MUTATIONS = [
     ("prune-keeps-reports", SQL, "DELETE FROM herald.mail_feedback WHERE id IN (", "SELECT 1 FROM herald.mail_feedback WHERE id IN (",
      "RetentionTests", 1),
     ("prune-reports-no-floor", SQL, "greatest(keep, interval '30 days')", "keep", "RetentionTests", 1),
+    ("prune-reports-no-limit", SQL, "ORDER BY id LIMIT batch_size)\n", "ORDER BY id)\n", "RetentionTests", 1),
     # The process ends with _exit after flushing stdio: no library exit handler races a thread.
     ("process-end-runs-exit-handlers", "Sources/herald/Herald.swift", "    _exit(code)\n", "    exit(code)\n",
      "ProcessEndTests", 1),
