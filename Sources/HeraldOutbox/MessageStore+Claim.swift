@@ -232,8 +232,9 @@ extension MessageStore {
             worker, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
         ] + limits.parameters)
         let columns = RowDecoder(result)
+        let (status, message) = (columns.column("status"), MessageColumns(columns))
         let messages = result.rows.compactMap { row in
-            columns.text(row, "status") == MessageStatus.sending.rawValue ? Self.decodeMessage(row, columns) : nil
+            status.text(row) == MessageStatus.sending.rawValue ? Self.decodeMessage(row, message) : nil
         }
         let more = result.rows.first.map { columns.bool($0, "more") == true } ?? false
         return ClaimBatch(messages: messages, mayHaveMore: more || result.rows.count >= limit)

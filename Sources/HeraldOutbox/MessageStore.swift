@@ -79,32 +79,50 @@ public struct MessageStore: Sendable {
 
     /// A message from a row of a result that has ``messageColumns``, read by column name.
     static func decodeMessage(_ row: [String?], _ columns: RowDecoder) -> OutboxMessage? {
-        func text(_ name: String) -> String? { columns.text(row, name) }
-        guard let id = columns.int64(row, "id"), let attempt = columns.int(row, "attempts") else { return nil }
+        decodeMessage(row, MessageColumns(columns))
+    }
+
+    /// The columns of ``messageColumns`` in one result, found once for all its rows.
+    struct MessageColumns {
+        let id, attempts, channel, recipient, template, locale, timeZone, data, maxAttempts, sendAt, postpone, eventAt,
+            expiresAt, businessHoursOnly, locationID, urgent, minLead, sender, whatsappWindowUntil, subjectType, subjectID: ResultColumn
+
+        init(_ d: RowDecoder) {
+            (id, attempts, channel, recipient, template) = (d.column("id"), d.column("attempts"), d.column("channel"), d.column("recipient"), d.column("template"))
+            (locale, timeZone, data, maxAttempts) = (d.column("locale"), d.column("time_zone"), d.column("data"), d.column("max_attempts"))
+            (sendAt, postpone, eventAt, expiresAt) = (d.column("send_at"), d.column("postpone"), d.column("event_at"), d.column("expires_at"))
+            (businessHoursOnly, locationID, urgent, minLead) = (d.column("business_hours_only"), d.column("location_id"), d.column("urgent"), d.column("min_lead"))
+            (sender, whatsappWindowUntil) = (d.column("sender"), d.column("whatsapp_window_until"))
+            (subjectType, subjectID) = (d.column("subject_type"), d.column("subject_id"))
+        }
+    }
+
+    /// A message from a row, with its result's columns found once.
+    static func decodeMessage(_ row: [String?], _ c: MessageColumns) -> OutboxMessage? {
+        guard let id = c.id.int64(row), let attempt = c.attempts.int(row) else { return nil }
         // Timestamps may be `infinity`/`-infinity` (extract gives ±Infinity) or absurd: they
         // pass through as dates, and the scheduling rules fail the message naming the column,
         // except where the meaning is plain: `send_at = -infinity` is "now" and
         // `expires_at = infinity` is "never expires".
-        func date(_ name: String) -> Date? { columns.epoch(row, name) }
-        func duration(_ name: String) -> Duration? {
-            guard let seconds = columns.double(row, name) else { return nil }
+        func duration(_ column: ResultColumn) -> Duration? {
+            guard let seconds = column.double(row) else { return nil }
             let limit = Duration.heraldMaximum.seconds + 1  // past the maximum: the rules say so
             return .milliseconds(Int64(clampingFloor: (min(max(seconds, -limit), limit) * 1000).rounded()))
         }
-        var sendAt = date("send_at") ?? Date(timeIntervalSince1970: 0)
+        var sendAt = c.sendAt.epoch(row) ?? Date(timeIntervalSince1970: 0)
         if sendAt.timeIntervalSince1970 == -.infinity { sendAt = Date(timeIntervalSince1970: 0) }
-        var expiresAt = date("expires_at")
+        var expiresAt = c.expiresAt.epoch(row)
         if expiresAt?.timeIntervalSince1970 == .infinity { expiresAt = nil }
         var message = OutboxMessage(
-            id: id, channel: text("channel") ?? "", recipient: text("recipient") ?? "", template: text("template") ?? "",
-            locale: text("locale"), timeZone: text("time_zone"), data: text("data") ?? "{}", attempt: attempt,
-            maxAttempts: columns.int(row, "max_attempts"),
-            schedule: .init(sendAt: sendAt, postpone: duration("postpone") ?? .zero,
-                            eventAt: date("event_at"), expiresAt: expiresAt, businessHoursOnly: columns.bool(row, "business_hours_only") == true,
-                            locationID: text("location_id"), urgent: columns.bool(row, "urgent") == true, minimumLead: duration("min_lead")))
-        message.sender = columns.has("sender") ? text("sender") : nil
-        message.whatsappWindowUntil = columns.has("whatsapp_window_until") ? date("whatsapp_window_until") : nil
-        if let type = text("subject_type"), let subjectID = text("subject_id") {
+            id: id, channel: c.channel.text(row) ?? "", recipient: c.recipient.text(row) ?? "", template: c.template.text(row) ?? "",
+            locale: c.locale.text(row), timeZone: c.timeZone.text(row), data: c.data.text(row) ?? "{}", attempt: attempt,
+            maxAttempts: c.maxAttempts.int(row),
+            schedule: .init(sendAt: sendAt, postpone: duration(c.postpone) ?? .zero,
+                            eventAt: c.eventAt.epoch(row), expiresAt: expiresAt, businessHoursOnly: c.businessHoursOnly.bool(row) == true,
+                            locationID: c.locationID.text(row), urgent: c.urgent.bool(row) == true, minimumLead: duration(c.minLead)))
+        message.sender = c.sender.text(row)
+        message.whatsappWindowUntil = c.whatsappWindowUntil.epoch(row)
+        if let type = c.subjectType.text(row), let subjectID = c.subjectID.text(row) {
             message.subject = .init(type: type, id: subjectID)
         }
         return message

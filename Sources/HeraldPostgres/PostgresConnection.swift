@@ -30,24 +30,29 @@ public struct PostgresArray: PostgresEncodable {
     public init<T: PostgresEncodable>(_ values: [T?]) { self.elements = values.map { $0?.postgresText } }
 
     public var postgresText: String {
-        var out = "{"
-        // Sized once: a batch's array of rendered bodies grew by doubling, copying each time.
+        // Built as bytes, scanned on contiguous storage: a completion's arrays (250 ids,
+        // statuses, provider ids) went through here byte by byte as `String` appends.
+        var out: [UInt8] = []
         out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        out.append(UInt8(ascii: "{"))
         for (index, element) in elements.enumerated() {
-            if index > 0 { out += "," }
-            guard let element else { out += "NULL"; continue }
-            out += "\""
-            if element.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C }) {
-                for ch in element.unicodeScalars {
-                    if ch == "\"" || ch == "\\" { out += "\\" }
-                    out.unicodeScalars.append(ch)
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            guard var element else { out.append(contentsOf: "NULL".utf8); continue }
+            out.append(UInt8(ascii: "\""))
+            element.withUTF8 { bytes in
+                if !bytes.contains(where: { $0 == 0x22 || $0 == 0x5C }) {
+                    out.append(contentsOf: bytes)  // most elements: nothing to escape, appended whole
+                    return
                 }
-            } else {
-                out += element  // most elements: nothing to escape, appended whole
+                for byte in bytes {
+                    if byte == 0x22 || byte == 0x5C { out.append(0x5C) }
+                    out.append(byte)
+                }
             }
-            out += "\""
+            out.append(UInt8(ascii: "\""))
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -73,13 +78,26 @@ public struct RowDecoder: Sendable {
     }
 
     /// The value of column `name` in `row`; nil for SQL NULL or a column the result lacks.
-    public func text(_ row: [String?], _ name: String) -> String? {
-        guard let i = positions[name], i < row.count else { return nil }
-        return row[i]
-    }
+    public func text(_ row: [String?], _ name: String) -> String? { column(name).text(row) }
 
     /// Whether the result has a column of that name.
     public func has(_ name: String) -> Bool { positions[name] != nil }
+
+    /// Column `name`, found once, to read from every row by position.
+    public func column(_ name: String) -> ResultColumn { ResultColumn(position: positions[name]) }
+}
+
+/// A column of a result found once by name (``RowDecoder/column(_:)``), then read from each
+/// row by position: decoding a claim of 250 rows by name hashed every name of every row.
+public struct ResultColumn: Sendable {
+    /// Its index in each row; nil when the result has no such column.
+    public let position: Int?
+
+    /// Its value in `row`; nil for SQL NULL or a column the result lacks.
+    public func text(_ row: [String?]) -> String? {
+        guard let position, position < row.count else { return nil }
+        return row[position]
+    }
 }
 
 /// One row of a result, read by column name (``PostgresResult/named``).
@@ -246,8 +264,8 @@ public actor PostgresConnection {
         }
         // A C string ends at its first NUL: a NUL inside a value would cut it short (and
         // break an array literal on every retry), so none is ever sent.
-        let texts = parameters.map { $0.map { Self.withoutNUL($0.postgresText) } }
-        let result = withOptionalCStringArray(texts) { values in
+        let texts = parameters.map { $0?.postgresText }
+        let result = withParameterArray(texts) { values in
             PQexecPrepared(conn, name, Int32(texts.count), values, nil, nil, 0)
         }
         defer { PQclear(result) }
@@ -382,12 +400,6 @@ public actor PostgresConnection {
             .joined(separator: " ")
     }
 
-    /// `text` without NUL bytes (PostgreSQL's text types cannot hold them anyway).
-    static func withoutNUL(_ text: String) -> String {
-        guard text.utf8.contains(0) else { return text }
-        return String(decoding: text.utf8.filter { $0 != 0 }, as: UTF8.self)
-    }
-
     /// Quotes an SQL identifier (for LISTEN, which takes no parameters).
     public static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
@@ -402,9 +414,32 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
-private func withOptionalCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-    let duplicated = strings.map { $0.map { strdup($0) } ?? nil }
-    defer { duplicated.forEach { free($0) } }
-    let pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+/// The parameters as C strings for libpq, in one buffer: each value's bytes without any NUL
+/// (a C string ends at its first NUL: a NUL inside a value would cut it short, and break
+/// an array literal on every retry; PostgreSQL's text types cannot hold one anyway),
+/// then a terminating NUL. One copy per value, scanned on contiguous storage.
+func withParameterArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    var arena: [CChar] = []
+    arena.reserveCapacity(strings.reduce(0) { $0 + ($1?.utf8.count ?? 0) + 1 })
+    var offsets: [Int?] = []
+    offsets.reserveCapacity(strings.count)
+    for string in strings {
+        guard var string else { offsets.append(nil); continue }
+        offsets.append(arena.count)
+        string.withUTF8 { bytes in
+            if !bytes.contains(0) {
+                bytes.withMemoryRebound(to: CChar.self) { arena.append(contentsOf: $0) }
+            } else {
+                for byte in bytes where byte != 0 { arena.append(CChar(bitPattern: byte)) }
+            }
+        }
+        arena.append(0)
+    }
+    return arena.withUnsafeBufferPointer { base in
+        let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in
+            guard let offset, let start = base.baseAddress else { return nil }
+            return start + offset
+        }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
 }

@@ -4,27 +4,40 @@ import Foundation
 /// through these, never by comparing text (`== "t"`) or splitting joined arrays.
 extension RowDecoder {
     /// A `boolean` column: nil for NULL or a column the result lacks.
-    public func bool(_ row: [String?], _ name: String) -> Bool? { PostgresText.bool(text(row, name)) }
+    public func bool(_ row: [String?], _ name: String) -> Bool? { column(name).bool(row) }
 
     /// An integer column that fits `Int`; nil for NULL or anything else.
-    public func int(_ row: [String?], _ name: String) -> Int? { text(row, name).flatMap { Int($0) } }
+    public func int(_ row: [String?], _ name: String) -> Int? { column(name).int(row) }
 
     /// A `bigint` column; nil for NULL or anything else.
-    public func int64(_ row: [String?], _ name: String) -> Int64? { text(row, name).flatMap { Int64($0) } }
+    public func int64(_ row: [String?], _ name: String) -> Int64? { column(name).int64(row) }
 
     /// A `float8` column, `Infinity` and `-Infinity` included (an `extract(epoch FROM …)` of
     /// `infinity`); nil for NULL, NaN or anything else.
-    public func double(_ row: [String?], _ name: String) -> Double? { PostgresText.double(text(row, name)) }
+    public func double(_ row: [String?], _ name: String) -> Double? { column(name).double(row) }
 
     /// A timestamp selected as `extract(epoch FROM t)::float8`: the instant, which may be
     /// ±infinity (callers decide what that means); nil for NULL.
-    public func epoch(_ row: [String?], _ name: String) -> Date? { double(row, name).map { Date(timeIntervalSince1970: $0) } }
+    public func epoch(_ row: [String?], _ name: String) -> Date? { column(name).epoch(row) }
 
     /// A one-dimensional array column (`text[]`, `bigint[]`, …) as its elements, NULL
     /// elements left out; nil for NULL or text that is not an array literal.
     public func array(_ row: [String?], _ name: String) -> [String]? {
         text(row, name).flatMap { PostgresArray.parse($0) }.map { $0.compactMap { $0 } }
     }
+}
+
+extension ResultColumn {
+    /// See ``RowDecoder/bool(_:_:)``.
+    public func bool(_ row: [String?]) -> Bool? { PostgresText.bool(text(row)) }
+    /// See ``RowDecoder/int(_:_:)``.
+    public func int(_ row: [String?]) -> Int? { text(row).flatMap { Int($0) } }
+    /// See ``RowDecoder/int64(_:_:)``.
+    public func int64(_ row: [String?]) -> Int64? { text(row).flatMap { Int64($0) } }
+    /// See ``RowDecoder/double(_:_:)``.
+    public func double(_ row: [String?]) -> Double? { PostgresText.double(text(row)) }
+    /// See ``RowDecoder/epoch(_:_:)``.
+    public func epoch(_ row: [String?]) -> Date? { double(row).map { Date(timeIntervalSince1970: $0) } }
 }
 
 extension NamedRow {
