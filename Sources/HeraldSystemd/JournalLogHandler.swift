@@ -90,12 +90,18 @@ public struct JournalLogHandler: LogHandler {
     static func text(_ message: String, _ merged: Logger.Metadata) -> String {
         var line = message
         line.reserveCapacity(message.utf8.count + 24 * merged.count)
-        for key in Self.leading {
-            if let value = merged[key] { line += " "; line += key; line += "="; line += Self.format(value) }
+        // One pass over the metadata (one line per delivery goes through here): the leading
+        // keys into their slots, the rest sorted after them.
+        var first: [String?] = Array(repeating: nil, count: leading.count)
+        var rest: [(key: String, value: String)] = []
+        for (key, value) in merged {
+            if let slot = leading.firstIndex(of: key) { first[slot] = format(value) } else { rest.append((key, format(value))) }
         }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !Self.leading.contains(key) {
-            line += " "; line += key; line += "="; line += Self.format(value)
+        for (slot, value) in first.enumerated() {
+            if let value { line += " "; line += leading[slot]; line += "="; line += value }
         }
+        rest.sort { $0.key < $1.key }
+        for (key, value) in rest { line += " "; line += key; line += "="; line += value }
         return line
     }
 
@@ -103,9 +109,9 @@ public struct JournalLogHandler: LogHandler {
     static let leading = ["message", "channel", "status", "attempt", "duration_ms"]
 
     static func format(_ value: Logger.Metadata.Value) -> String {
-        let text = value.description
+        var text = value.description
         // Scanned as bytes: one line per delivery goes through here.
-        guard text.isEmpty || text.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) else { return text }
+        guard text.isEmpty || text.withUTF8({ $0.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D } }) else { return text }
         var quoted = "\""
         for c in text.unicodeScalars {
             if c == "\\" || c == "\"" { quoted.unicodeScalars.append("\\") }
@@ -115,24 +121,88 @@ public struct JournalLogHandler: LogHandler {
     }
 }
 
+/// Lines logged together: inside ``together(_:)``, the lines a task writes to standard error
+/// wait and go out in one `write` when it returns (or every 64 kB), still whole and in order.
+/// The outcome writer settles a batch of deliveries this way: one `write(2)` per line was
+/// about 4% of the daemon's CPU in a drain. Entries sent natively to the journal are not held.
+public enum LogLines {
+    /// Runs `body`, writing the lines it logs on this task at its end in one `write`.
+    public static func together<R>(_ body: () throws -> R) rethrows -> R {
+        try together(HeldLines(), body)
+    }
+
+    static func together<R>(_ held: HeldLines, _ body: () throws -> R) rethrows -> R {
+        defer { held.flush() }
+        return try StandardErrorLine.$held.withValue(held) { try body() }
+    }
+}
+
+/// Lines waiting to be written (``LogLines/together(_:)``). Once flushed it holds nothing
+/// more: a task started inside the scope inherits it, and its later lines go straight out.
+final class HeldLines: Sendable {
+    private struct State {
+        var bytes: [UInt8] = []
+        var open = true
+    }
+    private let state = Mutex(State())
+    private let sink: @Sendable ([UInt8]) -> Void
+    static let limit = 64 * 1024
+
+    /// `sink` writes held bytes (standard error; tests collect them).
+    init(sink: @escaping @Sendable ([UInt8]) -> Void = { StandardErrorLine.writeAll($0) }) { self.sink = sink }
+
+    /// Holds `line`; false once flushed (the caller writes it itself).
+    func append(_ line: inout String) -> Bool {
+        let (taken, full) = line.withUTF8 { new in
+            state.withLock { held -> (Bool, [UInt8]?) in
+                guard held.open else { return (false, nil) }
+                held.bytes.append(contentsOf: new)
+                guard held.bytes.count >= Self.limit else { return (true, nil) }
+                defer { held.bytes.removeAll(keepingCapacity: true) }
+                return (true, held.bytes)
+            }
+        }
+        if let full { sink(full) }
+        return taken
+    }
+
+    func flush() {
+        let rest = state.withLock { held in
+            defer { held = State(bytes: [], open: false) }
+            return held.bytes
+        }
+        if !rest.isEmpty { sink(rest) }
+    }
+}
+
 /// Writes whole lines to standard error without interleaving between threads.
 enum StandardErrorLine {
     private static let lock = Mutex(())
+    /// Set inside ``LogLines/together(_:)``.
+    @TaskLocal static var held: HeldLines?
 
     static func write(_ line: String) {
         // Newlines inside a message would split it into several journal entries.
-        let single = line.utf8.dropLast().contains(0x0A) ? line.dropLast().replacingOccurrences(of: "\n", with: " ⏎ ") + "\n" : line
+        var line = line
+        if line.withUTF8({ $0.dropLast().contains(0x0A) }) {
+            line = line.dropLast().replacingOccurrences(of: "\n", with: " ⏎ ") + "\n"
+        }
+        if let held, held.append(&line) { return }
+        line.withUTF8 { writeAll($0) }
+    }
+
+    /// Writes `bytes` whole (short writes continued) under the lock.
+    static func writeAll<Bytes: ContiguousBytes>(_ bytes: Bytes) {
         lock.withLock { _ in
-            var bytes = Array(single.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { raw in
-                    Foundation.write(2, raw.baseAddress! + offset, raw.count - offset)
+            bytes.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                var offset = 0
+                while offset < raw.count {
+                    let n = Foundation.write(2, base + offset, raw.count - offset)
+                    if n <= 0 { break }
+                    offset += n
                 }
-                if n <= 0 { break }
-                offset += n
             }
-            bytes.removeAll()
         }
     }
 }

@@ -1,6 +1,7 @@
 import HeraldCore
 import HeraldOutbox
 import HeraldPostgres
+import HeraldSystemd
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -91,7 +92,9 @@ public final class OutcomeWriter: Service, Sendable {
             }
             guard !batch.isEmpty else { return }
             let kept = await record(batch.map(\.completion))
-            for outcome in batch { settle(outcome, recorded: kept.contains(outcome.completion.messageID)) }
+            LogLines.together {  // a batch's delivery lines in one write
+                for outcome in batch { settle(outcome, recorded: kept.contains(outcome.completion.messageID)) }
+            }
             if batch.contains(where: { $0.completion.result == .retry }) {
                 context.wake.signal()  // a retry's due time: the claim loop looks again
             } else {

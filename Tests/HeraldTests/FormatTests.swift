@@ -4,6 +4,7 @@ import Foundation
 @testable import HeraldDrivers
 import HeraldPostgres
 import Logging
+import Synchronization
 import Testing
 
 @Suite struct EmailFormatTests {
@@ -116,6 +117,51 @@ import Testing
         #expect(JournalLogHandler.format("say \"hi\" to C:\\tmp") == #""say \"hi\" to C:\\tmp""#)
         #expect(JournalLogHandler.format("cita del 10 de mayo à 13 h") == "\"cita del 10 de mayo à 13 h\"")
         #expect(JournalLogHandler.format("back\\slash") == "back\\slash")  // no space: left as is
+    }
+
+    @Test func leadingKeysComeFirstInTheirOrderAndTheRestSorted() {
+        let metadata: Logger.Metadata = [
+            "zone": "Europe/Madrid", "duration_ms": "12", "driver": "twilio", "message": "7", "error": "provider said: busy",
+            "attempt": "2", "channel": "sms", "status": "pending", "after": "x",
+        ]
+        #expect(JournalLogHandler.text("delivery failed; will retry", metadata)
+            == #"delivery failed; will retry message=7 channel=sms status=pending attempt=2 duration_ms=12 after=x driver=twilio error="provider said: busy" zone=Europe/Madrid"#)
+        #expect(JournalLogHandler.text("herald ready", [:]) == "herald ready")
+        #expect(JournalLogHandler.text("gap", ["status": "sent", "b": "2", "a": "1"]) == "gap status=sent a=1 b=2")
+    }
+}
+
+@Suite struct LogLinesTests {
+    /// What a held scope hands to its sink, in order.
+    final class Collected: Sendable {
+        let writes = Mutex<[String]>([])
+        func sink(_ bytes: [UInt8]) { writes.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
+    }
+
+    @Test func linesLoggedTogetherGoOutOnceWholeAndInOrder() {
+        let collected = Collected()
+        let held = HeldLines(sink: collected.sink)
+        LogLines.together(held) {
+            StandardErrorLine.write("<6>delivered message=1\n")
+            StandardErrorLine.write("<3>two\nlines\n")
+            #expect(collected.writes.withLock { $0.isEmpty }, "nothing written before the scope ends")
+        }
+        #expect(collected.writes.withLock { $0 } == ["<6>delivered message=1\n<3>two ⏎ lines\n"])
+    }
+
+    @Test func aScopeWritesEvery64kBAndNothingIsHeldAfterIt() async {
+        let collected = Collected()
+        let held = HeldLines(sink: collected.sink)
+        let line = String(repeating: "x", count: 999) + "\n"
+        let later = LogLines.together(held) {
+            for _ in 0..<100 { StandardErrorLine.write(line) }
+            // A task started inside inherits the scope; its lines after the end are not held.
+            return Task { try? await Task.sleep(for: .milliseconds(20)); var late = "late\n"; return held.append(&late) }
+        }
+        let writes = collected.writes.withLock { $0 }
+        #expect(writes.count == 2 && writes[0].utf8.count == 66 * 1000 && writes.joined() == String(repeating: line, count: 100))
+        #expect(await later.value == false, "flushed: the caller writes the line itself")
+        #expect(collected.writes.withLock { $0.count } == 2)
     }
 }
 
