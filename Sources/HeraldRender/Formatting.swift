@@ -24,18 +24,56 @@ public struct LocaleFormatter: Sendable {
         self.timeZone = timeZone
         self.language = String(tag.prefix { $0 != "-" }).lowercased()
         self.cacheKey = tag + "|" + timeZone.identifier + "|"
+        self.id = Self.lastID.add(1, ordering: .relaxed).newValue
     }
 
-    /// The locale and zone part of the formatter cache's keys.
+    /// The locale and zone part of the formatter pool's keys.
     private let cacheKey: String
+    /// This formatter in the memo of recent texts (hashing two integers, not a string,
+    /// per date printed).
+    private let id: Int
+    private static let lastID = Atomic<Int>(0)
 
-    private func format(_ date: Date, pattern: String? = nil, template: String? = nil) -> String {
-        let key = cacheKey + (pattern ?? "") + "|" + (template ?? "")
+    /// The forms dates are printed in, each a fixed pattern or a localized template.
+    enum Form: UInt8 {
+        case spanishDate, date, spanishDateLong, dateLong, dateShort, time, weekday, month, day, year
+
+        var pattern: String? {
+            switch self {
+            case .spanishDate: return "EEEE d 'de' MMMM"
+            case .spanishDateLong: return "EEEE d 'de' MMMM 'de' y"
+            case .weekday: return "EEEE"
+            case .month: return "LLLL"
+            case .day: return "d"
+            case .year: return "y"
+            case .date, .dateLong, .dateShort, .time: return nil
+            }
+        }
+
+        var template: String? {
+            switch self {
+            case .date: return "EEEEdMMMM"
+            case .dateLong: return "EEEEdMMMMy"
+            case .dateShort: return "ddMMyyyy"
+            case .time: return "jmm"
+            case .spanishDate, .spanishDateLong, .weekday, .month, .day, .year: return nil
+            }
+        }
+    }
+
+    private struct RecentKey: Hashable, Sendable {
+        let formatter: Int
+        let form: Form
+        let seconds: Int64
+    }
+
+    private func format(_ date: Date, _ form: Form) -> String {
         // Appointments start on a few times of day, shared by many messages: the text of one
         // instant in one locale, zone and form is kept (whole seconds; bounded).
-        let seconds = date.timeIntervalSince1970
-        let recent = Int64(exactly: seconds).map { key + "@" + String($0) }
+        let recent = Int64(exactly: date.timeIntervalSince1970).map { RecentKey(formatter: id, form: form, seconds: $0) }
         if let recent, let text = Self.recentTexts.value(for: recent) { return text }
+        let (pattern, template) = (form.pattern, form.template)
+        let key = cacheKey + (pattern ?? "") + "|" + (template ?? "")
         let f = Self.formatters.withLock { $0[key]?.popLast() } ?? {
             let f = DateFormatter()
             f.locale = locale
@@ -55,7 +93,7 @@ public struct LocaleFormatter: Sendable {
     }
 
     /// Texts of recently formatted instants, by formatter and instant.
-    private static let recentTexts = BoundedMemo<String, String>(capacity: 8_192)
+    private static let recentTexts = BoundedMemo<RecentKey, String>(capacity: 8_192)
 
     /// Formatters are costly to build (ICU pattern generation): built once per locale, zone
     /// and form and kept. A `DateFormatter` is not safe across threads, so each is used by
@@ -87,19 +125,19 @@ public struct LocaleFormatter: Sendable {
 
     /// Weekday, day and month: "martes 10 de mayo", "mardi 10 mai", "Tuesday, May 10".
     public func date(_ d: Date) -> String {
-        language == "es" ? format(d, pattern: "EEEE d 'de' MMMM") : format(d, template: "EEEEdMMMM")
+        language == "es" ? format(d, .spanishDate) : format(d, .date)
     }
 
     /// With the year: "martes 10 de mayo de 2026", "mardi 10 mai 2026", "Tuesday, May 10, 2026".
     public func dateLong(_ d: Date) -> String {
-        language == "es" ? format(d, pattern: "EEEE d 'de' MMMM 'de' y") : format(d, template: "EEEEdMMMMy")
+        language == "es" ? format(d, .spanishDateLong) : format(d, .dateLong)
     }
 
     /// Numeric: "10/05/2026", "05/10/2026" (en-US), "2026-05-10" (fr-CA).
-    public func dateShort(_ d: Date) -> String { format(d, template: "ddMMyyyy") }
+    public func dateShort(_ d: Date) -> String { format(d, .dateShort) }
 
     /// The clock time in the locale's convention: "13:00", "1:00 PM", "1:00 p.m." (es-MX).
-    public func time(_ d: Date) -> String { format(d, template: "jmm") }
+    public func time(_ d: Date) -> String { format(d, .time) }
 
     /// "martes 10 de mayo a las 13:00", "mardi 10 mai à 13:00", "Tuesday, May 10 at 1:00 PM".
     public func dateTime(_ d: Date) -> String { join(date(d), time(d)) }
@@ -111,16 +149,16 @@ public struct LocaleFormatter: Sendable {
     public func dateTimeShort(_ d: Date) -> String { dateShort(d) + " " + time(d) }
 
     /// "martes", "mardi", "Tuesday".
-    public func weekday(_ d: Date) -> String { format(d, pattern: "EEEE") }
+    public func weekday(_ d: Date) -> String { format(d, .weekday) }
 
     /// The month's name as used alone: "mayo", "mai", "May".
-    public func month(_ d: Date) -> String { format(d, pattern: "LLLL") }
+    public func month(_ d: Date) -> String { format(d, .month) }
 
     /// Day of the month: "10".
-    public func day(_ d: Date) -> String { format(d, pattern: "d") }
+    public func day(_ d: Date) -> String { format(d, .day) }
 
     /// Year: "2026".
-    public func year(_ d: Date) -> String { format(d, pattern: "y") }
+    public func year(_ d: Date) -> String { format(d, .year) }
 
     private func join(_ date: String, _ time: String) -> String {
         switch language {

@@ -184,10 +184,17 @@ public struct Renderer: Sendable {
         }
         data.removeValue(forKey: "herald")
         let dataNode = builder.node(data, path: "")
-        var herald = builder.node([
-            "message_id": .integer(message.id), "channel": .string(channel.rawValue), "recipient": .string(message.recipient),
-            "template": .string(name), "locale": .string(locale), "time_zone": .string(zone.identifier),
-        ], path: "herald.").values
+        // Built directly, with constant paths (no dictionary of JSON values, no path joined
+        // per value): every message builds this.
+        var herald: [String: Any] = [:]
+        herald.reserveCapacity(8)
+        for (key, value, path) in [("message_id", JSONValue.integer(message.id), "herald.message_id."),
+                                   ("channel", .string(channel.rawValue), "herald.channel."),
+                                   ("recipient", .string(message.recipient), "herald.recipient."),
+                                   ("template", .string(name), "herald.template."), ("locale", .string(locale), "herald.locale."),
+                                   ("time_zone", .string(zone.identifier), "herald.time_zone.")] {
+            if let built = builder.build(value, path: path) { herald[key] = built }
+        }
         herald["now"] = TimestampValue(date: context.now, hasTime: true, formatter: formatter, now: context.now, path: "herald.now.", trace: trace)
         herald["data_json"] = LazyText(path: "herald.data_json.", trace: trace) { Self.compactJSON(message.data) }
         var rootValues = dataNode.values

@@ -22,8 +22,26 @@ public struct SMSSegments: Sendable, Equatable, CustomStringConvertible {
 
     /// Counts the segments of `text`.
     public init(_ text: String) {
+        if let costs = Self.asciiSeptets(text) {  // most texts: ASCII in GSM 03.38, read as bytes
+            self.init(encoding: .gsm7, units: costs.reduce(0) { $0 + Int($1) },
+                      count: Self.segments(costs: costs, single: 160, multi: 153), nonGSM: [])
+        } else {
+            self.init(scalarsOf: text)
+        }
+    }
+
+    private init(encoding: Encoding, units: Int, count: Int, nonGSM: [Character]) {
+        self.encoding = encoding
+        self.units = units
+        self.count = count
+        self.nonGSM = nonGSM
+    }
+
+    /// Counts the segments of `text` read by Unicode scalar (any text; tests compare it with
+    /// the ASCII path).
+    init(scalarsOf text: String) {
         var septets: [Int] = []  // cost of each scalar in GSM-7: 1 or 2
-        septets.reserveCapacity(text.unicodeScalars.count)
+        septets.reserveCapacity(text.utf8.count)
         var offending: [Character] = []
         var isGSM = true
         for scalar in text.unicodeScalars {
@@ -53,18 +71,35 @@ public struct SMSSegments: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The septets of each byte of an all-ASCII text whose every character is in GSM 03.38;
+    /// nil for any other text (the general path reads it by Unicode scalar).
+    static func asciiSeptets(_ text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { bytes -> [UInt8]? in
+            let table = GSM0338.asciiCost
+            var costs = [UInt8](repeating: 0, count: bytes.count)
+            for (i, byte) in bytes.enumerated() {
+                guard byte < 128 else { return nil }
+                let cost = table[Int(byte)]
+                guard cost != 0 else { return nil }
+                costs[i] = cost
+            }
+            return costs
+        }
+    }
+
     /// Packs indivisible units of `costs` into segments.
-    static func segments(costs: [Int], single: Int, multi: Int) -> Int {
-        let total = costs.reduce(0, +)
+    static func segments<Cost: BinaryInteger>(costs: [Cost], single: Int, multi: Int) -> Int {
+        let total = costs.reduce(0) { $0 + Int($1) }
         if total <= single { return 1 }
         var segments = 1
         var used = 0
         for cost in costs {
-            if used + cost > multi {
+            if used + Int(cost) > multi {
                 segments += 1
                 used = 0
             }
-            used += cost
+            used += Int(cost)
         }
         return segments
     }
@@ -92,4 +127,6 @@ enum GSM0338 {
         guard let scalar = Unicode.Scalar(code) else { return nil }
         return basic.contains(scalar) ? 1 : `extension`.contains(scalar) ? 2 : nil
     }
+    /// The same as bytes: 0 for an ASCII code not in GSM 03.38.
+    static let asciiCost: [UInt8] = ascii.map { UInt8($0 ?? 0) }
 }

@@ -86,6 +86,17 @@ func independentSegments(_ texts: [String]) async throws -> [(String, Int, Int)]
                 (weighted == 0 ? extensions : pool).randomElement(using: &rng)!
             }))
         }
+        // All-ASCII texts (the byte path): GSM ones, dense in extension characters, and with
+        // an ASCII character outside GSM 03.38 (` forces UCS-2).
+        let ascii: [Character] = (0x20..<0x7F).map { Character(Unicode.Scalar(UInt8($0))) } + ["\n", "\r", "\u{0C}"]
+        for _ in 0..<1_000 {
+            let length = Int.random(in: 0...480, using: &rng)
+            let pool = Bool.random(using: &rng) ? ascii.filter { $0 != "`" } : ascii
+            let weighted = Int.random(in: 0...5, using: &rng)
+            texts.append(String((0..<length).map { _ -> Character in
+                (weighted == 0 ? Array("[]{}\\^~|") : pool).randomElement(using: &rng)!
+            }))
+        }
         let expected = try await independentSegments(texts)
         var mismatches: [String] = []
         for (text, (encoding, units, count)) in zip(texts, expected) {
