@@ -64,8 +64,8 @@ extension AdminStore {
             SELECT \(MessageStore.messageColumns) FROM herald.message m
              WHERE m.template = $1 AND m.channel = $2 AND m.status = 'pending' ORDER BY m.id LIMIT $3
             """, [key, channel, max(0, limit)])
-        let decoder = RowDecoder(result)
-        return (result.rows.compactMap { MessageStore.decodeMessage($0, decoder) }, total)
+        let columns = MessageStore.MessageColumns(RowDecoder(result))
+        return (result.rows.compactMap { MessageStore.decodeMessage($0, columns) }, total)
     }
 
     /// A rule as the API lists it.

@@ -24,7 +24,7 @@ public struct LocaleFormatter: Sendable {
         self.timeZone = timeZone
         self.language = String(tag.prefix { $0 != "-" }).lowercased()
         self.cacheKey = tag + "|" + timeZone.identifier + "|"
-        self.id = Self.lastID.add(1, ordering: .relaxed).newValue
+        self.id = Self.id(for: cacheKey)
     }
 
     /// The locale and zone part of the formatter pool's keys.
@@ -32,7 +32,20 @@ public struct LocaleFormatter: Sendable {
     /// This formatter in the memo of recent texts (hashing two integers, not a string,
     /// per date printed).
     private let id: Int
-    private static let lastID = Atomic<Int>(0)
+    /// One id per locale and zone, so that formatters made apart (the answer page makes one
+    /// per request) share their texts; bounded: past 4,096 the table empties and ids go on
+    /// from the last one, never reused.
+    private static let ids = Mutex<(table: [String: Int], last: Int)>(([:], 0))
+
+    private static func id(for key: String) -> Int {
+        ids.withLock { ids in
+            if let id = ids.table[key] { return id }
+            if ids.table.count >= 4_096 { ids.table.removeAll() }
+            ids.last += 1
+            ids.table[key] = ids.last
+            return ids.last
+        }
+    }
 
     /// The forms dates are printed in, each a fixed pattern or a localized template.
     enum Form: UInt8 {

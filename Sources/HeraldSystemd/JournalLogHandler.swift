@@ -128,7 +128,8 @@ public struct JournalLogHandler: LogHandler {
 public enum LogLines {
     /// Runs `body`, writing the lines it logs on this task at its end in one `write`.
     public static func together<R>(_ body: () throws -> R) rethrows -> R {
-        try together(HeldLines(), body)
+        if StandardErrorLine.held != nil { return try body() }  // inside a scope already: its lines stay in order
+        return try together(HeldLines(), body)
     }
 
     static func together<R>(_ held: HeldLines, _ body: () throws -> R) rethrows -> R {
@@ -151,27 +152,27 @@ final class HeldLines: Sendable {
     /// `sink` writes held bytes (standard error; tests collect them).
     init(sink: @escaping @Sendable ([UInt8]) -> Void = { StandardErrorLine.writeAll($0) }) { self.sink = sink }
 
-    /// Holds `line`; false once flushed (the caller writes it itself).
+    /// Holds `line`; false once flushed (the caller writes it itself). Held bytes are written
+    /// under this holder's lock, so a task sharing it cannot put its lines out of order.
     func append(_ line: inout String) -> Bool {
-        let (taken, full) = line.withUTF8 { new in
-            state.withLock { held -> (Bool, [UInt8]?) in
-                guard held.open else { return (false, nil) }
+        line.withUTF8 { new in
+            state.withLock { held -> Bool in
+                guard held.open else { return false }
                 held.bytes.append(contentsOf: new)
-                guard held.bytes.count >= Self.limit else { return (true, nil) }
-                defer { held.bytes.removeAll(keepingCapacity: true) }
-                return (true, held.bytes)
+                if held.bytes.count >= Self.limit {
+                    sink(held.bytes)
+                    held.bytes.removeAll(keepingCapacity: true)
+                }
+                return true
             }
         }
-        if let full { sink(full) }
-        return taken
     }
 
     func flush() {
-        let rest = state.withLock { held in
-            defer { held = State(bytes: [], open: false) }
-            return held.bytes
+        state.withLock { held in
+            if !held.bytes.isEmpty { sink(held.bytes) }
+            held = State(bytes: [], open: false)
         }
-        if !rest.isEmpty { sink(rest) }
     }
 }
 
@@ -199,7 +200,8 @@ enum StandardErrorLine {
                 var offset = 0
                 while offset < raw.count {
                     let n = Foundation.write(2, base + offset, raw.count - offset)
-                    if n <= 0 { break }
+                    if n < 0 && errno == EINTR { continue }  // a signal: the same bytes again
+                    if n <= 0 { break }  // no standard error to write to: the lines are dropped, the daemon goes on
                     offset += n
                 }
             }

@@ -122,10 +122,11 @@ import Testing
     @Test func leadingKeysComeFirstInTheirOrderAndTheRestSorted() {
         let metadata: Logger.Metadata = [
             "zone": "Europe/Madrid", "duration_ms": "12", "driver": "twilio", "message": "7", "error": "provider said: busy",
-            "attempt": "2", "channel": "sms", "status": "pending", "after": "x",
+            "attempt": "2", "channel": "sms", "status": "pending", "after": "x", "retry_in": "30s", "provider_id": "SM1",
+            "b": "1", "y": "2", "m": "3", "c": "4",
         ]
         #expect(JournalLogHandler.text("delivery failed; will retry", metadata)
-            == #"delivery failed; will retry message=7 channel=sms status=pending attempt=2 duration_ms=12 after=x driver=twilio error="provider said: busy" zone=Europe/Madrid"#)
+            == #"delivery failed; will retry message=7 channel=sms status=pending attempt=2 duration_ms=12 after=x b=1 c=4 driver=twilio error="provider said: busy" m=3 provider_id=SM1 retry_in=30s y=2 zone=Europe/Madrid"#)
         #expect(JournalLogHandler.text("herald ready", [:]) == "herald ready")
         #expect(JournalLogHandler.text("gap", ["status": "sent", "b": "2", "a": "1"]) == "gap status=sent a=1 b=2")
     }
@@ -149,6 +150,16 @@ import Testing
         #expect(collected.writes.withLock { $0 } == ["<6>delivered message=1\n<3>two ⏎ lines\n"])
     }
 
+    @Test func aScopeInsideAScopeKeepsTheOuterOrder() {
+        let collected = Collected()
+        LogLines.together(HeldLines(sink: collected.sink)) {
+            StandardErrorLine.write("1\n")
+            LogLines.together { StandardErrorLine.write("2\n") }
+            StandardErrorLine.write("3\n")
+        }
+        #expect(collected.writes.withLock { $0 } == ["1\n2\n3\n"])
+    }
+
     @Test func aScopeWritesEvery64kBAndNothingIsHeldAfterIt() async {
         let collected = Collected()
         let held = HeldLines(sink: collected.sink)
@@ -156,12 +167,19 @@ import Testing
         let later = LogLines.together(held) {
             for _ in 0..<100 { StandardErrorLine.write(line) }
             // A task started inside inherits the scope; its lines after the end are not held.
-            return Task { try? await Task.sleep(for: .milliseconds(20)); var late = "late\n"; return held.append(&late) }
+            return Task { () -> (HeldLines?, Bool) in
+                try? await Task.sleep(for: .milliseconds(20))
+                StandardErrorLine.write("<6>a line from the inherited task, written straight to standard error\n")
+                var late = "late\n"
+                return (StandardErrorLine.held, held.append(&late))
+            }
         }
         let writes = collected.writes.withLock { $0 }
         #expect(writes.count == 2 && writes[0].utf8.count == 66 * 1000 && writes.joined() == String(repeating: line, count: 100))
-        #expect(await later.value == false, "flushed: the caller writes the line itself")
-        #expect(collected.writes.withLock { $0.count } == 2)
+        let (inherited, taken) = await later.value
+        #expect(inherited === held, "the task inherited the scope")
+        #expect(taken == false, "flushed: the caller writes the line itself")
+        #expect(collected.writes.withLock { $0.count } == 2, "nothing more reached the scope's sink")
     }
 }
 

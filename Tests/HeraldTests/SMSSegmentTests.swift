@@ -25,6 +25,9 @@ func independentSegments(_ texts: [String]) async throws -> [(String, Int, Int)]
         ("See you 👋", "UCS-2", 10, 1),  // the emoji is a surrogate pair: two units
         ("line\r\nbreak", "GSM-7", 11, 1),
         ("tab\there", "UCS-2", 8, 1),  // TAB is not in the GSM alphabet
+        ("Total: 12 [x]", "GSM-7", 15, 1),  // all ASCII (the byte path): [ ] two septets each
+        ("a^b{c}d\\e~f|g\u{0C}", "GSM-7", 21, 1),  // every ASCII extension character
+        ("`quoted`", "UCS-2", 8, 1),  // the backtick is ASCII but not GSM
     ])
     func encodingAndUnits(text: String, encoding: String, units: Int, count: Int) {
         let s = SMSSegments(text)
@@ -55,6 +58,16 @@ func independentSegments(_ texts: [String]) async throws -> [(String, Int, Int)]
         #expect(s.units == 306)
         #expect(s.count == 3)
         #expect(SMSSegments(String(repeating: "a", count: 151) + "€" + String(repeating: "a", count: 153)).count == 2)
+    }
+
+    @Test func anASCIIExtensionPairIsNotSplitEither() {
+        // The byte path's packing: the same boundaries with "[" (ASCII) in place of "€".
+        let text = String(repeating: "a", count: 152) + "[" + String(repeating: "a", count: 152)
+        #expect(SMSSegments(text).units == 306)
+        #expect(SMSSegments(text).count == 3)
+        #expect(SMSSegments(String(repeating: "a", count: 151) + "[" + String(repeating: "a", count: 153)).count == 2)
+        #expect(SMSSegments(String(repeating: "{", count: 80)).count == 1)
+        #expect(SMSSegments(String(repeating: "{", count: 81)).count == 2)
     }
 
     @Test func surrogatePairIsNotSplitAcrossSegments() {

@@ -422,7 +422,7 @@ MUTATIONS = [
      "ProcessEndTests", 1),
     ("log-lines-never-flushed", "Sources/HeraldSystemd/JournalLogHandler.swift", "        defer { held.flush() }\n", "",
      "LogLinesTests", 1),
-    ("log-lines-held-after-flush", "Sources/HeraldSystemd/JournalLogHandler.swift", "                guard held.open else { return (false, nil) }\n", "",
+    ("log-lines-held-after-flush", "Sources/HeraldSystemd/JournalLogHandler.swift", "                guard held.open else { return false }\n", "",
      "LogLinesTests", 1),
     ("sms-ascii-extension-one-septet", "Sources/HeraldRender/SMSSegments.swift", "    static let asciiCost: [UInt8] = ascii.map { UInt8($0 ?? 0) }\n",
      "    static let asciiCost: [UInt8] = ascii.map { $0 == nil ? 0 : 1 }\n", "SMSSegmentTests", 1),
@@ -436,4 +436,6 @@ MUTATIONS = [
      "(d.column(\"time_zone\"), d.column(\"locale\")", "WorkerTests|Render", 1),
     ("log-leading-keys-unordered", "Sources/HeraldSystemd/JournalLogHandler.swift", "        rest.sort { $0.key < $1.key }\n", "",
      "JournalLogHandlerTests", 1),
+    ("log-lines-nested-new-scope", "Sources/HeraldSystemd/JournalLogHandler.swift",
+     "        if StandardErrorLine.held != nil { return try body() }", "", "LogLinesTests", 1),
 ]
