@@ -95,6 +95,24 @@ senders_run() {
     echo "$(rate_of 5000 "$start" "$end") $(limits_429s) $spread"
 }
 
+# urgent_keep_if_missed IDLE_MS "P50_MS MAX_MS NOT_SENT": when an urgent message waited past
+# the target (idle + 2 s at 1 SMS/s), keeps the daemon's log and the urgent messages with
+# their attempts in $HERALD_BENCH_KEEP (default /tmp), and says where on stderr.
+urgent_keep_if_missed() {
+    local idle=${1%%.*} max keep
+    max=$(echo "$2" | awk '{print $2}')
+    max=${max%%.*}
+    [[ "$idle" =~ ^[0-9]+$ && "$max" =~ ^[0-9]+$ ]] || return 0
+    (( max > idle + 2000 )) || return 0
+    keep="${HERALD_BENCH_KEEP:-/tmp}/herald-bench-urgent-$(date -u +%Y%m%dT%H%M%SZ)"
+    mkdir -p "$keep"
+    cp "$work/urgent.log" "$keep/daemon.log"
+    sql "SELECT m.id, m.location_id, m.status, m.created_at, m.claimed_at, m.sent_at, a.number, a.started_at, a.finished_at, a.outcome, a.error
+           FROM herald.message m LEFT JOIN herald.attempt a ON a.message_id = m.id
+          WHERE m.priority = 3 ORDER BY m.id, a.number" >"$keep/urgent-messages.txt"
+    echo "  urgent: max ${max} ms, past the target; the daemon's log and the urgent messages are kept in $keep" >&2
+}
+
 # urgent_run: prints "IDLE_MAX_MS BACKLOG_P50_MS BACKLOG_MAX_MS THROTTLED".
 urgent_run() {
     local cfg idle backlog
@@ -120,6 +138,7 @@ urgent_run() {
                      FROM (SELECT status, extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM herald.message WHERE priority = 3) x" | tr '|' ' ')
     kill -TERM "$daemon"; wait "$daemon" || true
     daemon=""
+    urgent_keep_if_missed "$idle" "$backlog"
     echo "$idle $backlog $(limits_429s)"
 }
 
