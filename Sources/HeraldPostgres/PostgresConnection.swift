@@ -418,7 +418,7 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 /// (a C string ends at its first NUL: a NUL inside a value would cut it short, and break
 /// an array literal on every retry; PostgreSQL's text types cannot hold one anyway),
 /// then a terminating NUL. One copy per value, scanned on contiguous storage.
-func withParameterArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+private func withParameterArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
     var arena: [CChar] = []
     arena.reserveCapacity(strings.reduce(0) { $0 + ($1?.utf8.count ?? 0) + 1 })
     var offsets: [Int?] = []

@@ -45,8 +45,8 @@ public struct SMSSegments: Sendable, Equatable, CustomStringConvertible {
         var offending: [Character] = []
         var isGSM = true
         for scalar in text.unicodeScalars {
-            if scalar.value < 128, let cost = GSM0338.ascii[Int(scalar.value)] {  // most texts: a table, no hashing
-                septets.append(cost)
+            if scalar.value < 128, case let cost = GSM0338.asciiCost[Int(scalar.value)], cost != 0 {  // a table, no hashing
+                septets.append(Int(cost))
             } else if GSM0338.basic.contains(scalar) {
                 septets.append(1)
             } else if GSM0338.extension.contains(scalar) {
@@ -122,11 +122,9 @@ enum GSM0338 {
             .unicodeScalars)
     /// Characters sent as escape + code: two septets each.
     static let `extension`: Set<Unicode.Scalar> = Set("\u{0C}^{}\\[~]|€".unicodeScalars)
-    /// The septets of each ASCII code (nil: not in GSM 03.38), from the two tables above.
-    static let ascii: [Int?] = (0..<128).map { code in
-        guard let scalar = Unicode.Scalar(code) else { return nil }
-        return basic.contains(scalar) ? 1 : `extension`.contains(scalar) ? 2 : nil
+    /// The septets of each ASCII code, from the two tables above: 0 for a code not in GSM 03.38.
+    static let asciiCost: [UInt8] = (0..<128).map { code in
+        guard let scalar = Unicode.Scalar(code) else { return 0 }
+        return basic.contains(scalar) ? 1 : `extension`.contains(scalar) ? 2 : 0
     }
-    /// The same as bytes: 0 for an ASCII code not in GSM 03.38.
-    static let asciiCost: [UInt8] = ascii.map { UInt8($0 ?? 0) }
 }

@@ -95,6 +95,9 @@ senders_run() {
     echo "$(rate_of 5000 "$start" "$end") $(limits_429s) $spread"
 }
 
+# urgent_target_ms IDLE_MS: the urgent section's target, idle + 2 / rate (rate 1 SMS/s).
+urgent_target_ms() { echo $(($1 + 2000)); }
+
 # urgent_keep_if_missed IDLE_MS "P50_MS MAX_MS NOT_SENT": when an urgent message waited past
 # the target (idle + 2 s at 1 SMS/s), keeps the daemon's log and the urgent messages with
 # their attempts in $HERALD_BENCH_KEEP (default /tmp), and says where on stderr.
@@ -103,7 +106,7 @@ urgent_keep_if_missed() {
     max=$(echo "$2" | awk '{print $2}')
     max=${max%%.*}
     [[ "$idle" =~ ^[0-9]+$ && "$max" =~ ^[0-9]+$ ]] || return 0
-    (( max > idle + 2000 )) || return 0
+    (( max > $(urgent_target_ms "$idle") )) || return 0
     keep="${HERALD_BENCH_KEEP:-/tmp}/herald-bench-urgent-$(date -u +%Y%m%dT%H%M%SZ)"
     mkdir -p "$keep"
     cp "$work/urgent.log" "$keep/daemon.log"
@@ -183,7 +186,7 @@ limits_bench() {
     echo
     echo "7. urgent: 20 urgent SMS (one per sender) on an idle daemon, then behind 50,000 due reminders on 50 senders at 1 SMS/s"
     read -r idle u50 umax uleft uthrottled < <(urgent_run)
-    echo "  idle: max ${idle} ms; behind the backlog: p50 ${u50} ms, max ${umax} ms ($uleft not sent), target ≤ idle + 2/rate = $((idle + 2000)) ms; 429s: $uthrottled"
+    echo "  idle: max ${idle} ms; behind the backlog: p50 ${u50} ms, max ${umax} ms ($uleft not sent), target ≤ idle + 2/rate = $(urgent_target_ms "$idle") ms; 429s: $uthrottled"
     urgent_max=$umax urgent_idle=$idle
     echo
     echo "8. fairness: one location with 20,000 due SMS, 20 locations with 10 each (younger), channel ceiling 2,000 SMS/s"
