@@ -151,6 +151,8 @@ public actor PostgresConnection {
     // Touched only on the executor thread, and in deinit (when no call can be running).
     nonisolated(unsafe) private var handle: OpaquePointer?
     private var prepared: [String: String] = [:]
+    /// The number of the last statement prepared: names are never reused, so a statement forgotten (``forget(_:)``) cannot collide with a new one.
+    private var preparedCount = 0
     private var listening: Set<String> = []
     /// A pipe whose write end wakes a blocked ``waitForNotifications(timeout:)``.
     private let wakeRead: Int32
@@ -240,6 +242,19 @@ public actor PostgresConnection {
         prepared = [:]
     }
 
+    /// Drops the prepared statement of `sql` on this session, if any: its next run prepares
+    /// it again, and the server plans it afresh from the table's present size and statistics.
+    /// A plan cached when a table was nearly empty can stay slow after a bulk load until the
+    /// next analyse; preparing again recovers at once. Returns whether a statement was dropped;
+    /// a failure to drop it on the server leaves it there unused, under a name never reused.
+    @discardableResult
+    public func forget(_ sql: String) -> Bool {
+        guard let name = prepared.removeValue(forKey: sql) else { return false }
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return true }
+        PQclear(PQexec(handle, "DEALLOCATE \(name)"))
+        return true
+    }
+
     /// Shuts the connection's socket down from any thread: a statement blocked on a
     /// silent network fails at once (as a lost connection). For shutdown past its grace
     /// period; the connection must be reopened to be used again.
@@ -256,7 +271,8 @@ public actor PostgresConnection {
         if let existing = prepared[sql] {
             name = existing
         } else {
-            name = "herald_\(prepared.count + 1)"
+            preparedCount += 1
+            name = "herald_\(preparedCount)"
             let result = PQprepare(conn, name, sql, Int32(parameters.count), nil)
             defer { PQclear(result) }
             try check(result, conn: conn, sql: sql)

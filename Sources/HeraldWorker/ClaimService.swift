@@ -50,6 +50,8 @@ public actor ClaimService: Service {
     /// written, a recovered lease, or a poll interval without news).
     private var nextDue: ContinuousClock.Instant?
     private var nextDueUnknown = true
+    /// When a slow claim's replan was last logged, and how many since: one line a minute.
+    private var replanLog: (at: ContinuousClock.Instant, since: Int)?
 
     public init(context: DaemonContext, links: DatabaseLinks, writer: OutcomeWriter, gate: SendGate, drivers: [Channel: any Driver]) {
         self.context = context
@@ -149,6 +151,19 @@ public actor ClaimService: Service {
 
     // MARK: Claim loop
 
+    /// Logs a claim slow enough to be planned again, at most once a minute (with how many
+    /// more were since): the usual cause is a bulk load the outbox's statistics do not know.
+    private func noteReplan(_ took: Duration) {
+        let now = ContinuousClock.now
+        if let last = replanLog, now - last.at < .seconds(60) {
+            replanLog = (last.at, last.since + 1)
+            return
+        }
+        logger.notice("a claim was slow; its plan is made again for the next claim (after a bulk load, ANALYZE herald.message)",
+                      metadata: ["took": "\(DurationText.format(took))", "more_since_last_notice": "\(replanLog?.since ?? 0)"])
+        replanLog = (now, 0)
+    }
+
     private func claimLoop(group: inout DiscardingTaskGroup) async {
         var nextStatus = ContinuousClock.now + .seconds(10)
         while !context.stopRequested {
@@ -177,6 +192,7 @@ public actor ClaimService: Service {
                     }
                     let messages = batch.messages
                     context.metrics.observe(.claim, since: sentAt)
+                    if let took = batch.replannedAfter { noteReplan(took) }
                     context.ledger.hold(messages.map(\.claimKey), sentAt: sentAt, lease: lease)
                     ready = messages.reversed()
                     readyCheckedAt = sentAt
