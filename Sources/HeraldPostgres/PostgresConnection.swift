@@ -146,6 +146,8 @@ public actor PostgresConnection {
     private let applicationName: String
     private let statementTimeout: Duration?
     private let settings: [String: String]
+    /// How long a new session's own statements (`SET`, `LISTEN`) may wait for an answer.
+    private let setupTimeout: Duration
     /// The socket of the open connection (-1: none), for ``abort()`` from any thread.
     private let socket = Atomic<Int32>(-1)
     // Touched only on the executor thread, and in deinit (when no call can be running).
@@ -163,9 +165,13 @@ public actor PostgresConnection {
     /// variables, `.pgpass`, service files). `statementTimeout` and `settings` (run-time
     /// parameters by name, e.g. `enable_seqscan = off`; names and values of letters,
     /// digits and underscores, others ignored) are set on every session it opens.
+    /// `setupTimeout` bounds the wait for the answers to those statements, on the client:
+    /// a server that completes the handshake and then goes silent fails the connect instead
+    /// of holding it (and the reconnect loop behind it) forever.
     public init(connectionString: String, applicationName: String = "herald", statementTimeout: Duration? = nil,
-                settings: [String: String] = [:]) {
+                settings: [String: String] = [:], setupTimeout: Duration = .seconds(10)) {
         self.connectionString = connectionString
+        self.setupTimeout = setupTimeout
         self.applicationName = applicationName
         self.statementTimeout = statementTimeout
         self.settings = settings.filter { Self.isPlainWord($0.key) && Self.isPlainWord($0.value) }
@@ -211,16 +217,60 @@ public actor PostgresConnection {
         }
         handle = conn
         socket.store(PQsocket(conn), ordering: .sequentiallyConsistent)
-        if let statementTimeout {
-            let millis = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
-            _ = try execute("SET statement_timeout = \(max(0, millis))")
+        do {
+            // Before any other statement: a session without its settings (no statement
+            // timeout) is closed rather than used.
+            if let statementTimeout {
+                try executeSetup("SET statement_timeout = \(max(0, Self.milliseconds(statementTimeout)))")
+            }
+            for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+                try executeSetup("SET \(name) = \(value)")
+            }
+            for channel in listening.sorted() {
+                try executeSetup("LISTEN \(Self.quoteIdentifier(channel))")
+            }
+        } catch {
+            close()
+            throw error
         }
-        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
-            _ = try execute("SET \(name) = \(value)")
+    }
+
+    /// Runs one statement of a new session's setup, waiting at most `setupTimeout` for its
+    /// answer (libpq's own wait has no bound: `connect_timeout` ends with the handshake, and
+    /// keepalives are answered by a hung server's kernel).
+    private func executeSetup(_ sql: String) throws {
+        let conn = try requireHandle()
+        func lost(_ what: String) -> PostgresError {
+            PostgresError(kind: .connection, message: what, statement: String(sql.prefix(80)))
         }
-        for channel in listening.sorted() {
-            _ = try execute("LISTEN \(Self.quoteIdentifier(channel))")
+        guard PQsendQuery(conn, sql) == 1 else { throw lost(Self.trimmed(PQerrorMessage(conn))) }
+        let deadline = ContinuousClock.now + setupTimeout
+        while PQisBusy(conn) == 1 {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else {
+                throw lost("no answer from the server within \(Self.milliseconds(setupTimeout)) ms of a new session's setup")
+            }
+            var fd = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+            if poll(&fd, 1, Int32(clamping: max(1, Self.milliseconds(left)))) < 0 && errno != EINTR {
+                throw lost("poll failed: \(String(cString: strerror(errno)))")
+            }
+            if PQconsumeInput(conn) == 0 { throw lost(Self.trimmed(PQerrorMessage(conn))) }
         }
+        var failure: (any Error)?
+        while let result = PQgetResult(conn) {
+            defer { PQclear(result) }
+            if failure == nil {
+                do { try check(result, conn: conn, sql: sql) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// A duration in whole milliseconds, clamped to about ±292 million years.
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let bound = Int64.max / 1000 - 1
+        return min(max(seconds, -bound), bound) * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
     /// Letters, digits and underscores only: safe to write into a SET statement as is.
@@ -315,7 +365,7 @@ public actor PostgresConnection {
         guard socket >= 0 else { throw PostgresError(kind: .connection, message: "connection has no socket") }
         var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        let millis = Int32(clamping: max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let millis = Int32(clamping: max(0, Self.milliseconds(timeout)))
         let ready = poll(&fds, 2, millis)
         if ready < 0 && errno != EINTR {
             throw PostgresError(kind: .connection, message: "poll failed: \(String(cString: strerror(errno)))")

@@ -21,8 +21,10 @@ extension ClaimService {
     /// flight (and their outcomes) until the grace period (counted from the stop request)
     /// ends, then returns the rest uncounted. Whatever the database is doing, it ends a few
     /// seconds after the grace period: what cannot be returned stays leased and is
-    /// recovered by lease expiry.
-    func drain() async {
+    /// recovered by lease expiry. Returns whether the grace period ended with deliveries or
+    /// outcomes still in flight (a statement may then be blocked in libpq).
+    @discardableResult
+    func drain() async -> Bool {
         let ledger = context.ledger
         let unstarted = ready.map(\.claimKey) + lapsed
         if !unstarted.isEmpty {
@@ -44,7 +46,8 @@ extension ClaimService {
             await context.wake.wait(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
         }
         context.giveUp()
-        if !ledger.isEmpty {
+        let overran = !ledger.isEmpty
+        if overran {
             let claims = ledger.claims
             ledger.release(claims)
             let count = await giveBack(claims)
@@ -52,6 +55,7 @@ extension ClaimService {
                 "released": "\(count.map(String.init) ?? "none: database unreachable")", "in_flight": "\(claims.count)",
             ])
         }
+        return overran
     }
 
     /// Returns claims uncounted, trying for at most a few seconds; nil when the database

@@ -68,6 +68,31 @@ import Testing
         }
     }
 
+    @Test func aServerSilentAfterTheHandshakeFailsTheConnectInsteadOfHoldingIt() async throws {
+        // A reconnect once waited forever in its first SET: libpq's wait for an answer has
+        // no bound of its own once the handshake is done.
+        let peer = try await Peer.start("silent_postgres.py")
+        let conn = PostgresConnection(connectionString: "postgresql://herald@127.0.0.1:\(peer.port)/herald?sslmode=disable",
+                                      statementTimeout: .seconds(5), settings: ["enable_seqscan": "off"],
+                                      setupTimeout: .milliseconds(300))
+        let attempt = Task { () -> (any Error)? in
+            do { try await conn.connect(); return nil } catch { return error }
+        }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            conn.abort()
+            Issue.record("connect was still waiting for the silent server after 20 s")
+        }
+        let outcome = await attempt.value
+        watchdog.cancel()
+        let error = try #require(outcome as? PostgresError, "connected to a server that never answers: \(String(describing: outcome))")
+        #expect(error.isConnectionLoss, "a connection error, for the reconnect loop to retry: \(error)")
+        #expect(error.message.contains("no answer from the server within 300 ms"), "\(error)")
+        #expect(await !conn.isConnected, "the half-set-up session is closed, not used without its statement timeout")
+        let queries = (try? String(contentsOf: peer.file("queries"), encoding: .utf8)) ?? ""
+        #expect(queries == "SET statement_timeout = 5000\n", "the first setup statement, then nothing: \(queries)")
+    }
+
     @Test func errorsCarrySQLStateAndMessage() async throws {
         try await TestDatabase.with(migrated: false) { db in
             let conn = try await db.connect()

@@ -438,4 +438,13 @@ MUTATIONS = [
      "JournalLogHandlerTests", 1),
     ("log-lines-nested-new-scope", "Sources/HeraldSystemd/JournalLogHandler.swift",
      "        if StandardErrorLine.held != nil { return try body() }", "", "LogLinesTests", 1),
+    ("claim-never-replanned", "Sources/HeraldOutbox/MessageStore+Claim.swift", "let replanned = took >= replanAfter ? took : nil",
+     "let replanned: Duration? = nil", "ClaimReplanTests", 1),
+    ("claim-timeout-keeps-plan", "Sources/HeraldOutbox/MessageStore+Claim.swift",
+     "            await connection.forget(Self.claimSQL)  // canceled by statement_timeout", "            // canceled by statement_timeout",
+     "ClaimReplanTests", 1),
+    ("statement-names-reused", "Sources/HeraldPostgres/PostgresConnection.swift", 'name = "herald_\\(preparedCount)"',
+     'name = "herald_\\(prepared.count + 1)"', "ClaimReplanTests", 1),
+    ("session-setup-unbounded", "Sources/HeraldPostgres/PostgresConnection.swift", "            guard left > .zero else {",
+     "            guard left > .zero || true else {", "PostgresTests", 1),
 ]

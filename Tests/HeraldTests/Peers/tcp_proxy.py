@@ -50,9 +50,12 @@ def watch():
             with lock:
                 for client, server in pairs:
                     # Only the client's side: the server keeps its socket until it next writes.
+                    # Shut down, not closed: a pump thread may be about to write to it, and a
+                    # closed descriptor's number goes to the next connection accepted (the
+                    # daemon's reconnect), which would then receive this one's bytes. The
+                    # socket is closed once both pumps have let go of it.
                     try:
                         client.shutdown(socket.SHUT_RDWR)
-                        client.close()
                     except OSError:
                         pass
                 pairs.clear()
