@@ -241,17 +241,17 @@ extension MessageStore {
     public func claimBatch(channels: [String], limit: Int, lease: Duration, limits: ClaimLimits = ClaimLimits(),
                            now: Date? = nil, replanAfter: Duration = replanClaimAfter) async throws -> ClaimBatch {
         let known = Channel.allCases.map(\.rawValue)
-        let started = ContinuousClock.now
-        let result: PostgresResult
+        let (result, took): (PostgresResult, Duration)
         do {
-            result = try await connection.query(Self.claimSQL, [
+            // Timed on the server's side: waiting behind another statement of this connection
+            // is not the claim's plan being slow.
+            (result, took) = try await connection.timedQuery(Self.claimSQL, [
                 worker, PostgresArray(channels), PostgresArray(known), limit, lease.seconds, now?.timeIntervalSince1970,
             ] + limits.parameters)
         } catch let error as PostgresError where error.sqlState == "57014" {
             await connection.forget(Self.claimSQL)  // canceled by statement_timeout: likely the same stale plan
             throw error
         }
-        let took = ContinuousClock.now - started
         let replanned = took >= replanAfter ? took : nil
         if replanned != nil { await connection.forget(Self.claimSQL) }
         let columns = RowDecoder(result)

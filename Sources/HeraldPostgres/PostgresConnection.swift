@@ -7,124 +7,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// A value sent as a statement parameter, in PostgreSQL's text format.
-///
-/// Cast in SQL where the type matters (`$1::bigint`, `$2::text[]`).
-public protocol PostgresEncodable: Sendable {
-    /// The text form PostgreSQL parses for this value.
-    var postgresText: String { get }
-}
-
-extension String: PostgresEncodable { public var postgresText: String { self } }
-extension Int: PostgresEncodable { public var postgresText: String { String(self) } }
-extension Int64: PostgresEncodable { public var postgresText: String { String(self) } }
-extension Int32: PostgresEncodable { public var postgresText: String { String(self) } }
-extension Bool: PostgresEncodable { public var postgresText: String { self ? "t" : "f" } }
-extension Double: PostgresEncodable { public var postgresText: String { "\(self)" } }
-
-/// A one-dimensional array parameter: `{"a","b",NULL}` in PostgreSQL's array syntax.
-public struct PostgresArray: PostgresEncodable {
-    public var elements: [String?]
-    public init(_ elements: [String?]) { self.elements = elements }
-    public init<T: PostgresEncodable>(_ values: [T]) { self.elements = values.map { $0.postgresText } }
-    public init<T: PostgresEncodable>(_ values: [T?]) { self.elements = values.map { $0?.postgresText } }
-
-    public var postgresText: String {
-        // Built as bytes, scanned on contiguous storage: a completion's arrays (250 ids,
-        // statuses, provider ids) went through here byte by byte as `String` appends.
-        var out: [UInt8] = []
-        out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
-        out.append(UInt8(ascii: "{"))
-        for (index, element) in elements.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            guard var element else { out.append(contentsOf: "NULL".utf8); continue }
-            out.append(UInt8(ascii: "\""))
-            element.withUTF8 { bytes in
-                if !bytes.contains(where: { $0 == 0x22 || $0 == 0x5C }) {
-                    out.append(contentsOf: bytes)  // most elements: nothing to escape, appended whole
-                    return
-                }
-                for byte in bytes {
-                    if byte == 0x22 || byte == 0x5C { out.append(0x5C) }
-                    out.append(byte)
-                }
-            }
-            out.append(UInt8(ascii: "\""))
-        }
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// The rows a statement returned, as text values (PostgreSQL's text format).
-public struct PostgresResult: Sendable {
-    /// Column names in order.
-    public var columns: [String]
-    /// Row values; `nil` is SQL NULL.
-    public var rows: [[String?]]
-    /// For INSERT/UPDATE/DELETE: the number of rows affected.
-    public var affectedRows: Int
-}
-
-/// Reads a result's rows by column name: each name's position is found once per result,
-/// so that a statement's columns can be reordered or added to without breaking its reader.
-public struct RowDecoder: Sendable {
-    private let positions: [String: Int]
-
-    public init(_ result: PostgresResult) {
-        var positions: [String: Int] = [:]
-        for (i, name) in result.columns.enumerated() where positions[name] == nil { positions[name] = i }
-        self.positions = positions
-    }
-
-    /// The value of column `name` in `row`; nil for SQL NULL or a column the result lacks.
-    public func text(_ row: [String?], _ name: String) -> String? { column(name).text(row) }
-
-    /// Whether the result has a column of that name.
-    public func has(_ name: String) -> Bool { positions[name] != nil }
-
-    /// Column `name`, found once, to read from every row by position.
-    public func column(_ name: String) -> ResultColumn { ResultColumn(position: positions[name]) }
-}
-
-/// A column of a result found once by name (``RowDecoder/column(_:)``), then read from each
-/// row by position: decoding a claim of 250 rows by name hashed every name of every row.
-public struct ResultColumn: Sendable {
-    /// Its index in each row; nil when the result has no such column.
-    public let position: Int?
-
-    /// Its value in `row`; nil for SQL NULL or a column the result lacks.
-    public func text(_ row: [String?]) -> String? {
-        guard let position, position < row.count else { return nil }
-        return row[position]
-    }
-}
-
-/// One row of a result, read by column name (``PostgresResult/named``).
-public struct NamedRow: Sendable {
-    let decoder: RowDecoder
-    let values: [String?]
-
-    /// The value of column `name`; nil for SQL NULL or a column the result lacks.
-    public subscript(_ name: String) -> String? { decoder.text(values, name) }
-}
-
-extension PostgresResult {
-    /// The one value of a statement that returns a single column (`SELECT count(*)`,
-    /// `RETURNING id`): the first row's; nil for no row or SQL NULL.
-    public var scalar: String? { rows.first.flatMap { $0.first ?? nil } }
-
-    /// The first column of every row read as a 64-bit integer (ids); NULL or other text skipped.
-    public var ids: [Int64] { rows.compactMap { row in row.first.flatMap { $0 }.flatMap { Int64($0) } } }
-
-    /// The rows, each read by column name: a statement's columns can be reordered or
-    /// added without breaking what decodes them.
-    public var named: [NamedRow] {
-        let decoder = RowDecoder(self)
-        return rows.map { NamedRow(decoder: decoder, values: $0) }
-    }
-}
-
 /// A notification received on a channel the connection listens to.
 public struct PostgresNotification: Sendable, Equatable {
     public var channel: String
@@ -155,6 +37,8 @@ public actor PostgresConnection {
     private var prepared: [String: String] = [:]
     /// The number of the last statement prepared: names are never reused, so a statement forgotten (``forget(_:)``) cannot collide with a new one.
     private var preparedCount = 0
+    /// Statements forgotten (``forget(_:)``) and not yet dropped on the server.
+    private var forgotten: [String] = []
     private var listening: Set<String> = []
     /// A pipe whose write end wakes a blocked ``waitForNotifications(timeout:)``.
     private let wakeRead: Int32
@@ -245,19 +129,22 @@ public actor PostgresConnection {
         }
         guard PQsendQuery(conn, sql) == 1 else { throw lost(Self.trimmed(PQerrorMessage(conn))) }
         let deadline = ContinuousClock.now + setupTimeout
-        while PQisBusy(conn) == 1 {
-            let left = deadline - ContinuousClock.now
-            guard left > .zero else {
-                throw lost("no answer from the server within \(Self.milliseconds(setupTimeout)) ms of a new session's setup")
-            }
-            var fd = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-            if poll(&fd, 1, Int32(clamping: max(1, Self.milliseconds(left)))) < 0 && errno != EINTR {
-                throw lost("poll failed: \(String(cString: strerror(errno)))")
-            }
-            if PQconsumeInput(conn) == 0 { throw lost(Self.trimmed(PQerrorMessage(conn))) }
-        }
         var failure: (any Error)?
-        while let result = PQgetResult(conn) {
+        while true {
+            // Every result, and the end of them, within the deadline: PQgetResult blocks
+            // while libpq is busy (the end of the results arrives after the first one).
+            while PQisBusy(conn) == 1 {
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else {
+                    throw lost("no answer from the server within \(Self.milliseconds(setupTimeout)) ms of a new session's setup")
+                }
+                var fd = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+                if poll(&fd, 1, Int32(clamping: max(1, Self.milliseconds(left)))) < 0 && errno != EINTR {
+                    throw lost("poll failed: \(String(cString: strerror(errno)))")
+                }
+                if PQconsumeInput(conn) == 0 { throw lost(Self.trimmed(PQerrorMessage(conn))) }
+            }
+            guard let result = PQgetResult(conn) else { break }
             defer { PQclear(result) }
             if failure == nil {
                 do { try check(result, conn: conn, sql: sql) } catch { failure = error }
@@ -290,18 +177,20 @@ public actor PostgresConnection {
         if let handle { PQfinish(handle) }
         handle = nil
         prepared = [:]
+        forgotten = []
     }
 
     /// Drops the prepared statement of `sql` on this session, if any: its next run prepares
     /// it again, and the server plans it afresh from the table's present size and statistics.
     /// A plan cached when a table was nearly empty can stay slow after a bulk load until the
-    /// next analyse; preparing again recovers at once. Returns whether a statement was dropped;
-    /// a failure to drop it on the server leaves it there unused, under a name never reused.
+    /// next analyse; preparing again recovers at once. Returns whether one was prepared; a
+    /// failure to drop it on the server leaves it there unused, under a name never reused.
+    /// The server's copy is dropped at the start of this connection's next statement (one
+    /// `DEALLOCATE`), not now: the caller may hold rows it just claimed.
     @discardableResult
     public func forget(_ sql: String) -> Bool {
         guard let name = prepared.removeValue(forKey: sql) else { return false }
-        guard let handle, PQstatus(handle) == CONNECTION_OK else { return true }
-        PQclear(PQexec(handle, "DEALLOCATE \(name)"))
+        forgotten.append(name)
         return true
     }
 
@@ -316,7 +205,17 @@ public actor PostgresConnection {
     /// Runs one parameterised statement (prepared on first use on this connection).
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> PostgresResult {
+        try timedQuery(sql, parameters).result
+    }
+
+    /// ``query(_:_:)``, with how long the server took to run it (from sending it to its whole
+    /// result: not the time spent waiting for this connection, nor preparing or decoding).
+    public func timedQuery(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> (result: PostgresResult, took: Duration) {
         let conn = try requireHandle()
+        if !forgotten.isEmpty {
+            for name in forgotten { PQclear(PQexec(conn, "DEALLOCATE \(name)")) }
+            forgotten = []
+        }
         let name: String
         if let existing = prepared[sql] {
             name = existing
@@ -331,12 +230,14 @@ public actor PostgresConnection {
         // A C string ends at its first NUL: a NUL inside a value would cut it short (and
         // break an array literal on every retry), so none is ever sent.
         let texts = parameters.map { $0?.postgresText }
+        let started = ContinuousClock.now
         let result = withParameterArray(texts) { values in
             PQexecPrepared(conn, name, Int32(texts.count), values, nil, nil, 0)
         }
+        let took = ContinuousClock.now - started
         defer { PQclear(result) }
         try check(result, conn: conn, sql: sql)
-        return Self.decode(result)
+        return (Self.decode(result), took)
     }
 
     /// Runs one or more statements without parameters (migrations, LISTEN, BEGIN/COMMIT).
@@ -386,6 +287,7 @@ public actor PostgresConnection {
 
     private func drainNotifications(_ conn: OpaquePointer) throws -> [PostgresNotification] {
         if PQconsumeInput(conn) == 0 {
+            if PQstatus(conn) != CONNECTION_OK { socket.store(-1, ordering: .sequentiallyConsistent) }
             throw PostgresError(kind: .connection, message: Self.trimmed(PQerrorMessage(conn)))
         }
         var out: [PostgresNotification] = []
@@ -413,7 +315,10 @@ public actor PostgresConnection {
             return
         default:
             let lost = PQstatus(conn) != CONNECTION_OK
-            if lost { prepared = [:] }
+            if lost {
+                prepared = [:]
+                socket.store(-1, ordering: .sequentiallyConsistent)  // libpq may have closed it: never shut a reused number
+            }
             func field(_ code: Int32) -> String? {
                 guard let result, let raw = PQresultErrorField(result, code) else { return nil }
                 return String(cString: raw)

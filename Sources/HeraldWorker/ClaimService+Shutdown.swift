@@ -22,7 +22,8 @@ extension ClaimService {
     /// ends, then returns the rest uncounted. Whatever the database is doing, it ends a few
     /// seconds after the grace period: what cannot be returned stays leased and is
     /// recovered by lease expiry. Returns whether the grace period ended with deliveries or
-    /// outcomes still in flight (a statement may then be blocked in libpq).
+    /// outcomes in flight and the database did not answer the give-back: statements may then
+    /// be blocked in libpq on a silent server or network.
     @discardableResult
     func drain() async -> Bool {
         let ledger = context.ledger
@@ -46,16 +47,17 @@ extension ClaimService {
             await context.wake.wait(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
         }
         context.giveUp()
-        let overran = !ledger.isEmpty
-        if overran {
+        var unanswered = false
+        if !ledger.isEmpty {
             let claims = ledger.claims
             ledger.release(claims)
             let count = await giveBack(claims)
+            unanswered = count == nil
             logger.warning("grace period over; returned unfinished claims to pending without counting the attempt", metadata: [
                 "released": "\(count.map(String.init) ?? "none: database unreachable")", "in_flight": "\(claims.count)",
             ])
         }
-        return overran
+        return unanswered
     }
 
     /// Returns claims uncounted, trying for at most a few seconds; nil when the database

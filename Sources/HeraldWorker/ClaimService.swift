@@ -88,8 +88,8 @@ public actor ClaimService: Service {
         }
         await withDiscardingTaskGroup { group in
             await self.claimLoop(group: &group)
-            let overran = await self.drain()
-            if overran || main.inOutage {
+            let unanswered = await self.drain()
+            if unanswered || main.inOutage {
                 // Past the grace period with the database unreachable or silent: a statement
                 // still blocked in libpq is cut off so that the process can exit.
                 links.abort()

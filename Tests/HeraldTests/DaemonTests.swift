@@ -6,10 +6,10 @@ import Testing
 /// The real `herald` binary against a real PostgreSQL: signals, crashes, outages, systemd, CLI.
 @Suite struct DaemonTests {
     func config(_ db: TestDatabase, out: URL, delay: String = "0s", grace: String = "10s", lease: String = "30s",
-                concurrency: Int = 4, extra: String = "") throws -> String {
+                concurrency: Int = 4, extra: String = "", url: String? = nil) throws -> String {
         try writeConfig("""
             [database]
-            url = "\(db.url)"
+            url = "\(url ?? db.url)"
             [worker]
             concurrency = \(concurrency)
             batch_size = 10
@@ -75,6 +75,33 @@ import Testing
             #expect(herald.stderr.contains("<5>stopping: returned claimed messages not yet started to pending released=2"), "\(herald.stderr)")
             #expect(herald.stderr.contains("<4>grace period over; returned unfinished claims to pending without counting the attempt in_flight=4 released=4"),
                     "\(herald.stderr)")
+        }
+    }
+
+    @Test func aDatabaseSilentAtShutdownDoesNotHoldTheProcess() async throws {
+        try await TestDatabase.with { db in
+            let server = try #require(URLComponents(string: db.url)?.port)
+            let proxy = try await Peer.start("tcp_proxy.py", arguments: [String(server)])
+            var proxied = try #require(URLComponents(string: db.url))
+            proxied.port = proxy.port
+            try await db.addTemplate()
+            try await db.enqueue(count: 4)
+            let out = try temporaryDirectory()
+            let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "60s", grace: "500ms", url: proxied.string)])
+            #expect(try await db.waitUntil { try await db.statusCounts()["sending"] == 4 })
+            // The database goes silent (a hung server behind a live kernel: every byte is
+            // acknowledged, none answered), then the daemon is told to stop. Its services'
+            // next statements block in libpq, and the give-back past the grace period gets no
+            // answer: then every connection is cut, so that the process can end.
+            #expect(FileManager.default.createFile(atPath: proxy.file("blackhole").path, contents: nil))
+            try await Task.sleep(for: .seconds(1))
+            herald.signal(SIGTERM)
+            let status = await herald.wait(timeout: .seconds(30))
+            #expect(status != nil, "still running 30 s after SIGTERM, its database silent: \(herald.stderr)")
+            #expect(herald.stderr.contains(#"released="none: database unreachable""#), "\(herald.stderr)")
+            herald.signal(SIGKILL)
+            // What could not be returned stays leased, for lease expiry to recover.
+            #expect(try await db.statusCounts() == ["sending": 4])
         }
     }
 

@@ -191,10 +191,10 @@ limits_bench() {
     echo
     echo "7. urgent: 20 urgent SMS (one per sender) on an idle daemon, then behind 50,000 due reminders on 50 senders at 1 SMS/s"
     read -r idle u50 umax uleft uthrottled replans < <(urgent_run)
-    echo "  idle: max ${idle} ms; behind the backlog: p50 ${u50} ms, max ${umax} ms ($uleft not sent), target ≤ idle + 2/rate = $(urgent_target_ms "$idle") ms; 429s: $uthrottled; claims replanned: $replans"
+    echo "  idle: max ${idle} ms; behind the backlog: p50 ${u50} ms, max ${umax} ms ($uleft not sent), target ≤ idle + 2/rate = $(urgent_target_ms "$idle") ms; 429s: $uthrottled; replan notices: $replans"
     urgent_max=$umax urgent_idle=$idle
     read -r idle u50 umax uleft uthrottled replans < <(urgent_run stale)
-    echo "  the same, the outbox analyzed at 20 rows first (a stale claim plan): idle max ${idle} ms; p50 ${u50} ms, max ${umax} ms ($uleft not sent), target $(urgent_target_ms "$idle") ms; 429s: $uthrottled; claims replanned: $replans"
+    echo "  the same, the outbox analyzed at 20 rows first (a stale claim plan): idle max ${idle} ms; p50 ${u50} ms, max ${umax} ms ($uleft not sent), target $(urgent_target_ms "$idle") ms; 429s: $uthrottled; replan notices: $replans"
     urgent_stale_max=$umax urgent_stale_idle=$idle
     echo
     echo "8. fairness: one location with 20,000 due SMS, 20 locations with 10 each (younger), channel ceiling 2,000 SMS/s"

@@ -447,4 +447,6 @@ MUTATIONS = [
      'name = "herald_\\(prepared.count + 1)"', "ClaimReplanTests", 1),
     ("session-setup-unbounded", "Sources/HeraldPostgres/PostgresConnection.swift", "            guard left > .zero else {",
      "            guard left > .zero || true else {", "PostgresTests", 1),
+    ("shutdown-silent-db-not-cut", CLAIMS, "            if unanswered || main.inOutage {", "            if main.inOutage {",
+     "DaemonTests", 1),
 ]
