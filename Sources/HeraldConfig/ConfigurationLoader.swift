@@ -146,7 +146,14 @@ public struct ConfigurationLoader {
         case "database.statement_timeout":
             if case .toml(let v) = raw, v.string == "off" { config.database.statementTimeout = nil }
             else if case .env("off") = raw { config.database.statementTimeout = nil }
-            else { config.database.statementTimeout = try duration(raw, path, file, positive: true) }
+            else {
+                // PostgreSQL takes 1 ms to 2^31 - 1 ms: beyond it every session's SET would fail.
+                let timeout = try duration(raw, path, file, positive: true)
+                guard timeout >= .milliseconds(1), timeout <= .milliseconds(Int64(Int32.max)) else {
+                    throw ConfigError(file: file, key: path, reason: "must be from 1ms to 24d20h31m23s647ms (PostgreSQL's limit), or \"off\"")
+                }
+                config.database.statementTimeout = timeout
+            }
         case "worker.id": config.worker.id = try string(raw, path, file)
         case "worker.concurrency": config.worker.concurrency = try int(raw, path, file, 1...10_000)
         case "worker.batch_size": config.worker.batchSize = try int(raw, path, file, 1...10_000)

@@ -91,6 +91,8 @@ import Testing
         ("[quiet_hours]\nsms = \"21:00\"", "quiet_hours.sms"),
         ("[quiet_hours]\nemail = \"08:00-08:00\"", "quiet_hours.email"),
         ("[quiet_hours]\nfax = \"off\"", "quiet_hours.fax"),
+        ("[database]\nstatement_timeout = \"30d\"", "database.statement_timeout"),
+        ("[database]\nstatement_timeout = \"0s\"", "database.statement_timeout"),
     ])
     func badKeysNameTheKeyAndTheFile(text: String, key: String) {
         #expect {
