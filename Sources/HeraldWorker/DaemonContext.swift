@@ -81,6 +81,17 @@ public final class DaemonContext: Sendable {
     /// Past the grace period: statements give up instead of waiting for the database.
     func giveUp() { stop.withLock { $0.hard = true } }
 
+    /// Logs a service's failed round (`what`: "could not expand events") that it will try
+    /// again. Past the grace period the failure is the shutdown cutting the connections off:
+    /// said once as such, at notice level, not as an error to be retried.
+    func noteFailedRound(_ what: String, _ error: any Error) {
+        if hardStop {
+            logger.notice("stopping: \(what) before exit; taken up again at the next start", metadata: ["error": "\(error)"])
+        } else {
+            logger.error("\(what); retrying", metadata: ["error": "\(error)"])
+        }
+    }
+
     var stopRequested: Bool { stop.withLock { $0.requested } }
     var hardStop: Bool { stop.withLock { $0.hard } }
     /// When a requested stop's grace period ends; nil while running.

@@ -64,7 +64,7 @@ public final class EventExpander: Service, Sendable {
             // A batch stops short at a subject or contact already in it: any event expanded may mean more.
             return events > 0 || edits == limit
         } catch {
-            context.logger.error("could not expand events; retrying", metadata: ["error": "\(error)"])
+            context.noteFailedRound("could not expand events", error)
             return false
         }
     }

@@ -43,7 +43,7 @@ public final class InboundProcessor: Service, Sendable {
             }
             return replies.count == 100 || receipts.settled + receipts.unknown >= 100
         } catch {
-            context.logger.error("could not process client replies; retrying", metadata: ["error": "\(error)"])
+            context.noteFailedRound("could not process client replies", error)
             return false
         }
     }

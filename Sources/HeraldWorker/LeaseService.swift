@@ -85,7 +85,7 @@ public final class LeaseService: Service, Sendable {
                 ])
             }
         } catch {
-            context.logger.error("could not recover expired leases; retrying", metadata: ["error": "\(error)"])
+            context.noteFailedRound("could not recover expired leases", error)
         }
     }
 }
