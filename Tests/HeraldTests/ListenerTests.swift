@@ -191,12 +191,14 @@ import Testing
                                     registry: registry, unsubscribeKey: nil, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
         try await runAlone(listener) { () async throws -> Void in
             let peer = TwilioPeer(port: try #require(await listener.boundPort()))
-            let started = ContinuousClock.now
-            #expect(try await peer.send(TwilioPeer.sms("SM1", from: "+34600000001", "STOP")).status == 503)
-            #expect(try await peer.get("/healthz").status == 503)
+            // Timed around each request by the client (its start-up excluded: on a loaded
+            // machine that alone took over a minute once).
+            let reply = try await peer.send(TwilioPeer.sms("SM1", from: "+34600000001", "STOP"))
+            #expect(reply.status == 503 && reply.seconds < 5, "\(reply.status) after \(reply.seconds) s")
+            let health = try await peer.get("/healthz")
+            #expect(health.status == 503 && health.seconds < 5, "\(health.status) after \(health.seconds) s")
             let metrics = try await peer.get("/metrics")
             #expect(metrics.status == 200 && metrics.body.contains("herald_database_up 0"))
-            #expect(ContinuousClock.now - started < .seconds(15))
         }
     }
 

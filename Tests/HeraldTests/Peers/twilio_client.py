@@ -65,6 +65,16 @@ def send(req):
         return {"status": 0, "body": repr(error)}
 
 
+def timed(req):
+    """send(req), with how long the request itself took (not this interpreter's start-up,
+    which a loaded machine can stretch to many seconds)."""
+    import time
+    started = time.monotonic()
+    reply = send(req)
+    reply["seconds"] = time.monotonic() - started
+    return reply
+
+
 with concurrent.futures.ThreadPoolExecutor(max_workers=job.get("concurrency", 1)) as pool:
-    results = list(pool.map(send, job["requests"]))
+    results = list(pool.map(timed, job["requests"]))
 print(json.dumps(results))

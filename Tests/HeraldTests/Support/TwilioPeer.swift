@@ -26,6 +26,9 @@ struct TwilioPeer: Sendable {
     struct Reply: Decodable, Sendable {
         let status: Int
         let body: String
+        /// How long the request took, measured by the client around it (its interpreter's
+        /// start-up excluded).
+        let seconds: Double
     }
 
     static func sms(_ sid: String, from: String, _ body: String) -> Request {
