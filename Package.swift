@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "HeraldRender", dependencies: ["HeraldCore", "HeraldScheduling", .product(name: "Mustache", package: "swift-mustache")], swiftSettings: strict),
         // libcurl: typed setopt wrappers (C) and one easy handle per thread (Swift).
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "HeraldCurl", dependencies: ["CCurl", "HeraldExecutors"], swiftSettings: strict),
+        .target(name: "HeraldCurl", dependencies: ["CCurl", "HeraldCore", "HeraldExecutors"], swiftSettings: strict),
         // The driver protocol and the drivers.
         .target(name: "HeraldDrivers", dependencies: [
             "HeraldCore", "HeraldExecutors", "HeraldCurl", .product(name: "Logging", package: "swift-log"),

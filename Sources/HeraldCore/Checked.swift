@@ -48,6 +48,14 @@ extension Duration {
     public func clamped(to maximum: Duration) -> Duration {
         self < .zero ? .zero : (self > maximum ? maximum : self)
     }
+
+    /// The duration in whole milliseconds (truncated toward zero), its seconds clamped to
+    /// about ±292 million years first so that the product never overflows.
+    public var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let bound = Int64.max / 1000 - 1
+        return min(max(seconds, -bound), bound) * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 }
 
 extension Date {

@@ -45,8 +45,7 @@ public enum DurationText {
 
     /// Prints a duration in the largest exact units, e.g. `1h30m`, `250ms`.
     public static func format(_ duration: Duration) -> String {
-        let (s, atto) = duration.clamped(to: .seconds(Int64.max / 1000 - 1)).components
-        var millis = s * 1000 + atto / 1_000_000_000_000_000
+        var millis = duration.clamped(to: .seconds(Int64.max / 1000 - 1)).wholeMilliseconds
         if millis == 0 { return "0s" }
         var out = ""
         for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] where millis >= size {

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HeraldCore
 import HeraldExecutors
 import Synchronization
 
@@ -302,8 +303,8 @@ public actor CurlSession {
         herald_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         herald_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, protocols)
         herald_curl_setopt_string(h, CURLOPT_URL, url)
-        herald_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
-        herald_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Self.milliseconds(options.timeout))
+        herald_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(clamping: options.connectTimeout.wholeMilliseconds))
+        herald_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(clamping: options.timeout.wholeMilliseconds))
         if !options.reuseConnections {
             herald_curl_setopt_long(h, CURLOPT_FRESH_CONNECT, 1)
             herald_curl_setopt_long(h, CURLOPT_FORBID_REUSE, 1)
@@ -325,11 +326,6 @@ public actor CurlSession {
         let buffered = String(cString: errorBuffer)
         let message = buffered.isEmpty ? String(cString: curl_easy_strerror(code)) : buffered
         throw CurlError(code: Int(code.rawValue), message: message, responseCode: reply)
-    }
-
-    static func milliseconds(_ d: Duration) -> Int {
-        let (s, atto) = d.components
-        return Int(s) * 1000 + Int(atto / 1_000_000_000_000_000)
     }
 }
 

@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import HeraldCore
 import HeraldExecutors
 import Synchronization
 
@@ -105,7 +106,7 @@ public actor PostgresConnection {
             // Before any other statement: a session without its settings (no statement
             // timeout) is closed rather than used.
             if let statementTimeout {
-                try executeSetup("SET statement_timeout = \(max(0, Self.milliseconds(statementTimeout)))")
+                try executeSetup("SET statement_timeout = \(max(0, statementTimeout.wholeMilliseconds))")
             }
             for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
                 try executeSetup("SET \(name) = \(value)")
@@ -136,10 +137,10 @@ public actor PostgresConnection {
             while PQisBusy(conn) == 1 {
                 let left = deadline - ContinuousClock.now
                 guard left > .zero else {
-                    throw lost("no answer from the server within \(Self.milliseconds(setupTimeout)) ms of a new session's setup")
+                    throw lost("no answer from the server within \(setupTimeout.wholeMilliseconds) ms of a new session's setup")
                 }
                 var fd = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-                if poll(&fd, 1, Int32(clamping: max(1, Self.milliseconds(left)))) < 0 && errno != EINTR {
+                if poll(&fd, 1, Int32(clamping: max(1, left.wholeMilliseconds))) < 0 && errno != EINTR {
                     throw lost("poll failed: \(String(cString: strerror(errno)))")
                 }
                 if PQconsumeInput(conn) == 0 { throw lost(Self.trimmed(PQerrorMessage(conn))) }
@@ -151,13 +152,6 @@ public actor PostgresConnection {
             }
         }
         if let failure { throw failure }
-    }
-
-    /// A duration in whole milliseconds, clamped to about ±292 million years.
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let bound = Int64.max / 1000 - 1
-        return min(max(seconds, -bound), bound) * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
     /// Letters, digits and underscores only: safe to write into a SET statement as is.
@@ -266,7 +260,7 @@ public actor PostgresConnection {
         guard socket >= 0 else { throw PostgresError(kind: .connection, message: "connection has no socket") }
         var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        let millis = Int32(clamping: max(0, Self.milliseconds(timeout)))
+        let millis = Int32(clamping: max(0, timeout.wholeMilliseconds))
         let ready = poll(&fds, 2, millis)
         if ready < 0 && errno != EINTR {
             throw PostgresError(kind: .connection, message: "poll failed: \(String(cString: strerror(errno)))")

@@ -39,6 +39,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from peer_support import announce_port
 
 ACCOUNT, TOKEN, HOOK_SECRET = "ACtest", "tok-secret", "hook-secret"
 seen = {}
@@ -255,9 +256,7 @@ def main():
     ThreadingHTTPServer.request_queue_size = 128  # the default 5 drops connections opened together
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    with open(os.path.join(directory, "port.tmp"), "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+    announce_port(directory, server.server_address[1])
     server.serve_forever()
 
 

@@ -6,10 +6,10 @@ statement ever is.
 usage: silent_postgres.py DIR
 Writes DIR/port when listening; appends each statement's text it received to DIR/queries."""
 import os
-import socket
 import struct
 import sys
 import threading
+from peer_support import tcp_listener
 
 directory = sys.argv[1]
 
@@ -52,13 +52,7 @@ def serve(conn):
 
 
 def main():
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    with open(os.path.join(directory, "port.tmp"), "w") as f:
-        f.write(str(listener.getsockname()[1]))
-    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+    listener = tcp_listener(directory, 16)
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()

@@ -24,6 +24,7 @@ import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from peer_support import announce_port
 
 USER, PASSWORD = "herald", "s3cret pass"
 
@@ -103,9 +104,7 @@ def main():
     probe.close()
     controller = Controller(Handler(directory), hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
-    with open(os.path.join(directory, "port.tmp"), "w") as f:
-        f.write(str(port))
-    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+    announce_port(directory, port)
     try:
         while True:
             time.sleep(3600)

@@ -13,6 +13,7 @@ import socket
 import sys
 import threading
 import time
+from peer_support import tcp_listener
 
 directory, target = sys.argv[1], int(sys.argv[2])
 lock = threading.Lock()
@@ -67,13 +68,7 @@ def watch():
 
 
 def main():
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    with open(os.path.join(directory, "port.tmp"), "w") as f:
-        f.write(str(listener.getsockname()[1]))
-    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+    listener = tcp_listener(directory, 64)
     threading.Thread(target=watch, daemon=True).start()
     while True:
         client, _ = listener.accept()
