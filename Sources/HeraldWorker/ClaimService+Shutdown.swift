@@ -60,6 +60,22 @@ extension ClaimService {
         return unanswered
     }
 
+    /// Bounds a stop whatever the database does. The drain cuts statements blocked past the
+    /// grace period, but only once the claim loop has left its statement: one blocked on a
+    /// silent database (a hung server behind a live kernel answers keepalives; the server's
+    /// `statement_timeout` never fires) would hold the process for ever. So, a few seconds
+    /// after the grace period and the give-back's own bound, everything still waiting on the
+    /// database gives up and every connection is cut.
+    nonisolated func armStopCutoff() {
+        let (context, links) = (self.context, self.links)
+        let wait = context.graceDeadline.map { $0 - .now } ?? settings.shutdownGrace
+        Task {
+            try? await Task.sleep(for: max(.zero, wait) + Self.giveBackLimit + .seconds(2))
+            context.giveUp()
+            links.abort()
+        }
+    }
+
     /// Returns claims uncounted, trying for at most a few seconds; nil when the database
     /// did not answer (the leases then expire). A statement blocked on a silent network is
     /// cut off by shutting the connection's socket.

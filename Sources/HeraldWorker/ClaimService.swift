@@ -75,6 +75,7 @@ public actor ClaimService: Service {
             try await self.runUntilStopped()
         } onGracefulShutdown: {
             self.context.requestStop()
+            self.armStopCutoff()
         }
     }
 

@@ -78,7 +78,10 @@ import Testing
         }
     }
 
-    @Test func aDatabaseSilentAtShutdownDoesNotHoldTheProcess() async throws {
+    /// Concurrency 4: the four messages take every slot, so the claim loop waits idle and the
+    /// stop reaches its give-back. Concurrency 8: the claim loop keeps claiming, so the stop
+    /// finds it blocked in a claim on the silent database.
+    @Test(arguments: [4, 8]) func aDatabaseSilentAtShutdownDoesNotHoldTheProcess(concurrency: Int) async throws {
         try await TestDatabase.with { db in
             let server = try #require(URLComponents(string: db.url)?.port)
             let proxy = try await Peer.start("tcp_proxy.py", arguments: [String(server)])
@@ -87,7 +90,8 @@ import Testing
             try await db.addTemplate()
             try await db.enqueue(count: 4)
             let out = try temporaryDirectory()
-            let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "60s", grace: "500ms", url: proxied.string)])
+            let herald = try HeraldProcess(["run", "--config", try config(db, out: out, delay: "60s", grace: "500ms",
+                                                                          concurrency: concurrency, url: proxied.string)])
             #expect(try await db.waitUntil { try await db.statusCounts()["sending"] == 4 })
             // The database goes silent (a hung server behind a live kernel: every byte is
             // acknowledged, none answered), then the daemon is told to stop. Its services'

@@ -449,4 +449,5 @@ MUTATIONS = [
      "            guard left > .zero || true else {", "PostgresTests", 1),
     ("shutdown-silent-db-not-cut", CLAIMS, "            if unanswered || main.inOutage {", "            if main.inOutage {",
      "DaemonTests", 1),
+    ("stop-cutoff-not-armed", CLAIMS, "            self.armStopCutoff()\n", "", "DaemonTests", 1),
 ]
